@@ -1,0 +1,39 @@
+# Haul: `make run` serves the app with its embedded stack; `make test` runs every test.
+SHELL := /bin/bash
+TOOLS_DIR ?= $(HOME)/.cache/haul/tools
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+export PATH := $(TOOLS_DIR)/seaweedfs/bin:$(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run test tools test-tools site fmt-check clippy cargo-tests e2e
+
+run: tools site
+	cargo build -p server
+	$(TARGET_DIR)/debug/server
+
+test: test-tools fmt-check clippy cargo-tests site e2e
+	@echo "make test: all passed"
+
+tools:
+	@scripts/tools.sh build
+
+test-tools:
+	@scripts/tools.sh test
+
+# The browser bundle (wasm, JS glue, CSS, assets) in target/site.
+site:
+	cargo leptos build --frontend-only
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy -p server --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+# Unit tests and integration tests (real PostgreSQL and S3, started by the tests).
+cargo-tests:
+	cargo test -p app -p server
+
+e2e:
+	cargo build -p server
+	scripts/e2e.sh

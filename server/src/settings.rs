@@ -1,0 +1,222 @@
+//! Every setting is an environment variable (or the matching flag); `server --help` lists them.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use anyhow::{bail, Context};
+use app::backend::storage::S3Settings;
+use clap::{Args, Parser, Subcommand};
+use url::Url;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "server",
+    version,
+    about = "Haul: heavy file uploads straight from the browser to S3.",
+    long_about = "Haul: heavy file uploads straight from the browser to S3.\n\n\
+        With no DATABASE_URL and no HAUL_S3_ENDPOINT/HAUL_S3_BUCKET it runs an embedded local \
+        stack in HAUL_DATA_DIR: a private PostgreSQL cluster and a private SeaweedFS S3 store."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app (the default).
+    Serve,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "HAUL_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Origin that browsers use to reach the app (scheme://host[:port]); defaults to http://HAUL_ADDR.
+    /// The local S3 store allows uploads from this origin only.
+    #[arg(long, env = "HAUL_PUBLIC_ORIGIN")]
+    pub public_origin: Option<Url>,
+
+    /// Directory for the embedded local stack's data (PostgreSQL cluster, S3 objects, logs).
+    #[arg(long, env = "HAUL_DATA_DIR", default_value = ".haul")]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL connection URL; when unset, the embedded PostgreSQL cluster is used.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// S3 endpoint URL (e.g. https://<account>.r2.cloudflarestorage.com, http://minio:9000).
+    /// Leave unset for AWS itself when HAUL_S3_BUCKET is set. With neither set, the embedded
+    /// SeaweedFS store is used.
+    #[arg(long, env = "HAUL_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// Bucket that holds the files (default "haul").
+    #[arg(long, env = "HAUL_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// S3 region ("auto" for Cloudflare R2).
+    #[arg(long, env = "HAUL_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+
+    /// Address buckets as endpoint/bucket rather than bucket.endpoint (MinIO, SeaweedFS, Ceph).
+    #[arg(long, env = "HAUL_S3_PATH_STYLE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub s3_path_style: bool,
+
+    /// Create the bucket if missing and set its CORS and abort-incomplete-upload rules at start
+    /// (for a MinIO or SeaweedFS that Haul may manage). Off: the bucket must already be set up.
+    #[arg(long, env = "HAUL_S3_SETUP_BUCKET", default_value_t = false, action = clap::ArgAction::Set)]
+    pub s3_setup_bucket: bool,
+
+    /// Access key for the S3 bucket.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    pub aws_access_key_id: Option<String>,
+
+    /// Secret key for the S3 bucket.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub aws_secret_access_key: Option<String>,
+
+    /// Port of the embedded S3 store (0 picks a free one at each start).
+    #[arg(long, env = "HAUL_LOCAL_S3_PORT", default_value_t = 0)]
+    pub local_s3_port: u16,
+
+    /// Path of the SeaweedFS `weed` binary for the embedded store (default: `weed` on PATH).
+    #[arg(long, env = "HAUL_WEED_BIN")]
+    pub weed_bin: Option<PathBuf>,
+
+    /// Directory holding PostgreSQL's initdb and postgres (default: PATH, then /usr/lib/postgresql/*/bin).
+    #[arg(long, env = "HAUL_POSTGRES_BIN_DIR")]
+    pub postgres_bin_dir: Option<PathBuf>,
+
+    /// Log filter, in tracing's EnvFilter syntax (e.g. "info,server=debug").
+    #[arg(long, env = "HAUL_LOG", default_value = "info")]
+    pub log: String,
+}
+
+pub const DEFAULT_BUCKET: &str = "haul";
+
+impl Settings {
+    /// The origin browsers use, without a trailing slash, e.g. `http://127.0.0.1:3000`;
+    /// `bound` is the address actually listened on (HAUL_ADDR may ask for port 0).
+    pub fn public_origin(&self, bound: SocketAddr) -> anyhow::Result<String> {
+        let url = match &self.public_origin {
+            Some(url) => url.clone(),
+            None => Url::parse(&format!("http://{bound}"))
+                .context("HAUL_ADDR does not form a valid origin")?,
+        };
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            bail!("HAUL_PUBLIC_ORIGIN must be an http(s) origin such as https://haul.example.com, not {url}");
+        }
+        Ok(url.origin().ascii_serialization())
+    }
+
+    /// Whether an S3 store was configured; otherwise the embedded one runs.
+    pub fn uses_external_s3(&self) -> bool {
+        self.s3_endpoint.is_some() || self.s3_bucket.is_some()
+    }
+
+    /// The external S3 settings, with a clear error for a half-done configuration.
+    pub fn external_s3(&self) -> anyhow::Result<S3Settings> {
+        let (Some(access_key_id), Some(secret_access_key)) =
+            (&self.aws_access_key_id, &self.aws_secret_access_key)
+        else {
+            bail!(
+                "HAUL_S3_ENDPOINT/HAUL_S3_BUCKET is set but AWS_ACCESS_KEY_ID and \
+                 AWS_SECRET_ACCESS_KEY are not: set both, or unset HAUL_S3_ENDPOINT and \
+                 HAUL_S3_BUCKET to use the embedded store"
+            );
+        };
+        if let Some(endpoint) = &self.s3_endpoint {
+            let url = Url::parse(endpoint)
+                .with_context(|| format!("HAUL_S3_ENDPOINT is not a URL: {endpoint:?}"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                bail!("HAUL_S3_ENDPOINT must start with http:// or https://, not {endpoint:?}");
+            }
+        }
+        Ok(S3Settings {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            bucket: self.bucket(),
+            access_key_id: access_key_id.clone(),
+            secret_access_key: secret_access_key.clone(),
+            path_style: self.s3_path_style,
+        })
+    }
+
+    pub fn bucket(&self) -> String {
+        self.s3_bucket
+            .clone()
+            .unwrap_or_else(|| DEFAULT_BUCKET.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Settings {
+        let mut argv = vec!["server"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).expect("valid arguments").settings
+    }
+
+    #[test]
+    fn public_origin_defaults_to_the_listen_address() {
+        let settings = parse(&["--addr", "127.0.0.1:0"]);
+        let bound = "127.0.0.1:4000".parse().unwrap();
+        assert_eq!(
+            settings.public_origin(bound).unwrap(),
+            "http://127.0.0.1:4000"
+        );
+    }
+
+    #[test]
+    fn public_origin_drops_paths_and_trailing_slashes() {
+        let settings = parse(&["--public-origin", "https://haul.example.com/some/path"]);
+        let bound = settings.addr;
+        assert_eq!(
+            settings.public_origin(bound).unwrap(),
+            "https://haul.example.com"
+        );
+    }
+
+    #[test]
+    fn public_origin_must_be_http() {
+        let settings = parse(&["--public-origin", "ftp://haul.example.com"]);
+        let error = settings
+            .public_origin(settings.addr)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("HAUL_PUBLIC_ORIGIN"), "{error}");
+    }
+
+    #[test]
+    fn external_s3_needs_credentials() {
+        let settings = parse(&["--s3-endpoint", "http://127.0.0.1:9000"]);
+        assert!(settings.uses_external_s3());
+        let error = settings.external_s3().unwrap_err().to_string();
+        assert!(error.contains("AWS_ACCESS_KEY_ID"), "{error}");
+    }
+
+    #[test]
+    fn external_s3_rejects_a_non_url_endpoint() {
+        let settings = parse(&[
+            "--s3-endpoint",
+            "minio:9000",
+            "--aws-access-key-id",
+            "a",
+            "--aws-secret-access-key",
+            "b",
+        ]);
+        let error = settings.external_s3().unwrap_err().to_string();
+        assert!(error.contains("HAUL_S3_ENDPOINT"), "{error}");
+    }
+
+    #[test]
+    fn no_s3_settings_means_the_embedded_store() {
+        assert!(!parse(&[]).uses_external_s3());
+    }
+}

@@ -1,0 +1,207 @@
+//! Building the application from settings: listener, database, object store, router.
+
+use std::{future::Future, net::SocketAddr, str::FromStr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use app::backend::{
+    db,
+    state::AppState,
+    storage::{S3Settings, Storage},
+};
+use leptos::prelude::LeptosOptions;
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    Connection, PgConnection, PgPool,
+};
+use tokio::net::TcpListener;
+
+use crate::{
+    local_stack::{LocalPostgres, LocalS3, LocalStack},
+    routes::router,
+    settings::Settings,
+};
+
+/// Name of the database inside the embedded cluster.
+const LOCAL_DATABASE: &str = "haul";
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    stack: LocalStack,
+}
+
+impl Application {
+    /// Binds the port first (so a taken port fails before anything starts), then connects to
+    /// or starts the database and the object store.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.addr).await.with_context(|| {
+            format!(
+                "cannot listen on {} (HAUL_ADDR): is the port already taken?",
+                settings.addr
+            )
+        })?;
+        let origin = settings.public_origin(listener.local_addr()?)?;
+        let mut stack = LocalStack::default();
+        let db = connect_database(settings, &mut stack).await?;
+        db::migrate(&db).await?;
+        let storage = connect_storage(settings, &origin, &mut stack).await?;
+        let state = AppState {
+            leptos_options: leptos_options(listener.local_addr()?),
+            db,
+            storage,
+        };
+        Ok(Self {
+            listener,
+            state,
+            stack,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, lets in-flight requests finish, then stops the
+    /// embedded stack.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            state,
+            mut stack,
+        } = self;
+        let db = state.db.clone();
+        let served = axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP");
+        db.close().await;
+        tokio::task::spawn_blocking(move || stack.stop())
+            .await
+            .context("stopping the local stack")?;
+        served
+    }
+}
+
+async fn connect_database(settings: &Settings, stack: &mut LocalStack) -> anyhow::Result<PgPool> {
+    let options = match &settings.database_url {
+        Some(url) => {
+            // sqlx's parse errors can quote the URL, password included: say only what is wrong.
+            let options = PgConnectOptions::from_str(url).map_err(|_| {
+                anyhow::anyhow!(
+                    "DATABASE_URL is not a valid PostgreSQL URL (postgres://user:password@host:port/database)"
+                )
+            })?;
+            // One connection first: a pool would only report "timed out" for any failure.
+            let probe = tokio::time::timeout(
+                Duration::from_secs(10),
+                PgConnection::connect_with(&options),
+            )
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!("the database at DATABASE_URL did not answer within 10 s")
+            })?
+            .context("cannot connect to the database at DATABASE_URL")?;
+            let _ = probe.close().await;
+            options
+        }
+        None => {
+            tracing::info!(data_dir = %settings.data_dir.display(), "starting the embedded PostgreSQL");
+            let postgres = LocalPostgres::start(
+                &settings.data_dir,
+                settings.postgres_bin_dir.as_deref(),
+                true,
+            )
+            .await
+            .context("starting the embedded PostgreSQL (or set DATABASE_URL)")?;
+            postgres.create_database(LOCAL_DATABASE).await?;
+            let options = postgres.connect_options(LOCAL_DATABASE);
+            stack.postgres = Some(postgres);
+            options
+        }
+    };
+    PgPoolOptions::new()
+        .max_connections(20)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .context("connecting to the database")
+}
+
+async fn connect_storage(
+    settings: &Settings,
+    origin: &str,
+    stack: &mut LocalStack,
+) -> anyhow::Result<Storage> {
+    if settings.uses_external_s3() {
+        let s3 = settings.external_s3()?;
+        let storage = Storage::new(&s3);
+        if settings.s3_setup_bucket {
+            storage
+                .ensure_bucket(origin)
+                .await
+                .context("setting up the bucket (HAUL_S3_SETUP_BUCKET)")?;
+        }
+        check_external_bucket(&storage, &s3).await?;
+        return Ok(storage);
+    }
+    tracing::info!(data_dir = %settings.data_dir.display(), "starting the embedded S3 store");
+    let local = LocalS3::start(
+        &settings.data_dir,
+        settings.weed_bin.as_deref(),
+        settings.local_s3_port,
+    )
+    .await
+    .context("starting the embedded S3 store (or set HAUL_S3_ENDPOINT)")?;
+    let storage = Storage::new(&local.settings(&settings.bucket()));
+    storage
+        .ensure_bucket(origin)
+        .await
+        .context("setting up the bucket in the embedded S3 store")?;
+    tracing::info!(endpoint = local.endpoint(), "embedded S3 store ready");
+    stack.s3 = Some(local);
+    Ok(storage)
+}
+
+async fn check_external_bucket(storage: &Storage, s3: &S3Settings) -> anyhow::Result<()> {
+    let endpoint = s3.endpoint.as_deref().unwrap_or("AWS");
+    match tokio::time::timeout(Duration::from_secs(20), storage.check_bucket()).await {
+        Ok(answer) => answer.with_context(|| {
+            format!(
+                "cannot use bucket {:?} at {endpoint}: check HAUL_S3_ENDPOINT, HAUL_S3_BUCKET and the AWS_* credentials",
+                s3.bucket
+            )
+        }),
+        Err(_) => anyhow::bail!(
+            "the S3 endpoint {endpoint} did not answer within 20 s: check HAUL_S3_ENDPOINT"
+        ),
+    }
+}
+
+/// Leptos's options: cargo-leptos passes them in LEPTOS_* variables at build or run time; a
+/// plain `cargo build` (tests) falls back to the workspace defaults.
+fn leptos_options(addr: SocketAddr) -> LeptosOptions {
+    let env =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    let output_name = std::env::var("LEPTOS_OUTPUT_NAME")
+        .ok()
+        .or_else(|| option_env!("LEPTOS_OUTPUT_NAME").map(str::to_owned))
+        .unwrap_or_else(|| "haul".to_owned());
+    LeptosOptions::builder()
+        .output_name(Arc::<str>::from(output_name))
+        .site_root(Arc::<str>::from(env("LEPTOS_SITE_ROOT", "target/site")))
+        .site_pkg_dir(Arc::<str>::from(env("LEPTOS_SITE_PKG_DIR", "pkg")))
+        .env(if env("LEPTOS_ENV", "DEV") == "PROD" {
+            leptos::config::Env::PROD
+        } else {
+            leptos::config::Env::DEV
+        })
+        .site_addr(addr)
+        .build()
+}

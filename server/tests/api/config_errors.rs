@@ -1,0 +1,99 @@
+//! Bad settings: one clear line naming the setting to change, a non-zero exit, no panic.
+
+use std::{net::TcpListener, process::Output};
+
+use crate::helpers::test_settings;
+
+/// Runs the real binary with only `vars` set (plus PATH and HOME).
+async fn run_server(vars: &[(&str, &str)]) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"));
+    command.env_clear();
+    for name in ["PATH", "HOME"] {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    command.envs(vars.iter().copied()).env("HAUL_LOG", "off");
+    command.output().await.expect("running the server binary")
+}
+
+fn assert_fails_naming(output: &Output, setting: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "exited successfully: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr}"
+    );
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(
+        stderr.contains(setting),
+        "does not name {setting}: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_taken_port_names_haul_addr() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = run_server(&[("HAUL_ADDR", &addr)]).await;
+    assert_fails_naming(&output, "HAUL_ADDR");
+}
+
+#[tokio::test]
+async fn an_unreachable_database_names_database_url() {
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let url = format!("postgres://haul:secret-password@{closed}/haul");
+    let output = run_server(&[("HAUL_ADDR", "127.0.0.1:0"), ("DATABASE_URL", &url)]).await;
+    assert_fails_naming(&output, "DATABASE_URL");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("secret-password"),
+        "leaks the password: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_database_url_names_database_url() {
+    let output = run_server(&[("HAUL_ADDR", "127.0.0.1:0"), ("DATABASE_URL", "not a url")]).await;
+    assert_fails_naming(&output, "DATABASE_URL");
+}
+
+#[tokio::test]
+async fn an_unreachable_s3_endpoint_names_haul_s3_endpoint() {
+    let (settings, database_url) = test_settings().await;
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let endpoint = format!("http://{closed}");
+    let output = run_server(&[
+        ("HAUL_ADDR", "127.0.0.1:0"),
+        ("DATABASE_URL", &database_url),
+        ("HAUL_S3_ENDPOINT", &endpoint),
+        ("HAUL_S3_BUCKET", &settings.bucket()),
+        ("HAUL_S3_PATH_STYLE", "true"),
+        ("AWS_ACCESS_KEY_ID", "key"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+    ])
+    .await;
+    assert_fails_naming(&output, "HAUL_S3_ENDPOINT");
+}
+
+#[tokio::test]
+async fn a_data_dir_that_cannot_be_created_names_haul_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let data_dir = file.join("data");
+    let output = run_server(&[
+        ("HAUL_ADDR", "127.0.0.1:0"),
+        ("HAUL_DATA_DIR", data_dir.to_str().unwrap()),
+    ])
+    .await;
+    assert_fails_naming(&output, "HAUL_DATA_DIR");
+}

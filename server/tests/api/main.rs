@@ -1,0 +1,9 @@
+//! Integration tests: the real server against a real PostgreSQL and a real S3 store.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod config_errors;
+mod health;
+mod helpers;
+mod storage;

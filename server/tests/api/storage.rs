@@ -1,0 +1,261 @@
+//! The embedded S3 store is real: signatures, expiry, multipart and CORS all hold.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_s3::{
+    presigning::PresigningConfig,
+    types::{CompletedMultipartUpload, CompletedPart},
+};
+
+use crate::helpers::{sha256, spawn_app, test_bytes, TestApp};
+
+const MIB: usize = 1024 * 1024;
+const TTL: Duration = Duration::from_secs(300);
+const OCTETS: &str = "application/octet-stream";
+
+async fn object_bytes(app: &TestApp, key: &str) -> Vec<u8> {
+    let object = app
+        .storage
+        .client()
+        .get_object()
+        .bucket(app.storage.bucket())
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    object.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
+async fn put(app: &TestApp, url: &str, body: Vec<u8>) -> reqwest::Response {
+    app.client
+        .put(url)
+        .header("content-type", OCTETS)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn presigned_put_stores_the_bytes() {
+    let app = spawn_app().await;
+    let bytes = test_bytes(3 * MIB + 17, 1);
+    let url = app
+        .storage
+        .presign_put("u/test/one", bytes.len() as u64, OCTETS, TTL)
+        .await
+        .unwrap();
+
+    let response = put(&app, &url, bytes.clone()).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+
+    let head = app
+        .storage
+        .client()
+        .head_object()
+        .bucket(app.storage.bucket())
+        .key("u/test/one")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some(bytes.len() as i64));
+    assert_eq!(
+        sha256(&object_bytes(&app, "u/test/one").await),
+        sha256(&bytes)
+    );
+}
+
+#[tokio::test]
+async fn presigned_put_refuses_a_body_of_another_length() {
+    let app = spawn_app().await;
+    let url = app
+        .storage
+        .presign_put("u/test/exact", 1000, OCTETS, TTL)
+        .await
+        .unwrap();
+
+    let response = put(&app, &url, test_bytes(1001, 2)).await;
+    assert_eq!(response.status(), 403);
+    let head = app
+        .storage
+        .client()
+        .head_object()
+        .bucket(app.storage.bucket())
+        .key("u/test/exact")
+        .send()
+        .await;
+    assert!(head.is_err(), "no object may exist after a refused PUT");
+}
+
+#[tokio::test]
+async fn multipart_upload_through_presigned_parts_reassembles_the_bytes() {
+    let app = spawn_app().await;
+    let key = "u/test/multi";
+    let bytes = test_bytes(11 * MIB + 3, 3);
+    let upload = app
+        .storage
+        .client()
+        .create_multipart_upload()
+        .bucket(app.storage.bucket())
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let upload_id = upload.upload_id().unwrap();
+
+    // Parts of 5 MiB (S3's minimum), the last one shorter; PUT out of order, all at once.
+    let chunks: Vec<(i32, Vec<u8>)> = bytes
+        .chunks(5 * MIB)
+        .enumerate()
+        .map(|(i, chunk)| (i as i32 + 1, chunk.to_vec()))
+        .rev()
+        .collect();
+    assert_eq!(chunks.len(), 3);
+    let puts = chunks.into_iter().map(|(number, chunk)| {
+        let app = &app;
+        async move {
+            let url = app
+                .storage
+                .presign_upload_part(key, upload_id, number, TTL)
+                .await
+                .unwrap();
+            let response = app.client.put(&url).body(chunk).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+            CompletedPart::builder()
+                .part_number(number)
+                .e_tag(etag)
+                .build()
+        }
+    });
+    let mut parts = futures::future::join_all(puts).await;
+    parts.sort_by_key(|part| part.part_number());
+
+    app.storage
+        .client()
+        .complete_multipart_upload()
+        .bucket(app.storage.bucket())
+        .key(key)
+        .upload_id(upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(sha256(&object_bytes(&app, key).await), sha256(&bytes));
+}
+
+#[tokio::test]
+async fn tampered_signature_is_refused() {
+    let app = spawn_app().await;
+    let url = app
+        .storage
+        .presign_put("u/test/tampered", 4, OCTETS, TTL)
+        .await
+        .unwrap();
+    let (head, signature) = url.split_once("X-Amz-Signature=").unwrap();
+    let flipped = if signature.starts_with('0') { '1' } else { '0' };
+    let tampered = format!("{head}X-Amz-Signature={flipped}{}", &signature[1..]);
+
+    let response = put(&app, &tampered, b"evil".to_vec()).await;
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn expired_url_is_refused() {
+    let app = spawn_app().await;
+    // Signed an hour ago for one minute: long expired, without waiting for it.
+    let expired = PresigningConfig::builder()
+        .start_time(SystemTime::now() - Duration::from_secs(3600))
+        .expires_in(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let request = app
+        .storage
+        .client()
+        .put_object()
+        .bucket(app.storage.bucket())
+        .key("u/test/expired")
+        .content_type(OCTETS)
+        .presigned(expired)
+        .await
+        .unwrap();
+
+    let response = put(&app, request.uri(), b"late".to_vec()).await;
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn cors_allows_the_app_origin_and_exposes_etag() {
+    let app = spawn_app().await;
+    let bytes = test_bytes(64, 4);
+    let url = app
+        .storage
+        .presign_put("u/test/cors", bytes.len() as u64, OCTETS, TTL)
+        .await
+        .unwrap();
+
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", &app.origin)
+        .header("access-control-request-method", "PUT")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        app.origin.as_str()
+    );
+    let methods = preflight.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(methods.contains("PUT"), "{methods}");
+
+    let response = app
+        .client
+        .put(&url)
+        .header("origin", &app.origin)
+        .header("content-type", OCTETS)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let exposed = response.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("etag"), "{exposed}");
+    assert!(response.headers().contains_key("etag"));
+}
+
+#[tokio::test]
+async fn cors_refuses_another_origin() {
+    let app = spawn_app().await;
+    let url = app
+        .storage
+        .presign_put("u/test/cors-evil", 4, OCTETS, TTL)
+        .await
+        .unwrap();
+
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", "http://evil.example")
+        .header("access-control-request-method", "PUT")
+        .send()
+        .await
+        .unwrap();
+    assert!(!preflight.status().is_success(), "{}", preflight.status());
+    assert!(!preflight
+        .headers()
+        .contains_key("access-control-allow-origin"));
+}
