@@ -3,8 +3,11 @@ SHELL := /bin/bash
 TOOLS_DIR ?= $(HOME)/.cache/haul/tools
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 export PATH := $(TOOLS_DIR)/seaweedfs/bin:$(HOME)/.cargo/bin:$(PATH)
+# SQL is checked at compile time against the query data committed in .sqlx/ (no database
+# needed to build). After changing a query or a migration: `make sqlx-prepare DATABASE_URL=…`.
+export SQLX_OFFLINE ?= true
 
-.PHONY: run test tools test-tools site fmt-check clippy cargo-tests e2e
+.PHONY: run test tools test-tools site fmt-check clippy cargo-tests e2e sqlx-prepare
 
 run: tools site
 	cargo build -p server
@@ -37,3 +40,8 @@ cargo-tests:
 e2e:
 	cargo build -p server
 	scripts/e2e.sh
+
+# Refreshes .sqlx/ from a database that has the migrations applied (cargo install sqlx-cli
+# --version 0.8.6 --no-default-features --features postgres,rustls).
+sqlx-prepare:
+	SQLX_OFFLINE=false cargo sqlx prepare --workspace -- -p server

@@ -1,7 +1,12 @@
 //! Haul's user interface and server functions, shared by the server (feature `ssr`) and the
 //! browser bundle (feature `hydrate`).
 
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod model;
 pub mod pages;
+pub mod validate;
 
 /// Server-only domain code: configuration, state, database and object storage.
 #[cfg(feature = "ssr")]
@@ -10,12 +15,16 @@ pub mod backend;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes, A},
-    StaticSegment,
+    components::{Route, Router, Routes},
+    SsrMode, StaticSegment,
 };
+
+use components::header::{Auth, SiteHeader};
 
 /// The HTML document around every page; rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -38,17 +47,33 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_hydrated();
+    Auth::provide();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/haul.css"/>
         <Title text="Haul"/>
         <Router>
-            <header class="site-header">
-                <A href="/" attr:class="brand">"Haul"</A>
-            </header>
+            <SiteHeader/>
             <main>
                 <Routes fallback=pages::not_found::NotFound>
-                    <Route path=StaticSegment("") view=pages::home::HomePage/>
+                    // Async rendering: the server resolves the signed-in user before it answers,
+                    // so pages read right without JavaScript and can redirect with a 302.
+                    <Route path=StaticSegment("") view=pages::home::HomePage ssr=SsrMode::Async/>
+                    <Route
+                        path=StaticSegment("signin")
+                        view=pages::sign_in::SignInPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=StaticSegment("signup")
+                        view=pages::sign_up::SignUpPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=StaticSegment("account")
+                        view=pages::account::AccountPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>
@@ -66,4 +91,29 @@ fn mark_hydrated() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+}
+
+/// Pages allow scripts only from this origin and the inline hydration script that carries
+/// this response's nonce; browsers may connect to the app and to the S3 endpoint only.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    use axum::http::{header::CONTENT_SECURITY_POLICY, HeaderValue};
+
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let storage = use_context::<backend::state::AppState>()
+        .map(|state| state.config.storage_origin.clone())
+        .unwrap_or_default();
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self' {storage}; \
+         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.insert_header(CONTENT_SECURITY_POLICY, value);
+    }
 }

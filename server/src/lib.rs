@@ -1,6 +1,8 @@
 //! The Haul server: settings, the embedded local stack, the router and the process around them.
 
+pub mod admin_cli;
 pub mod local_stack;
 pub mod routes;
+pub mod security;
 pub mod settings;
 pub mod startup;

@@ -18,6 +18,7 @@ async fn main() -> ExitCode {
         .init();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.settings).await,
+        Command::User { action } => server::admin_cli::run(&cli.settings, action).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,6 @@
 //! Every setting is an environment variable (or the matching flag); `server --help` lists them.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::{bail, Context};
 use app::backend::storage::S3Settings;
@@ -27,6 +27,19 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app (the default).
     Serve,
+    /// Manage accounts (uses the same database settings as `serve`).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Make the user with this email an admin.
+    Promote { email: String },
+    /// Make the admin with this email a normal user.
+    Demote { email: String },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -91,6 +104,35 @@ pub struct Settings {
     #[arg(long, env = "HAUL_POSTGRES_BIN_DIR")]
     pub postgres_bin_dir: Option<PathBuf>,
 
+    /// Storage quota of a new account (bytes, or with a unit: 500GB, 100GiB).
+    #[arg(long, env = "HAUL_DEFAULT_QUOTA", default_value = "100GiB", value_parser = parse_size)]
+    pub default_quota: u64,
+
+    /// A session ends after this long without a request (e.g. 30m, 12h, 7d; plain numbers are seconds).
+    #[arg(long, env = "HAUL_SESSION_IDLE", default_value = "7d", value_parser = parse_duration)]
+    pub session_idle: Duration,
+
+    /// A session ends this long after sign-in, however active it is.
+    #[arg(long, env = "HAUL_SESSION_LIFETIME", default_value = "30d", value_parser = parse_duration)]
+    pub session_lifetime: Duration,
+
+    /// Sign-in and sign-up attempts allowed per client IP within HAUL_RATE_WINDOW.
+    #[arg(long, env = "HAUL_RATE_LIMIT_PER_IP", default_value_t = 30)]
+    pub rate_limit_per_ip: u32,
+
+    /// Failed sign-ins allowed per account within HAUL_RATE_WINDOW.
+    #[arg(long, env = "HAUL_RATE_LIMIT_PER_ACCOUNT", default_value_t = 10)]
+    pub rate_limit_per_account: u32,
+
+    /// The window of the sign-in and sign-up rate limits.
+    #[arg(long, env = "HAUL_RATE_WINDOW", default_value = "15m", value_parser = parse_duration)]
+    pub rate_window: Duration,
+
+    /// Behind a reverse proxy: take the client IP from the last X-Forwarded-For entry.
+    /// Leave off when clients reach Haul directly, or they could pick their own IP.
+    #[arg(long, env = "HAUL_TRUST_PROXY", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_proxy: bool,
+
     /// Log filter, in tracing's EnvFilter syntax (e.g. "info,server=debug").
     #[arg(long, env = "HAUL_LOG", default_value = "info")]
     pub log: String,
@@ -153,8 +195,91 @@ impl Settings {
     }
 }
 
+/// `123`, `500MB`, `100GiB`, `1.5TB`: bytes, with decimal (kB, MB, GB, TB) or binary (KiB, MiB,
+/// GiB, TiB) units.
+pub fn parse_size(input: &str) -> Result<u64, String> {
+    let input = input.trim();
+    let split = input
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(input.len());
+    let (number, unit) = input.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{input:?} is not a size such as 100GiB"))?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} (use B, MB, GB, TB, MiB, GiB, TiB)"
+            ))
+        }
+    };
+    let bytes = number * multiplier as f64;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+        return Err(format!("{input:?} is out of range"));
+    }
+    Ok(bytes as u64)
+}
+
+/// `90`, `90s`, `15m`, `12h`, `7d`.
+pub fn parse_duration(input: &str) -> Result<Duration, String> {
+    let input = input.trim();
+    let split = input
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(input.len());
+    let (number, unit) = input.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{input:?} is not a duration such as 15m, 12h or 7d"))?;
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} (use s, m, h or d)"
+            ))
+        }
+    };
+    number
+        .checked_mul(seconds)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{input:?} is out of range"))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sizes_take_decimal_and_binary_units() {
+        assert_eq!(parse_size("123").unwrap(), 123);
+        assert_eq!(parse_size("500MB").unwrap(), 500_000_000);
+        assert_eq!(parse_size("100GiB").unwrap(), 100 << 30);
+        assert_eq!(parse_size("1.5 TB").unwrap(), 1_500_000_000_000);
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3w").is_err());
+    }
+
     use super::*;
 
     fn parse(args: &[&str]) -> Settings {

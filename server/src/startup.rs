@@ -4,7 +4,9 @@ use std::{future::Future, net::SocketAddr, str::FromStr, sync::Arc, time::Durati
 
 use anyhow::Context;
 use app::backend::{
+    config::Config,
     db,
+    rate_limit::RateLimiter,
     state::AppState,
     storage::{S3Settings, Storage},
 };
@@ -14,6 +16,11 @@ use sqlx::{
     Connection, PgConnection, PgPool,
 };
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower_sessions::{
+    cookie::SameSite, session_store::ExpiredDeletion, Expiry, SessionManagerLayer,
+};
+use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{
     local_stack::{LocalPostgres, LocalS3, LocalStack},
@@ -27,6 +34,8 @@ const LOCAL_DATABASE: &str = "haul";
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    sessions: SessionManagerLayer<PostgresStore>,
+    session_sweeper: JoinHandle<()>,
     stack: LocalStack,
 }
 
@@ -45,14 +54,31 @@ impl Application {
         let db = connect_database(settings, &mut stack).await?;
         db::migrate(&db).await?;
         let storage = connect_storage(settings, &origin, &mut stack).await?;
+        let storage_origin = storage.browser_origin().await?;
+        let config = Config {
+            public_origin: origin,
+            storage_origin,
+            default_quota: settings.default_quota,
+            session_idle: settings.session_idle,
+            session_absolute: settings.session_lifetime,
+            rate_limit_per_ip: settings.rate_limit_per_ip,
+            rate_limit_per_account: settings.rate_limit_per_account,
+            rate_window: settings.rate_window,
+            trust_proxy: settings.trust_proxy,
+        };
+        let (sessions, session_sweeper) = session_layer(&db, &config).await?;
         let state = AppState {
             leptos_options: leptos_options(listener.local_addr()?),
             db,
             storage,
+            rate_limiter: Arc::new(RateLimiter::new(config.rate_window)),
+            config: Arc::new(config),
         };
         Ok(Self {
             listener,
             state,
+            sessions,
+            session_sweeper,
             stack,
         })
     }
@@ -74,13 +100,17 @@ impl Application {
         let Self {
             listener,
             state,
+            sessions,
+            session_sweeper,
             mut stack,
         } = self;
         let db = state.db.clone();
-        let served = axum::serve(listener, router(state))
+        let app = router(state, sessions).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP");
+        session_sweeper.abort();
         db.close().await;
         tokio::task::spawn_blocking(move || stack.stop())
             .await
@@ -89,7 +119,46 @@ impl Application {
     }
 }
 
-async fn connect_database(settings: &Settings, stack: &mut LocalStack) -> anyhow::Result<PgPool> {
+/// Sessions in PostgreSQL (their own schema), with a task that deletes expired ones.
+async fn session_layer(
+    db: &PgPool,
+    config: &Config,
+) -> anyhow::Result<(SessionManagerLayer<PostgresStore>, JoinHandle<()>)> {
+    let store = PostgresStore::new(db.clone())
+        .with_schema_name("tower_sessions")
+        .map_err(|e| anyhow::anyhow!("session schema name: {e}"))?
+        .with_table_name("session")
+        .map_err(|e| anyhow::anyhow!("session table name: {e}"))?;
+    store
+        .migrate()
+        .await
+        .context("creating the session table")?;
+    let sweeper = tokio::spawn({
+        let store = store.clone();
+        async move {
+            if let Err(error) = store
+                .continuously_delete_expired(tokio::time::Duration::from_secs(60))
+                .await
+            {
+                tracing::error!(%error, "deleting expired sessions stopped");
+            }
+        }
+    });
+    let idle =
+        time::Duration::try_from(config.session_idle).context("HAUL_SESSION_IDLE is too long")?;
+    let layer = SessionManagerLayer::new(store)
+        .with_name("haul_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(idle));
+    Ok((layer, sweeper))
+}
+
+pub async fn connect_database(
+    settings: &Settings,
+    stack: &mut LocalStack,
+) -> anyhow::Result<PgPool> {
     let options = match &settings.database_url {
         Some(url) => {
             // sqlx's parse errors can quote the URL, password included: say only what is wrong.

@@ -1,5 +1,10 @@
 //! The domain, on the server only. Server functions and the `server` crate call into it.
 
+pub mod auth;
+pub mod config;
 pub mod db;
+pub mod rate_limit;
+pub mod session;
 pub mod state;
 pub mod storage;
+pub mod users;

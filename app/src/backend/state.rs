@@ -1,8 +1,10 @@
+use std::sync::Arc;
+
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
 
-use super::storage::Storage;
+use super::{config::Config, rate_limit::RateLimiter, storage::Storage};
 
 /// Everything a request may need, built once at start and cloned cheaply per request.
 #[derive(Clone, FromRef)]
@@ -10,4 +12,6 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: PgPool,
     pub storage: Storage,
+    pub config: Arc<Config>,
+    pub rate_limiter: Arc<RateLimiter>,
 }

@@ -184,6 +184,21 @@ impl Storage {
         Ok(())
     }
 
+    /// The origin (scheme://host[:port]) that pre-signed URLs point browsers to; pages allow
+    /// connections to it in their Content-Security-Policy. Pre-signing never contacts S3.
+    pub async fn browser_origin(&self) -> anyhow::Result<String> {
+        let probe = self
+            .client
+            .get_object()
+            .bucket(self.bucket())
+            .key("probe")
+            .presigned(presigning(Duration::from_secs(60))?)
+            .await
+            .context("pre-signing a probe URL")?;
+        let url = url::Url::parse(probe.uri()).context("parsing a pre-signed URL")?;
+        Ok(url.origin().ascii_serialization())
+    }
+
     /// A URL that lets its holder PUT exactly `content_length` bytes of `content_type` to
     /// `key` until it expires: both headers are signed, so S3 refuses any other body.
     pub async fn presign_put(

@@ -23,7 +23,8 @@ const SUPERUSER: &str = "haul";
 const MAX_SOCKET_PATH: usize = 100;
 
 pub struct LocalPostgres {
-    child: Child,
+    /// None when another Haul process already runs this cluster and we only connect to it.
+    child: Option<Child>,
     socket_dir: PathBuf,
     log: PathBuf,
 }
@@ -62,6 +63,19 @@ impl LocalPostgres {
         if !pgdata.join("PG_VERSION").exists() {
             init_cluster(&initdb, &pgdata, &log, run_as.as_ref(), durable)?;
         }
+        // A running server already started this cluster (e.g. `server user promote` next to
+        // `server serve`): share it rather than fail on PostgreSQL's lock.
+        let attached = Self {
+            child: None,
+            socket_dir: socket_dir.clone(),
+            log: log.clone(),
+        };
+        if PgConnection::connect_with(&attached.connect_options("postgres"))
+            .await
+            .is_ok()
+        {
+            return Ok(attached);
+        }
 
         let mut command = Command::new(&postgres);
         command
@@ -95,7 +109,7 @@ impl LocalPostgres {
         let child = process::spawn_tied(command, Signal::SIGINT)
             .with_context(|| format!("starting {}", postgres.display()))?;
         let mut cluster = Self {
-            child,
+            child: Some(child),
             socket_dir,
             log,
         };
@@ -135,7 +149,11 @@ impl LocalPostgres {
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Some(status) = self.child.try_wait()? {
+            let exited = match self.child.as_mut() {
+                Some(child) => child.try_wait()?,
+                None => None,
+            };
+            if let Some(status) = exited {
                 bail!(
                     "the local PostgreSQL exited ({status}) while starting: {} (log: {})",
                     process::log_tail(&self.log, 5),
@@ -158,7 +176,10 @@ impl LocalPostgres {
 
     /// Fast shutdown; waits for it so the data is consistent on disk.
     pub fn stop(&mut self) {
-        if !process::stop(&mut self.child, Signal::SIGINT, Duration::from_secs(30)) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if !process::stop(&mut child, Signal::SIGINT, Duration::from_secs(30)) {
             tracing::warn!("the local PostgreSQL did not stop in time and was killed");
         }
     }

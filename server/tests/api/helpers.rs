@@ -8,11 +8,14 @@ use std::{
 
 use app::backend::storage::Storage;
 use clap::Parser;
+use reqwest::cookie::{CookieStore, Jar};
 use server::{
     local_stack::{LocalPostgres, LocalS3},
     settings::{Cli, Settings},
     startup::Application,
 };
+use sqlx::PgPool;
+use std::sync::Arc;
 use tokio::sync::{oneshot, OnceCell};
 
 /// The shared stack. It lives in a static, so it is never dropped: its processes receive their
@@ -75,7 +78,11 @@ pub struct TestApp {
     pub address: String,
     pub origin: String,
     pub storage: Storage,
+    pub db: PgPool,
+    pub database_url: String,
+    /// A browser-like client: keeps cookies, sends the app's Origin on POSTs.
     pub client: reqwest::Client,
+    pub cookies: Arc<Jar>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -87,8 +94,9 @@ impl Drop for TestApp {
     }
 }
 
-/// Settings for an app on a random port against a fresh database and bucket of the stack.
-pub async fn test_settings() -> (Settings, String) {
+/// Settings for an app on a random port against a fresh database and bucket of the stack,
+/// plus `extra` command-line arguments.
+pub async fn test_settings_with(extra: &[&str]) -> (Settings, String) {
     let stack = stack().await;
     let database = unique_name("test").replace('-', "_");
     stack
@@ -102,7 +110,7 @@ pub async fn test_settings() -> (Settings, String) {
         socket_dir.display()
     );
     let s3 = stack.s3.settings(&unique_name("test"));
-    let cli = Cli::try_parse_from([
+    let mut args = vec![
         "server",
         "--addr",
         "127.0.0.1:0",
@@ -120,13 +128,22 @@ pub async fn test_settings() -> (Settings, String) {
         &s3.access_key_id,
         "--aws-secret-access-key",
         &s3.secret_access_key,
-    ])
-    .expect("valid test settings");
+    ];
+    args.extend_from_slice(extra);
+    let cli = Cli::try_parse_from(args).expect("valid test settings");
     (cli.settings, database_url)
 }
 
+pub async fn test_settings() -> (Settings, String) {
+    test_settings_with(&[]).await
+}
+
 pub async fn spawn_app() -> TestApp {
-    let (settings, _) = test_settings().await;
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
+    let (settings, database_url) = test_settings_with(extra).await;
     let app = Application::build(&settings)
         .await
         .expect("building the app");
@@ -136,17 +153,106 @@ pub async fn spawn_app() -> TestApp {
     tokio::spawn(app.run_until_stopped(async move {
         let _ = stopped.await;
     }));
+    let db = PgPool::connect(&database_url)
+        .await
+        .expect("connecting to the test database");
+    let origin = settings.public_origin(addr).expect("a valid public origin");
+    let (client, cookies) = browser(&origin);
     TestApp {
         address: format!("http://{addr}"),
-        origin: format!("http://{addr}"),
+        origin,
         storage,
-        client: reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("building the HTTP client"),
+        db,
+        database_url,
+        client,
+        cookies,
         shutdown: Some(shutdown),
+    }
+}
+
+/// A client with its own cookie jar that sends `origin` as a browser would.
+pub fn browser(origin: &str) -> (reqwest::Client, Arc<Jar>) {
+    let cookies = Arc::new(Jar::default());
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("origin", origin.parse().expect("a valid origin header"));
+    let client = reqwest::Client::builder()
+        .cookie_provider(cookies.clone())
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("building the HTTP client");
+    (client, cookies)
+}
+
+impl TestApp {
+    /// The S3 endpoint's origin as browsers see it.
+    pub async fn storage_origin(&self) -> String {
+        self.storage.browser_origin().await.unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// POSTs a form to a server function, as a page's JavaScript does.
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(endpoint))
+            .form(form)
+            .send()
+            .await
+            .expect("calling a server function")
+    }
+
+    pub async fn sign_up(&self, email: &str, password: &str) -> reqwest::Response {
+        self.call("/api/sign_up", &[("email", email), ("password", password)])
+            .await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.call("/api/sign_in", &[("email", email), ("password", password)])
+            .await
+    }
+
+    pub async fn sign_out(&self) -> reqwest::Response {
+        self.call("/api/sign_out", &[]).await
+    }
+
+    /// The signed-in user's email, per the server.
+    pub async fn me(&self) -> Option<String> {
+        let response = self.call("/api/me", &[]).await;
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.expect("JSON from /api/me");
+        body.get("email")
+            .and_then(|e| e.as_str())
+            .map(str::to_owned)
+    }
+
+    /// The session cookie the client holds, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        let url = self.address.parse().expect("a valid URL");
+        let header = self.cookies.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find(|c| c.starts_with("haul_session="))
+            .map(str::to_owned)
+    }
+
+    /// A new account, signed in on this app's client.
+    pub async fn signed_up_user(&self) -> (String, String) {
+        let email = format!("{}@example.com", unique_name("user"));
+        let password = "correct horse battery staple".to_owned();
+        let response = self.sign_up(&email, &password).await;
+        assert_eq!(
+            response.status(),
+            200,
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
+        (email, password)
     }
 }
 

@@ -1,0 +1,53 @@
+use leptos::prelude::*;
+
+use crate::{error::AppError, model::UserView};
+
+/// Creates an account and signs it in; then goes to `next` (a local path) or home.
+#[server(endpoint = "sign_up")]
+pub async fn sign_up(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<UserView, AppError> {
+    use crate::backend::{auth, session};
+    let state = super::state()?;
+    let ip = super::client_ip(&state).await?;
+    let user = auth::sign_up(&state, ip, &email, &password).await?;
+    session::start(&super::session().await?, &user).await?;
+    leptos_axum::redirect(&super::safe_next(next.as_deref()));
+    Ok(user.view())
+}
+
+/// Signs in; then goes to `next` (a local path) or home.
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<UserView, AppError> {
+    use crate::backend::{auth, session};
+    let state = super::state()?;
+    let ip = super::client_ip(&state).await?;
+    let user = auth::sign_in(&state, ip, &email, &password).await?;
+    session::start(&super::session().await?, &user).await?;
+    leptos_axum::redirect(&super::safe_next(next.as_deref()));
+    Ok(user.view())
+}
+
+/// Ends the session (it is removed from the store) and goes home.
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    crate::backend::session::end(&super::session().await?).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// The signed-in user, or None.
+#[server(endpoint = "me")]
+pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    match super::require_user().await {
+        Ok((_, user)) => Ok(Some(user.view())),
+        Err(AppError::Unauthorized) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,218 @@
+//! Sign-up and sign-in: validation, argon2id hashing, rate limits, audit.
+
+use std::{
+    net::IpAddr,
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use argon2::{
+    password_hash::{rand_core::OsRng, PasswordHasher, PasswordVerifier, SaltString},
+    Algorithm, Argon2, Params, Version,
+};
+use serde_json::json;
+
+use super::{
+    state::AppState,
+    users::{self, PasswordHash, User},
+};
+use crate::{
+    error::{AppError, FieldError},
+    validate,
+};
+
+/// OWASP's argon2id parameters: 19 MiB of memory, 2 passes, 1 lane.
+fn argon2() -> Argon2<'static> {
+    #[allow(clippy::expect_used)] // constant, valid parameters
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashing takes tens of milliseconds of CPU: off the async workers.
+pub async fn hash_password(password: String) -> anyhow::Result<PasswordHash> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| PasswordHash(hash.to_string()))
+            .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+    })
+    .await
+    .context("joining the hashing task")?
+}
+
+/// Checks `password` against `hash`; with no hash, checks against a dummy so that an unknown
+/// email takes as long as a wrong password.
+pub async fn verify_password(password: String, hash: Option<PasswordHash>) -> anyhow::Result<bool> {
+    let hash = match hash {
+        Some(hash) => hash.0,
+        None => dummy_hash().await?,
+    };
+    tokio::task::spawn_blocking(move || {
+        let parsed = argon2::PasswordHash::new(&hash)
+            .map_err(|e| anyhow::anyhow!("stored password hash is malformed: {e}"))?;
+        Ok(argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .context("joining the verifying task")?
+}
+
+async fn dummy_hash() -> anyhow::Result<String> {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    if let Some(hash) = DUMMY.get() {
+        return Ok(hash.clone());
+    }
+    let hash = hash_password("not the password of anyone".to_owned())
+        .await?
+        .0;
+    Ok(DUMMY.get_or_init(|| hash).clone())
+}
+
+fn rate_limited(wait: Duration) -> AppError {
+    AppError::RateLimited {
+        retry_after: wait.as_secs().max(1),
+    }
+}
+
+/// Creates an account after checking the input; every problem is reported by field.
+pub async fn sign_up(
+    state: &AppState,
+    ip: IpAddr,
+    email: &str,
+    password: &str,
+) -> Result<User, AppError> {
+    let config = &state.config;
+    state
+        .rate_limiter
+        .hit(
+            &format!("sign-up:{ip}"),
+            config.rate_limit_per_ip,
+            Instant::now(),
+        )
+        .map_err(rate_limited)?;
+
+    let mut problems = Vec::new();
+    let email = validate::email(email)
+        .map_err(|m| problems.push(field("email", m)))
+        .ok();
+    let _ = validate::new_password(password).map_err(|m| problems.push(field("password", m)));
+    let Some(email) = email.filter(|_| problems.is_empty()) else {
+        return Err(AppError::Invalid(problems));
+    };
+
+    let hash = hash_password(password.to_owned()).await?;
+    let quota = i64::try_from(config.default_quota).unwrap_or(i64::MAX);
+    let user = users::create(&state.db, &email, &hash, quota).await?;
+    users::audit(
+        &state.db,
+        Some(user.id),
+        "user.sign_up",
+        Some(user.id),
+        json!({ "ip": ip.to_string() }),
+    )
+    .await?;
+    Ok(user)
+}
+
+/// The user whose email and password these are. Unknown email, wrong password and disabled
+/// account all answer the same, after the same amount of work.
+pub async fn sign_in(
+    state: &AppState,
+    ip: IpAddr,
+    email: &str,
+    password: &str,
+) -> Result<User, AppError> {
+    let config = &state.config;
+    let now = Instant::now();
+    state
+        .rate_limiter
+        .hit(&format!("sign-in:{ip}"), config.rate_limit_per_ip, now)
+        .map_err(rate_limited)?;
+    let normalised = validate::email(email).unwrap_or_default();
+    let account_key = format!("sign-in-account:{normalised}");
+    state
+        .rate_limiter
+        .check(&account_key, config.rate_limit_per_account, now)
+        .map_err(rate_limited)?;
+
+    let found = if normalised.is_empty() {
+        None
+    } else {
+        users::find_with_hash(&state.db, &normalised).await?
+    };
+    let (user, hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
+    let matches = verify_password(password.to_owned(), hash).await?;
+    match user {
+        Some(user) if matches && !user.disabled => {
+            users::audit(
+                &state.db,
+                Some(user.id),
+                "user.sign_in",
+                Some(user.id),
+                json!({ "ip": ip.to_string() }),
+            )
+            .await?;
+            Ok(user)
+        }
+        _ => {
+            // Failures count against the account, so guessing one password from many IPs stops too.
+            let _ = state
+                .rate_limiter
+                .hit(&account_key, config.rate_limit_per_account, now);
+            Err(AppError::InvalidCredentials)
+        }
+    }
+}
+
+fn field(name: &str, message: String) -> FieldError {
+    FieldError {
+        field: name.to_owned(),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_only() {
+        let hash = hash_password("correct horse battery".into()).await.unwrap();
+        assert!(
+            hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.0
+        );
+        assert!(
+            verify_password("correct horse battery".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!verify_password("correct horse batter".into(), Some(hash))
+            .await
+            .unwrap());
+    }
+
+    #[tokio::test]
+    async fn long_passwords_are_not_truncated() {
+        let long = "x".repeat(1024);
+        let hash = hash_password(long.clone()).await.unwrap();
+        let mut almost = long.clone();
+        almost.replace_range(1023.., "y");
+        assert!(!verify_password(almost, Some(hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn no_hash_never_verifies() {
+        assert!(!verify_password("anything".into(), None).await.unwrap());
+    }
+
+    #[test]
+    fn the_hash_hides_itself_in_debug_output() {
+        let hash = PasswordHash("$argon2id$secret".into());
+        assert_eq!(format!("{hash:?}"), "PasswordHash(<hidden>)");
+    }
+}

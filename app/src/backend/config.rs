@@ -1,0 +1,30 @@
+use std::time::Duration;
+
+/// Runtime settings the domain needs (the server's clap settings turn into this).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// scheme://host[:port] that browsers use; cross-site requests are checked against it.
+    pub public_origin: String,
+    /// scheme://host[:port] of the S3 endpoint as browsers reach it (pre-signed URLs).
+    pub storage_origin: String,
+    /// Quota a new account gets, in bytes.
+    pub default_quota: u64,
+    /// A session ends after this long without a request...
+    pub session_idle: Duration,
+    /// ...and this long after sign-in, whatever happens.
+    pub session_absolute: Duration,
+    /// Sign-in and sign-up attempts allowed per client IP in `rate_window`.
+    pub rate_limit_per_ip: u32,
+    /// Sign-in attempts allowed per account (email) in `rate_window`.
+    pub rate_limit_per_account: u32,
+    pub rate_window: Duration,
+    /// Take the client IP from X-Forwarded-For (only behind a proxy that sets it).
+    pub trust_proxy: bool,
+}
+
+impl Config {
+    /// Cookies are Secure when the app is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_origin.starts_with("https://")
+    }
+}

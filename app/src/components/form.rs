@@ -1,0 +1,86 @@
+use leptos::{prelude::*, server_fn::error::ServerFnUrlError};
+use leptos_router::hooks::use_query_map;
+
+use crate::error::AppError;
+
+/// The error of a form's last submission: from `last` (the action's result, when JavaScript
+/// ran it), or from the URL when the browser posted the form itself and the server redirected
+/// back with `?__path=…&__err=…` (server_fn's no-JS error path).
+pub fn form_error(
+    last: impl Fn() -> Option<Result<(), AppError>> + Send + Sync + 'static,
+    path: &'static str,
+) -> Signal<Option<AppError>> {
+    let query = use_query_map();
+    Signal::derive(move || {
+        if let Some(result) = last() {
+            return result.err();
+        }
+        let query = query.read();
+        (query.get("__path").as_deref() == Some(path))
+            .then(|| query.get("__err"))
+            .flatten()
+            .map(|err| ServerFnUrlError::<AppError>::decode_err(&err))
+    })
+}
+
+/// A labelled input with its hint and its error, wired for screen readers.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(into)] error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let message = move || error.get().and_then(|e| e.field(name));
+    let described_by = {
+        let hint_id = hint_id.clone();
+        let error_id = error_id.clone();
+        move || {
+            let mut ids = Vec::new();
+            if hint.is_some() {
+                ids.push(hint_id.clone());
+            }
+            if message().is_some() {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                aria-invalid=move || message().is_some().then_some("true")
+                aria-describedby=described_by
+            />
+            {hint.map(|text| view! { <p class="hint" id=hint_id>{text}</p> })}
+            <p class="field-error" id=error_id role="alert">{message}</p>
+        </div>
+    }
+}
+
+/// A form-wide error (wrong credentials, too many attempts, server trouble); field errors
+/// show next to their fields instead.
+#[component]
+pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    let message = move || {
+        error.get().and_then(|e| match e {
+            AppError::Invalid(_) => None,
+            other => Some(other.to_string()),
+        })
+    };
+    view! {
+        <Show when=move || message().is_some()>
+            <p class="form-error" role="alert">{message}</p>
+        </Show>
+    }
+}

@@ -1,0 +1,40 @@
+use leptos::prelude::*;
+use leptos_router::{components::Redirect, hooks::use_location};
+
+use crate::model::UserView;
+
+/// Shows `children` to a signed-in user; sends anyone else to sign in, and back here after.
+/// Routes using it render with `SsrMode::Async`, so the server can answer with a redirect.
+/// It asks the server afresh when the page opens: right after signing in, the shared user
+/// resource may still hold the signed-out answer.
+#[component]
+pub fn RequireUser<F, IV>(children: F) -> impl IntoView
+where
+    F: Fn(UserView) -> IV + Send + Sync + 'static,
+    IV: IntoView + 'static,
+{
+    let user = Resource::new(|| (), |_| crate::api::auth::current_user());
+    let location = use_location();
+    let children = std::sync::Arc::new(children);
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let children = children.clone();
+                user.get()
+                    .map(move |user| match user {
+                        Ok(Some(user)) => children(user).into_any(),
+                        Ok(None) => {
+                            let here = format!(
+                                "{}{}",
+                                location.pathname.get_untracked(),
+                                location.search.get_untracked(),
+                            );
+                            let next = crate::pages::sign_in::urlencode(&here);
+                            view! { <Redirect path=format!("/signin?next={next}")/> }.into_any()
+                        }
+                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}

@@ -1,0 +1,126 @@
+//! The one error type the browser sees. It carries what a user can act on and nothing of the
+//! server's internals: unexpected failures reach it as an opaque message with a request id
+//! that matches the server log.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+/// A message about one form field (`field` is the input's name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Not signed in, or the session ended.
+    #[error("Please sign in to continue.")]
+    Unauthorized,
+    /// Signed in, but not allowed.
+    #[error("You are not allowed to do that.")]
+    Forbidden,
+    /// Missing, or not the caller's: both answer alike.
+    #[error("Not found.")]
+    NotFound,
+    /// Input that fails validation, field by field.
+    #[error("{}", join_fields(.0))]
+    Invalid(Vec<FieldError>),
+    /// Wrong email or password (deliberately not saying which).
+    #[error("Wrong email or password.")]
+    InvalidCredentials,
+    /// Too many attempts; `retry_after` is in seconds.
+    #[error("Too many attempts. Try again in {retry_after} seconds.")]
+    RateLimited { retry_after: u64 },
+    /// A malformed request (bad payload, wrong method, ...).
+    #[error("Bad request: {0}")]
+    BadRequest(String),
+    /// Something failed on the server; the id finds it in the log.
+    #[error("Something went wrong on our side (reference {0}). Please try again.")]
+    Internal(String),
+}
+
+fn join_fields(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
+    }
+
+    /// The message for one field, if this error has one.
+    pub fn field(&self, name: &str) -> Option<String> {
+        match self {
+            Self::Invalid(errors) => errors
+                .iter()
+                .find(|e| e.field == name)
+                .map(|e| e.message.clone()),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthorized | Self::InvalidCredentials => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::Invalid(_) => 422,
+            Self::RateLimited { .. } => 429,
+            Self::BadRequest(_) => 400,
+            Self::Internal(_) => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(m)
+            | ServerFnErrorErr::Deserialization(m)
+            | ServerFnErrorErr::MissingArg(m) => Self::BadRequest(m),
+            ServerFnErrorErr::UnsupportedRequestMethod(m) => Self::BadRequest(m),
+            ServerFnErrorErr::Request(m) | ServerFnErrorErr::Response(m) => {
+                Self::BadRequest(format!("the server could not be reached: {m}"))
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Unexpected failures: logged in full with a fresh reference, answered with the reference only.
+#[cfg(feature = "ssr")]
+impl From<anyhow::Error> for AppError {
+    fn from(error: anyhow::Error) -> Self {
+        let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        tracing::error!(reference, error = format!("{error:#}"), "unexpected error");
+        Self::Internal(reference)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        anyhow::Error::from(error).into()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<tower_sessions::session::Error> for AppError {
+    fn from(error: tower_sessions::session::Error) -> Self {
+        anyhow::Error::from(error).context("session store").into()
+    }
+}

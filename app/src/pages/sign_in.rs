@@ -1,0 +1,53 @@
+use leptos::{prelude::*, server_fn::ServerFn};
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_query_map};
+
+use crate::{
+    api::auth::SignIn,
+    components::{
+        form::{form_error, Field, FormError},
+        header::Auth,
+    },
+};
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let action = expect_context::<Auth>().sign_in;
+    let error = form_error(
+        move || action.value().get().map(|r| r.map(|_| ())),
+        SignIn::PATH,
+    );
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let sign_up_link = move || match next() {
+        n if n.is_empty() => "/signup".to_owned(),
+        n => format!("/signup?next={}", urlencode(&n)),
+    };
+    view! {
+        <Title text="Sign in — Haul"/>
+        <section class="auth-card">
+            <h1>"Sign in"</h1>
+            // Our messages, next to each field, rather than the browser's own bubbles.
+            <ActionForm action=action attr:novalidate=true>
+                <input type="hidden" name="next" value=next/>
+                <FormError error/>
+                <Field label="Email" name="email" kind="email" autocomplete="email" error/>
+                <Field label="Password" name="password" kind="password" autocomplete="current-password" error/>
+                <button type="submit" class="button">"Sign in"</button>
+            </ActionForm>
+            <p>"No account yet? " <A href=sign_up_link>"Create one"</A></p>
+        </section>
+    }
+}
+
+pub(crate) fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,145 @@
+//! Input rules shared by the browser (early hints) and the server (the authority).
+
+/// Passwords: long enough to resist guessing, short enough to hash cheaply. Counted in
+/// characters; every character counts (no silent truncation).
+pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const PASSWORD_MAX_CHARS: usize = 1024;
+/// RFC 5321's path limit.
+pub const EMAIL_MAX_CHARS: usize = 254;
+
+pub const PASSWORD_RULE: &str = "8 to 1024 characters.";
+
+/// Trims and lower-cases an email address and checks its form. Only ASCII addresses are
+/// accepted: look-alike letters from other scripts (Cyrillic "а" for Latin "a", ...) would
+/// otherwise give two accounts that read the same.
+pub fn email(input: &str) -> Result<String, String> {
+    let email = input.trim().to_ascii_lowercase();
+    if email.is_empty() {
+        return Err("Enter your email address.".into());
+    }
+    if email.chars().count() > EMAIL_MAX_CHARS {
+        return Err(format!(
+            "An email address has at most {EMAIL_MAX_CHARS} characters."
+        ));
+    }
+    if !email.is_ascii() {
+        return Err(
+            "Use plain ASCII letters in the email address (no accented or look-alike characters)."
+                .into(),
+        );
+    }
+    let invalid = || Err("Enter a valid email address, like name@example.com.".into());
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return invalid();
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && domain.len() <= 253
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if local_ok && domain_ok {
+        Ok(email)
+    } else {
+        invalid()
+    }
+}
+
+/// Checks a new password against the rule.
+pub fn new_password(password: &str) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars == 0 {
+        return Err("Choose a password.".into());
+    }
+    if chars < PASSWORD_MIN_CHARS {
+        return Err(format!(
+            "Use at least {PASSWORD_MIN_CHARS} characters for your password."
+        ));
+    }
+    if chars > PASSWORD_MAX_CHARS {
+        return Err(format!(
+            "Use at most {PASSWORD_MAX_CHARS} characters for your password."
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_trimmed_and_lower_cased() {
+        assert_eq!(email("  Ada@Example.COM ").unwrap(), "ada@example.com");
+    }
+
+    #[test]
+    fn email_accepts_common_forms() {
+        for ok in [
+            "a.b+tag@sub.example.co.uk",
+            "x_y-z@example.io",
+            "o'neil@example.com",
+        ] {
+            assert!(email(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn email_rejects_malformed_addresses() {
+        for bad in [
+            "",
+            "   ",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@example",
+            "a..b@example.com",
+            ".a@example.com",
+            "a.@example.com",
+            "a@-example.com",
+            "a@example-.com",
+            "a b@example.com",
+            "a@exa mple.com",
+            "a@example..com",
+            "<script>@example.com",
+        ] {
+            assert!(email(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn email_rejects_look_alikes() {
+        // Cyrillic "а" (U+0430) in place of Latin "a".
+        let error = email("\u{430}da@example.com").unwrap_err();
+        assert!(error.contains("ASCII"), "{error}");
+    }
+
+    #[test]
+    fn email_rejects_overlong_addresses() {
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(email(&long).unwrap_err().contains("at most"));
+    }
+
+    #[test]
+    fn password_length_rule_counts_characters() {
+        assert!(new_password("").is_err());
+        assert!(new_password("1234567").is_err());
+        assert!(new_password("12345678").is_ok());
+        // Eight characters, more bytes: counts as eight.
+        assert!(new_password("éééééééé").is_ok());
+        assert!(new_password(&"x".repeat(1024)).is_ok());
+        assert!(new_password(&"x".repeat(1025)).is_err());
+    }
+}

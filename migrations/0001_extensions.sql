@@ -1,2 +1,0 @@
--- citext gives case-insensitive unique emails without lower() in every query.
-create extension if not exists citext;

@@ -1,0 +1,64 @@
+//! `server user promote|demote EMAIL` against the app's database.
+
+use crate::helpers::spawn_app;
+
+async fn run(database_url: &str, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("HAUL_LOG", "off")
+        .args(args)
+        .output()
+        .await
+        .unwrap()
+}
+
+async fn role(app: &crate::helpers::TestApp, email: &str) -> String {
+    sqlx::query_scalar("select role from app_user where email = $1")
+        .bind(email)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn promote_and_demote_change_the_role() {
+    let app = spawn_app().await;
+    let (email, _) = app.signed_up_user().await;
+
+    let output = run(
+        &app.database_url,
+        &["user", "promote", &email.to_uppercase()],
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(role(&app, &email).await, "admin");
+    // The signed-in user is an admin at once.
+    assert_eq!(app.call("/api/admin/users", &[]).await.status(), 200);
+
+    let output = run(&app.database_url, &["user", "demote", &email]).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(role(&app, &email).await, "user");
+    assert_eq!(app.call("/api/admin/users", &[]).await.status(), 403);
+}
+
+#[tokio::test]
+async fn promoting_an_unknown_email_fails_clearly() {
+    let app = spawn_app().await;
+    let output = run(&app.database_url, &["user", "promote", "ghost@example.com"]).await;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "error: no account with email ghost@example.com"
+    );
+}

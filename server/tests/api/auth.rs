@@ -1,0 +1,412 @@
+//! Accounts and sessions through the HTTP endpoints, with a cookie jar, as a browser uses them.
+
+use app::backend::users;
+use uuid::Uuid;
+
+use crate::helpers::{browser, spawn_app, spawn_app_with, unique_name};
+
+async fn user_count(db: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar("select count(*) from app_user")
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
+async fn user_id(db: &sqlx::PgPool, email: &str) -> Uuid {
+    sqlx::query_scalar("select app_user_id from app_user where email = $1")
+        .bind(email)
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_up_signs_in_and_sign_out_signs_out() {
+    let app = spawn_app().await;
+    assert_eq!(app.me().await, None);
+
+    let (email, password) = app.signed_up_user().await;
+    assert_eq!(app.me().await.as_deref(), Some(email.as_str()));
+
+    let response = app.sign_out().await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.me().await, None);
+
+    let response = app.sign_in(&email, &password).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.me().await.as_deref(), Some(email.as_str()));
+}
+
+#[tokio::test]
+async fn email_is_normalised_and_unique_regardless_of_case() {
+    let app = spawn_app().await;
+    let email = format!("{}@Example.com", unique_name("Mixed"));
+    let response = app
+        .sign_up(&format!("  {email} "), "long enough password")
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.me().await, Some(email.to_ascii_lowercase()));
+
+    let (other, _) = browser(&app.origin);
+    let response = other
+        .post(app.url("/api/sign_up"))
+        .form(&[
+            ("email", email.to_ascii_uppercase().as_str()),
+            ("password", "another password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["Invalid"][0]["field"], "email", "{body}");
+    assert_eq!(user_count(&app.db).await, 1);
+}
+
+#[tokio::test]
+async fn bad_sign_up_input_is_refused_per_field_and_writes_nothing() {
+    let app = spawn_app().await;
+    let long_email = format!("{}@example.com", "a".repeat(250));
+    let long_password = "p".repeat(1025);
+    let cases: [(&str, &str, &str); 7] = [
+        ("", "long enough password", "email"),
+        ("not-an-email", "long enough password", "email"),
+        (&long_email, "long enough password", "email"),
+        // Cyrillic "а" that looks like a Latin "a".
+        ("\u{430}dmin@example.com", "long enough password", "email"),
+        ("ok@example.com", "", "password"),
+        ("ok@example.com", "short", "password"),
+        ("ok@example.com", &long_password, "password"),
+    ];
+    for (email, password, field) in cases {
+        let response = app.sign_up(email, password).await;
+        assert_eq!(
+            response.status(),
+            422,
+            "{email:?} / {} chars",
+            password.len()
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["Invalid"][0]["field"], field, "{body}");
+    }
+    assert_eq!(user_count(&app.db).await, 0);
+    assert_eq!(app.session_cookie(), None);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_answer_alike() {
+    let app = spawn_app().await;
+    let (email, _) = app.signed_up_user().await;
+    app.sign_out().await;
+
+    let wrong_password = app.sign_in(&email, "not the password").await;
+    let wrong_status = wrong_password.status();
+    let wrong_body = wrong_password.text().await.unwrap();
+    let unknown_email = app.sign_in("nobody@example.com", "not the password").await;
+    let unknown_status = unknown_email.status();
+    let unknown_body = unknown_email.text().await.unwrap();
+
+    assert_eq!(wrong_status, 401);
+    assert_eq!(unknown_status, wrong_status);
+    assert_eq!(unknown_body, wrong_body);
+    assert_eq!(app.me().await, None);
+}
+
+#[tokio::test]
+async fn session_id_changes_at_sign_in_and_the_old_one_is_dead() {
+    let app = spawn_app().await;
+    let (email, password) = app.signed_up_user().await;
+    let first = app
+        .session_cookie()
+        .expect("a session cookie after sign-up");
+
+    let response = app.sign_in(&email, &password).await;
+    assert_eq!(response.status(), 200);
+    let second = app
+        .session_cookie()
+        .expect("a session cookie after sign-in");
+    assert_ne!(first, second, "the session id must change at sign-in");
+
+    // Someone holding the first id gets nothing.
+    let response = reqwest::Client::new()
+        .post(app.url("/api/me"))
+        .header("cookie", &first)
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body, serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn after_sign_out_the_cookie_no_longer_works_and_the_session_is_gone() {
+    let app = spawn_app().await;
+    app.signed_up_user().await;
+    let cookie = app.session_cookie().unwrap();
+    let sessions = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from tower_sessions.session")
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(sessions().await, 1);
+
+    app.sign_out().await;
+    assert_eq!(sessions().await, 0);
+    let response = reqwest::Client::new()
+        .post(app.url("/api/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body, serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn session_cookie_is_http_only_and_same_site_lax() {
+    let app = spawn_app().await;
+    let email = format!("{}@example.com", unique_name("cookie"));
+    let response = app.sign_up(&email, "long enough password").await;
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("haul_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    // Served over http here, so not Secure (the browser would drop it).
+    assert!(!cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn session_cookie_is_secure_behind_an_https_origin() {
+    let app = spawn_app_with(&["--public-origin", "https://haul.example.com"]).await;
+    let email = format!("{}@example.com", unique_name("secure"));
+    let response = app.sign_up(&email, "long enough password").await;
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let app = spawn_app().await;
+    let form = [
+        ("email", "someone@example.com"),
+        ("password", "long enough password"),
+    ];
+    let evil_origin = reqwest::Client::new()
+        .post(app.url("/api/sign_up"))
+        .header("origin", "http://evil.example")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil_origin.status(), 403);
+    let cross_site = reqwest::Client::new()
+        .post(app.url("/api/sign_up"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    let evil_referer = reqwest::Client::new()
+        .post(app.url("/api/sign_up"))
+        .header("referer", "http://evil.example/page")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil_referer.status(), 403);
+    assert_eq!(user_count(&app.db).await, 0);
+
+    // The same request from the app's own pages goes through.
+    assert_eq!(app.call("/api/sign_up", &form).await.status(), 200);
+}
+
+#[tokio::test]
+async fn sign_in_rate_limit_trips_after_the_configured_count_per_ip() {
+    let app = spawn_app_with(&[
+        "--rate-limit-per-ip",
+        "3",
+        "--rate-limit-per-account",
+        "100",
+    ])
+    .await;
+    for _ in 0..3 {
+        let response = app.sign_in("nobody@example.com", "wrong password").await;
+        assert_eq!(response.status(), 401);
+    }
+    let response = app.sign_in("nobody@example.com", "wrong password").await;
+    assert_eq!(response.status(), 429);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["RateLimited"]["retry_after"].as_u64().unwrap() > 0,
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn sign_in_rate_limit_per_account_stops_guessing_even_the_right_password() {
+    let app = spawn_app_with(&[
+        "--rate-limit-per-ip",
+        "100",
+        "--rate-limit-per-account",
+        "2",
+    ])
+    .await;
+    let (email, password) = app.signed_up_user().await;
+    app.sign_out().await;
+    for _ in 0..2 {
+        assert_eq!(app.sign_in(&email, "wrong password").await.status(), 401);
+    }
+    assert_eq!(app.sign_in(&email, &password).await.status(), 429);
+}
+
+#[tokio::test]
+async fn admin_endpoints_refuse_users_and_strangers() {
+    let app = spawn_app().await;
+    let stranger = app.call("/api/admin/users", &[]).await;
+    assert_eq!(stranger.status(), 401);
+
+    let (email, _) = app.signed_up_user().await;
+    let user = app.call("/api/admin/users", &[]).await;
+    assert_eq!(user.status(), 403);
+
+    assert!(users::set_role(&app.db, &email, app::model::Role::Admin)
+        .await
+        .unwrap());
+    let admin = app.call("/api/admin/users", &[]).await;
+    assert_eq!(admin.status(), 200);
+    let listed: serde_json::Value = admin.json().await.unwrap();
+    assert_eq!(listed[0]["email"], email.as_str());
+    assert_eq!(listed[0]["role"], "admin");
+}
+
+#[tokio::test]
+async fn a_disabled_user_is_signed_out_at_once_and_cannot_sign_in() {
+    let app = spawn_app().await;
+    let (email, password) = app.signed_up_user().await;
+    let id = user_id(&app.db, &email).await;
+
+    users::set_disabled(&app.db, id, true).await.unwrap();
+    assert_eq!(app.me().await, None);
+    assert_eq!(app.sign_in(&email, &password).await.status(), 401);
+
+    users::set_disabled(&app.db, id, false).await.unwrap();
+    assert_eq!(app.sign_in(&email, &password).await.status(), 200);
+}
+
+#[tokio::test]
+async fn malformed_payloads_get_a_4xx_and_the_server_lives_on() {
+    let app = spawn_app().await;
+    let missing_field = app
+        .call("/api/sign_in", &[("email", "a@example.com")])
+        .await;
+    assert_eq!(missing_field.status(), 400);
+
+    let garbage = app
+        .client
+        .post(app.url("/api/sign_in"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![0xff, 0xfe, b'=', 0x00, b'&', b'&'])
+        .send()
+        .await
+        .unwrap();
+    assert!(garbage.status().is_client_error(), "{}", garbage.status());
+
+    let too_big = app
+        .client
+        .post(app.url("/api/sign_in"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("email={}", "a".repeat(2 * 1024 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), 413);
+
+    let unknown = app.call("/api/no_such_function", &[]).await;
+    assert!(unknown.status().is_client_error(), "{}", unknown.status());
+
+    // Still serving.
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_with_a_script_nonce() {
+    let app = spawn_app().await;
+    let response = app.client.get(app.url("/signin")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    let html = response.text().await.unwrap();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a script nonce in the policy");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script must carry the nonce"
+    );
+    let storage = app.storage_origin().await;
+    assert!(
+        csp.contains(&storage),
+        "{csp} lacks the S3 origin {storage}"
+    );
+}
+
+#[tokio::test]
+async fn account_page_sends_strangers_to_sign_in_and_back() {
+    let app = spawn_app().await;
+    let page = |app: &crate::helpers::TestApp| {
+        app.client
+            .get(app.url("/account"))
+            .header("accept", "text/html")
+            .send()
+    };
+    let response = page(&app).await.unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["location"], "/signin?next=/account");
+
+    let (email, _) = app.signed_up_user().await;
+    let response = page(&app).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains(&email));
+}
+
+#[tokio::test]
+async fn sign_in_redirects_only_to_local_paths() {
+    let app = spawn_app().await;
+    let (email, password) = app.signed_up_user().await;
+    for (next, expected) in [
+        ("/account", "/account"),
+        ("https://evil.example", "/"),
+        ("//evil.example", "/"),
+    ] {
+        let response = app
+            .call(
+                "/api/sign_in",
+                &[("email", &email), ("password", &password), ("next", next)],
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["location"], expected, "next={next}");
+    }
+}
