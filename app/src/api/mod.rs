@@ -58,15 +58,7 @@ mod guard {
             .await
             .map_err(|e| anyhow::anyhow!("no request parts: {e}"))?;
         if state.config.trust_proxy {
-            let forwarded = parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
-                .last();
-            if let Some(ip) = forwarded {
+            if let Some(ip) = super::last_forwarded_for(&parts.headers) {
                 return Ok(ip);
             }
         }
@@ -76,6 +68,18 @@ mod guard {
             .map(|ConnectInfo(addr)| addr.ip())
             .ok_or_else(|| anyhow::anyhow!("no peer address (serve with connect info)").into())
     }
+}
+
+/// The address a trusted proxy appended last to X-Forwarded-For.
+#[cfg(feature = "ssr")]
+fn last_forwarded_for(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|ip| ip.trim().parse().ok())
+        .next_back()
 }
 
 /// Where to go after signing in: only a local path, never another site.
@@ -96,6 +100,22 @@ pub fn safe_next(next: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::safe_next;
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_proxy_appended_address_wins_over_forged_ones() {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.append("x-forwarded-for", "6.6.6.6, 10.0.0.1".parse().unwrap());
+        headers.append("x-forwarded-for", "203.0.113.7".parse().unwrap());
+        assert_eq!(
+            super::last_forwarded_for(&headers),
+            Some("203.0.113.7".parse().unwrap())
+        );
+        assert_eq!(
+            super::last_forwarded_for(&axum::http::HeaderMap::new()),
+            None
+        );
+    }
 
     #[test]
     fn next_stays_on_this_site() {
