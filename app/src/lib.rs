@@ -6,6 +6,7 @@ pub mod components;
 pub mod error;
 pub mod model;
 pub mod pages;
+pub mod upload;
 pub mod validate;
 
 /// Server-only domain code: configuration, state, database and object storage.
@@ -67,6 +68,16 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=StaticSegment("signup")
                         view=pages::sign_up::SignUpPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=StaticSegment("files")
+                        view=pages::files::FilesPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=StaticSegment("upload")
+                        view=pages::upload::UploadPage
                         ssr=SsrMode::Async
                     />
                     <Route

@@ -35,3 +35,78 @@ pub struct UserView {
     pub used_bytes: u64,
     pub reserved_bytes: u64,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    Uploading,
+    Complete,
+    Failed,
+    Aborted,
+}
+
+impl FileStatus {
+    pub fn from_db(status: &str) -> Self {
+        match status {
+            "complete" => Self::Complete,
+            "failed" => Self::Failed,
+            "aborted" => Self::Aborted,
+            _ => Self::Uploading,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Uploading => "Uploading",
+            Self::Complete => "Complete",
+            Self::Failed => "Failed",
+            Self::Aborted => "Cancelled",
+        }
+    }
+}
+
+/// A file as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileView {
+    pub id: String,
+    pub name: String,
+    pub content_type: String,
+    pub size_bytes: u64,
+    pub status: FileStatus,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Why verification failed, for a failed file.
+    pub failure: Option<String>,
+}
+
+/// What `start_upload` answers: where and how to send the bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUpload {
+    pub file: FileView,
+    pub part_size: u64,
+    pub part_count: u32,
+    /// The pre-signed PUT for a file that goes up in one request; None for multipart.
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedPart {
+    pub part_number: u32,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadedPart {
+    pub part_number: u32,
+    pub size: u64,
+    pub etag: String,
+}
+
+/// One page of "My files", newest first, and the owner's storage use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilePage {
+    pub files: Vec<FileView>,
+    /// Pass back to get the next page; None on the last one.
+    pub next_cursor: Option<String>,
+    pub usage: UserView,
+}

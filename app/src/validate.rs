@@ -76,9 +76,129 @@ pub fn new_password(password: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// File names: what every common file system accepts, so a download saves under the same name.
+pub const FILE_NAME_MAX_CHARS: usize = 255;
+const FORBIDDEN_IN_NAMES: &str = "<>:\"/\\|?*";
+
+/// Trims a file name and checks it; the message says what to change.
+pub fn file_name(input: &str) -> Result<String, String> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err("Give the file a name.".into());
+    }
+    if name.chars().count() > FILE_NAME_MAX_CHARS {
+        return Err(format!(
+            "A file name has at most {FILE_NAME_MAX_CHARS} characters."
+        ));
+    }
+    if name
+        .chars()
+        .any(|c| c.is_control() || is_invisible_format(c))
+    {
+        return Err("File names cannot contain control or invisible direction characters.".into());
+    }
+    if name.chars().any(|c| FORBIDDEN_IN_NAMES.contains(c)) {
+        return Err("File names cannot contain < > : \" / \\ | ? or *.".into());
+    }
+    if name == "." || name == ".." || name.ends_with('.') {
+        return Err("A file name cannot be or end with a dot.".into());
+    }
+    Ok(name.to_owned())
+}
+
+/// Characters that change how text around them is shown without showing themselves: the
+/// right-to-left override in "invoice\u{202E}fdp.exe" makes it read "invoiceexe.pdf".
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}')
+}
+
+/// Media types a file may be declared as: `type/subtype` of a registered top-level type, no
+/// parameters. Empty means `application/octet-stream`.
+pub fn content_type(input: &str) -> Result<String, String> {
+    let value = input.trim().to_ascii_lowercase();
+    if value.is_empty() {
+        return Ok("application/octet-stream".into());
+    }
+    const TOP_LEVEL: [&str; 7] = [
+        "application",
+        "audio",
+        "font",
+        "image",
+        "model",
+        "text",
+        "video",
+    ];
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 100
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
+    };
+    match value.split_once('/') {
+        Some((top, sub)) if TOP_LEVEL.contains(&top) && token(sub) => Ok(value),
+        _ => Err(format!("{:?} is not an allowed file type.", input.trim())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_are_trimmed_and_kept_otherwise() {
+        assert_eq!(
+            file_name("  report 2024 (final).pdf ").unwrap(),
+            "report 2024 (final).pdf"
+        );
+        assert_eq!(
+            file_name("données-été.tar.gz").unwrap(),
+            "données-été.tar.gz"
+        );
+    }
+
+    #[test]
+    fn unsafe_file_names_are_refused() {
+        let long = "a".repeat(256);
+        for bad in [
+            "",
+            "  ",
+            "<script>alert(1)</script>.html",
+            "../../etc/passwd",
+            "a/b",
+            "a\\b",
+            "invoice\u{202E}fdp.exe",
+            "tab\tname",
+            "nul\0",
+            "..",
+            "trailing.",
+            long.as_str(),
+        ] {
+            assert!(file_name(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(file_name(&"a".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn content_types_must_be_plain_media_types() {
+        assert_eq!(content_type("").unwrap(), "application/octet-stream");
+        assert_eq!(content_type("Video/MP4").unwrap(), "video/mp4");
+        assert_eq!(
+            content_type("application/vnd.ms-excel").unwrap(),
+            "application/vnd.ms-excel"
+        );
+        for bad in [
+            "text",
+            "multipart/form-data",
+            "text/html; charset=utf-8",
+            "x/y",
+            "image/<svg>",
+            "application/",
+        ] {
+            assert!(content_type(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
 
     #[test]
     fn email_is_trimmed_and_lower_cased() {

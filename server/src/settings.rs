@@ -108,6 +108,19 @@ pub struct Settings {
     #[arg(long, env = "HAUL_DEFAULT_QUOTA", default_value = "100GiB", value_parser = parse_size)]
     pub default_quota: u64,
 
+    /// Largest file a user may upload (S3 itself stops at 48.8 TiB).
+    #[arg(long, env = "HAUL_MAX_FILE_SIZE", default_value = "50GiB", value_parser = parse_size)]
+    pub max_file_size: u64,
+
+    /// Part size of multipart uploads, at least 5MiB; files over 10 000 parts get larger parts.
+    /// A file no larger than one part goes up in a single PUT.
+    #[arg(long, env = "HAUL_PART_SIZE", default_value = "16MiB", value_parser = parse_part_size)]
+    pub part_size: u64,
+
+    /// How long a pre-signed upload or download URL works (browsers ask again when one expires).
+    #[arg(long, env = "HAUL_URL_TTL", default_value = "15m", value_parser = parse_duration)]
+    pub url_ttl: Duration,
+
     /// A session ends after this long without a request (e.g. 30m, 12h, 7d; plain numbers are seconds).
     #[arg(long, env = "HAUL_SESSION_IDLE", default_value = "7d", value_parser = parse_duration)]
     pub session_idle: Duration,
@@ -227,6 +240,14 @@ pub fn parse_size(input: &str) -> Result<u64, String> {
         return Err(format!("{input:?} is out of range"));
     }
     Ok(bytes as u64)
+}
+
+fn parse_part_size(input: &str) -> Result<u64, String> {
+    let size = parse_size(input)?;
+    if !(app::upload::plan::S3_MIN_PART..=app::upload::plan::S3_MAX_PART).contains(&size) {
+        return Err("a part is 5MiB to 5GiB (S3's limits)".into());
+    }
+    Ok(size)
 }
 
 /// `90`, `90s`, `15m`, `12h`, `7d`.

@@ -3,6 +3,8 @@
 
 pub mod admin;
 pub mod auth;
+pub mod files;
+pub mod upload;
 
 #[cfg(feature = "ssr")]
 pub use guard::*;

@@ -9,6 +9,12 @@ pub struct Config {
     pub storage_origin: String,
     /// Quota a new account gets, in bytes.
     pub default_quota: u64,
+    /// Largest file accepted, in bytes.
+    pub max_file_size: u64,
+    /// Smallest part of a multipart upload (larger files get larger parts).
+    pub part_size: u64,
+    /// How long a pre-signed URL works.
+    pub url_ttl: Duration,
     /// A session ends after this long without a request...
     pub session_idle: Duration,
     /// ...and this long after sign-in, whatever happens.

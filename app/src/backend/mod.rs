@@ -3,8 +3,10 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod files;
 pub mod rate_limit;
 pub mod session;
 pub mod state;
 pub mod storage;
+pub mod uploads;
 pub mod users;

@@ -13,8 +13,9 @@ use aws_sdk_s3::{
     operation::create_bucket::CreateBucketError,
     presigning::PresigningConfig,
     types::{
-        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule,
-        ExpirationStatus, LifecycleRule, LifecycleRuleFilter,
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CompletedMultipartUpload,
+        CompletedPart, CorsConfiguration, CorsRule, ExpirationStatus, LifecycleRule,
+        LifecycleRuleFilter,
     },
     Client,
 };
@@ -242,6 +243,191 @@ impl Storage {
             .context("pre-signing an UploadPart")?;
         Ok(request.uri().to_owned())
     }
+}
+
+/// A part as S3 holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPart {
+    pub number: i32,
+    pub size: i64,
+    pub etag: String,
+}
+
+fn sdk_error<E>(e: aws_sdk_s3::error::SdkError<E>) -> anyhow::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    anyhow::anyhow!("{}", DisplayErrorContext(e))
+}
+
+impl Storage {
+    pub async fn create_multipart(&self, key: &str, content_type: &str) -> anyhow::Result<String> {
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(self.bucket())
+            .key(key)
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(sdk_error)
+            .context("starting a multipart upload")?;
+        created
+            .upload_id()
+            .map(str::to_owned)
+            .context("S3 returned no upload id")
+    }
+
+    /// Every part S3 holds for an upload, following ListParts' pages (1 000 parts each).
+    /// None when S3 knows no such upload (completed or aborted).
+    pub async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> anyhow::Result<Option<Vec<StoredPart>>> {
+        let mut parts = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_parts()
+                .bucket(self.bucket())
+                .key(key)
+                .upload_id(upload_id)
+                .set_part_number_marker(marker.clone())
+                .send()
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(e) if is_no_such_upload(&e) => return Ok(None),
+                Err(e) => return Err(sdk_error(e).context("listing uploaded parts")),
+            };
+            parts.extend(page.parts().iter().filter_map(|part| {
+                Some(StoredPart {
+                    number: part.part_number()?,
+                    size: part.size()?,
+                    etag: part.e_tag()?.to_owned(),
+                })
+            }));
+            match (page.is_truncated(), page.next_part_number_marker()) {
+                (Some(true), Some(next)) if Some(next) != marker.as_deref() => {
+                    marker = Some(next.to_owned())
+                }
+                _ => break,
+            }
+        }
+        parts.sort_by_key(|part| part.number);
+        Ok(Some(parts))
+    }
+
+    pub async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[StoredPart],
+    ) -> anyhow::Result<()> {
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .iter()
+                    .map(|part| {
+                        CompletedPart::builder()
+                            .part_number(part.number)
+                            .e_tag(&part.etag)
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build();
+        // The SDK turns an <Error> inside a 200 answer into an error, as S3 documents it.
+        self.client
+            .complete_multipart_upload()
+            .bucket(self.bucket())
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(completed)
+            .send()
+            .await
+            .map_err(sdk_error)
+            .context("completing a multipart upload")?;
+        Ok(())
+    }
+
+    /// Aborts an upload; one that is already gone is fine.
+    pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> anyhow::Result<()> {
+        match self
+            .client
+            .abort_multipart_upload()
+            .bucket(self.bucket())
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_no_such_upload(&e) => Ok(()),
+            Err(e) => Err(sdk_error(e).context("aborting a multipart upload")),
+        }
+    }
+
+    /// The object's size, or None when there is no object.
+    pub async fn object_size(&self, key: &str) -> anyhow::Result<Option<i64>> {
+        match self
+            .client
+            .head_object()
+            .bucket(self.bucket())
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(head) => Ok(Some(head.content_length().unwrap_or(0))),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(e) => Err(sdk_error(e).context("reading an object's size")),
+        }
+    }
+
+    /// Deletes an object; a missing one is fine.
+    pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
+        self.client
+            .delete_object()
+            .bucket(self.bucket())
+            .key(key)
+            .send()
+            .await
+            .map_err(sdk_error)
+            .context("deleting an object")?;
+        Ok(())
+    }
+
+    /// A URL that downloads the object as an attachment named `disposition` describes.
+    pub async fn presign_get(
+        &self,
+        key: &str,
+        disposition: &str,
+        content_type: &str,
+        ttl: Duration,
+    ) -> anyhow::Result<String> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(self.bucket())
+            .key(key)
+            .response_content_disposition(disposition)
+            .response_content_type(content_type)
+            .presigned(presigning(ttl)?)
+            .await
+            .context("pre-signing a GET")?;
+        Ok(request.uri().to_owned())
+    }
+}
+
+fn is_no_such_upload<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "NoSuchUpload")
 }
 
 fn presigning(ttl: Duration) -> anyhow::Result<PresigningConfig> {

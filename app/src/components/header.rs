@@ -56,6 +56,8 @@ pub fn SiteHeader() -> impl IntoView {
                             .map(|user| match user {
                                 Ok(Some(user)) => {
                                     view! {
+                                        <A href="/upload">"Upload"</A>
+                                        <A href="/files">"My files"</A>
                                         <A href="/account" attr:class="user-email">{user.email}</A>
                                         <ActionForm action=auth.sign_out attr:class="inline-form">
                                             <button type="submit" class="button secondary">"Sign out"</button>

@@ -3,3 +3,4 @@
 pub mod form;
 pub mod header;
 pub mod require_user;
+pub mod upload_row;

@@ -9,3 +9,4 @@ mod config_errors;
 mod health;
 mod helpers;
 mod storage;
+mod upload;

@@ -1,0 +1,73 @@
+use leptos::prelude::*;
+
+use crate::{
+    error::AppError,
+    model::{FilePage, FileView},
+};
+
+/// The caller's files, newest first, 50 a page; pass `next_cursor` back for the next page.
+#[server(endpoint = "list_files")]
+pub async fn list_files(cursor: Option<String>) -> Result<FilePage, AppError> {
+    let (state, user) = super::require_user().await?;
+    let (rows, next_cursor) =
+        crate::backend::files::list(&state.db, user.id, cursor.as_deref()).await?;
+    Ok(FilePage {
+        files: rows.iter().map(|row| row.view()).collect(),
+        next_cursor,
+        usage: user.view(),
+    })
+}
+
+/// A short-lived URL that downloads the file under its name.
+#[server(endpoint = "download_url")]
+pub async fn download_url(file_id: String) -> Result<String, AppError> {
+    use crate::backend::files;
+    let (state, user) = super::require_user().await?;
+    let file = files::find_owned(&state.db, user.id, &file_id).await?;
+    if file.status() != crate::model::FileStatus::Complete {
+        return Err(AppError::invalid(
+            "file",
+            "Only a complete file can be downloaded.",
+        ));
+    }
+    let url = state
+        .storage
+        .presign_get(
+            &file.object_key,
+            &files::content_disposition(&file.name),
+            files::download_type(&file.content_type),
+            state.config.url_ttl,
+        )
+        .await?;
+    Ok(url)
+}
+
+/// Deletes the file's bytes and its row, and frees its quota.
+#[server(endpoint = "delete_file")]
+pub async fn delete_file(file_id: String) -> Result<(), AppError> {
+    use crate::backend::files;
+    let (state, user) = super::require_user().await?;
+    let file = files::find_owned(&state.db, user.id, &file_id).await?;
+    if let Some(upload_id) = &file.s3_upload_id {
+        state
+            .storage
+            .abort_multipart(&file.object_key, upload_id)
+            .await?;
+    }
+    state.storage.delete(&file.object_key).await?;
+    files::remove(&state.db, &file).await?;
+    Ok(())
+}
+
+/// Gives the file a new name (the bytes stay where they are).
+#[server(endpoint = "rename_file")]
+pub async fn rename_file(file_id: String, name: String) -> Result<FileView, AppError> {
+    use crate::backend::files;
+    let (state, user) = super::require_user().await?;
+    let name = crate::validate::file_name(&name).map_err(|m| AppError::invalid("name", m))?;
+    let file = files::find_owned(&state.db, user.id, &file_id).await?;
+    files::rename(&state.db, &file, &name).await?;
+    Ok(files::find_owned(&state.db, user.id, &file_id)
+        .await?
+        .view())
+}

@@ -1,0 +1,50 @@
+use leptos::{prelude::*, server_fn::codec::Json};
+
+use crate::{
+    error::AppError,
+    model::{FileView, NewUpload, SignedPart, UploadedPart},
+};
+
+/// Reserves quota and returns the plan: one pre-signed PUT (`url`) for a small file, or a
+/// multipart upload whose part URLs come from `sign_parts`.
+#[server(endpoint = "start_upload")]
+pub async fn start_upload(
+    name: String,
+    size: u64,
+    content_type: String,
+) -> Result<NewUpload, AppError> {
+    let (state, user) = super::require_user().await?;
+    crate::backend::uploads::start(&state, &user, &name, size, &content_type).await
+}
+
+/// Pre-signed URLs for up to 100 parts (numbers from 1 to the part count). Ask again when a
+/// URL has expired (S3 answers 403).
+#[server(endpoint = "sign_parts", input = Json)]
+pub async fn sign_parts(
+    file_id: String,
+    part_numbers: Vec<u32>,
+) -> Result<Vec<SignedPart>, AppError> {
+    let (state, user) = super::require_user().await?;
+    crate::backend::uploads::sign_parts(&state, &user, &file_id, &part_numbers).await
+}
+
+/// The parts S3 already holds: resume from here.
+#[server(endpoint = "uploaded_parts")]
+pub async fn uploaded_parts(file_id: String) -> Result<Vec<UploadedPart>, AppError> {
+    let (state, user) = super::require_user().await?;
+    crate::backend::uploads::uploaded_parts(&state, &user, &file_id).await
+}
+
+/// Assembles the parts S3 holds and checks the result against the declared size.
+#[server(endpoint = "complete_upload")]
+pub async fn complete_upload(file_id: String) -> Result<FileView, AppError> {
+    let (state, user) = super::require_user().await?;
+    crate::backend::uploads::complete(&state, &user, &file_id).await
+}
+
+/// Cancels an upload in progress and frees its quota.
+#[server(endpoint = "abort_upload")]
+pub async fn abort_upload(file_id: String) -> Result<(), AppError> {
+    let (state, user) = super::require_user().await?;
+    crate::backend::uploads::abort(&state, &user, &file_id).await
+}

@@ -1,0 +1,365 @@
+//! Files in PostgreSQL, and the quota bytes they hold.
+
+use anyhow::Context;
+use sqlx::{PgPool, Postgres, Transaction};
+use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::{
+    error::AppError,
+    model::{FileStatus, FileView},
+};
+
+#[derive(Debug, Clone)]
+pub struct FileRow {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub object_key: String,
+    pub name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub status: String,
+    pub s3_upload_id: Option<String>,
+    pub part_size: i64,
+    pub part_count: i32,
+    pub failure_reason: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+impl FileRow {
+    pub fn status(&self) -> FileStatus {
+        FileStatus::from_db(&self.status)
+    }
+
+    pub fn view(&self) -> FileView {
+        FileView {
+            id: self.id.to_string(),
+            name: self.name.clone(),
+            content_type: self.content_type.clone(),
+            size_bytes: u64::try_from(self.size_bytes).unwrap_or(0),
+            status: self.status(),
+            created_at: self.created_at.format(&Rfc3339).unwrap_or_default(),
+            failure: self.failure_reason.clone(),
+        }
+    }
+}
+
+/// A file id from the browser: anything that is not one of the caller's files is NotFound,
+/// malformed or someone else's alike.
+pub fn parse_id(id: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)
+}
+
+/// The caller's file, or NotFound.
+pub async fn find_owned(db: &PgPool, owner: Uuid, id: &str) -> Result<FileRow, AppError> {
+    let id = parse_id(id)?;
+    sqlx::query_as!(
+        FileRow,
+        r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
+                  s3_upload_id, part_size, part_count, failure_reason, created_at
+           from file where file_id = $1 and owner_id = $2"#,
+        id,
+        owner
+    )
+    .fetch_optional(db)
+    .await
+    .context("loading a file")?
+    .ok_or(AppError::NotFound)
+}
+
+pub struct NewFile<'a> {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub object_key: &'a str,
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub size_bytes: i64,
+    pub s3_upload_id: Option<&'a str>,
+    pub part_size: i64,
+    pub part_count: i32,
+}
+
+/// Reserves `bytes` of the owner's quota, in one statement so that two uploads started at once
+/// cannot both squeeze past it. False when they do not fit.
+pub async fn reserve(
+    tx: &mut Transaction<'_, Postgres>,
+    owner: Uuid,
+    bytes: i64,
+) -> anyhow::Result<bool> {
+    let reserved = sqlx::query!(
+        "update app_user set reserved_bytes = reserved_bytes + $2
+         where app_user_id = $1 and used_bytes + reserved_bytes + $2 <= quota_bytes",
+        owner,
+        bytes
+    )
+    .execute(&mut **tx)
+    .await
+    .context("reserving quota")?;
+    Ok(reserved.rows_affected() == 1)
+}
+
+pub async fn insert(
+    tx: &mut Transaction<'_, Postgres>,
+    file: &NewFile<'_>,
+) -> anyhow::Result<FileRow> {
+    let row = sqlx::query_as!(
+        FileRow,
+        r#"insert into file (file_id, owner_id, object_key, name, content_type, size_bytes,
+                             s3_upload_id, part_size, part_count)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           returning file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
+                     s3_upload_id, part_size, part_count, failure_reason, created_at"#,
+        file.id,
+        file.owner_id,
+        file.object_key,
+        file.name,
+        file.content_type,
+        file.size_bytes,
+        file.s3_upload_id,
+        file.part_size,
+        file.part_count,
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .context("recording a new file")?;
+    Ok(row)
+}
+
+/// Moves an uploading file to `status`, and its reserved bytes to used (complete) or back to
+/// free (failed, aborted). Only the first transition counts: a repeated or concurrent call
+/// changes nothing and returns false.
+pub async fn finish(
+    db: &PgPool,
+    file: &FileRow,
+    status: FileStatus,
+    reason: Option<&str>,
+) -> anyhow::Result<bool> {
+    let status_text = match status {
+        FileStatus::Complete => "complete",
+        FileStatus::Failed => "failed",
+        FileStatus::Aborted => "aborted",
+        FileStatus::Uploading => anyhow::bail!("finish() needs a final status"),
+    };
+    let mut tx = db.begin().await?;
+    let moved = sqlx::query!(
+        "update file set status = $2, failure_reason = $3,
+                completed_at = case when $2 = 'complete' then now() else null end
+         where file_id = $1 and status = 'uploading'",
+        file.id,
+        status_text,
+        reason
+    )
+    .execute(&mut *tx)
+    .await
+    .context("finishing a file")?;
+    if moved.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let used = if status == FileStatus::Complete {
+        file.size_bytes
+    } else {
+        0
+    };
+    sqlx::query!(
+        "update app_user set reserved_bytes = reserved_bytes - $2, used_bytes = used_bytes + $3
+         where app_user_id = $1",
+        file.owner_id,
+        file.size_bytes,
+        used
+    )
+    .execute(&mut *tx)
+    .await
+    .context("moving reserved bytes")?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Deletes the row and gives back what it held. False when it was already gone.
+pub async fn remove(db: &PgPool, file: &FileRow) -> anyhow::Result<bool> {
+    let mut tx = db.begin().await?;
+    let removed = sqlx::query_scalar!(
+        "delete from file where file_id = $1 returning status",
+        file.id
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .context("deleting a file row")?;
+    let Some(status) = removed else {
+        return Ok(false);
+    };
+    let (reserved, used) = match FileStatus::from_db(&status) {
+        FileStatus::Uploading => (file.size_bytes, 0),
+        FileStatus::Complete => (0, file.size_bytes),
+        FileStatus::Failed | FileStatus::Aborted => (0, 0),
+    };
+    sqlx::query!(
+        "update app_user set reserved_bytes = reserved_bytes - $2, used_bytes = used_bytes - $3
+         where app_user_id = $1",
+        file.owner_id,
+        reserved,
+        used
+    )
+    .execute(&mut *tx)
+    .await
+    .context("freeing quota")?;
+    crate::backend::users::audit(
+        &mut *tx,
+        Some(file.owner_id),
+        "file.delete",
+        Some(file.owner_id),
+        serde_json::json!({ "file_id": file.id, "name": file.name, "size": file.size_bytes }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub async fn rename(db: &PgPool, file: &FileRow, name: &str) -> anyhow::Result<()> {
+    sqlx::query!(
+        "update file set name = $2 where file_id = $1",
+        file.id,
+        name
+    )
+    .execute(db)
+    .await
+    .context("renaming a file")?;
+    Ok(())
+}
+
+/// Files shown in "My files".
+const PAGE_SIZE: i64 = 50;
+
+/// One page of the owner's files, newest first, after `cursor`.
+pub async fn list(
+    db: &PgPool,
+    owner: Uuid,
+    cursor: Option<&str>,
+) -> Result<(Vec<FileRow>, Option<String>), AppError> {
+    let (after_time, after_id) = match cursor.filter(|c| !c.is_empty()) {
+        Some(cursor) => {
+            let (time, id) = parse_cursor(cursor)
+                .ok_or_else(|| AppError::BadRequest("invalid cursor".into()))?;
+            (Some(time), Some(id))
+        }
+        None => (None, None),
+    };
+    let mut rows = sqlx::query_as!(
+        FileRow,
+        r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
+                  s3_upload_id, part_size, part_count, failure_reason, created_at
+           from file
+           where owner_id = $1 and status in ('uploading', 'complete', 'failed')
+             and ($2::timestamptz is null or (created_at, file_id) < ($2, $3))
+           order by created_at desc, file_id desc
+           limit $4"#,
+        owner,
+        after_time,
+        after_id,
+        PAGE_SIZE + 1
+    )
+    .fetch_all(db)
+    .await
+    .context("listing files")?;
+    let next = if rows.len() as i64 > PAGE_SIZE {
+        rows.truncate(PAGE_SIZE as usize);
+        rows.last()
+            .map(|last| make_cursor(last.created_at, last.id))
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+fn make_cursor(time: OffsetDateTime, id: Uuid) -> String {
+    format!("{}_{}", time.unix_timestamp_nanos() / 1000, id)
+}
+
+fn parse_cursor(cursor: &str) -> Option<(OffsetDateTime, Uuid)> {
+    let (micros, id) = cursor.split_once('_')?;
+    let micros: i128 = micros.parse().ok()?;
+    let time = OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).ok()?;
+    Some((time, Uuid::parse_str(id).ok()?))
+}
+
+/// `Content-Disposition` for a download: an ASCII fallback name for old clients and the
+/// exact UTF-8 name in RFC 6266's `filename*`.
+pub fn content_disposition(name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'!'
+            | b'#'
+            | b'$'
+            | b'&'
+            | b'+'
+            | b'-'
+            | b'.'
+            | b'^'
+            | b'_'
+            | b'`'
+            | b'|'
+            | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+/// The type a download is served as: the declared one, except types a browser would run as
+/// a page (HTML, SVG, XML, JavaScript), which go out as opaque bytes.
+pub fn download_type(content_type: &str) -> &str {
+    let active = content_type.contains("html")
+        || content_type.contains("xml")
+        || content_type.contains("javascript")
+        || content_type.contains("ecmascript");
+    if active {
+        "application/octet-stream"
+    } else {
+        content_type
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disposition_has_an_ascii_fallback_and_the_exact_name() {
+        assert_eq!(
+            content_disposition("report.pdf"),
+            "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf"
+        );
+        assert_eq!(
+            content_disposition("été \"final\".txt"),
+            "attachment; filename=\"_t_ _final_.txt\"; filename*=UTF-8''%C3%A9t%C3%A9%20%22final%22.txt"
+        );
+    }
+
+    #[test]
+    fn active_types_download_as_bytes() {
+        assert_eq!(download_type("text/html"), "application/octet-stream");
+        assert_eq!(download_type("image/svg+xml"), "application/octet-stream");
+        assert_eq!(download_type("video/mp4"), "video/mp4");
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        let time = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_000).unwrap();
+        let id = Uuid::new_v4();
+        assert_eq!(parse_cursor(&make_cursor(time, id)), Some((time, id)));
+        assert_eq!(parse_cursor("garbage"), None);
+    }
+}

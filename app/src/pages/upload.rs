@@ -1,0 +1,87 @@
+//! The upload page: pick or drop files; a queue shows each one's progress, speed, time left
+//! and state. The work is done by `upload::browser` in the browser.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::{
+    components::{require_user::RequireUser, upload_row::UploadRow},
+    upload::queue::{Item, Queue},
+};
+
+#[component]
+pub fn UploadPage() -> impl IntoView {
+    view! {
+        <Title text="Upload — Haul"/>
+        <RequireUser children=|_user| view! { <Uploader/> }/>
+    }
+}
+
+#[component]
+fn Uploader() -> impl IntoView {
+    let queue = Queue::new();
+    let dragging = RwSignal::new(false);
+    let on_drop = move |event: leptos::ev::DragEvent| {
+        event.prevent_default();
+        dragging.set(false);
+        if let Some(files) = event.data_transfer().and_then(|d| d.files()) {
+            queue.add(&files);
+        }
+    };
+    let on_pick = move |event: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&event);
+        if let Some(files) = input.files() {
+            queue.add(&files);
+        }
+        // The same file can be picked again (e.g. to resume it).
+        input.set_value("");
+    };
+    let number = |signal: RwSignal<usize>| {
+        move |event: leptos::ev::Event| {
+            if let Ok(n) = event_target_value(&event).parse::<usize>() {
+                signal.set(n.clamp(1, crate::upload::queue::MAX_CONNECTIONS));
+            }
+        }
+    };
+    view! {
+        <h1>"Upload files"</h1>
+        <div
+            class="dropzone"
+            class:dragging=move || dragging.get()
+            on:dragover=move |event: leptos::ev::DragEvent| {
+                event.prevent_default();
+                dragging.set(true);
+            }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=on_drop
+        >
+            <p>"Drop files here, or"</p>
+            <label class="button" for="pick-files">"Choose files"</label>
+            <input id="pick-files" class="visually-hidden" type="file" multiple on:change=on_pick/>
+        </div>
+        <details class="settings">
+            <summary>"Transfer settings"</summary>
+            <label>
+                "Files at once "
+                <input type="number" min="1" max="6" prop:value=move || queue.files_at_once.get().to_string() on:change=number(queue.files_at_once)/>
+            </label>
+            <label>
+                "Parts in flight per file "
+                <input type="number" min="1" max="6" prop:value=move || queue.parts_per_file.get().to_string() on:change=number(queue.parts_per_file)/>
+            </label>
+            <p class="hint">"At most 6 connections go to the storage at once, whatever the settings."</p>
+        </details>
+        <Show when=move || !queue.items.read().is_empty()>
+            <h2>"Queue"</h2>
+            <ul class="upload-queue" aria-label="Upload queue">
+                <For each=move || queue.items.get() key=|item: &Item| item.key let:item>
+                    <UploadRow item queue/>
+                </For>
+            </ul>
+            <p>
+                <A href="/files">"See all your files"</A>
+            </p>
+        </Show>
+    }
+}

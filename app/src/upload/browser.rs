@@ -1,0 +1,412 @@
+//! The browser side of uploads: XMLHttpRequest (the only browser API with upload progress),
+//! `File.slice` (so memory stays flat whatever the size: the browser streams each slice from
+//! disk), timers. The decisions come from `plan`, `retry` and `progress`.
+
+use std::{
+    cell::{Cell, RefCell},
+    collections::{HashMap, VecDeque},
+    rc::Rc,
+};
+
+use futures::{channel::oneshot, StreamExt};
+use wasm_bindgen::{closure::Closure, JsCast};
+use web_sys::{Blob, File, ProgressEvent, XmlHttpRequest};
+
+use super::retry::{Next, Policy};
+use crate::{
+    api::upload::{abort_upload, complete_upload, sign_parts, start_upload, uploaded_parts},
+    error::AppError,
+    model::FileView,
+};
+
+/// Browsers open at most 6 connections per origin over HTTP/1.1; more would only queue.
+pub const MAX_CONNECTIONS: usize = 6;
+
+/// Counts connections to S3 across every file in the queue.
+#[derive(Clone, Default)]
+pub struct Slots {
+    inner: Rc<RefCell<(usize, VecDeque<oneshot::Sender<()>>)>>,
+}
+
+impl Slots {
+    /// Waits for a free connection; it is given back when the guard drops.
+    pub async fn take(&self) -> SlotGuard {
+        let waiter = {
+            let mut inner = self.inner.borrow_mut();
+            if inner.0 < MAX_CONNECTIONS {
+                inner.0 += 1;
+                None
+            } else {
+                let (send, receive) = oneshot::channel();
+                inner.1.push_back(send);
+                Some(receive)
+            }
+        };
+        if let Some(waiter) = waiter {
+            // A dropped sender only happens with the queue itself; go on then.
+            let _ = waiter.await;
+        }
+        SlotGuard {
+            slots: self.clone(),
+        }
+    }
+}
+
+pub struct SlotGuard {
+    slots: Slots,
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        let mut inner = self.slots.inner.borrow_mut();
+        // Hand the slot straight to the next waiter that is still there.
+        while let Some(next) = inner.1.pop_front() {
+            if next.send(()).is_ok() {
+                return;
+            }
+        }
+        inner.0 -= 1;
+    }
+}
+
+/// Stops a file's upload: requests in flight are aborted and no new ones start.
+#[derive(Clone, Default)]
+pub struct Cancel {
+    cancelled: Rc<Cell<bool>>,
+    requests: Rc<RefCell<Vec<XmlHttpRequest>>>,
+}
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.cancelled.set(true);
+        for request in self.requests.borrow_mut().drain(..) {
+            let _ = request.abort();
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.get()
+    }
+}
+
+/// What one PUT came to: its status (0 = network error or abort) and the ETag S3 gave it.
+struct PutResult {
+    status: u16,
+}
+
+/// PUTs `body` to `url`, reporting bytes sent as they go.
+async fn put(
+    url: &str,
+    body: &Blob,
+    content_type: Option<&str>,
+    cancel: &Cancel,
+    on_progress: impl Fn(f64) + 'static,
+) -> PutResult {
+    let Ok(request) = XmlHttpRequest::new() else {
+        return PutResult { status: 0 };
+    };
+    if request.open("PUT", url).is_err() {
+        return PutResult { status: 0 };
+    }
+    if let Some(content_type) = content_type {
+        let _ = request.set_request_header("content-type", content_type);
+    }
+    let (done, finished) = oneshot::channel::<()>();
+    let done = Rc::new(RefCell::new(Some(done)));
+    let finish = {
+        let done = done.clone();
+        Closure::<dyn FnMut()>::new(move || {
+            if let Some(done) = done.borrow_mut().take() {
+                let _ = done.send(());
+            }
+        })
+    };
+    let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
+        on_progress(event.loaded())
+    });
+    if let Ok(upload) = request.upload() {
+        upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    }
+    request.set_onloadend(Some(finish.as_ref().unchecked_ref()));
+    cancel.requests.borrow_mut().push(request.clone());
+    let sent = request.send_with_opt_blob(Some(body));
+    if sent.is_ok() {
+        let _ = finished.await;
+    }
+    cancel.requests.borrow_mut().retain(|r| r != &request);
+    // Keep the callbacks alive until the request is over.
+    drop((finish, progress));
+    PutResult {
+        status: if sent.is_ok() {
+            request.status().unwrap_or(0)
+        } else {
+            0
+        },
+    }
+}
+
+/// Resolves after `ms` milliseconds.
+async fn sleep(ms: u32) {
+    let (send, receive) = oneshot::channel::<()>();
+    let callback = Closure::once(move || {
+        let _ = send.send(());
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            callback.as_ref().unchecked_ref(),
+            ms as i32,
+        );
+    }
+    let _ = receive.await;
+    drop(callback);
+}
+
+/// Seconds since an arbitrary origin, for speed measurements.
+pub fn now() -> f64 {
+    js_sys::Date::now() / 1000.0
+}
+
+/// How an upload is going, for the queue's row.
+pub trait Report {
+    /// The file has an id on the server (it can be cancelled there).
+    fn started(&self, file: &FileView);
+    /// Bytes that reached S3 so far (including parts in flight).
+    fn progress(&self, done: u64);
+    /// Every byte is in S3; the server is checking the result.
+    fn verifying(&self);
+}
+
+/// Uploads `file` from start to verified completion.
+pub async fn upload(
+    file: &File,
+    parts_in_flight: usize,
+    slots: &Slots,
+    cancel: &Cancel,
+    report: Rc<dyn Report>,
+) -> Result<FileView, String> {
+    let size = file.size() as u64;
+    let started = start_upload(file.name(), size, file.type_())
+        .await
+        .map_err(|e| message(&e))?;
+    report.started(&started.file);
+    let file_id = started.file.id.clone();
+    let result = match &started.url {
+        Some(url) => send_single(file, &file_id, url.clone(), slots, cancel, report.clone()).await,
+        None => {
+            send_parts(
+                file,
+                &file_id,
+                started.part_size,
+                started.part_count,
+                parts_in_flight,
+                slots,
+                cancel,
+                report.clone(),
+            )
+            .await
+        }
+    };
+    if cancel.is_cancelled() {
+        let _ = abort_upload(file_id).await;
+        return Err("Cancelled".into());
+    }
+    result?;
+    report.verifying();
+    complete_upload(file_id).await.map_err(|e| message(&e))
+}
+
+fn message(error: &AppError) -> String {
+    match error {
+        AppError::Invalid(fields) => fields
+            .iter()
+            .map(|f| f.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    }
+}
+
+/// One PUT of the whole file, with retries.
+async fn send_single(
+    file: &File,
+    file_id: &str,
+    url: String,
+    slots: &Slots,
+    cancel: &Cancel,
+    report: Rc<dyn Report>,
+) -> Result<(), String> {
+    let content_type = if file.type_().is_empty() {
+        "application/octet-stream".to_owned()
+    } else {
+        file.type_()
+    };
+    let report_progress = report.clone();
+    send_with_retries(file_id, 1, Some(url), slots, cancel, |url| {
+        let report = report_progress.clone();
+        let content_type = content_type.clone();
+        async move {
+            put(&url, file, Some(&content_type), cancel, move |loaded| {
+                report.progress(loaded as u64)
+            })
+            .await
+        }
+    })
+    .await
+    .map(|_| report.progress(file.size() as u64))
+}
+
+/// Parts in parallel; each part's bytes count towards progress as they leave.
+#[allow(clippy::too_many_arguments)]
+async fn send_parts(
+    file: &File,
+    file_id: &str,
+    part_size: u64,
+    part_count: u32,
+    parts_in_flight: usize,
+    slots: &Slots,
+    cancel: &Cancel,
+    report: Rc<dyn Report>,
+) -> Result<(), String> {
+    let size = file.size() as u64;
+    // S3 is the truth: parts it already holds are not sent again.
+    let held = uploaded_parts(file_id.to_owned())
+        .await
+        .map_err(|e| message(&e))?;
+    let sent: Rc<RefCell<HashMap<u32, u64>>> = Rc::new(RefCell::new(
+        held.iter().map(|p| (p.part_number, p.size)).collect(),
+    ));
+    let todo: Vec<u32> = (1..=part_count)
+        .filter(|n| !sent.borrow().contains_key(n))
+        .collect();
+    report.progress(sent.borrow().values().sum());
+    let urls: Rc<RefCell<HashMap<u32, String>>> = Rc::default();
+    let failure: Rc<RefCell<Option<String>>> = Rc::default();
+
+    futures::stream::iter(todo)
+        .for_each_concurrent(parts_in_flight.clamp(1, MAX_CONNECTIONS), |number| {
+            let (sent, urls, failure, report) =
+                (sent.clone(), urls.clone(), failure.clone(), report.clone());
+            async move {
+                if failure.borrow().is_some() || cancel.is_cancelled() {
+                    return;
+                }
+                let start = u64::from(number - 1) * part_size;
+                let end = (start + part_size).min(size);
+                let Ok(slice) = file.slice_with_f64_and_f64(start as f64, end as f64) else {
+                    *failure.borrow_mut() = Some("The browser could not read the file.".into());
+                    return;
+                };
+                let url = next_url(file_id, number, part_count, &urls).await;
+                let result = send_with_retries(file_id, number, url, slots, cancel, |url| {
+                    let (sent, report, slice) = (sent.clone(), report.clone(), slice.clone());
+                    async move {
+                        put(&url, &slice, None, cancel, move |loaded| {
+                            sent.borrow_mut().insert(number, loaded as u64);
+                            report.progress(sent.borrow().values().sum());
+                        })
+                        .await
+                    }
+                })
+                .await;
+                match result {
+                    Ok(()) => {
+                        sent.borrow_mut().insert(number, end - start);
+                        report.progress(sent.borrow().values().sum());
+                    }
+                    Err(error) => {
+                        sent.borrow_mut().remove(&number);
+                        failure.borrow_mut().get_or_insert(error);
+                    }
+                }
+            }
+        })
+        .await;
+    match failure.take() {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// The URL for part `number`, signing the next hundred parts when it is not known yet.
+async fn next_url(
+    file_id: &str,
+    number: u32,
+    part_count: u32,
+    urls: &RefCell<HashMap<u32, String>>,
+) -> Option<String> {
+    if let Some(url) = urls.borrow_mut().remove(&number) {
+        return Some(url);
+    }
+    let batch: Vec<u32> = (number..=part_count.min(number + 99)).collect();
+    let signed = sign_parts(file_id.to_owned(), batch).await.ok()?;
+    let mut urls = urls.borrow_mut();
+    for part in signed {
+        urls.insert(part.part_number, part.url);
+    }
+    urls.remove(&number)
+}
+
+/// Sends one part (or the single PUT) until it lands, backing off on transient errors and
+/// asking for a fresh URL when S3 says the old one no longer holds.
+async fn send_with_retries<F, Fut>(
+    file_id: &str,
+    number: u32,
+    first_url: Option<String>,
+    slots: &Slots,
+    cancel: &Cancel,
+    send: F,
+) -> Result<(), String>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = PutResult>,
+{
+    let policy = Policy::default();
+    let mut url = first_url;
+    let (mut attempt, mut resigns) = (0u32, 0u32);
+    loop {
+        if cancel.is_cancelled() {
+            return Err("Cancelled".into());
+        }
+        let current = match url.take() {
+            Some(url) => url,
+            None => resign(file_id, number).await?,
+        };
+        attempt += 1;
+        let status = {
+            let _slot = slots.take().await;
+            send(current.clone()).await.status
+        };
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        if cancel.is_cancelled() {
+            return Err("Cancelled".into());
+        }
+        match policy.next(status, attempt, resigns, js_sys::Math::random()) {
+            Next::RetryAfter(ms) => {
+                sleep(ms).await;
+                url = Some(current);
+            }
+            Next::Resign => resigns += 1,
+            Next::Fail => {
+                return Err(match status {
+                    0 => "The connection to the storage failed repeatedly.".to_owned(),
+                    403 => "The storage refused the upload (URL expired or signature invalid)."
+                        .to_owned(),
+                    other => format!("The storage answered {other}."),
+                })
+            }
+        }
+    }
+}
+
+async fn resign(file_id: &str, number: u32) -> Result<String, String> {
+    let signed = sign_parts(file_id.to_owned(), vec![number])
+        .await
+        .map_err(|e| message(&e))?;
+    signed
+        .into_iter()
+        .next()
+        .map(|part| part.url)
+        .ok_or_else(|| "The server signed no URL.".to_owned())
+}

@@ -1,0 +1,507 @@
+//! The upload protocol end to end: bytes really go to the pre-signed URLs.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{sha256, spawn_app_with, test_bytes, TestApp};
+
+const MIB: usize = 1024 * 1024;
+/// Small parts (S3's minimum) keep multipart tests quick.
+const PART: &str = "5MiB";
+
+async fn app() -> TestApp {
+    spawn_app_with(&[
+        "--part-size",
+        PART,
+        "--max-file-size",
+        "1GiB",
+        "--default-quota",
+        "64MiB",
+    ])
+    .await
+}
+
+impl TestApp {
+    async fn json(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = self.call(endpoint, form).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn start(&self, name: &str, size: usize, content_type: &str) -> (u16, Value) {
+        let size = size.to_string();
+        self.json(
+            "/api/start_upload",
+            &[
+                ("name", name),
+                ("size", &size),
+                ("content_type", content_type),
+            ],
+        )
+        .await
+    }
+
+    async fn sign(&self, file_id: &str, parts: &[i64]) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url("/api/sign_parts"))
+            .json(&json!({ "file_id": file_id, "part_numbers": parts }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn complete(&self, file_id: &str) -> (u16, Value) {
+        self.json("/api/complete_upload", &[("file_id", file_id)])
+            .await
+    }
+
+    async fn put_bytes(&self, url: &str, body: Vec<u8>, content_type: Option<&str>) -> u16 {
+        let mut request = self.client.put(url).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        request.send().await.unwrap().status().as_u16()
+    }
+
+    /// Sends every part (in reverse order, all at once) and returns nothing; panics on failure.
+    async fn upload_parts(&self, file_id: &str, bytes: &[u8], part_size: usize, skip: Option<i64>) {
+        let count = bytes.len().div_ceil(part_size) as i64;
+        let numbers: Vec<i64> = (1..=count).rev().filter(|n| Some(*n) != skip).collect();
+        let (status, signed) = self.sign(file_id, &numbers).await;
+        assert_eq!(status, 200, "{signed}");
+        let puts = signed.as_array().unwrap().iter().map(|part| {
+            let number = part["part_number"].as_i64().unwrap() as usize;
+            let url = part["url"].as_str().unwrap().to_owned();
+            let chunk =
+                bytes[(number - 1) * part_size..(number * part_size).min(bytes.len())].to_vec();
+            async move { self.put_bytes(&url, chunk, None).await }
+        });
+        for status in futures::future::join_all(puts).await {
+            assert_eq!(status, 200);
+        }
+    }
+
+    async fn object(&self, file_id: &str) -> Vec<u8> {
+        let (status, url) = self
+            .json("/api/download_url", &[("file_id", file_id)])
+            .await;
+        assert_eq!(status, 200, "{url}");
+        let response = reqwest::get(url.as_str().unwrap()).await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.bytes().await.unwrap().to_vec()
+    }
+
+    async fn usage(&self) -> (i64, i64) {
+        let (_, page) = self.json("/api/list_files", &[]).await;
+        (
+            page["usage"]["used_bytes"].as_i64().unwrap(),
+            page["usage"]["reserved_bytes"].as_i64().unwrap(),
+        )
+    }
+}
+
+fn id(value: &Value) -> String {
+    value["file"]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_small_file_goes_up_in_one_put_and_comes_back_identical() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let bytes = test_bytes(MIB + 7, 10);
+    let (status, started) = app
+        .start("notes.bin", bytes.len(), "application/octet-stream")
+        .await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(started["part_count"], 1);
+    let url = started["url"].as_str().unwrap();
+    assert_eq!(
+        app.put_bytes(url, bytes.clone(), Some("application/octet-stream"))
+            .await,
+        200
+    );
+
+    let (status, file) = app.complete(&id(&started)).await;
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(file["status"], "complete");
+    assert_eq!(sha256(&app.object(&id(&started)).await), sha256(&bytes));
+    assert_eq!(app.usage().await, (bytes.len() as i64, 0));
+}
+
+#[tokio::test]
+async fn a_multipart_file_sent_out_of_order_in_parallel_is_assembled_exactly() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let bytes = test_bytes(3 * 5 * MIB + 12345, 11);
+    let (status, started) = app.start("big.bin", bytes.len(), "").await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(started["part_count"], 4);
+    assert_eq!(started["url"], Value::Null);
+    let file_id = id(&started);
+    assert_eq!(app.usage().await, (0, bytes.len() as i64));
+
+    app.upload_parts(&file_id, &bytes, 5 * MIB, None).await;
+    let (status, parts) = app
+        .json("/api/uploaded_parts", &[("file_id", &file_id)])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(parts.as_array().unwrap().len(), 4);
+
+    let (status, file) = app.complete(&file_id).await;
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
+    assert_eq!(app.usage().await, (bytes.len() as i64, 0));
+
+    // Completing again answers the same and moves no bytes twice.
+    let (status, again) = app.complete(&file_id).await;
+    assert_eq!(status, 200);
+    assert_eq!(again, file);
+    assert_eq!(app.usage().await, (bytes.len() as i64, 0));
+}
+
+#[tokio::test]
+async fn complete_with_a_missing_part_is_refused_and_can_finish_later() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let bytes = test_bytes(2 * 5 * MIB + 1, 12);
+    let (_, started) = app.start("gap.bin", bytes.len(), "").await;
+    let file_id = id(&started);
+    app.upload_parts(&file_id, &bytes, 5 * MIB, Some(2)).await;
+
+    let (status, error) = app.complete(&file_id).await;
+    assert_eq!(status, 422, "{error}");
+    assert!(error.to_string().contains("Part 2 of 3"), "{error}");
+
+    // Nothing is lost: send the missing part and finish.
+    let (_, signed) = app.sign(&file_id, &[2]).await;
+    let url = signed[0]["url"].as_str().unwrap();
+    assert_eq!(
+        app.put_bytes(url, bytes[5 * MIB..10 * MIB].to_vec(), None)
+            .await,
+        200
+    );
+    let (status, _) = app.complete(&file_id).await;
+    assert_eq!(status, 200);
+    assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
+}
+
+#[tokio::test]
+async fn parts_of_the_wrong_size_fail_the_file_and_release_the_quota() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let declared = 2 * 5 * MIB + 10;
+    let (_, started) = app.start("liar.bin", declared, "").await;
+    let file_id = id(&started);
+    let (_, signed) = app.sign(&file_id, &[1, 2, 3]).await;
+    for part in signed.as_array().unwrap() {
+        // 5 MiB each, three times: more than declared.
+        let status = app
+            .put_bytes(part["url"].as_str().unwrap(), test_bytes(5 * MIB, 1), None)
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, error) = app.complete(&file_id).await;
+    assert_eq!(status, 422, "{error}");
+    assert_eq!(app.usage().await, (0, 0));
+    let (_, page) = app.json("/api/list_files", &[]).await;
+    assert_eq!(page["files"][0]["status"], "failed");
+    // Idempotent: the same answer again.
+    let (again_status, again) = app.complete(&file_id).await;
+    assert_eq!((again_status, &again), (status, &error));
+}
+
+#[tokio::test]
+async fn a_body_longer_than_the_signed_length_is_refused_by_s3() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let (_, started) = app
+        .start("exact.bin", 1000, "application/octet-stream")
+        .await;
+    let url = started["url"].as_str().unwrap();
+    assert_eq!(
+        app.put_bytes(url, test_bytes(1001, 3), Some("application/octet-stream"))
+            .await,
+        403
+    );
+    assert_eq!(
+        app.put_bytes(url, test_bytes(1000, 3), Some("text/plain"))
+            .await,
+        403
+    );
+    let (status, error) = app.complete(&id(&started)).await;
+    assert_eq!(status, 422, "{error}");
+}
+
+#[tokio::test]
+async fn bad_declarations_are_refused_and_write_nothing() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let long = "n".repeat(10_000);
+    let cases: [(&str, &str, &str, &str); 7] = [
+        (
+            "<img src=x onerror=alert(1)>.png",
+            "10",
+            "image/png",
+            "name",
+        ),
+        ("../../etc/passwd", "10", "", "name"),
+        ("invoice\u{202E}fdp.exe", "10", "", "name"),
+        (&long, "10", "", "name"),
+        ("ok.bin", "10", "multipart/form-data", "content_type"),
+        ("ok.bin", "2147483648", "", "size"),
+        ("ok.bin", "67108865", "", "size"),
+    ];
+    for (name, size, content_type, field) in cases {
+        let (status, error) = app
+            .json(
+                "/api/start_upload",
+                &[
+                    ("name", name),
+                    ("size", size),
+                    ("content_type", content_type),
+                ],
+            )
+            .await;
+        assert_eq!(status, 422, "{name:.20} {size} {content_type}: {error}");
+        assert_eq!(error["Invalid"][0]["field"], field, "{error}");
+    }
+    let negative = app
+        .call(
+            "/api/start_upload",
+            &[("name", "ok.bin"), ("size", "-1"), ("content_type", "")],
+        )
+        .await;
+    assert_eq!(negative.status(), 400);
+    let (_, page) = app.json("/api/list_files", &[]).await;
+    assert_eq!(page["files"], json!([]));
+    assert_eq!(app.usage().await, (0, 0));
+}
+
+#[tokio::test]
+async fn forged_part_numbers_are_refused() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let (_, started) = app.start("parts.bin", 11 * MIB, "").await;
+    let file_id = id(&started);
+    for parts in [vec![0], vec![10_001], vec![-1], vec![4], vec![]] {
+        let (status, error) = app.sign(&file_id, &parts).await;
+        assert!((400..500).contains(&status), "{parts:?}: {status} {error}");
+    }
+    let too_many: Vec<i64> = (1..=101).collect();
+    assert_eq!(app.sign(&file_id, &too_many).await.0, 422);
+}
+
+#[tokio::test]
+async fn two_concurrent_starts_cannot_both_squeeze_past_the_quota() {
+    let app = app().await;
+    app.signed_up_user().await;
+    // 40 MiB each against a 64 MiB quota: only one fits.
+    let size = 40 * MIB;
+    let (a, b) = tokio::join!(app.start("a.bin", size, ""), app.start("b.bin", size, ""));
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 422], "{} / {}", a.1, b.1);
+    assert_eq!(app.usage().await, (0, size as i64));
+}
+
+#[tokio::test]
+async fn abort_frees_the_quota_and_deleting_frees_it_too() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let (_, started) = app.start("cancel.bin", 11 * MIB, "").await;
+    let file_id = id(&started);
+    assert_eq!(
+        app.json("/api/abort_upload", &[("file_id", &file_id)])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(app.usage().await, (0, 0));
+    assert_eq!(
+        app.json("/api/abort_upload", &[("file_id", &file_id)])
+            .await
+            .0,
+        200
+    );
+
+    let bytes = test_bytes(2 * MIB, 5);
+    let (_, started) = app.start("keep.bin", bytes.len(), "").await;
+    let file_id = id(&started);
+    app.put_bytes(
+        started["url"].as_str().unwrap(),
+        bytes.clone(),
+        Some("application/octet-stream"),
+    )
+    .await;
+    app.complete(&file_id).await;
+    assert_eq!(app.usage().await, (bytes.len() as i64, 0));
+
+    let key: String = sqlx::query_scalar("select object_key from file where file_id = $1::uuid")
+        .bind(&file_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(app.storage.object_size(&key).await.unwrap().is_some());
+
+    assert_eq!(
+        app.json("/api/delete_file", &[("file_id", &file_id)])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(app.usage().await, (0, 0));
+    assert_eq!(
+        app.json("/api/download_url", &[("file_id", &file_id)])
+            .await
+            .0,
+        404
+    );
+    assert!(
+        app.storage.object_size(&key).await.unwrap().is_none(),
+        "the object must be gone"
+    );
+}
+
+#[tokio::test]
+async fn another_users_file_answers_404_on_every_endpoint() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let (_, started) = app.start("mine.bin", 11 * MIB, "").await;
+    let file_id = id(&started);
+
+    let (intruder, _) = crate::helpers::browser(&app.origin);
+    let email = format!("{}@example.com", crate::helpers::unique_name("intruder"));
+    let response = intruder
+        .post(app.url("/api/sign_up"))
+        .form(&[
+            ("email", email.as_str()),
+            ("password", "long enough password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let form = [("file_id", file_id.as_str())];
+    for endpoint in [
+        "uploaded_parts",
+        "complete_upload",
+        "abort_upload",
+        "download_url",
+        "delete_file",
+    ] {
+        let response = intruder
+            .post(app.url(&format!("/api/{endpoint}")))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{endpoint}");
+    }
+    let rename = intruder
+        .post(app.url("/api/rename_file"))
+        .form(&[("file_id", file_id.as_str()), ("name", "stolen.bin")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rename.status(), 404);
+    let sign = intruder
+        .post(app.url("/api/sign_parts"))
+        .json(&json!({ "file_id": file_id, "part_numbers": [1] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sign.status(), 404);
+    // A malformed id answers the same.
+    assert_eq!(
+        app.json("/api/complete_upload", &[("file_id", "not-a-uuid")])
+            .await
+            .0,
+        404
+    );
+    // And the owner's file is untouched.
+    let (_, page) = app.json("/api/list_files", &[]).await;
+    assert_eq!(page["files"][0]["name"], "mine.bin");
+}
+
+#[tokio::test]
+async fn files_are_listed_newest_first_in_pages_and_can_be_renamed() {
+    let app = app().await;
+    app.signed_up_user().await;
+    for n in 0..53 {
+        let (status, _) = app.start(&format!("f{n:02}.bin"), 10, "").await;
+        assert_eq!(status, 200);
+    }
+    let (_, first) = app.json("/api/list_files", &[]).await;
+    let files = first["files"].as_array().unwrap();
+    assert_eq!(files.len(), 50);
+    assert_eq!(files[0]["name"], "f52.bin");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, second) = app.json("/api/list_files", &[("cursor", cursor)]).await;
+    let names: Vec<&str> = second["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["f02.bin", "f01.bin", "f00.bin"]);
+    assert_eq!(second["next_cursor"], Value::Null);
+
+    let id = files[0]["id"].as_str().unwrap();
+    let (status, renamed) = app
+        .json(
+            "/api/rename_file",
+            &[("file_id", id), ("name", " été 2024.bin ")],
+        )
+        .await;
+    assert_eq!(status, 200, "{renamed}");
+    assert_eq!(renamed["name"], "été 2024.bin");
+    let (status, _) = app
+        .json("/api/rename_file", &[("file_id", id), ("name", "a/b")])
+        .await;
+    assert_eq!(status, 422);
+}
+
+#[tokio::test]
+async fn downloads_are_attachments_under_the_exact_name() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let bytes = b"<html><script>alert(1)</script></html>".to_vec();
+    let (_, started) = app.start("page été.html", bytes.len(), "text/html").await;
+    app.put_bytes(
+        started["url"].as_str().unwrap(),
+        bytes.clone(),
+        Some("text/html"),
+    )
+    .await;
+    let file_id = id(&started);
+    assert_eq!(app.complete(&file_id).await.0, 200);
+    let (_, url) = app
+        .json("/api/download_url", &[("file_id", &file_id)])
+        .await;
+    let response = reqwest::get(url.as_str().unwrap()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let disposition = response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(
+        disposition.contains("filename*=UTF-8''page%20%C3%A9t%C3%A9.html"),
+        "{disposition}"
+    );
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/octet-stream"
+    );
+    assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
+}
+
+#[tokio::test]
+async fn upload_endpoints_need_a_session() {
+    let app = app().await;
+    let (status, _) = app.start("x.bin", 10, "").await;
+    assert_eq!(status, 401);
+    assert_eq!(app.json("/api/list_files", &[]).await.0, 401);
+}
