@@ -54,6 +54,8 @@ export default defineConfig({
       HAUL_DATA_DIR: process.env.HAUL_E2E_DATA_DIR ?? path.join(root, ".haul-e2e"),
       LEPTOS_SITE_ROOT: process.env.HAUL_E2E_SITE_ROOT ?? path.join(root, "target/site"),
       HAUL_LOG: "info,tower_http=warn",
+      // Small parts, so a 40 MiB test file is a real multipart upload.
+      HAUL_PART_SIZE: "5MiB",
     },
   },
 });

@@ -1,0 +1,369 @@
+// Upload benchmark: the same file is sent to the local S3 twice, once by curl (the ceiling:
+// plain parallel PUTs of pre-split parts) and once by Haul in headless Chromium, and the
+// throughputs are compared. Meanwhile the Haul server process is sampled to show that it
+// carries no file bytes: its memory stays flat and its CPU near zero.
+//
+// Run through scripts/bench.sh, which provides:
+//   HAUL_BENCH_SERVER     the server binary
+//   HAUL_BENCH_SITE_ROOT  the browser bundle (target/site)
+//   HAUL_BENCH_TMP        a scratch directory, removed by the caller
+// Optional: HAUL_BENCH_MIB (file size, default 1024), CHROMIUM (browser executable).
+//
+// Exits 0 whatever the ratio (this is a measurement); non-zero only when something breaks.
+
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+// Resolved from end2end/node_modules, next to this directory, whatever the working directory.
+import { chromium } from "playwright-core";
+
+const MIB = 1024 * 1024;
+// The browser's default ("Parts in flight per file" on the upload page); curl gets the same.
+const PARALLEL = 4;
+const TARGET_RATIO = 0.8;
+const SAMPLE_MS = 200;
+const PASSWORD = "bench password, long enough";
+
+const serverBin = requiredEnv("HAUL_BENCH_SERVER");
+const siteRoot = requiredEnv("HAUL_BENCH_SITE_ROOT");
+const tmp = requiredEnv("HAUL_BENCH_TMP");
+const sizeMib = Number(process.env.HAUL_BENCH_MIB ?? "1024");
+if (!Number.isInteger(sizeMib) || sizeMib < 1) {
+  fail(`HAUL_BENCH_MIB must be a whole number of MiB, got ${process.env.HAUL_BENCH_MIB}`);
+}
+const sizeBytes = sizeMib * MIB;
+const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+const serverLog = path.join(tmp, "server.log");
+
+let server; // the spawned server (ChildProcess)
+let browser; // the launched Chromium
+let stopping = false; // set once we stop the server ourselves
+
+function requiredEnv(name) {
+  const value = process.env[name];
+  if (!value) fail(`${name} is not set (run scripts/bench.sh)`);
+  return value;
+}
+
+function fail(message) {
+  console.error(`bench: ${message}`);
+  process.exit(1);
+}
+
+function log(message) {
+  console.error(`bench: ${message}`);
+}
+
+/** A port that was free a moment ago: the OS picks it, we release it for the server. */
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function serverLogTail() {
+  try {
+    return fs.readFileSync(serverLog, "utf8").split("\n").slice(-30).join("\n");
+  } catch {
+    return "(no server log)";
+  }
+}
+
+async function startServer(port) {
+  const logFd = fs.openSync(serverLog, "a");
+  server = spawn(serverBin, [], {
+    stdio: ["ignore", logFd, logFd],
+    env: {
+      ...process.env,
+      // The server starts its own PostgreSQL and SeaweedFS; weed is found on PATH.
+      PATH: `${process.env.HOME}/.cache/haul/tools/seaweedfs/bin:${process.env.PATH}`,
+      HAUL_ADDR: `127.0.0.1:${port}`,
+      HAUL_DATA_DIR: path.join(tmp, "data"),
+      LEPTOS_SITE_ROOT: siteRoot,
+      HAUL_PART_SIZE: "16MiB",
+      HAUL_DEFAULT_QUOTA: "20GiB",
+      HAUL_LOG: "warn",
+      // Two sign-ups per run from one IP; keep repeated runs clear of the default limit.
+      HAUL_RATE_LIMIT_PER_IP: "1000",
+    },
+  });
+  fs.closeSync(logFd);
+  server.exited = new Promise((resolve) => server.on("exit", (code, signal) => resolve({ code, signal })));
+
+  const deadline = Date.now() + 120_000;
+  let exited = null;
+  server.exited.then((status) => (exited = status));
+  while (Date.now() < deadline) {
+    if (exited) {
+      throw new Error(`server exited during start (${JSON.stringify(exited)}):\n${serverLogTail()}`);
+    }
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      if (res.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(250);
+  }
+  throw new Error(`server not ready after 120 s:\n${serverLogTail()}`);
+}
+
+/** SIGTERM lets the server stop PostgreSQL and SeaweedFS itself; SIGKILL only as a last resort. */
+async function stopServer() {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  server.kill("SIGTERM");
+  const stopped = await Promise.race([server.exited.then(() => true), sleep(30_000).then(() => false)]);
+  if (!stopped) {
+    log("server still running 30 s after SIGTERM; sending SIGKILL");
+    server.kill("SIGKILL");
+    await server.exited;
+  }
+}
+
+/** CPU time (s) and resident memory (MiB) of one process, from /proc. */
+function processUsage(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Field 2 (the command) may hold spaces; count fields from the last ")": field 3 comes next.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[14 - 3]) + Number(fields[15 - 3]); // utime + stime
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const rssKib = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)[1]);
+  return { cpu: ticks / clockTicks, rss: rssKib / 1024 };
+}
+
+/** Samples the server process (only it, not PostgreSQL or SeaweedFS) until stopped. */
+function sampleServer() {
+  const first = processUsage(server.pid);
+  let peak = first.rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, processUsage(server.pid).rss);
+  }, SAMPLE_MS);
+  return () => {
+    clearInterval(timer);
+    const last = processUsage(server.pid);
+    return { cpu: last.cpu - first.cpu, rssStart: first.rss, rssPeak: Math.max(peak, last.rss) };
+  };
+}
+
+/** Fills `file` with random bytes, so nothing along the way can compress them. */
+function makeTestFile(file) {
+  const fd = fs.openSync(file, "w");
+  const made = spawnSync("head", ["-c", String(sizeBytes), "/dev/urandom"], { stdio: ["ignore", fd, "inherit"] });
+  fs.closeSync(fd);
+  if (made.status !== 0) throw new Error("could not write the test file");
+}
+
+/** A signed-in API client on Node's fetch: it keeps the session cookie and sends Origin. */
+async function apiClient(base, email) {
+  let cookie = "";
+  async function post(endpoint, body) {
+    const res = await fetch(`${base}/api/${endpoint}`, {
+      method: "POST",
+      // The server refuses state-changing requests whose Origin is another site.
+      headers: {
+        Origin: base,
+        Cookie: cookie,
+        ...(body instanceof URLSearchParams ? {} : { "Content-Type": "application/json" }),
+      },
+      body: body instanceof URLSearchParams ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`POST /api/${endpoint}: ${res.status} ${text}`);
+    const session = res.headers.getSetCookie().find((c) => c.startsWith("haul_session="));
+    if (session) cookie = session.split(";")[0];
+    return JSON.parse(text);
+  }
+  await post("sign_up", new URLSearchParams({ email, password: PASSWORD }));
+  return post;
+}
+
+/** Runs `tasks` (functions returning promises) with at most `limit` running at once. */
+async function pool(tasks, limit) {
+  let next = 0;
+  async function worker() {
+    while (next < tasks.length) await tasks[next++]();
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+}
+
+/** One PUT of one part file; -T streams the file rather than loading it into memory. */
+function curlPut(url, partFile) {
+  return new Promise((resolve, reject) => {
+    const curl = spawn("curl", ["-sS", "-f", "-o", "/dev/null", "-T", partFile, url], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    curl.stderr.on("data", (chunk) => (stderr += chunk));
+    curl.on("error", reject);
+    curl.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`curl PUT ${path.basename(partFile)} failed (${code}): ${stderr}`)),
+    );
+  });
+}
+
+/** The ceiling: curl PUTs pre-split parts to the pre-signed URLs, PARALLEL at a time. */
+async function runCurl(base, file) {
+  const post = await apiClient(base, `bench-curl-${randomUUID()}@example.com`);
+  const started = await post(
+    "start_upload",
+    new URLSearchParams({ name: path.basename(file), size: String(sizeBytes), content_type: "application/octet-stream" }),
+  );
+  const fileId = started.file.id;
+  const { part_size: partSize, part_count: partCount } = started;
+  if (partCount < 2) throw new Error("the file must be larger than one part (raise HAUL_BENCH_MIB)");
+
+  // Everything but the PUTs happens before the clock starts: signing and splitting.
+  const urls = [];
+  for (let first = 1; first <= partCount; first += 100) {
+    const numbers = Array.from({ length: Math.min(100, partCount - first + 1) }, (_, i) => first + i);
+    const signed = await post("sign_parts", { file_id: fileId, part_numbers: numbers });
+    for (const { part_number, url } of signed) urls[part_number] = url;
+  }
+  const partsDir = path.join(tmp, "parts");
+  fs.mkdirSync(partsDir);
+  execFileSync("split", ["-b", String(partSize), "-d", "-a", "5", file, path.join(partsDir, "part.")]);
+  const partFile = (number) => path.join(partsDir, `part.${String(number - 1).padStart(5, "0")}`);
+
+  const stop = sampleServer();
+  const t0 = performance.now();
+  const puts = [];
+  for (let number = 1; number <= partCount; number++) puts.push(() => curlPut(urls[number], partFile(number)));
+  await pool(puts, PARALLEL);
+  // Verified like the browser's upload: the server assembles the parts and checks the size.
+  const completed = await post("complete_upload", new URLSearchParams({ file_id: fileId }));
+  const seconds = (performance.now() - t0) / 1000;
+  const usage = stop();
+  if (completed.status !== "complete") throw new Error(`curl upload not complete: ${JSON.stringify(completed)}`);
+
+  // The parts are no longer needed; free the disk before the browser run.
+  fs.rmSync(partsDir, { recursive: true });
+  return { seconds, partSize, ...usage };
+}
+
+/** Haul itself: the upload page in headless Chromium, from picking the file to "Done". */
+async function runBrowser(base, file) {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  const context = await browser.newContext();
+  // The context's request client shares its cookie jar with the page: this signs the page in.
+  const signedUp = await context.request.post(`${base}/api/sign_up`, {
+    headers: { Origin: base },
+    form: { email: `bench-browser-${randomUUID()}@example.com`, password: PASSWORD },
+  });
+  if (!signedUp.ok()) throw new Error(`browser sign-up: ${signedUp.status()} ${await signedUp.text()}`);
+
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+  await page.goto(`${base}/upload`);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  const input = page.getByLabel("Choose files");
+  const row = `li[aria-label="${path.basename(file)}"]`;
+
+  const stop = sampleServer();
+  const t0 = performance.now();
+  // A local browser gets the path, not the bytes: Chromium reads the file from disk itself.
+  await input.setInputFiles(file);
+  // Done comes after complete_upload has verified the file, as in the curl run.
+  const finished = await page.waitForSelector(
+    `${row}:is([data-phase="Done"], [data-phase="Failed"], [data-phase="Cancelled"])`,
+    { timeout: 15 * 60_000 },
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const usage = stop();
+  const phase = await finished.getAttribute("data-phase");
+  if (phase !== "Done") {
+    const text = (await finished.innerText()).replace(/\s+/g, " ");
+    throw new Error(`browser upload ended ${phase}: ${text}${pageErrors.length ? `\npage errors: ${pageErrors.join("\n")}` : ""}`);
+  }
+  return { seconds, ...usage };
+}
+
+function printTable(curl, haul) {
+  const row = (method, r) =>
+    [
+      method.padEnd(18),
+      r.seconds.toFixed(1).padStart(9),
+      (sizeMib / r.seconds).toFixed(0).padStart(7),
+      r.cpu.toFixed(2).padStart(14),
+      `${r.rssStart.toFixed(1)} → ${r.rssPeak.toFixed(1)}`.padStart(16),
+    ].join(" ");
+  const ratio = curl.seconds / haul.seconds; // same bytes, so the throughput ratio
+  const verdict = ratio >= TARGET_RATIO ? "PASS" : "FAIL";
+  console.log(
+    `Haul upload benchmark: ${sizeMib} MiB, parts of ${curl.partSize / MIB} MiB, ${PARALLEL} in flight, local SeaweedFS`,
+  );
+  console.log("method               seconds   MiB/s   server CPU s   server RSS start→peak MiB");
+  console.log(row(`curl (${PARALLEL} parallel)`, curl));
+  console.log(row("browser (Haul)", haul));
+  console.log(
+    `browser / curl throughput: ${(ratio * 100).toFixed(0)} %  (target >= ${TARGET_RATIO * 100} %: ${verdict})`,
+  );
+}
+
+async function cleanUp() {
+  if (browser) await browser.close().catch(() => {});
+  await stopServer();
+}
+
+async function main() {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const file = path.join(tmp, `haul-bench-${sizeMib}MiB.bin`);
+
+  log(`writing a ${sizeMib} MiB test file`);
+  makeTestFile(file);
+  log(`starting the server on ${base}`);
+  await startServer(port);
+  // A server that dies mid-run would otherwise surface as a confusing /proc read error.
+  server.exited.then(({ code, signal }) => {
+    if (!stopping) {
+      console.error(`bench: server exited unexpectedly (code ${code}, signal ${signal}):\n${serverLogTail()}`);
+      cleanUp().finally(() => process.exit(1));
+    }
+  });
+
+  log("curl run");
+  const curl = await runCurl(base, file);
+  log("browser run");
+  const haul = await runBrowser(base, file);
+  printTable(curl, haul);
+}
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    stopping = true;
+    cleanUp().finally(() => process.exit(1));
+  });
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (error) {
+  console.error(`bench: ${error.message}`);
+  exitCode = 1;
+} finally {
+  stopping = true;
+  await cleanUp();
+}
+process.exit(exitCode);
