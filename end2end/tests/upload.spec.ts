@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { AuthPages, newEmail } from "./fixtures/auth";
+import { AuthPages } from "./fixtures/auth";
 import { FilesPage, makeFile, sha256OfFile, UploadPage } from "./fixtures/files";
 import { watchForErrors } from "./fixtures/pages";
 
@@ -14,10 +14,7 @@ test("upload a small and a multipart file, see them listed, download, rename and
   // 40 MiB with the test server's 5 MiB parts: eight parts, four in flight.
   const bigHash = makeFile(big, 40 * MIB);
 
-  const auth = new AuthPages(page);
-  const email = newEmail();
-  await auth.signUp(email);
-  await auth.expectSignedInAs(email);
+  await new AuthPages(page).signUpFresh();
   await page.getByRole("link", { name: "Upload", exact: true }).click();
   await expect(page.getByRole("heading", { name: "Upload files" })).toBeVisible();
 
@@ -64,10 +61,7 @@ test("upload and files pages send strangers to sign in", async ({ page }) => {
 test("a file with a name the server refuses shows why in the queue", async ({ page }, testInfo) => {
   const path = testInfo.outputPath("bad?name.bin");
   makeFile(path, 100);
-  const auth = new AuthPages(page);
-  const email = newEmail();
-  await auth.signUp(email);
-  await auth.expectSignedInAs(email);
+  await new AuthPages(page).signUpFresh();
   const upload = new UploadPage(page);
   await upload.open();
   await upload.choose([path]);
@@ -79,10 +73,7 @@ test("a file with a name the server refuses shows why in the queue", async ({ pa
 });
 
 test("files dropped on the page are uploaded", async ({ page }) => {
-  const auth = new AuthPages(page);
-  const email = newEmail();
-  await auth.signUp(email);
-  await auth.expectSignedInAs(email);
+  await new AuthPages(page).signUpFresh();
   const upload = new UploadPage(page);
   await upload.open();
 

@@ -9,13 +9,10 @@ pub async fn sign_up(
     password: String,
     next: Option<String>,
 ) -> Result<UserView, AppError> {
-    use crate::backend::{auth, session};
     let state = super::state()?;
     let ip = super::client_ip(&state).await?;
-    let user = auth::sign_up(&state, ip, &email, &password).await?;
-    session::start(&super::session().await?, &user).await?;
-    leptos_axum::redirect(&super::safe_next(next.as_deref()));
-    Ok(user.view())
+    let user = crate::backend::auth::sign_up(&state, ip, &email, &password).await?;
+    super::begin_session(&user, next.as_deref()).await
 }
 
 /// Signs in; then goes to `next` (a local path) or home.
@@ -25,13 +22,10 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<UserView, AppError> {
-    use crate::backend::{auth, session};
     let state = super::state()?;
     let ip = super::client_ip(&state).await?;
-    let user = auth::sign_in(&state, ip, &email, &password).await?;
-    session::start(&super::session().await?, &user).await?;
-    leptos_axum::redirect(&super::safe_next(next.as_deref()));
-    Ok(user.view())
+    let user = crate::backend::auth::sign_in(&state, ip, &email, &password).await?;
+    super::begin_session(&user, next.as_deref()).await
 }
 
 /// Ends the session (it is removed from the store) and goes home.

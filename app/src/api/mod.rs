@@ -20,7 +20,7 @@ mod guard {
     use crate::{
         backend::{session, state::AppState, users::User},
         error::AppError,
-        model::Role,
+        model::{Role, UserView},
     };
 
     pub fn state() -> Result<AppState, AppError> {
@@ -51,6 +51,13 @@ mod guard {
         } else {
             Err(AppError::Forbidden)
         }
+    }
+
+    /// Signs `user` in on this request's session, then sends the browser to `next`.
+    pub async fn begin_session(user: &User, next: Option<&str>) -> Result<UserView, AppError> {
+        session::start(&session().await?, user).await?;
+        leptos_axum::redirect(&super::safe_next(next));
+        Ok(user.view())
     }
 
     /// The client's address: the peer, or with `trust_proxy` the address the proxy appended

@@ -106,14 +106,7 @@ pub async fn sign_up(
     let hash = hash_password(password.to_owned()).await?;
     let quota = i64::try_from(config.default_quota).unwrap_or(i64::MAX);
     let user = users::create(&state.db, &email, &hash, quota).await?;
-    users::audit(
-        &state.db,
-        Some(user.id),
-        "user.sign_up",
-        Some(user.id),
-        json!({ "ip": ip.to_string() }),
-    )
-    .await?;
+    audit_own(state, &user, "user.sign_up", ip).await?;
     Ok(user)
 }
 
@@ -147,14 +140,7 @@ pub async fn sign_in(
     let matches = verify_password(password.to_owned(), hash).await?;
     match user {
         Some(user) if matches && !user.disabled => {
-            users::audit(
-                &state.db,
-                Some(user.id),
-                "user.sign_in",
-                Some(user.id),
-                json!({ "ip": ip.to_string() }),
-            )
-            .await?;
+            audit_own(state, &user, "user.sign_in", ip).await?;
             Ok(user)
         }
         _ => {
@@ -165,6 +151,18 @@ pub async fn sign_in(
             Err(AppError::InvalidCredentials)
         }
     }
+}
+
+/// Records something a user did to their own account, and from where.
+async fn audit_own(state: &AppState, user: &User, action: &str, ip: IpAddr) -> anyhow::Result<()> {
+    users::audit(
+        &state.db,
+        Some(user.id),
+        action,
+        Some(user.id),
+        json!({ "ip": ip.to_string() }),
+    )
+    .await
 }
 
 fn field(name: &str, message: String) -> FieldError {

@@ -345,6 +345,14 @@ async fn discard_bytes(state: &AppState, file: &FileRow) -> Result<(), AppError>
     Ok(())
 }
 
+/// Deletes a file in any state: its bytes (parts too), its row, and the quota it held.
+pub async fn delete(state: &AppState, user: &User, file_id: &str) -> Result<(), AppError> {
+    let file = files::find_owned(&state.db, user.id, file_id).await?;
+    discard_bytes(state, &file).await?;
+    files::remove(&state.db, &file).await?;
+    Ok(())
+}
+
 /// Cancels an upload in progress: S3 drops the parts, the quota is freed. Repeating it is fine.
 pub async fn abort(state: &AppState, user: &User, file_id: &str) -> Result<(), AppError> {
     let file = files::find_owned(&state.db, user.id, file_id).await?;

@@ -3,12 +3,7 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn healthz_answers_ok() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(format!("{}/healthz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/healthz").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "ok");
 }
@@ -16,12 +11,7 @@ async fn healthz_answers_ok() {
 #[tokio::test]
 async fn readyz_reports_database_and_storage_ready() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/readyz").await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(
@@ -40,12 +30,7 @@ async fn readyz_reports_a_missing_bucket() {
         .send()
         .await
         .unwrap();
-    let response = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/readyz").await;
     assert_eq!(response.status(), 503);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(
@@ -57,7 +42,7 @@ async fn readyz_reports_a_missing_bucket() {
 #[tokio::test]
 async fn home_page_is_rendered_on_the_server() {
     let app = spawn_app().await;
-    let response = app.client.get(&app.address).send().await.unwrap();
+    let response = app.get("/").await;
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     assert!(html.contains("Heavy uploads, straight to S3"), "{html}");
@@ -68,12 +53,7 @@ async fn home_page_is_rendered_on_the_server() {
 #[tokio::test]
 async fn unknown_page_is_a_404() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(format!("{}/no/such/page", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/no/such/page").await;
     assert_eq!(response.status(), 404);
     assert!(response.text().await.unwrap().contains("Page not found"));
 }
