@@ -45,18 +45,8 @@ pub async fn download_url(file_id: String) -> Result<String, AppError> {
 /// Deletes the file's bytes and its row, and frees its quota.
 #[server(endpoint = "delete_file")]
 pub async fn delete_file(file_id: String) -> Result<(), AppError> {
-    use crate::backend::files;
     let (state, user) = super::require_user().await?;
-    let file = files::find_owned(&state.db, user.id, &file_id).await?;
-    if let Some(upload_id) = &file.s3_upload_id {
-        state
-            .storage
-            .abort_multipart(&file.object_key, upload_id)
-            .await?;
-    }
-    state.storage.delete(&file.object_key).await?;
-    files::remove(&state.db, &file).await?;
-    Ok(())
+    crate::backend::uploads::delete(&state, &user, &file_id).await
 }
 
 /// Gives the file a new name (the bytes stay where they are).
