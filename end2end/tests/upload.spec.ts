@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, type Page, test } from "@playwright/test";
 import { AuthPages } from "./fixtures/auth";
 import { FilesPage, makeFile, sha256OfFile, UploadPage } from "./fixtures/files";
 import { watchForErrors } from "./fixtures/pages";
@@ -90,4 +90,105 @@ test("files dropped on the page are uploaded", async ({ page }) => {
   await files.open();
   await expect(files.row("dropped.txt")).toContainText("text/plain");
   await expect(files.row("dropped.txt")).toContainText("13 B");
+});
+
+/** Slows the page's uploads down, so there is time to interrupt one. */
+async function throttleUploads(page: Page, bytesPerSecond: number) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: bytesPerSecond,
+  });
+  return cdp;
+}
+
+/** Counts part PUTs that S3 accepted. */
+function countStoredParts(page: Page): { count: number } {
+  const counter = { count: 0 };
+  page.on("requestfinished", async (request) => {
+    if (request.method() === "PUT" && request.url().includes("partNumber=")) {
+      const response = await request.response();
+      if (response?.status() === 200) counter.count += 1;
+    }
+  });
+  return counter;
+}
+
+test("an upload interrupted by a reload resumes without sending its parts again", async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  const big = testInfo.outputPath("resume.bin");
+  const hash = makeFile(big, 40 * MIB);
+  await new AuthPages(page).signUpFresh();
+  const upload = new UploadPage(page);
+  await upload.open();
+
+  const cdp = await throttleUploads(page, 8 * MIB);
+  const before = countStoredParts(page);
+  await upload.choose([big]);
+  await expect.poll(() => before.count, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+  await page.reload();
+  const stored = before.count;
+  await cdp.detach();
+
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  const unfinished = page.getByRole("region", { name: "Unfinished uploads" });
+  await expect(unfinished).toContainText("resume.bin");
+
+  const after = countStoredParts(page);
+  await upload.choose([big]);
+  await upload.expectDone("resume.bin");
+  // Eight parts in all; those S3 already held were not sent again.
+  expect(after.count).toBeLessThanOrEqual(8 - stored);
+  await expect(unfinished).toHaveCount(0);
+
+  const files = new FilesPage(page);
+  await files.open();
+  expect(sha256OfFile(await files.download("resume.bin"))).toBe(hash);
+});
+
+test("an upload can be paused and resumed", async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  const big = testInfo.outputPath("pause.bin");
+  const hash = makeFile(big, 40 * MIB);
+  await new AuthPages(page).signUpFresh();
+  const upload = new UploadPage(page);
+  await upload.open();
+
+  const cdp = await throttleUploads(page, 8 * MIB);
+  const parts = countStoredParts(page);
+  await upload.choose([big]);
+  await expect.poll(() => parts.count, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+  await page.getByRole("button", { name: "Pause pause.bin" }).click();
+  await expect(upload.row("pause.bin")).toHaveAttribute("data-phase", "Paused");
+  await cdp.detach();
+
+  await page.getByRole("button", { name: "Resume pause.bin" }).click();
+  await upload.expectDone("pause.bin");
+  expect(parts.count).toBeLessThanOrEqual(8 + 4);
+
+  const files = new FilesPage(page);
+  await files.open();
+  expect(sha256OfFile(await files.download("pause.bin"))).toBe(hash);
+});
+
+test("cancelling an upload frees its place and keeps nothing", async ({ page }, testInfo) => {
+  const big = testInfo.outputPath("cancel.bin");
+  makeFile(big, 40 * MIB);
+  await new AuthPages(page).signUpFresh();
+  const upload = new UploadPage(page);
+  await upload.open();
+  const cdp = await throttleUploads(page, 4 * MIB);
+  await upload.choose([big]);
+  await expect(upload.row("cancel.bin")).toHaveAttribute("data-phase", "Uploading");
+  await page.getByRole("button", { name: "Cancel cancel.bin" }).click();
+  await expect(upload.row("cancel.bin")).toHaveAttribute("data-phase", "Cancelled");
+  await cdp.detach();
+
+  const files = new FilesPage(page);
+  await files.open();
+  await expect(page.getByText("No files yet.")).toBeVisible();
+  await expect(page.getByText("0 B of 100.0 GiB used")).toBeVisible();
 });

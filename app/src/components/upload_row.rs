@@ -16,6 +16,7 @@ pub fn UploadRow(item: Item, queue: Queue) -> impl IntoView {
         done,
         speed,
         eta,
+        resuming,
         ..
     } = item.clone();
     let percent_done = move || percent(done.get(), size);
@@ -33,9 +34,16 @@ pub fn UploadRow(item: Item, queue: Queue) -> impl IntoView {
     };
     let state = move || match (phase.get(), error.get()) {
         (Phase::Failed, Some(reason)) => format!("Failed: {reason}"),
+        (Phase::Uploading, _) if resuming.get() => "Resuming".to_owned(),
         (phase, _) => phase.label().to_owned(),
     };
-    let can_cancel = move || matches!(phase.get(), Phase::Waiting | Phase::Uploading);
+    let can_cancel = move || {
+        matches!(
+            phase.get(),
+            Phase::Waiting | Phase::Uploading | Phase::Paused
+        )
+    };
+    let (for_pause, for_resume, for_cancel) = (item.clone(), item.clone(), item);
     view! {
         <li class="upload-row" aria-label=name.clone() data-phase=move || phase.get().label()>
             <div class="upload-name">{name.clone()}</div>
@@ -46,19 +54,37 @@ pub fn UploadRow(item: Item, queue: Queue) -> impl IntoView {
             <div class="upload-state" class:failed=move || phase.get() == Phase::Failed role="status">
                 {state}
             </div>
-            <Show when=can_cancel>
-                <button
-                    type="button"
-                    class="button secondary"
-                    aria-label=format!("Cancel {}", item.name)
-                    on:click={
-                        let item = item.clone();
-                        move |_| queue.cancel(&item)
-                    }
-                >
-                    "Cancel"
-                </button>
-            </Show>
+            <div class="upload-buttons">
+                <Show when=move || phase.get() == Phase::Uploading>
+                    <RowButton label="Pause" item=for_pause.clone() queue action=Queue::pause/>
+                </Show>
+                <Show when=move || phase.get() == Phase::Paused>
+                    <RowButton label="Resume" item=for_resume.clone() queue action=Queue::resume/>
+                </Show>
+                <Show when=can_cancel>
+                    <RowButton label="Cancel" item=for_cancel.clone() queue action=Queue::cancel/>
+                </Show>
+            </div>
         </li>
+    }
+}
+
+/// A button acting on one queued file; its accessible name says which ("Pause big.iso").
+#[component]
+fn RowButton(
+    label: &'static str,
+    item: Item,
+    queue: Queue,
+    action: fn(&Queue, &Item),
+) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class="button secondary"
+            aria-label=format!("{label} {}", item.name)
+            on:click=move |_| action(&queue, &item)
+        >
+            {label}
+        </button>
     }
 }

@@ -7,7 +7,10 @@ use leptos_router::components::A;
 
 use crate::{
     components::{require_user::RequireUser, upload_row::UploadRow},
-    upload::queue::{Item, Queue},
+    upload::{
+        progress::bytes,
+        queue::{Item, Queue},
+    },
 };
 
 #[component]
@@ -72,6 +75,7 @@ fn Uploader() -> impl IntoView {
             </label>
             <p class="hint">"At most 6 connections go to the storage at once, whatever the settings."</p>
         </details>
+        <Unfinished queue/>
         <Show when=move || !queue.items.read().is_empty()>
             <h2>"Queue"</h2>
             <ul class="upload-queue" aria-label="Upload queue">
@@ -82,6 +86,49 @@ fn Uploader() -> impl IntoView {
             <p>
                 <A href="/files">"See all your files"</A>
             </p>
+        </Show>
+    }
+}
+
+/// Uploads that a reload or a closed tab interrupted: picking the same file resumes it.
+#[component]
+fn Unfinished(queue: Queue) -> impl IntoView {
+    // Those not in the queue already.
+    let waiting = move || {
+        let queued = queue.items.get();
+        queue
+            .unfinished
+            .get()
+            .into_iter()
+            .filter(|saved| {
+                !queued
+                    .iter()
+                    .any(|item| item.name == saved.name && item.size == saved.size)
+            })
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <Show when=move || !waiting().is_empty()>
+            <section class="unfinished" aria-label="Unfinished uploads">
+                <h2>"Unfinished uploads"</h2>
+                <p class="hint">"Choose the same file again to go on from where it stopped."</p>
+                <ul>
+                    <For each=waiting key=|saved| saved.file_id.clone() let:saved>
+                        <li>
+                            <span>{format!("{} ({})", saved.name, bytes(saved.size))}</span>
+                            " "
+                            <button
+                                type="button"
+                                class="link danger"
+                                aria-label=format!("Discard {}", saved.name)
+                                on:click=move |_| queue.discard(&saved)
+                            >
+                                "Discard"
+                            </button>
+                        </li>
+                    </For>
+                </ul>
+            </section>
         </Show>
     }
 }

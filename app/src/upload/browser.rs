@@ -12,7 +12,10 @@ use futures::{channel::oneshot, StreamExt};
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{Blob, File, ProgressEvent, XmlHttpRequest};
 
-use super::retry::{Next, Policy};
+use super::{
+    resume::Saved,
+    retry::{Next, Policy},
+};
 use crate::{
     api::upload::{abort_upload, complete_upload, sign_parts, start_upload, uploaded_parts},
     error::AppError,
@@ -69,10 +72,12 @@ impl Drop for SlotGuard {
     }
 }
 
-/// Stops a file's upload: requests in flight are aborted and no new ones start.
+/// Stops a file's upload: requests in flight are aborted and no new ones start. A pause
+/// stops the same way but keeps the upload on the server, to be resumed.
 #[derive(Clone, Default)]
 pub struct Cancel {
     cancelled: Rc<Cell<bool>>,
+    paused: Rc<Cell<bool>>,
     requests: Rc<RefCell<Vec<XmlHttpRequest>>>,
 }
 
@@ -84,8 +89,54 @@ impl Cancel {
         }
     }
 
+    pub fn pause(&self) {
+        self.paused.set(true);
+        self.cancel();
+    }
+
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.get()
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.get()
+    }
+}
+
+/// What `upload` ends with when it did not finish.
+pub const PAUSED: &str = "Paused";
+pub const CANCELLED: &str = "Cancelled";
+
+/// The unfinished uploads this browser remembers (localStorage), for resuming after a reload.
+pub mod remembered {
+    use crate::upload::resume::{self, Saved};
+
+    const KEY: &str = "haul.unfinished-uploads";
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok()?
+    }
+
+    pub fn load() -> Vec<Saved> {
+        storage()
+            .and_then(|s| s.get_item(KEY).ok().flatten())
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+
+    fn store(saved: &[Saved]) {
+        if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(saved)) {
+            // Storage full or disabled: the upload still works, it just cannot resume.
+            let _ = storage.set_item(KEY, &text);
+        }
+    }
+
+    pub fn remember(entry: Saved) {
+        store(&resume::remember(load(), entry));
+    }
+
+    pub fn forget(file_id: &str) {
+        store(&resume::forget(load(), file_id));
     }
 }
 
@@ -168,51 +219,66 @@ pub fn now() -> f64 {
 
 /// How an upload is going, for the queue's row.
 pub trait Report {
-    /// The file has an id on the server (it can be cancelled there).
-    fn started(&self, file: &FileView);
+    /// The upload exists on the server (it can be paused, resumed, cancelled there).
+    fn started(&self, saved: &Saved);
     /// Bytes that reached S3 so far (including parts in flight).
     fn progress(&self, done: u64);
     /// Every byte is in S3; the server is checking the result.
     fn verifying(&self);
 }
 
-/// Uploads `file` from start to verified completion.
+/// Uploads `file` from start to verified completion; with `resume`, continues an upload the
+/// server already has, sending only the parts S3 does not hold yet.
 pub async fn upload(
     file: &File,
+    resume: Option<Saved>,
     parts_in_flight: usize,
     slots: &Slots,
     cancel: &Cancel,
     report: Rc<dyn Report>,
 ) -> Result<FileView, String> {
-    let size = file.size() as u64;
-    let started = start_upload(file.name(), size, file.type_())
-        .await
-        .map_err(|e| message(&e))?;
-    report.started(&started.file);
-    let file_id = started.file.id.clone();
-    let result = match &started.url {
-        Some(url) => send_single(file, &file_id, url.clone(), slots, cancel, report.clone()).await,
+    let (saved, first_url) = match resume {
+        Some(saved) => (saved, None),
         None => {
-            send_parts(
-                file,
-                &file_id,
-                started.part_size,
-                started.part_count,
-                parts_in_flight,
-                slots,
-                cancel,
-                report.clone(),
-            )
-            .await
+            let started = start_upload(file.name(), file.size() as u64, file.type_())
+                .await
+                .map_err(|e| message(&e))?;
+            let saved = Saved {
+                file_id: started.file.id.clone(),
+                name: file.name(),
+                size: file.size() as u64,
+                last_modified: file.last_modified(),
+                part_size: started.part_size,
+                part_count: started.part_count,
+            };
+            remembered::remember(saved.clone());
+            (saved, started.url)
         }
     };
+    report.started(&saved);
+    let file_id = saved.file_id.clone();
+    let result = if saved.part_count == 1 {
+        send_single(file, &file_id, first_url, slots, cancel, report.clone()).await
+    } else {
+        send_parts(file, &saved, parts_in_flight, slots, cancel, report.clone()).await
+    };
+    if cancel.is_paused() {
+        return Err(PAUSED.into());
+    }
     if cancel.is_cancelled() {
-        let _ = abort_upload(file_id).await;
-        return Err("Cancelled".into());
+        let _ = abort_upload(file_id.clone()).await;
+        remembered::forget(&file_id);
+        return Err(CANCELLED.into());
     }
     result?;
     report.verifying();
-    complete_upload(file_id).await.map_err(|e| message(&e))
+    let verified = complete_upload(file_id.clone()).await;
+    // Complete, or failed for good on the server (the bytes were not the file): nothing to
+    // resume either way. A network error leaves it remembered, to try again.
+    if matches!(verified, Ok(_) | Err(AppError::Invalid(_))) {
+        remembered::forget(&file_id);
+    }
+    verified.map_err(|e| message(&e))
 }
 
 fn message(error: &AppError) -> String {
@@ -230,7 +296,7 @@ fn message(error: &AppError) -> String {
 async fn send_single(
     file: &File,
     file_id: &str,
-    url: String,
+    url: Option<String>,
     slots: &Slots,
     cancel: &Cancel,
     report: Rc<dyn Report>,
@@ -241,7 +307,7 @@ async fn send_single(
         file.type_()
     };
     let report_progress = report.clone();
-    send_with_retries(file_id, 1, Some(url), slots, cancel, |url| {
+    send_with_retries(file_id, 1, url, slots, cancel, |url| {
         let report = report_progress.clone();
         let content_type = content_type.clone();
         async move {
@@ -256,17 +322,16 @@ async fn send_single(
 }
 
 /// Parts in parallel; each part's bytes count towards progress as they leave.
-#[allow(clippy::too_many_arguments)]
 async fn send_parts(
     file: &File,
-    file_id: &str,
-    part_size: u64,
-    part_count: u32,
+    saved: &Saved,
     parts_in_flight: usize,
     slots: &Slots,
     cancel: &Cancel,
     report: Rc<dyn Report>,
 ) -> Result<(), String> {
+    let (file_id, part_size, part_count) =
+        (saved.file_id.as_str(), saved.part_size, saved.part_count);
     let size = file.size() as u64;
     // S3 is the truth: parts it already holds are not sent again.
     let held = uploaded_parts(file_id.to_owned())
@@ -365,7 +430,7 @@ where
     let (mut attempt, mut resigns) = (0u32, 0u32);
     loop {
         if cancel.is_cancelled() {
-            return Err("Cancelled".into());
+            return Err(CANCELLED.into());
         }
         let current = match url.take() {
             Some(url) => url,
@@ -380,7 +445,7 @@ where
             return Ok(());
         }
         if cancel.is_cancelled() {
-            return Err("Cancelled".into());
+            return Err(CANCELLED.into());
         }
         match policy.next(status, attempt, resigns, js_sys::Math::random()) {
             Next::RetryAfter(ms) => {

@@ -4,6 +4,7 @@
 pub mod plan;
 pub mod progress;
 pub mod queue;
+pub mod resume;
 pub mod retry;
 
 #[cfg(feature = "hydrate")]
