@@ -7,7 +7,7 @@ export PATH := $(TOOLS_DIR)/seaweedfs/bin:$(HOME)/.cargo/bin:$(PATH)
 # needed to build). After changing a query or a migration: `make sqlx-prepare DATABASE_URL=…`.
 export SQLX_OFFLINE ?= true
 
-.PHONY: run test tools test-tools site fmt-check clippy cargo-tests e2e sqlx-prepare
+.PHONY: run test tools test-tools site fmt-check clippy cargo-tests e2e bench sqlx-prepare
 
 run: tools site
 	cargo build -p server
@@ -40,6 +40,12 @@ cargo-tests:
 e2e:
 	cargo build -p server
 	scripts/e2e.sh
+
+# Upload throughput: Haul in headless Chromium vs curl, 1 GiB to the local S3 (HAUL_BENCH_MIB=…).
+bench: tools
+	cargo leptos build --frontend-only
+	cargo build -p server
+	scripts/bench.sh
 
 # Refreshes .sqlx/ from a database that has the migrations applied (cargo install sqlx-cli
 # --version 0.8.6 --no-default-features --features postgres,rustls).
