@@ -285,6 +285,16 @@ impl Storage {
         key: &str,
         upload_id: &str,
     ) -> anyhow::Result<Option<Vec<StoredPart>>> {
+        self.list_parts_paged(key, upload_id, 1000).await
+    }
+
+    /// `list_parts`, asking for `page_size` parts a page.
+    pub async fn list_parts_paged(
+        &self,
+        key: &str,
+        upload_id: &str,
+        page_size: i32,
+    ) -> anyhow::Result<Option<Vec<StoredPart>>> {
         let mut parts = Vec::new();
         let mut marker: Option<String> = None;
         loop {
@@ -294,6 +304,7 @@ impl Storage {
                 .bucket(self.bucket())
                 .key(key)
                 .upload_id(upload_id)
+                .max_parts(page_size)
                 .set_part_number_marker(marker.clone())
                 .send()
                 .await;

@@ -402,3 +402,20 @@ async fn sign_in_redirects_only_to_local_paths() {
         assert_eq!(response.headers()["location"], expected, "next={next}");
     }
 }
+
+#[tokio::test]
+async fn a_session_past_its_absolute_lifetime_ends() {
+    // A lifetime of 0 s: every session is already too old on its next request.
+    let app = spawn_app_with(&["--session-lifetime", "0"]).await;
+    app.signed_up_user().await;
+    assert!(app.session_cookie().is_some());
+    assert_eq!(app.me().await, None);
+}
+
+#[tokio::test]
+async fn a_session_idle_past_its_limit_ends() {
+    // An idle limit of 0 s: the session has expired by the next request.
+    let app = spawn_app_with(&["--session-idle", "0"]).await;
+    app.signed_up_user().await;
+    assert_eq!(app.me().await, None);
+}

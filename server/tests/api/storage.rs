@@ -259,3 +259,76 @@ async fn cors_refuses_another_origin() {
         .headers()
         .contains_key("access-control-allow-origin"));
 }
+
+/// ListParts answers at most 1 000 parts a page: every page must be read.
+#[tokio::test]
+async fn listing_parts_follows_every_page() {
+    let app = spawn_app().await;
+    let key = "u/test/many-parts";
+    let upload = app
+        .storage
+        .client()
+        .create_multipart_upload()
+        .bucket(app.storage.bucket())
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let upload_id = upload.upload_id().unwrap();
+    // ListParts does not check sizes (only completion does): one byte per part keeps it quick.
+    let parts: Vec<i32> = (1..=1001).collect();
+    for chunk in parts.chunks(50) {
+        let puts = chunk.iter().map(|&number| {
+            let app = &app;
+            async move {
+                let url = app
+                    .storage
+                    .presign_upload_part(key, upload_id, number, TTL)
+                    .await
+                    .unwrap();
+                app.client
+                    .put(&url)
+                    .body(vec![number as u8])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        });
+        for status in futures::future::join_all(puts).await {
+            assert_eq!(status, 200);
+        }
+    }
+
+    let listed = app
+        .storage
+        .list_parts(key, upload_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let numbers: Vec<i32> = listed.iter().map(|p| p.number).collect();
+    assert_eq!(numbers, parts);
+    // The store does cut the list into pages of the size asked (as AWS always does, at 1 000)...
+    let first_page = app
+        .storage
+        .client()
+        .list_parts()
+        .bucket(app.storage.bucket())
+        .key(key)
+        .upload_id(upload_id)
+        .max_parts(1000)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first_page.parts().len(), 1000);
+    assert_eq!(first_page.is_truncated(), Some(true));
+    // ...and with small pages many are read.
+    let paged = app
+        .storage
+        .list_parts_paged(key, upload_id, 90)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(paged, listed);
+    assert!(listed.iter().all(|p| p.size == 1 && !p.etag.is_empty()));
+}
