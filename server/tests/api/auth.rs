@@ -5,6 +5,17 @@ use uuid::Uuid;
 
 use crate::helpers::{browser, spawn_app, spawn_app_with, unique_name};
 
+/// What /api/me answers to a client that holds only `cookie`.
+async fn me_with(app: &crate::helpers::TestApp, cookie: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(app.url("/api/me"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
 async fn user_count(db: &sqlx::PgPool) -> i64 {
     sqlx::query_scalar("select count(*) from app_user")
         .fetch_one(db)
@@ -128,14 +139,7 @@ async fn session_id_changes_at_sign_in_and_the_old_one_is_dead() {
     assert_ne!(first, second, "the session id must change at sign-in");
 
     // Someone holding the first id gets nothing.
-    let response = reqwest::Client::new()
-        .post(app.url("/api/me"))
-        .header("cookie", &first)
-        .send()
-        .await
-        .unwrap();
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body, serde_json::Value::Null);
+    assert_eq!(me_with(&app, &first).await, serde_json::Value::Null);
 }
 
 #[tokio::test]
@@ -153,14 +157,7 @@ async fn after_sign_out_the_cookie_no_longer_works_and_the_session_is_gone() {
 
     app.sign_out().await;
     assert_eq!(sessions().await, 0);
-    let response = reqwest::Client::new()
-        .post(app.url("/api/me"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body, serde_json::Value::Null);
+    assert_eq!(me_with(&app, &cookie).await, serde_json::Value::Null);
 }
 
 #[tokio::test]

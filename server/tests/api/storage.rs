@@ -92,16 +92,7 @@ async fn multipart_upload_through_presigned_parts_reassembles_the_bytes() {
     let app = spawn_app().await;
     let key = "u/test/multi";
     let bytes = test_bytes(11 * MIB + 3, 3);
-    let upload = app
-        .storage
-        .client()
-        .create_multipart_upload()
-        .bucket(app.storage.bucket())
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    let upload_id = upload.upload_id().unwrap();
+    let upload_id = &app.storage.create_multipart(key, OCTETS).await.unwrap();
 
     // Parts of 5 MiB (S3's minimum), the last one shorter; PUT out of order, all at once.
     let chunks: Vec<(i32, Vec<u8>)> = bytes
@@ -265,16 +256,7 @@ async fn cors_refuses_another_origin() {
 async fn listing_parts_follows_every_page() {
     let app = spawn_app().await;
     let key = "u/test/many-parts";
-    let upload = app
-        .storage
-        .client()
-        .create_multipart_upload()
-        .bucket(app.storage.bucket())
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    let upload_id = upload.upload_id().unwrap();
+    let upload_id = &app.storage.create_multipart(key, OCTETS).await.unwrap();
     // ListParts does not check sizes (only completion does): one byte per part keeps it quick.
     let parts: Vec<i32> = (1..=1001).collect();
     for chunk in parts.chunks(50) {
