@@ -121,6 +121,14 @@ pub struct Settings {
     #[arg(long, env = "HAUL_URL_TTL", default_value = "15m", value_parser = parse_duration)]
     pub url_ttl: Duration,
 
+    /// An upload not completed this long after it started is aborted and its quota released.
+    #[arg(long, env = "HAUL_UPLOAD_TTL", default_value = "24h", value_parser = parse_duration)]
+    pub upload_ttl: Duration,
+
+    /// How often abandoned uploads are looked for.
+    #[arg(long, env = "HAUL_SWEEP_INTERVAL", default_value = "10m", value_parser = parse_duration)]
+    pub sweep_interval: Duration,
+
     /// A session ends after this long without a request (e.g. 30m, 12h, 7d; plain numbers are seconds).
     #[arg(long, env = "HAUL_SESSION_IDLE", default_value = "7d", value_parser = parse_duration)]
     pub session_idle: Duration,

@@ -9,6 +9,7 @@ use app::backend::{
     rate_limit::RateLimiter,
     state::AppState,
     storage::{S3Settings, Storage},
+    sweeper,
 };
 use leptos::prelude::LeptosOptions;
 use sqlx::{
@@ -36,6 +37,7 @@ pub struct Application {
     state: AppState,
     sessions: SessionManagerLayer<PostgresStore>,
     session_sweeper: JoinHandle<()>,
+    upload_sweeper: JoinHandle<()>,
     stack: LocalStack,
 }
 
@@ -77,11 +79,17 @@ impl Application {
             rate_limiter: Arc::new(RateLimiter::new(config.rate_window)),
             config: Arc::new(config),
         };
+        let upload_sweeper = sweeper::spawn(
+            state.clone(),
+            settings.upload_ttl,
+            settings.sweep_interval.max(Duration::from_secs(1)),
+        );
         Ok(Self {
             listener,
             state,
             sessions,
             session_sweeper,
+            upload_sweeper,
             stack,
         })
     }
@@ -105,6 +113,7 @@ impl Application {
             state,
             sessions,
             session_sweeper,
+            upload_sweeper,
             mut stack,
         } = self;
         let db = state.db.clone();
@@ -114,6 +123,7 @@ impl Application {
             .await
             .context("serving HTTP");
         session_sweeper.abort();
+        upload_sweeper.abort();
         db.close().await;
         tokio::task::spawn_blocking(move || stack.stop())
             .await

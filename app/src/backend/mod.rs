@@ -8,5 +8,6 @@ pub mod rate_limit;
 pub mod session;
 pub mod state;
 pub mod storage;
+pub mod sweeper;
 pub mod uploads;
 pub mod users;

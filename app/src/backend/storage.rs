@@ -432,6 +432,54 @@ impl Storage {
     }
 }
 
+/// A multipart upload S3 holds open.
+#[derive(Debug, Clone)]
+pub struct OpenUpload {
+    pub key: String,
+    pub upload_id: String,
+    pub initiated: std::time::SystemTime,
+}
+
+impl Storage {
+    /// Every multipart upload in progress under `prefix`, following ListMultipartUploads' pages.
+    pub async fn open_uploads(&self, prefix: &str) -> anyhow::Result<Vec<OpenUpload>> {
+        let mut uploads = Vec::new();
+        let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
+        loop {
+            let page = self
+                .client
+                .list_multipart_uploads()
+                .bucket(self.bucket())
+                .prefix(prefix)
+                .set_key_marker(key_marker.clone())
+                .set_upload_id_marker(id_marker.clone())
+                .send()
+                .await
+                .map_err(sdk_error)
+                .context("listing multipart uploads")?;
+            uploads.extend(page.uploads().iter().filter_map(|upload| {
+                Some(OpenUpload {
+                    key: upload.key()?.to_owned(),
+                    upload_id: upload.upload_id()?.to_owned(),
+                    initiated: std::time::SystemTime::try_from(*upload.initiated()?).ok()?,
+                })
+            }));
+            let next = (
+                page.next_key_marker().map(str::to_owned),
+                page.next_upload_id_marker().map(str::to_owned),
+            );
+            if page.is_truncated() != Some(true)
+                || next.0.is_none()
+                || (next.0.clone(), next.1.clone()) == (key_marker.clone(), id_marker.clone())
+            {
+                break;
+            }
+            (key_marker, id_marker) = next;
+        }
+        Ok(uploads)
+    }
+}
+
 fn is_no_such_upload<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> bool
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata,

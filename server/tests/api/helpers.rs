@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use app::backend::storage::Storage;
+use app::backend::{state::AppState, storage::Storage};
 use clap::Parser;
 use reqwest::cookie::{CookieStore, Jar};
 use server::{
@@ -75,6 +75,7 @@ pub fn unique_name(prefix: &str) -> String {
 }
 
 pub struct TestApp {
+    pub state: AppState,
     pub address: String,
     pub origin: String,
     pub storage: Storage,
@@ -148,7 +149,8 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
         .await
         .expect("building the app");
     let addr = app.local_addr().expect("bound address");
-    let storage = app.state().storage.clone();
+    let state = app.state().clone();
+    let storage = state.storage.clone();
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {
         let _ = stopped.await;
@@ -159,6 +161,7 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let origin = settings.public_origin(addr).expect("a valid public origin");
     let (client, cookies) = browser(&origin);
     TestApp {
+        state,
         address: format!("http://{addr}"),
         origin,
         storage,

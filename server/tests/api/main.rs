@@ -9,4 +9,5 @@ mod config_errors;
 mod health;
 mod helpers;
 mod storage;
+mod sweeper;
 mod upload;
