@@ -1,5 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::components::header::Auth;
 
 /// The landing page: what Haul is and what it does with a file.
 #[component]
@@ -12,6 +15,17 @@ pub fn HomePage() -> impl IntoView {
                 "Haul moves files of 2 GB to 50 GB and more from your browser directly into object \
                  storage. The server signs, verifies and records; your bytes never pass through it."
             </p>
+            <Transition fallback=|| ()>
+                {move || {
+                    expect_context::<Auth>()
+                        .user
+                        .get()
+                        .map(|user| match user {
+                            Ok(Some(_)) => view! { <A href="/upload" attr:class="button">"Upload files"</A> }.into_any(),
+                            _ => view! { <A href="/signup" attr:class="button">"Create an account"</A> }.into_any(),
+                        })
+                }}
+            </Transition>
         </section>
         <section class="features" aria-label="How it works">
             <ul>
