@@ -38,6 +38,9 @@ pub enum AppError {
     /// A malformed request (bad payload, wrong method, ...).
     #[error("Bad request: {0}")]
     BadRequest(String),
+    /// The browser could not reach the server (offline, server down); made on the client.
+    #[error("Could not reach the server: {0}")]
+    Unreachable(String),
     /// Something failed on the server; the id finds it in the log.
     #[error("Something went wrong on our side (reference {0}). Please try again.")]
     Internal(String),
@@ -79,6 +82,7 @@ impl AppError {
             Self::Invalid(_) => 422,
             Self::RateLimited { .. } => 429,
             Self::BadRequest(_) => 400,
+            Self::Unreachable(_) => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -93,9 +97,7 @@ impl FromServerFnError for AppError {
             | ServerFnErrorErr::Deserialization(m)
             | ServerFnErrorErr::MissingArg(m) => Self::BadRequest(m),
             ServerFnErrorErr::UnsupportedRequestMethod(m) => Self::BadRequest(m),
-            ServerFnErrorErr::Request(m) | ServerFnErrorErr::Response(m) => {
-                Self::BadRequest(format!("the server could not be reached: {m}"))
-            }
+            ServerFnErrorErr::Request(m) | ServerFnErrorErr::Response(m) => Self::Unreachable(m),
             other => Self::Internal(other.to_string()),
         }
     }
@@ -122,5 +124,41 @@ impl From<sqlx::Error> for AppError {
 impl From<tower_sessions::session::Error> for AppError {
     fn from(error: tower_sessions::session::Error) -> Self {
         anyhow::Error::from(error).context("session store").into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_requests_are_client_errors() {
+        for error in [
+            ServerFnErrorErr::Args("bad".into()),
+            ServerFnErrorErr::Deserialization("bad".into()),
+            ServerFnErrorErr::MissingArg("email".into()),
+        ] {
+            assert_eq!(AppError::from_server_fn_error(error).status(), 400);
+        }
+    }
+
+    #[test]
+    fn field_messages_are_found_by_field() {
+        let error = AppError::invalid("email", "Enter your email address.");
+        assert_eq!(
+            error.field("email").as_deref(),
+            Some("Enter your email address.")
+        );
+        assert_eq!(error.field("password"), None);
+        assert_eq!(error.status(), 422);
+    }
+
+    #[test]
+    fn internal_errors_show_only_their_reference() {
+        let shown = AppError::Internal("ab12cd34ef56".into()).to_string();
+        assert_eq!(
+            shown,
+            "Something went wrong on our side (reference ab12cd34ef56). Please try again."
+        );
     }
 }
