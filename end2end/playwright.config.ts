@@ -1,5 +1,6 @@
 import { defineConfig } from "@playwright/test";
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 
 // One free port per run, chosen once: workers inherit it through the environment.
@@ -14,6 +15,8 @@ if (!process.env.HAUL_E2E_PORT) {
 const port = process.env.HAUL_E2E_PORT;
 const baseURL = `http://127.0.0.1:${port}`;
 const root = path.resolve(__dirname, "..");
+// The machine's Chromium and the flags it needs here; shared with bench/upload-bench.mjs.
+const chromium = JSON.parse(readFileSync(path.join(__dirname, "chromium.json"), "utf8"));
 
 export default defineConfig({
   testDir: "./tests",
@@ -28,16 +31,8 @@ export default defineConfig({
     baseURL,
     trace: "retain-on-failure",
     launchOptions: {
-      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
+      executablePath: process.env.CHROMIUM ?? chromium.executablePath,
+      args: chromium.args,
     },
   },
   projects: [{ name: "chromium", use: { browserName: "chromium" } }],

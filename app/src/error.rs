@@ -54,6 +54,23 @@ fn join_fields(errors: &[FieldError]) -> String {
         .join(" ")
 }
 
+/// Collects a field's problem: the value when `result` is Ok, else None with its message noted
+/// against `field`, so a form can report every problem at once.
+pub fn noted<T>(
+    problems: &mut Vec<FieldError>,
+    field: &str,
+    result: Result<T, String>,
+) -> Option<T> {
+    result
+        .map_err(|message| {
+            problems.push(FieldError {
+                field: field.to_owned(),
+                message,
+            })
+        })
+        .ok()
+}
+
 impl AppError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Invalid(vec![FieldError {

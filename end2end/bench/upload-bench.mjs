@@ -37,6 +37,10 @@ if (!Number.isInteger(sizeMib) || sizeMib < 1) {
 const sizeBytes = sizeMib * MIB;
 const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
 const serverLog = path.join(tmp, "server.log");
+// The machine's Chromium and its flags, as the end-to-end tests use them.
+const chromiumSettings = JSON.parse(
+  fs.readFileSync(new URL("../chromium.json", import.meta.url), "utf8"),
+);
 
 let server; // the spawned server (ChildProcess)
 let browser; // the launched Chromium
@@ -275,17 +279,9 @@ async function runCurl(base, file) {
 /** Haul itself: the upload page in headless Chromium, from picking the file to "Done". */
 async function runBrowser(base, file) {
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    executablePath: process.env.CHROMIUM ?? chromiumSettings.executablePath,
     headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: chromiumSettings.args,
   });
   const context = await browser.newContext();
   // The context's request client shares its cookie jar with the page: this signs the page in.

@@ -57,7 +57,5 @@ pub async fn rename_file(file_id: String, name: String) -> Result<FileView, AppE
     let name = crate::validate::file_name(&name).map_err(|m| AppError::invalid("name", m))?;
     let file = files::find_owned(&state.db, user.id, &file_id).await?;
     files::rename(&state.db, &file, &name).await?;
-    Ok(files::find_owned(&state.db, user.id, &file_id)
-        .await?
-        .view())
+    Ok(files::FileRow { name, ..file }.view())
 }

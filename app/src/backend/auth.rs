@@ -18,7 +18,7 @@ use super::{
     users::{self, PasswordHash, User},
 };
 use crate::{
-    error::{AppError, FieldError},
+    error::{noted, AppError},
     validate,
 };
 
@@ -71,6 +71,18 @@ async fn dummy_hash() -> anyhow::Result<String> {
     Ok(DUMMY.get_or_init(|| hash).clone())
 }
 
+/// Counts one `action` attempt from `ip` against the per-IP limit.
+fn limit_ip(state: &AppState, action: &str, ip: IpAddr, now: Instant) -> Result<(), AppError> {
+    state
+        .rate_limiter
+        .hit(
+            &format!("{action}:{ip}"),
+            state.config.rate_limit_per_ip,
+            now,
+        )
+        .map_err(rate_limited)
+}
+
 fn rate_limited(wait: Duration) -> AppError {
     AppError::RateLimited {
         retry_after: wait.as_secs().max(1),
@@ -85,20 +97,11 @@ pub async fn sign_up(
     password: &str,
 ) -> Result<User, AppError> {
     let config = &state.config;
-    state
-        .rate_limiter
-        .hit(
-            &format!("sign-up:{ip}"),
-            config.rate_limit_per_ip,
-            Instant::now(),
-        )
-        .map_err(rate_limited)?;
+    limit_ip(state, "sign-up", ip, Instant::now())?;
 
     let mut problems = Vec::new();
-    let email = validate::email(email)
-        .map_err(|m| problems.push(field("email", m)))
-        .ok();
-    let _ = validate::new_password(password).map_err(|m| problems.push(field("password", m)));
+    let email = noted(&mut problems, "email", validate::email(email));
+    noted(&mut problems, "password", validate::new_password(password));
     let Some(email) = email.filter(|_| problems.is_empty()) else {
         return Err(AppError::Invalid(problems));
     };
@@ -120,10 +123,7 @@ pub async fn sign_in(
 ) -> Result<User, AppError> {
     let config = &state.config;
     let now = Instant::now();
-    state
-        .rate_limiter
-        .hit(&format!("sign-in:{ip}"), config.rate_limit_per_ip, now)
-        .map_err(rate_limited)?;
+    limit_ip(state, "sign-in", ip, now)?;
     let normalised = validate::email(email).unwrap_or_default();
     let account_key = format!("sign-in-account:{normalised}");
     state
@@ -163,13 +163,6 @@ async fn audit_own(state: &AppState, user: &User, action: &str, ip: IpAddr) -> a
         json!({ "ip": ip.to_string() }),
     )
     .await
-}
-
-fn field(name: &str, message: String) -> FieldError {
-    FieldError {
-        field: name.to_owned(),
-        message,
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::{
     files::{self, FileRow},
     state::AppState,
+    uploads,
 };
 use crate::model::FileStatus;
 
@@ -41,13 +42,7 @@ pub async fn sweep(state: &AppState, ttl: Duration) -> anyhow::Result<Swept> {
     .await
     .context("finding abandoned uploads")?;
     for file in stale {
-        if let Some(upload_id) = &file.s3_upload_id {
-            state
-                .storage
-                .abort_multipart(&file.object_key, upload_id)
-                .await?;
-        }
-        state.storage.delete(&file.object_key).await?;
+        uploads::discard_bytes(state, &file).await?;
         let reason = "Abandoned: not completed in time.";
         if files::finish(&state.db, &file, FileStatus::Aborted, Some(reason)).await? {
             swept.abandoned += 1;

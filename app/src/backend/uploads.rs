@@ -12,7 +12,7 @@ use super::{
     users::User,
 };
 use crate::{
-    error::{AppError, FieldError},
+    error::{noted, AppError},
     model::{FileStatus, FileView, NewUpload, SignedPart, UploadedPart},
     upload::{plan::plan, progress},
     validate,
@@ -101,18 +101,6 @@ pub async fn start(
         part_count: plan.part_count,
         url,
     })
-}
-
-/// The value, or its message noted against `field`.
-fn noted<T>(problems: &mut Vec<FieldError>, field: &str, result: Result<T, String>) -> Option<T> {
-    result
-        .map_err(|message| {
-            problems.push(FieldError {
-                field: field.to_owned(),
-                message,
-            })
-        })
-        .ok()
 }
 
 /// The caller's file, still uploading.
@@ -284,7 +272,11 @@ pub async fn complete(state: &AppState, user: &User, file_id: &str) -> Result<Fi
         }
         Some(_) => {
             files::finish(&state.db, &file, FileStatus::Complete, None).await?;
-            Ok(files::find_owned(&state.db, user.id, file_id).await?.view())
+            Ok(FileRow {
+                status: "complete".to_owned(),
+                ..file
+            }
+            .view())
         }
     }
 }
@@ -326,7 +318,7 @@ fn check_parts(file: &FileRow, parts: &[StoredPart]) -> Result<(), PartProblem> 
 /// Marks the file failed, removes whatever reached S3 and gives the reserved bytes back.
 async fn fail(state: &AppState, file: &FileRow, reason: &str) -> AppError {
     if let Err(error) = discard_bytes(state, file).await {
-        return error;
+        return error.into();
     }
     match files::finish(&state.db, file, FileStatus::Failed, Some(reason)).await {
         Ok(_) => AppError::invalid("file", reason),
@@ -334,15 +326,15 @@ async fn fail(state: &AppState, file: &FileRow, reason: &str) -> AppError {
     }
 }
 
-async fn discard_bytes(state: &AppState, file: &FileRow) -> Result<(), AppError> {
+/// Removes whatever of `file` reached S3: its open multipart upload and its object.
+pub(crate) async fn discard_bytes(state: &AppState, file: &FileRow) -> anyhow::Result<()> {
     if let Some(upload_id) = &file.s3_upload_id {
         state
             .storage
             .abort_multipart(&file.object_key, upload_id)
             .await?;
     }
-    state.storage.delete(&file.object_key).await?;
-    Ok(())
+    state.storage.delete(&file.object_key).await
 }
 
 /// Deletes a file in any state: its bytes (parts too), its row, and the quota it held.

@@ -140,24 +140,20 @@ pub mod remembered {
     }
 }
 
-/// What one PUT came to: its status (0 = network error or abort) and the ETag S3 gave it.
-struct PutResult {
-    status: u16,
-}
-
-/// PUTs `body` to `url`, reporting bytes sent as they go.
+/// PUTs `body` to `url`, reporting bytes sent as they go. Returns the HTTP status, 0 for a
+/// network error or an abort.
 async fn put(
     url: &str,
     body: &Blob,
     content_type: Option<&str>,
     cancel: &Cancel,
     on_progress: impl Fn(f64) + 'static,
-) -> PutResult {
+) -> u16 {
     let Ok(request) = XmlHttpRequest::new() else {
-        return PutResult { status: 0 };
+        return 0;
     };
     if request.open("PUT", url).is_err() {
-        return PutResult { status: 0 };
+        return 0;
     }
     if let Some(content_type) = content_type {
         let _ = request.set_request_header("content-type", content_type);
@@ -187,12 +183,10 @@ async fn put(
     cancel.requests.borrow_mut().retain(|r| r != &request);
     // Keep the callbacks alive until the request is over.
     drop((finish, progress));
-    PutResult {
-        status: if sent.is_ok() {
-            request.status().unwrap_or(0)
-        } else {
-            0
-        },
+    if sent.is_ok() {
+        request.status().unwrap_or(0)
+    } else {
+        0
     }
 }
 
@@ -423,7 +417,7 @@ async fn send_with_retries<F, Fut>(
 ) -> Result<(), String>
 where
     F: Fn(String) -> Fut,
-    Fut: std::future::Future<Output = PutResult>,
+    Fut: std::future::Future<Output = u16>,
 {
     let policy = Policy::default();
     let mut url = first_url;
@@ -439,7 +433,7 @@ where
         attempt += 1;
         let status = {
             let _slot = slots.take().await;
-            send(current.clone()).await.status
+            send(current.clone()).await
         };
         if (200..300).contains(&status) {
             return Ok(());

@@ -37,10 +37,6 @@ impl Meter {
             _ => None,
         }
     }
-
-    pub fn reset(&mut self) {
-        self.samples.clear();
-    }
 }
 
 /// Whole percent done, 0 to 100; an empty file is 100 % once done.

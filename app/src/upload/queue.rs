@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 
-pub use super::plan::MIB;
 use super::{progress::Meter, resume::Saved};
 
 pub const MAX_CONNECTIONS: usize = 6;

@@ -36,6 +36,22 @@ async fn put(app: &TestApp, url: &str, body: Vec<u8>) -> reqwest::Response {
         .unwrap()
 }
 
+/// PUTs `body` as part `number` through a pre-signed UploadPart URL.
+async fn put_part(
+    app: &TestApp,
+    key: &str,
+    upload_id: &str,
+    number: i32,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    let url = app
+        .storage
+        .presign_upload_part(key, upload_id, number, TTL)
+        .await
+        .unwrap();
+    app.client.put(&url).body(body).send().await.unwrap()
+}
+
 #[tokio::test]
 async fn presigned_put_stores_the_bytes() {
     let app = spawn_app().await;
@@ -105,12 +121,7 @@ async fn multipart_upload_through_presigned_parts_reassembles_the_bytes() {
     let puts = chunks.into_iter().map(|(number, chunk)| {
         let app = &app;
         async move {
-            let url = app
-                .storage
-                .presign_upload_part(key, upload_id, number, TTL)
-                .await
-                .unwrap();
-            let response = app.client.put(&url).body(chunk).send().await.unwrap();
+            let response = put_part(app, key, upload_id, number, chunk).await;
             assert_eq!(response.status(), 200);
             let etag = response.headers()["etag"].to_str().unwrap().to_owned();
             CompletedPart::builder()
@@ -263,17 +274,8 @@ async fn listing_parts_follows_every_page() {
         let puts = chunk.iter().map(|&number| {
             let app = &app;
             async move {
-                let url = app
-                    .storage
-                    .presign_upload_part(key, upload_id, number, TTL)
+                put_part(app, key, upload_id, number, vec![number as u8])
                     .await
-                    .unwrap();
-                app.client
-                    .put(&url)
-                    .body(vec![number as u8])
-                    .send()
-                    .await
-                    .unwrap()
                     .status()
             }
         });
