@@ -41,6 +41,10 @@ pub enum AppError {
     /// The browser could not reach the server (offline, server down); made on the client.
     #[error("Could not reach the server: {0}")]
     Unreachable(String),
+    /// A service the server depends on (the storage) is not answering, or the file is busy
+    /// with another request; nothing was changed and the same call may succeed shortly.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something failed on the server; the id finds it in the log.
     #[error("Something went wrong on our side (reference {0}). Please try again.")]
     Internal(String),
@@ -99,7 +103,7 @@ impl AppError {
             Self::Invalid(_) => 422,
             Self::RateLimited { .. } => 429,
             Self::BadRequest(_) => 400,
-            Self::Unreachable(_) => 503,
+            Self::Unreachable(_) | Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -124,9 +128,38 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 impl From<anyhow::Error> for AppError {
     fn from(error: anyhow::Error) -> Self {
-        let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let reference = reference();
         tracing::error!(reference, error = format!("{error:#}"), "unexpected error");
         Self::Internal(reference)
+    }
+}
+
+/// A short id that ties what a user sees to the server's log.
+#[cfg(feature = "ssr")]
+fn reference() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}
+
+/// An S3 outage is no internal error: it says "storage" and "try again", and is logged with
+/// a reference like any unexpected failure.
+#[cfg(feature = "ssr")]
+impl From<crate::backend::storage::StorageError> for AppError {
+    fn from(error: crate::backend::storage::StorageError) -> Self {
+        use crate::backend::storage::StorageError;
+        match error {
+            StorageError::Unavailable(cause) => {
+                let reference = reference();
+                tracing::warn!(
+                    reference,
+                    error = format!("{cause:#}"),
+                    "storage unavailable"
+                );
+                Self::Unavailable(format!(
+                    "The storage is not answering right now (reference {reference}). Try again in a moment."
+                ))
+            }
+            other => anyhow::Error::from(other).into(),
+        }
     }
 }
 

@@ -79,14 +79,13 @@ pub struct FileView {
     pub failure: Option<String>,
 }
 
-/// What `start_upload` answers: where and how to send the bytes.
+/// What `start_upload` answers: how to cut the file. Part URLs come from `sign_parts`. A
+/// 0-byte file is complete at once (`file.status`): there is nothing to send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewUpload {
     pub file: FileView,
     pub part_size: u64,
     pub part_count: u32,
-    /// The pre-signed PUT for a file that goes up in one request; None for multipart.
-    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

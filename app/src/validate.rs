@@ -95,7 +95,9 @@ pub fn file_name(input: &str) -> Result<String, String> {
         .chars()
         .any(|c| c.is_control() || is_invisible_format(c))
     {
-        return Err("File names cannot contain control or invisible direction characters.".into());
+        return Err(
+            "File names cannot contain control, invisible or line-breaking characters.".into(),
+        );
     }
     if name.chars().any(|c| FORBIDDEN_IN_NAMES.contains(c)) {
         return Err("File names cannot contain < > : \" / \\ | ? or *.".into());
@@ -106,12 +108,18 @@ pub fn file_name(input: &str) -> Result<String, String> {
     Ok(name.to_owned())
 }
 
-/// Characters that change how text around them is shown without showing themselves: the
-/// right-to-left override in "invoice\u{202E}fdp.exe" makes it read "invoiceexe.pdf".
+/// Characters that change how text around them is shown without showing themselves, or break
+/// a line: Unicode's format (Cf), line separator (Zl) and paragraph separator (Zp) categories,
+/// as of Unicode 16. The right-to-left override in "invoice\u{202E}fdp.exe" makes it read
+/// "invoiceexe.pdf"; a soft hyphen or a tag character hides inside a name that looks the same.
 fn is_invisible_format(c: char) -> bool {
     matches!(c,
-        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
-        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}')
+        '\u{AD}' | '\u{600}'..='\u{605}' | '\u{61C}' | '\u{6DD}' | '\u{70F}'
+        | '\u{890}'..='\u{891}' | '\u{8E2}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+        | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{110BD}' | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
 }
 
 /// Media types a file may be declared as: `type/subtype` of a registered top-level type, no
@@ -169,6 +177,13 @@ mod tests {
             "a/b",
             "a\\b",
             "invoice\u{202E}fdp.exe",
+            "soft\u{AD}hyphen.txt",
+            "tag\u{E0041}.txt",
+            "line\u{2028}break.txt",
+            "para\u{2029}graph.txt",
+            "zero\u{200B}width.txt",
+            "bom\u{FEFF}.txt",
+            "c1\u{85}control.txt",
             "tab\tname",
             "nul\0",
             "..",

@@ -1,5 +1,7 @@
 //! The HTTP surface: pages, server functions, static files and health checks.
 
+use std::time::Duration;
+
 use crate::security;
 use app::{backend::state::AppState, shell, App};
 use axum::{
@@ -52,11 +54,15 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// How long readiness waits for each dependency: a load balancer's probe must get an answer
+/// (503 naming what is down) even when S3 or PostgreSQL hangs.
+const READY_WAIT: Duration = Duration::from_millis(1500);
+
 /// The database and the bucket answer: ready for traffic.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let (db, storage) = tokio::join!(
-        app::backend::db::ping(&state.db),
-        state.storage.check_bucket()
+        within("the database", app::backend::db::ping(&state.db)),
+        within("the storage", state.storage.check_bucket())
     );
     let status = if db.is_ok() && storage.is_ok() {
         StatusCode::OK
@@ -71,4 +77,17 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         status,
         Json(json!({ "database": verdict(&db), "storage": verdict(&storage) })),
     )
+}
+
+async fn within(
+    what: &str,
+    check: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    tokio::time::timeout(READY_WAIT, check)
+        .await
+        .unwrap_or_else(|_| {
+            Err(anyhow::anyhow!(
+                "{what} did not answer within {READY_WAIT:?}"
+            ))
+        })
 }

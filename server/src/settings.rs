@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::{bail, Context};
-use app::backend::storage::S3Settings;
+use app::backend::storage::{S3Settings, Timeouts};
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
@@ -129,6 +129,25 @@ pub struct Settings {
     #[arg(long, env = "HAUL_SWEEP_INTERVAL", default_value = "10m", value_parser = parse_duration)]
     pub sweep_interval: Duration,
 
+    /// Longest wait for one try of an S3 request; a stalled store fails the request instead of
+    /// holding it.
+    #[arg(long, env = "HAUL_S3_ATTEMPT_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub s3_attempt_timeout: Duration,
+
+    /// Longest wait for one S3 operation, retries included.
+    #[arg(long, env = "HAUL_S3_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub s3_timeout: Duration,
+
+    /// Longest wait for S3 to assemble a multipart upload (CompleteMultipartUpload can take
+    /// minutes for thousands of parts).
+    #[arg(long, env = "HAUL_S3_COMPLETE_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
+    pub s3_complete_timeout: Duration,
+
+    /// Password hashes computed at once (each holds 19 MiB for tens of milliseconds); further
+    /// sign-ins wait their turn. Default: the number of CPU cores.
+    #[arg(long, env = "HAUL_HASH_CONCURRENCY")]
+    pub hash_concurrency: Option<usize>,
+
     /// A session ends after this long without a request (e.g. 30m, 12h, 7d; plain numbers are seconds).
     #[arg(long, env = "HAUL_SESSION_IDLE", default_value = "7d", value_parser = parse_duration)]
     pub session_idle: Duration,
@@ -206,7 +225,24 @@ impl Settings {
             access_key_id: access_key_id.clone(),
             secret_access_key: secret_access_key.clone(),
             path_style: self.s3_path_style,
+            timeouts: self.s3_timeouts(),
         })
+    }
+
+    /// HAUL_HASH_CONCURRENCY, or one per CPU core.
+    pub fn hash_concurrency(&self) -> usize {
+        self.hash_concurrency
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+            .max(1)
+    }
+
+    pub fn s3_timeouts(&self) -> Timeouts {
+        let floor = Duration::from_millis(100);
+        Timeouts {
+            attempt: self.s3_attempt_timeout.max(floor),
+            operation: self.s3_timeout.max(self.s3_attempt_timeout).max(floor),
+            complete: self.s3_complete_timeout.max(floor),
+        }
     }
 
     pub fn bucket(&self) -> String {

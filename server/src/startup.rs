@@ -77,11 +77,15 @@ impl Application {
             db,
             storage,
             rate_limiter: Arc::new(RateLimiter::new(config.rate_window)),
+            hashing: Arc::new(tokio::sync::Semaphore::new(settings.hash_concurrency())),
             config: Arc::new(config),
         };
         let upload_sweeper = sweeper::spawn(
             state.clone(),
-            settings.upload_ttl,
+            sweeper::Sweep {
+                upload_ttl: settings.upload_ttl,
+                grace: settings.url_ttl,
+            },
             settings.sweep_interval.max(Duration::from_secs(1)),
         );
         Ok(Self {
@@ -241,7 +245,10 @@ async fn connect_storage(
     )
     .await
     .context("starting the embedded S3 store (or set HAUL_S3_ENDPOINT)")?;
-    let storage = Storage::new(&local.settings(&settings.bucket()));
+    let storage = Storage::new(&S3Settings {
+        timeouts: settings.s3_timeouts(),
+        ..local.settings(&settings.bucket())
+    });
     storage
         .ensure_bucket(origin)
         .await

@@ -106,7 +106,10 @@ pub async fn sign_up(
         return Err(AppError::Invalid(problems));
     };
 
-    let hash = hash_password(password.to_owned()).await?;
+    let hash = {
+        let _turn = hashing_turn(state).await?;
+        hash_password(password.to_owned()).await?
+    };
     let quota = i64::try_from(config.default_quota).unwrap_or(i64::MAX);
     let user = users::create(&state.db, &email, &hash, quota).await?;
     audit_own(state, &user, "user.sign_up", ip).await?;
@@ -126,9 +129,11 @@ pub async fn sign_in(
     limit_ip(state, "sign-in", ip, now)?;
     let normalised = validate::email(email).unwrap_or_default();
     let account_key = format!("sign-in-account:{normalised}");
+    // Counted before the password is checked: concurrent guesses cannot all slip in while
+    // the first ones are still hashing. A successful sign-in gives its count back.
     state
         .rate_limiter
-        .check(&account_key, config.rate_limit_per_account, now)
+        .hit(&account_key, config.rate_limit_per_account, now)
         .map_err(rate_limited)?;
 
     let found = if normalised.is_empty() {
@@ -137,20 +142,30 @@ pub async fn sign_in(
         users::find_with_hash(&state.db, &normalised).await?
     };
     let (user, hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
-    let matches = verify_password(password.to_owned(), hash).await?;
+    let matches = {
+        let _turn = hashing_turn(state).await?;
+        verify_password(password.to_owned(), hash).await?
+    };
     match user {
         Some(user) if matches && !user.disabled => {
+            state.rate_limiter.refund(&account_key, now);
             audit_own(state, &user, "user.sign_in", ip).await?;
             Ok(user)
         }
-        _ => {
-            // Failures count against the account, so guessing one password from many IPs stops too.
-            let _ = state
-                .rate_limiter
-                .hit(&account_key, config.rate_limit_per_account, now);
-            Err(AppError::InvalidCredentials)
-        }
+        // Failures stay counted against the account, so guessing one password from many IPs
+        // stops too.
+        _ => Err(AppError::InvalidCredentials),
     }
+}
+
+/// Waits for a free hashing slot: each argon2 run holds 19 MiB, so at most
+/// HAUL_HASH_CONCURRENCY run at once and a burst of sign-ins queues instead of eating memory.
+async fn hashing_turn(state: &AppState) -> anyhow::Result<tokio::sync::SemaphorePermit<'_>> {
+    state
+        .hashing
+        .acquire()
+        .await
+        .context("the hashing queue is closed")
 }
 
 /// Records something a user did to their own account, and from where.

@@ -1,5 +1,7 @@
 //! Files in PostgreSQL, and the quota bytes they hold.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use sqlx::{PgPool, Postgres, Transaction};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
@@ -77,6 +79,8 @@ pub struct NewFile<'a> {
     pub s3_upload_id: Option<&'a str>,
     pub part_size: i64,
     pub part_count: i32,
+    /// Recorded complete at once: a 0-byte file, whose empty object the server wrote itself.
+    pub complete: bool,
 }
 
 /// Reserves `bytes` of the owner's quota, in one statement so that two uploads started at once
@@ -105,8 +109,10 @@ pub async fn insert(
     let row = sqlx::query_as!(
         FileRow,
         r#"insert into file (file_id, owner_id, object_key, name, content_type, size_bytes,
-                             s3_upload_id, part_size, part_count)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                             s3_upload_id, part_size, part_count, status, completed_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                   case when $10 then 'complete' else 'uploading' end,
+                   case when $10 then now() end)
            returning file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
                      s3_upload_id, part_size, part_count, failure_reason, created_at"#,
         file.id,
@@ -118,6 +124,7 @@ pub async fn insert(
         file.s3_upload_id,
         file.part_size,
         file.part_count,
+        file.complete,
     )
     .fetch_one(&mut **tx)
     .await
@@ -125,12 +132,60 @@ pub async fn insert(
     Ok(row)
 }
 
+/// A claim on an uploading file: only its holder may complete, fail, abort or delete it, so
+/// two requests (or a request and the sweeper) never decide its fate at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    pub file_id: Uuid,
+    token: Uuid,
+}
+
+/// Takes the lease on an uploading file for `hold`, unless someone else holds it. Returns the
+/// row as it is now. One statement: of concurrent callers, across app servers, one wins.
+pub async fn claim(
+    db: &PgPool,
+    file_id: Uuid,
+    hold: Duration,
+) -> anyhow::Result<Option<(FileRow, Lease)>> {
+    let token = Uuid::new_v4();
+    let row = sqlx::query_as!(
+        FileRow,
+        r#"update file set lease_token = $2, lease_until = now() + make_interval(secs => $3::float8)
+           where file_id = $1 and status = 'uploading'
+             and (lease_until is null or lease_until < now())
+           returning file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
+                     s3_upload_id, part_size, part_count, failure_reason, created_at"#,
+        file_id,
+        token,
+        hold.as_secs_f64()
+    )
+    .fetch_optional(db)
+    .await
+    .context("claiming a file")?;
+    Ok(row.map(|row| (row, Lease { file_id, token })))
+}
+
+/// Gives the lease back without changing the file (S3 could not be reached: try later).
+pub async fn release(db: &PgPool, lease: Lease) -> anyhow::Result<()> {
+    sqlx::query!(
+        "update file set lease_token = null, lease_until = null
+         where file_id = $1 and lease_token = $2",
+        lease.file_id,
+        lease.token
+    )
+    .execute(db)
+    .await
+    .context("releasing a file's lease")?;
+    Ok(())
+}
+
 /// Moves an uploading file to `status`, and its reserved bytes to used (complete) or back to
-/// free (failed, aborted). Only the first transition counts: a repeated or concurrent call
-/// changes nothing and returns false.
+/// free (failed, aborted), and ends the lease. Only the lease holder's first call counts: a
+/// repeated call, or one whose lease ran out and was taken, changes nothing and returns false.
 pub async fn finish(
     db: &PgPool,
     file: &FileRow,
+    lease: Lease,
     status: FileStatus,
     reason: Option<&str>,
 ) -> anyhow::Result<bool> {
@@ -142,12 +197,13 @@ pub async fn finish(
     };
     let mut tx = db.begin().await?;
     let moved = sqlx::query!(
-        "update file set status = $2, failure_reason = $3,
+        "update file set status = $2, failure_reason = $3, lease_token = null, lease_until = null,
                 completed_at = case when $2 = 'complete' then now() else null end
-         where file_id = $1 and status = 'uploading'",
+         where file_id = $1 and status = 'uploading' and lease_token = $4",
         file.id,
         status_text,
-        reason
+        reason,
+        lease.token
     )
     .execute(&mut *tx)
     .await
@@ -160,7 +216,7 @@ pub async fn finish(
     } else {
         0
     };
-    sqlx::query!(
+    let owner = sqlx::query!(
         "update app_user set reserved_bytes = reserved_bytes - $2, used_bytes = used_bytes + $3
          where app_user_id = $1",
         file.owner_id,
@@ -170,16 +226,20 @@ pub async fn finish(
     .execute(&mut *tx)
     .await
     .context("moving reserved bytes")?;
+    anyhow::ensure!(owner.rows_affected() == 1, "the file's owner is gone");
     tx.commit().await?;
     Ok(true)
 }
 
-/// Deletes the row and gives back what it held. False when it was already gone.
-pub async fn remove(db: &PgPool, file: &FileRow) -> anyhow::Result<bool> {
+/// Deletes the row and gives back what it held. An uploading file is deleted only under its
+/// `lease`. False when it was already gone (or is uploading and the lease is not held).
+pub async fn remove(db: &PgPool, file: &FileRow, lease: Option<Lease>) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
     let removed = sqlx::query_scalar!(
-        "delete from file where file_id = $1 returning status",
-        file.id
+        "delete from file where file_id = $1 and (status <> 'uploading' or lease_token = $2)
+         returning status",
+        file.id,
+        lease.map(|l| l.token)
     )
     .fetch_optional(&mut *tx)
     .await
@@ -212,6 +272,22 @@ pub async fn remove(db: &PgPool, file: &FileRow) -> anyhow::Result<bool> {
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Of `keys`, those that no uploading or complete file owns: bytes nobody may ever read.
+pub async fn unowned_keys(db: &PgPool, keys: &[String]) -> anyhow::Result<Vec<String>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar!(
+        r#"select key as "key!" from unnest($1::text[]) as key
+           where not exists (select 1 from file
+                             where object_key = key and status in ('uploading', 'complete'))"#,
+        keys
+    )
+    .fetch_all(db)
+    .await
+    .context("matching objects with files")
 }
 
 pub async fn rename(db: &PgPool, file: &FileRow, name: &str) -> anyhow::Result<()> {
@@ -277,7 +353,7 @@ fn make_cursor(time: OffsetDateTime, id: Uuid) -> String {
 fn parse_cursor(cursor: &str) -> Option<(OffsetDateTime, Uuid)> {
     let (micros, id) = cursor.split_once('_')?;
     let micros: i128 = micros.parse().ok()?;
-    let time = OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).ok()?;
+    let time = OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1000)?).ok()?;
     Some((time, Uuid::parse_str(id).ok()?))
 }
 
@@ -361,5 +437,9 @@ mod tests {
         let id = Uuid::new_v4();
         assert_eq!(parse_cursor(&make_cursor(time, id)), Some((time, id)));
         assert_eq!(parse_cursor("garbage"), None);
+        // Numbers a client made up are checked, never multiplied blindly.
+        let huge = format!("{}_{id}", i128::MAX);
+        assert_eq!(parse_cursor(&huge), None);
+        assert_eq!(parse_cursor(&format!("-99999999999999999999_{id}")), None);
     }
 }

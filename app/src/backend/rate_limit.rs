@@ -42,14 +42,14 @@ impl RateLimiter {
         Ok(())
     }
 
-    /// Refuses when `key` has used up `limit`, without counting an attempt.
-    pub fn check(&self, key: &str, limit: u32, now: Instant) -> Result<(), Duration> {
-        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        match windows.get(key) {
-            Some((start, count)) if now.duration_since(*start) < self.window && *count >= limit => {
-                Err(self.window.saturating_sub(now.duration_since(*start)))
+    /// Takes back one attempt counted for `key` at `counted_at` (one that turned out fine), if
+    /// its window is still the current one.
+    pub fn refund(&self, key: &str, counted_at: Instant) {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((start, count)) = windows.get_mut(key) {
+            if counted_at >= *start && counted_at.duration_since(*start) < self.window {
+                *count = count.saturating_sub(1);
             }
-            _ => Ok(()),
         }
     }
 }
@@ -93,13 +93,19 @@ mod tests {
     }
 
     #[test]
-    fn check_does_not_count() {
+    fn a_refund_gives_one_attempt_back_in_its_window_only() {
         let limiter = RateLimiter::new(MINUTE);
         let now = Instant::now();
-        for _ in 0..5 {
-            assert!(limiter.check("acct", 1, now).is_ok());
-        }
         limiter.hit("acct", 1, now).unwrap();
-        assert!(limiter.check("acct", 1, now).is_err());
+        assert!(limiter.hit("acct", 1, now).is_err());
+        limiter.refund("acct", now);
+        assert!(limiter.hit("acct", 1, now).is_ok());
+        // An attempt of an earlier window is not refunded into the new one.
+        let later = now + MINUTE;
+        limiter.hit("acct", 1, later).unwrap();
+        limiter.refund("acct", now);
+        assert!(limiter.hit("acct", 1, later).is_err());
+        // Refunding a key never counted is harmless.
+        limiter.refund("unknown", now);
     }
 }

@@ -14,15 +14,28 @@ use crate::error::AppError;
 
 const USER_ID: &str = "user_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
+/// When the session was last written. The store's expiry (and the cookie's) only moves when the
+/// session is saved, and a session is saved only when it changes: touching this now and then
+/// is what keeps an active user signed in until the absolute lifetime.
+const SEEN_AT: &str = "seen_at";
 
 /// Starts a signed-in session under a new id, so an id planted before sign-in is worthless.
 pub async fn start(session: &Session, user: &User) -> Result<(), AppError> {
     session.cycle_id().await?;
     session.insert(USER_ID, user.id).await?;
-    session
-        .insert(SIGNED_IN_AT, OffsetDateTime::now_utc().unix_timestamp())
-        .await?;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    session.insert(SIGNED_IN_AT, now).await?;
+    session.insert(SEEN_AT, now).await?;
     Ok(())
+}
+
+/// Seconds between two writes of an active session: a tenth of the idle limit (so the limit
+/// slides by at most that), at least a second, at most a minute. Not on every request: each
+/// write is a database round trip.
+fn touch_every(idle: std::time::Duration) -> i64 {
+    i64::try_from((idle / 10).as_secs())
+        .unwrap_or(60)
+        .clamp(1, 60)
 }
 
 /// Ends the session and removes it from the store.
@@ -38,14 +51,21 @@ pub async fn user(state: &AppState, session: &Session) -> Result<Option<User>, A
         return Ok(None);
     };
     let signed_in_at = session.get::<i64>(SIGNED_IN_AT).await?.unwrap_or(0);
-    let age = OffsetDateTime::now_utc().unix_timestamp() - signed_in_at;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let age = now - signed_in_at;
     let max_age = i64::try_from(state.config.session_absolute.as_secs()).unwrap_or(i64::MAX);
     if age >= max_age {
         end(session).await?;
         return Ok(None);
     }
     match users::find(&state.db, id).await? {
-        Some(user) if !user.disabled => Ok(Some(user)),
+        Some(user) if !user.disabled => {
+            let seen_at = session.get::<i64>(SEEN_AT).await?.unwrap_or(signed_in_at);
+            if now - seen_at >= touch_every(state.config.session_idle) {
+                session.insert(SEEN_AT, now).await?;
+            }
+            Ok(Some(user))
+        }
         _ => {
             end(session).await?;
             Ok(None)

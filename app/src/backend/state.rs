@@ -14,4 +14,6 @@ pub struct AppState {
     pub storage: Storage,
     pub config: Arc<Config>,
     pub rate_limiter: Arc<RateLimiter>,
+    /// Turns for password hashing (argon2 holds 19 MiB a run): bounds memory under a burst.
+    pub hashing: Arc<tokio::sync::Semaphore>,
 }

@@ -1,7 +1,10 @@
 //! Object storage: one S3 client built at start and shared. Only the server talks to S3 for
 //! control operations; file bytes go from the browser to S3 through pre-signed URLs.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
 
 use anyhow::{bail, Context};
 use aws_sdk_s3::{
@@ -9,7 +12,7 @@ use aws_sdk_s3::{
         timeout::TimeoutConfig, BehaviorVersion, Credentials, Region, RequestChecksumCalculation,
         ResponseChecksumValidation,
     },
-    error::DisplayErrorContext,
+    error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
     operation::create_bucket::CreateBucketError,
     presigning::PresigningConfig,
     types::{
@@ -31,6 +34,29 @@ pub struct S3Settings {
     pub secret_access_key: String,
     /// `endpoint/bucket/key` rather than `bucket.endpoint/key`; MinIO and SeaweedFS need it.
     pub path_style: bool,
+    pub timeouts: Timeouts,
+}
+
+/// How long Haul waits for S3. A stalled store must fail a request, not hold it (and the
+/// database connection or the user's patience behind it) forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// One try of one request.
+    pub attempt: Duration,
+    /// One operation, retries included.
+    pub operation: Duration,
+    /// CompleteMultipartUpload: S3 may take minutes to assemble thousands of parts.
+    pub complete: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            attempt: Duration::from_secs(10),
+            operation: Duration::from_secs(30),
+            complete: Duration::from_secs(300),
+        }
+    }
 }
 
 impl std::fmt::Debug for S3Settings {
@@ -42,6 +68,7 @@ impl std::fmt::Debug for S3Settings {
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"<redacted>")
             .field("path_style", &self.path_style)
+            .field("timeouts", &self.timeouts)
             .finish()
     }
 }
@@ -50,6 +77,7 @@ impl std::fmt::Debug for S3Settings {
 pub struct Storage {
     client: Client,
     bucket: Arc<str>,
+    timeouts: Timeouts,
 }
 
 /// Days after which S3 itself aborts a multipart upload nobody finished.
@@ -75,7 +103,9 @@ impl Storage {
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
             .timeout_config(
                 TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
+                    .connect_timeout(Duration::from_secs(5).min(settings.timeouts.attempt))
+                    .operation_attempt_timeout(settings.timeouts.attempt)
+                    .operation_timeout(settings.timeouts.operation)
                     .build(),
             );
         if let Some(endpoint) = &settings.endpoint {
@@ -84,6 +114,7 @@ impl Storage {
         Self {
             client: Client::from_conf(config.build()),
             bucket: settings.bucket.as_str().into(),
+            timeouts: settings.timeouts,
         }
     }
 
@@ -93,6 +124,10 @@ impl Storage {
 
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
     }
 
     /// Fails unless the bucket exists and these credentials may use it.
@@ -199,38 +234,19 @@ impl Storage {
         let url = url::Url::parse(probe.uri()).context("parsing a pre-signed URL")?;
         Ok(url.origin().ascii_serialization())
     }
-
-    /// A URL that lets its holder PUT exactly `content_length` bytes of `content_type` to
-    /// `key` until it expires: both headers are signed, so S3 refuses any other body.
-    pub async fn presign_put(
-        &self,
-        key: &str,
-        content_length: u64,
-        content_type: &str,
-        ttl: Duration,
-    ) -> anyhow::Result<String> {
-        let length = i64::try_from(content_length).context("content length out of range")?;
-        let request = self
-            .client
-            .put_object()
-            .bucket(self.bucket())
-            .key(key)
-            .content_length(length)
-            .content_type(content_type)
-            .presigned(presigning(ttl)?)
-            .await
-            .context("pre-signing a PUT")?;
-        Ok(request.uri().to_owned())
-    }
-
-    /// A URL for one part of a multipart upload.
+    /// A URL for one part of a multipart upload. Its exact length is signed: S3 refuses a
+    /// longer or shorter body, so nobody can store more than the bytes reserved for the file.
+    /// It dies with the upload: once the upload is completed or aborted, S3 answers
+    /// NoSuchUpload, so an old URL can never replace a finished object or leave bytes behind.
     pub async fn presign_upload_part(
         &self,
         key: &str,
         upload_id: &str,
         part_number: i32,
+        content_length: u64,
         ttl: Duration,
     ) -> anyhow::Result<String> {
+        let length = i64::try_from(content_length).context("content length out of range")?;
         let request = self
             .client
             .upload_part()
@@ -238,176 +254,11 @@ impl Storage {
             .key(key)
             .upload_id(upload_id)
             .part_number(part_number)
+            .content_length(length)
             .presigned(presigning(ttl)?)
             .await
             .context("pre-signing an UploadPart")?;
         Ok(request.uri().to_owned())
-    }
-}
-
-/// A part as S3 holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredPart {
-    pub number: i32,
-    pub size: i64,
-    pub etag: String,
-}
-
-fn sdk_error<E>(e: aws_sdk_s3::error::SdkError<E>) -> anyhow::Error
-where
-    E: std::error::Error + Send + Sync + 'static,
-{
-    anyhow::anyhow!("{}", DisplayErrorContext(e))
-}
-
-impl Storage {
-    pub async fn create_multipart(&self, key: &str, content_type: &str) -> anyhow::Result<String> {
-        let created = self
-            .client
-            .create_multipart_upload()
-            .bucket(self.bucket())
-            .key(key)
-            .content_type(content_type)
-            .send()
-            .await
-            .map_err(sdk_error)
-            .context("starting a multipart upload")?;
-        created
-            .upload_id()
-            .map(str::to_owned)
-            .context("S3 returned no upload id")
-    }
-
-    /// Every part S3 holds for an upload, following ListParts' pages (1 000 parts each).
-    /// None when S3 knows no such upload (completed or aborted).
-    pub async fn list_parts(
-        &self,
-        key: &str,
-        upload_id: &str,
-    ) -> anyhow::Result<Option<Vec<StoredPart>>> {
-        self.list_parts_paged(key, upload_id, 1000).await
-    }
-
-    /// `list_parts`, asking for `page_size` parts a page.
-    pub async fn list_parts_paged(
-        &self,
-        key: &str,
-        upload_id: &str,
-        page_size: i32,
-    ) -> anyhow::Result<Option<Vec<StoredPart>>> {
-        let mut parts = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_parts()
-                .bucket(self.bucket())
-                .key(key)
-                .upload_id(upload_id)
-                .max_parts(page_size)
-                .set_part_number_marker(marker.clone())
-                .send()
-                .await;
-            let page = match page {
-                Ok(page) => page,
-                Err(e) if is_no_such_upload(&e) => return Ok(None),
-                Err(e) => return Err(sdk_error(e).context("listing uploaded parts")),
-            };
-            parts.extend(page.parts().iter().filter_map(|part| {
-                Some(StoredPart {
-                    number: part.part_number()?,
-                    size: part.size()?,
-                    etag: part.e_tag()?.to_owned(),
-                })
-            }));
-            match (page.is_truncated(), page.next_part_number_marker()) {
-                (Some(true), Some(next)) if Some(next) != marker.as_deref() => {
-                    marker = Some(next.to_owned())
-                }
-                _ => break,
-            }
-        }
-        parts.sort_by_key(|part| part.number);
-        Ok(Some(parts))
-    }
-
-    pub async fn complete_multipart(
-        &self,
-        key: &str,
-        upload_id: &str,
-        parts: &[StoredPart],
-    ) -> anyhow::Result<()> {
-        let completed = CompletedMultipartUpload::builder()
-            .set_parts(Some(
-                parts
-                    .iter()
-                    .map(|part| {
-                        CompletedPart::builder()
-                            .part_number(part.number)
-                            .e_tag(&part.etag)
-                            .build()
-                    })
-                    .collect(),
-            ))
-            .build();
-        // The SDK turns an <Error> inside a 200 answer into an error, as S3 documents it.
-        self.client
-            .complete_multipart_upload()
-            .bucket(self.bucket())
-            .key(key)
-            .upload_id(upload_id)
-            .multipart_upload(completed)
-            .send()
-            .await
-            .map_err(sdk_error)
-            .context("completing a multipart upload")?;
-        Ok(())
-    }
-
-    /// Aborts an upload; one that is already gone is fine.
-    pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> anyhow::Result<()> {
-        match self
-            .client
-            .abort_multipart_upload()
-            .bucket(self.bucket())
-            .key(key)
-            .upload_id(upload_id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_no_such_upload(&e) => Ok(()),
-            Err(e) => Err(sdk_error(e).context("aborting a multipart upload")),
-        }
-    }
-
-    /// The object's size, or None when there is no object.
-    pub async fn object_size(&self, key: &str) -> anyhow::Result<Option<i64>> {
-        match self
-            .client
-            .head_object()
-            .bucket(self.bucket())
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(head) => Ok(Some(head.content_length().unwrap_or(0))),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
-            Err(e) => Err(sdk_error(e).context("reading an object's size")),
-        }
-    }
-
-    /// Deletes an object; a missing one is fine.
-    pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
-        self.client
-            .delete_object()
-            .bucket(self.bucket())
-            .key(key)
-            .send()
-            .await
-            .map_err(sdk_error)
-            .context("deleting an object")?;
-        Ok(())
     }
 
     /// A URL that downloads the object as an attachment named `disposition` describes.
@@ -432,17 +283,304 @@ impl Storage {
     }
 }
 
+/// What went wrong talking to S3, sorted by what the caller may do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// S3 refused for good: the same request can never succeed (a part of the wrong size, a
+    /// bad digest). Only this may fail a file.
+    #[error("S3 refused the request ({code}): {message}")]
+    Refused { code: String, message: String },
+    /// The multipart upload is gone: completed or aborted. The object, if any, tells which.
+    #[error("S3 knows no such multipart upload")]
+    NoSuchUpload,
+    /// Anything else: a timeout, a lost connection, a 5xx, throttling, an unexpected answer.
+    /// Nothing may be concluded from it; the same call may succeed later.
+    #[error("storage unavailable: {0:#}")]
+    Unavailable(anyhow::Error),
+}
+
+/// How an S3 error code is treated; see [`StorageError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    Refused,
+    NoSuchUpload,
+    Unavailable,
+}
+
+/// Codes that say the request itself is wrong and will stay wrong. Everything not listed
+/// (AccessDenied after a key rotation, SlowDown, InternalError, a proxy's 502, ...) could
+/// pass on a later try, so it never destroys an upload.
+const DEFINITIVE: &[&str] = &[
+    "InvalidPart",
+    "InvalidPartOrder",
+    "EntityTooSmall",
+    "EntityTooLarge",
+    "BadDigest",
+    "InvalidDigest",
+];
+
+pub fn classify(code: Option<&str>) -> ErrorClass {
+    match code {
+        Some("NoSuchUpload") => ErrorClass::NoSuchUpload,
+        Some(code) if DEFINITIVE.contains(&code) => ErrorClass::Refused,
+        _ => ErrorClass::Unavailable,
+    }
+}
+
+fn storage_error<E>(error: SdkError<E>, doing: &'static str) -> StorageError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let service = error.as_service_error();
+    let code = service.and_then(|e| e.code()).map(str::to_owned);
+    match classify(code.as_deref()) {
+        ErrorClass::NoSuchUpload => StorageError::NoSuchUpload,
+        ErrorClass::Refused => StorageError::Refused {
+            message: service
+                .and_then(|e| e.message())
+                .unwrap_or_default()
+                .to_owned(),
+            code: code.unwrap_or_default(),
+        },
+        ErrorClass::Unavailable => StorageError::Unavailable(
+            anyhow::anyhow!("{}", DisplayErrorContext(error)).context(doing),
+        ),
+    }
+}
+
+/// A part as S3 holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPart {
+    pub number: i32,
+    pub size: i64,
+    pub etag: String,
+}
+
+/// An object under the app's prefix, as ListObjectsV2 shows it.
+#[derive(Debug, Clone)]
+pub struct StoredObject {
+    pub key: String,
+    pub last_modified: SystemTime,
+}
+
 /// A multipart upload S3 holds open.
 #[derive(Debug, Clone)]
 pub struct OpenUpload {
     pub key: String,
     pub upload_id: String,
-    pub initiated: std::time::SystemTime,
+    pub initiated: SystemTime,
 }
 
 impl Storage {
+    pub async fn create_multipart(
+        &self,
+        key: &str,
+        content_type: &str,
+    ) -> Result<String, StorageError> {
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(self.bucket())
+            .key(key)
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(|e| storage_error(e, "starting a multipart upload"))?;
+        created
+            .upload_id()
+            .map(str::to_owned)
+            .ok_or_else(|| StorageError::Unavailable(anyhow::anyhow!("S3 returned no upload id")))
+    }
+
+    /// Writes an empty object: a 0-byte file has no bytes for the browser to send.
+    pub async fn put_empty(&self, key: &str, content_type: &str) -> Result<(), StorageError> {
+        self.client
+            .put_object()
+            .bucket(self.bucket())
+            .key(key)
+            .content_type(content_type)
+            .content_length(0)
+            .send()
+            .await
+            .map_err(|e| storage_error(e, "writing an empty object"))?;
+        Ok(())
+    }
+
+    /// Every part S3 holds for an upload, following ListParts' pages (1 000 parts each).
+    /// None when S3 knows no such upload (completed or aborted).
+    pub async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Option<Vec<StoredPart>>, StorageError> {
+        self.list_parts_paged(key, upload_id, 1000).await
+    }
+
+    /// `list_parts`, asking for `page_size` parts a page.
+    pub async fn list_parts_paged(
+        &self,
+        key: &str,
+        upload_id: &str,
+        page_size: i32,
+    ) -> Result<Option<Vec<StoredPart>>, StorageError> {
+        let mut parts = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_parts()
+                .bucket(self.bucket())
+                .key(key)
+                .upload_id(upload_id)
+                .max_parts(page_size)
+                .set_part_number_marker(marker.clone())
+                .send()
+                .await;
+            let page = match page.map_err(|e| storage_error(e, "listing uploaded parts")) {
+                Ok(page) => page,
+                Err(StorageError::NoSuchUpload) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            parts.extend(page.parts().iter().filter_map(|part| {
+                Some(StoredPart {
+                    number: part.part_number()?,
+                    size: part.size()?,
+                    etag: part.e_tag()?.to_owned(),
+                })
+            }));
+            match (page.is_truncated(), page.next_part_number_marker()) {
+                (Some(true), Some(next)) if Some(next) != marker.as_deref() => {
+                    marker = Some(next.to_owned())
+                }
+                _ => break,
+            }
+        }
+        parts.sort_by_key(|part| part.number);
+        Ok(Some(parts))
+    }
+
+    /// Assembles the object from `parts`. It gets its own, longer timeout: S3 may take
+    /// minutes for thousands of parts. The SDK turns an <Error> inside a 200 answer into an
+    /// error, as S3 documents it.
+    pub async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[StoredPart],
+    ) -> Result<(), StorageError> {
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .iter()
+                    .map(|part| {
+                        CompletedPart::builder()
+                            .part_number(part.number)
+                            .e_tag(&part.etag)
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build();
+        let complete = self.timeouts.complete;
+        self.client
+            .complete_multipart_upload()
+            .bucket(self.bucket())
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(completed)
+            .customize()
+            .config_override(
+                aws_sdk_s3::Config::builder().timeout_config(
+                    TimeoutConfig::builder()
+                        .operation_attempt_timeout(complete)
+                        .operation_timeout(complete)
+                        .build(),
+                ),
+            )
+            .send()
+            .await
+            .map_err(|e| storage_error(e, "completing a multipart upload"))?;
+        Ok(())
+    }
+
+    /// Aborts an upload; one that is already gone is fine.
+    pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
+        let aborted = self
+            .client
+            .abort_multipart_upload()
+            .bucket(self.bucket())
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await;
+        match aborted.map_err(|e| storage_error(e, "aborting a multipart upload")) {
+            Ok(_) | Err(StorageError::NoSuchUpload) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The object's size, or None when there is no object.
+    pub async fn object_size(&self, key: &str) -> Result<Option<i64>, StorageError> {
+        match self
+            .client
+            .head_object()
+            .bucket(self.bucket())
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(head) => Ok(Some(head.content_length().unwrap_or(0))),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(e) => Err(storage_error(e, "reading an object's size")),
+        }
+    }
+
+    /// Deletes an object; a missing one is fine.
+    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        self.client
+            .delete_object()
+            .bucket(self.bucket())
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| storage_error(e, "deleting an object"))?;
+        Ok(())
+    }
+
+    /// One page of the objects under `prefix` (ListObjectsV2), and the token for the next.
+    pub async fn objects_page(
+        &self,
+        prefix: &str,
+        token: Option<String>,
+    ) -> Result<(Vec<StoredObject>, Option<String>), StorageError> {
+        let page = self
+            .client
+            .list_objects_v2()
+            .bucket(self.bucket())
+            .prefix(prefix)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| storage_error(e, "listing objects"))?;
+        let objects = page
+            .contents()
+            .iter()
+            .filter_map(|object| {
+                Some(StoredObject {
+                    key: object.key()?.to_owned(),
+                    last_modified: SystemTime::try_from(*object.last_modified()?).ok()?,
+                })
+            })
+            .collect();
+        let next = page
+            .next_continuation_token()
+            .filter(|next| page.is_truncated() == Some(true) && Some(*next) != token.as_deref())
+            .map(str::to_owned);
+        Ok((objects, next))
+    }
+
     /// Every multipart upload in progress under `prefix`, following ListMultipartUploads' pages.
-    pub async fn open_uploads(&self, prefix: &str) -> anyhow::Result<Vec<OpenUpload>> {
+    pub async fn open_uploads(&self, prefix: &str) -> Result<Vec<OpenUpload>, StorageError> {
         let mut uploads = Vec::new();
         let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
         loop {
@@ -455,13 +593,12 @@ impl Storage {
                 .set_upload_id_marker(id_marker.clone())
                 .send()
                 .await
-                .map_err(sdk_error)
-                .context("listing multipart uploads")?;
+                .map_err(|e| storage_error(e, "listing multipart uploads"))?;
             uploads.extend(page.uploads().iter().filter_map(|upload| {
                 Some(OpenUpload {
                     key: upload.key()?.to_owned(),
                     upload_id: upload.upload_id()?.to_owned(),
-                    initiated: std::time::SystemTime::try_from(*upload.initiated()?).ok()?,
+                    initiated: SystemTime::try_from(*upload.initiated()?).ok()?,
                 })
             }));
             let next = (
@@ -480,15 +617,35 @@ impl Storage {
     }
 }
 
-fn is_no_such_upload<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> bool
-where
-    E: aws_sdk_s3::error::ProvideErrorMetadata,
-{
-    e.as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "NoSuchUpload")
-}
-
 fn presigning(ttl: Duration) -> anyhow::Result<PresigningConfig> {
     PresigningConfig::expires_in(ttl).context("invalid URL lifetime")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_definitive_refusals_fail_a_file() {
+        for code in [
+            "InvalidPart",
+            "InvalidPartOrder",
+            "EntityTooSmall",
+            "BadDigest",
+        ] {
+            assert_eq!(classify(Some(code)), ErrorClass::Refused, "{code}");
+        }
+        assert_eq!(classify(Some("NoSuchUpload")), ErrorClass::NoSuchUpload);
+        // Throttling, server errors, credentials and no answer at all may pass on a later try.
+        for code in [
+            Some("SlowDown"),
+            Some("InternalError"),
+            Some("ServiceUnavailable"),
+            Some("AccessDenied"),
+            Some("RequestTimeout"),
+            None,
+        ] {
+            assert_eq!(classify(code), ErrorClass::Unavailable, "{code:?}");
+        }
+    }
 }

@@ -1,20 +1,26 @@
-//! Housekeeping for uploads nobody finishes: a tab closed for good, a machine gone. Without it
-//! their reserved bytes would stay held and their parts would cost storage forever.
+//! Housekeeping for what nobody finishes or what a failure left behind: a tab closed for good,
+//! a machine gone, an S3 call that failed after the row was settled. Without it reserved bytes
+//! would stay held, and parts and objects would cost storage forever.
+//!
+//! Each pass runs on one app server at a time (a job lease in PostgreSQL), and each upload it
+//! settles is first claimed with the same lease `complete_upload` takes, so a sweep never
+//! discards a file whose completion is in progress. One file that cannot be cleaned up is
+//! logged and skipped; it never stops the rest of the sweep.
 
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
-use super::{
-    files::{self, FileRow},
-    state::AppState,
-    uploads,
-};
+use super::{files, state::AppState, uploads};
 use crate::model::FileStatus;
 
 /// Uploads looked at per sweep; the next sweep takes the rest.
 const BATCH: i64 = 500;
+/// The prefix of every key the app makes (`u/{owner}/{file}`).
+const PREFIX: &str = "u/";
+const JOB: &str = "sweeper";
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -22,69 +28,195 @@ pub struct Swept {
     pub abandoned: usize,
     /// Multipart uploads S3 held open that no uploading file knows of.
     pub orphans: usize,
+    /// Objects under the app's prefix that no live row owns.
+    pub stray_objects: usize,
+    /// Clean-ups that failed this time (logged); the next sweep tries again.
+    pub failures: usize,
 }
 
-/// One pass: aborts uploads left `uploading` longer than `ttl`, then aborts S3 multipart
-/// uploads older than `ttl` that belong to no file still uploading.
-pub async fn sweep(state: &AppState, ttl: Duration) -> anyhow::Result<Swept> {
+/// What a sweep may remove, and how long it may run before another server may start one.
+#[derive(Debug, Clone, Copy)]
+pub struct Sweep {
+    /// An upload not completed this long after its start is abandoned.
+    pub upload_ttl: Duration,
+    /// Bytes that no row owns are removed once older than this (the lifetime of the URLs that
+    /// may still write them): a multipart upload just created and not yet recorded is not
+    /// touched.
+    pub grace: Duration,
+}
+
+/// One pass, unless another app server is running one. None when it did not run.
+pub async fn sweep(state: &AppState, sweep: Sweep) -> anyhow::Result<Option<Swept>> {
+    let holder = Uuid::new_v4();
+    let hold = sweep.grace.max(Duration::from_secs(600));
+    if !take_job(state, holder, hold).await? {
+        return Ok(None);
+    }
     let mut swept = Swept::default();
+    let result = sweep_once(state, sweep, &mut swept).await;
+    end_job(state, holder).await?;
+    result.map(|()| Some(swept))
+}
+
+async fn sweep_once(state: &AppState, sweep: Sweep, swept: &mut Swept) -> anyhow::Result<()> {
+    abandon_stale_uploads(state, sweep.upload_ttl, swept).await?;
+    abort_orphan_uploads(state, sweep.grace, swept).await?;
+    delete_stray_objects(state, sweep.grace, swept).await
+}
+
+/// Uploads left `uploading` past the TTL: aborted, their quota released, their parts dropped.
+async fn abandon_stale_uploads(
+    state: &AppState,
+    ttl: Duration,
+    swept: &mut Swept,
+) -> anyhow::Result<()> {
     let cutoff = OffsetDateTime::now_utc() - ttl;
-    let stale = sqlx::query_as!(
-        FileRow,
-        r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
-                  s3_upload_id, part_size, part_count, failure_reason, created_at
-           from file where status = 'uploading' and created_at < $1
-           order by created_at limit $2"#,
+    let stale = sqlx::query_scalar!(
+        "select file_id from file where status = 'uploading' and created_at < $1
+         order by created_at limit $2",
         cutoff,
         BATCH
     )
     .fetch_all(&state.db)
     .await
     .context("finding abandoned uploads")?;
-    for file in stale {
-        uploads::discard_bytes(state, &file).await?;
+    let hold = state.storage.timeouts().complete + Duration::from_secs(60);
+    for id in stale {
+        // Someone holds it (a completion in progress): not ours to decide this time.
+        let Some((file, lease)) = files::claim(&state.db, id, hold).await? else {
+            continue;
+        };
         let reason = "Abandoned: not completed in time.";
-        if files::finish(&state.db, &file, FileStatus::Aborted, Some(reason)).await? {
+        if files::finish(&state.db, &file, lease, FileStatus::Aborted, Some(reason)).await? {
             swept.abandoned += 1;
+            if let Err(error) = uploads::discard_bytes(state, &file).await {
+                swept.failures += 1;
+                tracing::warn!(file = %file.id, error = %error, "discarding an abandoned upload failed");
+            }
         }
     }
+    Ok(())
+}
 
-    let oldest_allowed = SystemTime::now() - ttl;
-    for upload in state.storage.open_uploads("u/").await? {
-        if upload.initiated > oldest_allowed {
-            continue;
-        }
-        let known = sqlx::query_scalar!(
-            r#"select exists (select 1 from file where s3_upload_id = $1 and status = 'uploading') as "known!""#,
+/// Multipart uploads S3 holds open that belong to no uploading file: those of rows that have
+/// ended, and unknown ones older than `grace`.
+async fn abort_orphan_uploads(
+    state: &AppState,
+    grace: Duration,
+    swept: &mut Swept,
+) -> anyhow::Result<()> {
+    let oldest_allowed = SystemTime::now() - grace;
+    for upload in state.storage.open_uploads(PREFIX).await? {
+        let row_status = sqlx::query_scalar!(
+            "select status from file where s3_upload_id = $1",
             upload.upload_id
         )
-        .fetch_one(&state.db)
+        .fetch_optional(&state.db)
         .await
         .context("matching an open upload")?;
-        if !known {
-            state
-                .storage
-                .abort_multipart(&upload.key, &upload.upload_id)
-                .await?;
-            swept.orphans += 1;
+        let orphan = match row_status.as_deref() {
+            Some("uploading") => false,
+            Some(_) => true,
+            None => upload.initiated <= oldest_allowed,
+        };
+        if !orphan {
+            continue;
+        }
+        match state
+            .storage
+            .abort_multipart(&upload.key, &upload.upload_id)
+            .await
+        {
+            Ok(()) => swept.orphans += 1,
+            Err(error) => {
+                swept.failures += 1;
+                tracing::warn!(key = upload.key, error = %error, "aborting an orphan upload failed");
+            }
         }
     }
-    Ok(swept)
+    Ok(())
+}
+
+/// Objects under the app's prefix that no uploading or complete row owns, older than `grace`:
+/// left by a delete whose S3 call failed, or by anything else that wrote there.
+async fn delete_stray_objects(
+    state: &AppState,
+    grace: Duration,
+    swept: &mut Swept,
+) -> anyhow::Result<()> {
+    let oldest_allowed = SystemTime::now() - grace;
+    let mut token = None;
+    loop {
+        let (objects, next) = state.storage.objects_page(PREFIX, token).await?;
+        let old: Vec<String> = objects
+            .into_iter()
+            .filter(|object| object.last_modified <= oldest_allowed)
+            .map(|object| object.key)
+            .collect();
+        for key in files::unowned_keys(&state.db, &old).await? {
+            match state.storage.delete(&key).await {
+                Ok(()) => swept.stray_objects += 1,
+                Err(error) => {
+                    swept.failures += 1;
+                    tracing::warn!(key, error = %error, "deleting a stray object failed");
+                }
+            }
+        }
+        match next {
+            Some(next) => token = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Takes the sweeper's turn unless another server holds it.
+async fn take_job(state: &AppState, holder: Uuid, hold: Duration) -> anyhow::Result<bool> {
+    let taken = sqlx::query!(
+        "insert into job_lease (name, holder, until)
+         values ($1, $2, now() + make_interval(secs => $3::float8))
+         on conflict (name) do update set holder = excluded.holder, until = excluded.until
+         where job_lease.until < now()",
+        JOB,
+        holder,
+        hold.as_secs_f64()
+    )
+    .execute(&state.db)
+    .await
+    .context("taking the sweeper's turn")?;
+    Ok(taken.rows_affected() == 1)
+}
+
+async fn end_job(state: &AppState, holder: Uuid) -> anyhow::Result<()> {
+    sqlx::query!(
+        "delete from job_lease where name = $1 and holder = $2",
+        JOB,
+        holder
+    )
+    .execute(&state.db)
+    .await
+    .context("ending the sweeper's turn")?;
+    Ok(())
 }
 
 /// Sweeps every `every`, for as long as the server runs.
-pub fn spawn(state: AppState, ttl: Duration, every: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    state: AppState,
+    sweep_settings: Sweep,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         // The first sweep waits one interval: a starting server has better things to do.
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match sweep(&state, ttl).await {
-                Ok(swept) if swept != Swept::default() => {
+            match sweep(&state, sweep_settings).await {
+                Ok(Some(swept)) if swept != Swept::default() => {
                     tracing::info!(
                         abandoned = swept.abandoned,
                         orphans = swept.orphans,
+                        stray_objects = swept.stray_objects,
+                        failures = swept.failures,
                         "swept uploads"
                     )
                 }

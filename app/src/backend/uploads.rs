@@ -1,25 +1,44 @@
 //! The upload protocol: start, sign parts, list what arrived, complete (verify), abort.
 //! The browser sends bytes to S3 directly; this module only decides, signs and checks.
+//!
+//! Every file goes up as a multipart upload, small ones too (one part): its part URLs die
+//! with the upload, so once it is completed or aborted no old URL can write anything. Each
+//! URL signs its part's exact length, so nobody stores more than was reserved. A 0-byte file
+//! has nothing to send: the server writes its empty object itself.
+//!
+//! The fate of an uploading file (complete, failed, aborted, deleted) is decided by whoever
+//! holds its lease (`files::claim`); no database transaction is open while S3 works.
 
-use std::collections::BTreeSet;
+use std::{
+    collections::BTreeSet,
+    time::{Duration, Instant},
+};
 
 use uuid::Uuid;
 
 use super::{
-    files::{self, FileRow, NewFile},
+    files::{self, FileRow, Lease, NewFile},
     state::AppState,
-    storage::StoredPart,
+    storage::{StorageError, StoredPart},
     users::User,
 };
 use crate::{
     error::{noted, AppError},
     model::{FileStatus, FileView, NewUpload, SignedPart, UploadedPart},
-    upload::{plan::plan, progress},
+    upload::{
+        plan::{plan, Plan},
+        progress,
+    },
     validate,
 };
 
 /// Part URLs signed per call: a 50 GB file needs 32 calls, not 3 200.
 pub const MAX_PARTS_PER_SIGN: usize = 100;
+
+/// How long a second `complete_upload` waits for the one already running before it tells
+/// the client to try again.
+const COMPLETE_WAIT: Duration = Duration::from_secs(20);
+const COMPLETE_POLL: Duration = Duration::from_millis(200);
 
 pub async fn start(
     state: &AppState,
@@ -50,57 +69,81 @@ pub async fn start(
     };
     let size_bytes =
         i64::try_from(size).map_err(|_| AppError::invalid("size", "The file is too large."))?;
+    // A cheap look first, so a full account costs S3 nothing; the reservation below decides.
+    if !fits(user, size_bytes) {
+        return Err(no_room(user, size));
+    }
 
     let id = Uuid::new_v4();
     let key = format!("u/{}/{id}", user.id);
-    let mut tx = state.db.begin().await?;
-    if !files::reserve(&mut tx, user.id, size_bytes).await? {
-        let free = (user.quota_bytes - user.used_bytes - user.reserved_bytes).max(0) as u64;
-        return Err(AppError::invalid(
-            "size",
-            format!(
-                "Not enough room: this file needs {}, and {} of your quota is free.",
-                progress::bytes(size),
-                progress::bytes(free)
-            ),
-        ));
-    }
-    let upload_id = if plan.is_single() {
+    // S3 first, then one short transaction: no database connection waits on S3.
+    let upload_id = if size == 0 {
+        state.storage.put_empty(&key, &content_type).await?;
         None
     } else {
         Some(state.storage.create_multipart(&key, &content_type).await?)
     };
-    let row = files::insert(
-        &mut tx,
-        &NewFile {
-            id,
-            owner_id: user.id,
-            object_key: &key,
-            name: &name,
-            content_type: &content_type,
-            size_bytes,
-            s3_upload_id: upload_id.as_deref(),
-            part_size: plan.part_size as i64,
-            part_count: plan.part_count as i32,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    let url = match upload_id {
-        None => Some(
-            state
-                .storage
-                .presign_put(&key, size, &content_type, config.url_ttl)
-                .await?,
-        ),
-        Some(_) => None,
+    let new = NewFile {
+        id,
+        owner_id: user.id,
+        object_key: &key,
+        name: &name,
+        content_type: &content_type,
+        size_bytes,
+        s3_upload_id: upload_id.as_deref(),
+        part_size: plan.part_size as i64,
+        part_count: plan.part_count as i32,
+        complete: size == 0,
     };
-    Ok(NewUpload {
-        file: row.view(),
-        part_size: plan.part_size,
-        part_count: plan.part_count,
-        url,
-    })
+    let recorded = record(state, &new).await;
+    if !matches!(recorded, Ok(Some(_))) {
+        // Not recorded: what S3 started belongs to nobody. The sweeper catches a failure here.
+        let undone = match &upload_id {
+            Some(upload_id) => state.storage.abort_multipart(&key, upload_id).await,
+            None => state.storage.delete(&key).await,
+        };
+        if let Err(error) = undone {
+            tracing::warn!(file = %id, error = %error, "undoing an unrecorded upload failed");
+        }
+    }
+    match recorded? {
+        Some(row) => Ok(NewUpload {
+            file: row.view(),
+            part_size: plan.part_size,
+            part_count: plan.part_count,
+        }),
+        None => Err(no_room(user, size)),
+    }
+}
+
+/// Reserves the quota and inserts the row, in one transaction. None when it does not fit.
+async fn record(state: &AppState, new: &NewFile<'_>) -> Result<Option<FileRow>, AppError> {
+    let mut tx = state.db.begin().await?;
+    if !files::reserve(&mut tx, new.owner_id, new.size_bytes).await? {
+        return Ok(None);
+    }
+    let row = files::insert(&mut tx, new).await?;
+    tx.commit().await?;
+    Ok(Some(row))
+}
+
+fn fits(user: &User, size: i64) -> bool {
+    user.used_bytes
+        .saturating_add(user.reserved_bytes)
+        .saturating_add(size)
+        <= user.quota_bytes
+}
+
+fn no_room(user: &User, size: u64) -> AppError {
+    let free = (user.quota_bytes - user.used_bytes - user.reserved_bytes).max(0) as u64;
+    AppError::invalid(
+        "size",
+        format!(
+            "Not enough room: this file needs {}, and {} of your quota is free.",
+            progress::bytes(size),
+            progress::bytes(free)
+        ),
+    )
 }
 
 /// The caller's file, still uploading.
@@ -119,6 +162,13 @@ async fn uploading(state: &AppState, user: &User, file_id: &str) -> Result<FileR
     }
 }
 
+fn file_plan(file: &FileRow) -> Plan {
+    Plan {
+        part_size: file.part_size as u64,
+        part_count: u32::try_from(file.part_count).unwrap_or(0),
+    }
+}
+
 pub async fn sign_parts(
     state: &AppState,
     user: &User,
@@ -127,7 +177,8 @@ pub async fn sign_parts(
 ) -> Result<Vec<SignedPart>, AppError> {
     let file = uploading(state, user, file_id).await?;
     let numbers: BTreeSet<u32> = numbers.iter().copied().collect();
-    let count = u32::try_from(file.part_count).unwrap_or(0);
+    let plan = file_plan(&file);
+    let count = plan.part_count;
     if numbers.is_empty() || numbers.len() > MAX_PARTS_PER_SIGN {
         return Err(AppError::invalid(
             "part_numbers",
@@ -140,28 +191,20 @@ pub async fn sign_parts(
             format!("Part {bad} does not exist: this file has parts 1 to {count}."),
         ));
     }
+    let Some(upload_id) = &file.s3_upload_id else {
+        return Err(AppError::invalid(
+            "file",
+            "This upload cannot take parts; start it again.",
+        ));
+    };
     let ttl = state.config.url_ttl;
     let mut signed = Vec::with_capacity(numbers.len());
     for number in numbers {
-        let url = match &file.s3_upload_id {
-            None => {
-                state
-                    .storage
-                    .presign_put(
-                        &file.object_key,
-                        file.size_bytes as u64,
-                        &file.content_type,
-                        ttl,
-                    )
-                    .await?
-            }
-            Some(upload_id) => {
-                state
-                    .storage
-                    .presign_upload_part(&file.object_key, upload_id, number as i32, ttl)
-                    .await?
-            }
-        };
+        let (start, end) = plan.range(file.size_bytes as u64, number);
+        let url = state
+            .storage
+            .presign_upload_part(&file.object_key, upload_id, number as i32, end - start, ttl)
+            .await?;
         signed.push(SignedPart {
             part_number: number,
             url,
@@ -177,7 +220,14 @@ pub async fn uploaded_parts(
     file_id: &str,
 ) -> Result<Vec<UploadedPart>, AppError> {
     let file = uploading(state, user, file_id).await?;
-    let parts = stored_parts(state, &file).await?.unwrap_or_default();
+    let parts = match &file.s3_upload_id {
+        Some(upload_id) => state
+            .storage
+            .list_parts(&file.object_key, upload_id)
+            .await?
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
     Ok(parts
         .into_iter()
         .map(|part| UploadedPart {
@@ -188,97 +238,147 @@ pub async fn uploaded_parts(
         .collect())
 }
 
-async fn stored_parts(
-    state: &AppState,
-    file: &FileRow,
-) -> Result<Option<Vec<StoredPart>>, AppError> {
-    Ok(match &file.s3_upload_id {
-        Some(upload_id) => {
-            state
-                .storage
-                .list_parts(&file.object_key, upload_id)
-                .await?
-        }
-        None => state
-            .storage
-            .object_size(&file.object_key)
-            .await?
-            .map(|size| {
-                vec![StoredPart {
-                    number: 1,
-                    size,
-                    etag: String::new(),
-                }]
-            }),
-    })
+/// The file's state as an answer to `complete_upload`, once it has left `uploading`.
+fn settled(file: &FileRow) -> Option<Result<FileView, AppError>> {
+    match file.status() {
+        FileStatus::Complete => Some(Ok(file.view())),
+        FileStatus::Failed => Some(Err(AppError::invalid(
+            "file",
+            file.failure_reason
+                .clone()
+                .unwrap_or_else(|| "The upload failed.".into()),
+        ))),
+        FileStatus::Aborted => Some(Err(AppError::invalid("file", "This upload was cancelled."))),
+        FileStatus::Uploading => None,
+    }
+}
+
+/// How long a lease is held: longer than the slowest S3 call made under it, so it never runs
+/// out while its holder still works.
+fn lease_hold(state: &AppState) -> Duration {
+    state.storage.timeouts().complete + Duration::from_secs(60)
 }
 
 /// Assembles and verifies the file. Parts come from S3's own list, never from the client; the
-/// object must then have exactly the declared size. Calling it again answers the same.
+/// object must then have exactly the declared size. One call at a time does the work (the
+/// lease); a concurrent call waits for its answer. Calling it again answers the same.
 pub async fn complete(state: &AppState, user: &User, file_id: &str) -> Result<FileView, AppError> {
-    let file = files::find_owned(&state.db, user.id, file_id).await?;
-    match file.status() {
-        FileStatus::Complete => return Ok(file.view()),
-        FileStatus::Failed => {
-            return Err(AppError::invalid(
-                "file",
-                file.failure_reason
-                    .clone()
-                    .unwrap_or_else(|| "The upload failed.".into()),
-            ))
+    let deadline = Instant::now() + COMPLETE_WAIT;
+    loop {
+        let file = files::find_owned(&state.db, user.id, file_id).await?;
+        if let Some(answer) = settled(&file) {
+            return answer;
         }
-        FileStatus::Aborted => return Err(AppError::invalid("file", "This upload was cancelled.")),
-        FileStatus::Uploading => {}
+        if let Some((file, lease)) = files::claim(&state.db, file.id, lease_hold(state)).await? {
+            return assemble(state, &file, lease).await;
+        }
+        if Instant::now() >= deadline {
+            return Err(AppError::Unavailable(
+                "This upload is still being completed. Try again in a moment.".into(),
+            ));
+        }
+        tokio::time::sleep(COMPLETE_POLL).await;
     }
-    if let Some(upload_id) = &file.s3_upload_id {
-        // No parts listed: the upload is gone, because a concurrent call completed it (then
-        // the object exists) or it was aborted (then it does not). The size check tells.
-        let listed = state
-            .storage
-            .list_parts(&file.object_key, upload_id)
-            .await?;
-        if let Some(parts) = listed {
-            match check_parts(&file, &parts) {
-                Ok(()) => {}
-                Err(PartProblem::Missing(message)) => {
-                    return Err(AppError::invalid("file", message))
-                }
-                Err(PartProblem::WrongSize(reason)) => {
-                    return Err(fail(state, &file, &reason).await)
-                }
+}
+
+/// `complete` under the lease. A storage that does not answer leaves the file as it was
+/// (lease released, 503): only S3's definitive refusals and a wrong size fail it.
+async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<FileView, AppError> {
+    let outcome = match &file.s3_upload_id {
+        Some(upload_id) => assemble_parts(state, file, upload_id).await,
+        // Files sent in one PUT by an earlier version: the object is all there is.
+        None => check_object(state, file).await,
+    };
+    match outcome {
+        Ok(Assembled::Done) => {
+            if !files::finish(&state.db, file, lease, FileStatus::Complete, None).await? {
+                return answer_now(state, file).await;
             }
-            if let Err(error) = state
-                .storage
-                .complete_multipart(&file.object_key, upload_id, &parts)
-                .await
-            {
-                tracing::warn!(file = %file.id, error = format!("{error:#}"), "completing failed");
-                return Err(fail(state, &file, "S3 refused to assemble the parts.").await);
-            }
-        }
-    }
-    match state.storage.object_size(&file.object_key).await? {
-        None => Err(AppError::invalid(
-            "file",
-            "Nothing has been uploaded for this file yet.",
-        )),
-        Some(size) if size != file.size_bytes => {
-            let reason = format!(
-                "The upload holds {} but {} were declared.",
-                progress::bytes(size as u64),
-                progress::bytes(file.size_bytes as u64)
-            );
-            Err(fail(state, &file, &reason).await)
-        }
-        Some(_) => {
-            files::finish(&state.db, &file, FileStatus::Complete, None).await?;
             Ok(FileRow {
                 status: "complete".to_owned(),
-                ..file
+                ..file.clone()
             }
             .view())
         }
+        Ok(Assembled::NotYet(message)) => {
+            files::release(&state.db, lease).await?;
+            Err(AppError::invalid("file", message))
+        }
+        Ok(Assembled::Wrong(reason)) => fail(state, file, lease, &reason).await,
+        Err(error) => {
+            files::release(&state.db, lease).await?;
+            Err(error.into())
+        }
     }
+}
+
+enum Assembled {
+    /// The object exists with the declared size.
+    Done,
+    /// Parts are missing; the client can still send them.
+    NotYet(String),
+    /// The bytes are not the declared file: it fails, with this reason.
+    Wrong(String),
+}
+
+async fn assemble_parts(
+    state: &AppState,
+    file: &FileRow,
+    upload_id: &str,
+) -> Result<Assembled, StorageError> {
+    // No such upload: an earlier call completed it (then the object exists) or it was
+    // aborted (then it does not). HeadObject tells.
+    let Some(parts) = state
+        .storage
+        .list_parts(&file.object_key, upload_id)
+        .await?
+    else {
+        return check_object(state, file).await;
+    };
+    match check_parts(file, &parts) {
+        Ok(()) => {}
+        Err(PartProblem::Missing(message)) => return Ok(Assembled::NotYet(message)),
+        Err(PartProblem::WrongSize(reason)) => return Ok(Assembled::Wrong(reason)),
+    }
+    match state
+        .storage
+        .complete_multipart(&file.object_key, upload_id, &parts)
+        .await
+    {
+        Ok(()) | Err(StorageError::NoSuchUpload) => check_object(state, file).await,
+        Err(StorageError::Refused { code, message }) => {
+            tracing::warn!(file = %file.id, code, message, "S3 refused to assemble the parts");
+            Ok(Assembled::Wrong(format!(
+                "The storage refused to assemble the parts ({code})."
+            )))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn check_object(state: &AppState, file: &FileRow) -> Result<Assembled, StorageError> {
+    Ok(match state.storage.object_size(&file.object_key).await? {
+        None if file.s3_upload_id.is_none() => {
+            Assembled::NotYet("Nothing has been uploaded for this file yet.".into())
+        }
+        None => Assembled::Wrong("The storage no longer holds this upload's parts.".into()),
+        Some(size) if size != file.size_bytes => Assembled::Wrong(format!(
+            "The upload holds {} but {} were declared.",
+            progress::bytes(size as u64),
+            progress::bytes(file.size_bytes as u64)
+        )),
+        Some(_) => Assembled::Done,
+    })
+}
+
+/// The answer from the row as it is now, for a caller whose lease was lost.
+async fn answer_now(state: &AppState, file: &FileRow) -> Result<FileView, AppError> {
+    let now = files::find_owned(&state.db, file.owner_id, &file.id.to_string()).await?;
+    settled(&now).unwrap_or_else(|| {
+        Err(AppError::Unavailable(
+            "This upload is still being completed. Try again in a moment.".into(),
+        ))
+    })
 }
 
 enum PartProblem {
@@ -315,19 +415,22 @@ fn check_parts(file: &FileRow, parts: &[StoredPart]) -> Result<(), PartProblem> 
     }
 }
 
-/// Marks the file failed, removes whatever reached S3 and gives the reserved bytes back.
-async fn fail(state: &AppState, file: &FileRow, reason: &str) -> AppError {
-    if let Err(error) = discard_bytes(state, file).await {
-        return error.into();
+/// Marks the file failed (the quota is released), then removes whatever reached S3.
+async fn fail(
+    state: &AppState,
+    file: &FileRow,
+    lease: Lease,
+    reason: &str,
+) -> Result<FileView, AppError> {
+    if !files::finish(&state.db, file, lease, FileStatus::Failed, Some(reason)).await? {
+        return answer_now(state, file).await;
     }
-    match files::finish(&state.db, file, FileStatus::Failed, Some(reason)).await {
-        Ok(_) => AppError::invalid("file", reason),
-        Err(error) => error.into(),
-    }
+    discard_or_leave_to_sweeper(state, file).await;
+    Err(AppError::invalid("file", reason))
 }
 
 /// Removes whatever of `file` reached S3: its open multipart upload and its object.
-pub(crate) async fn discard_bytes(state: &AppState, file: &FileRow) -> anyhow::Result<()> {
+pub(crate) async fn discard_bytes(state: &AppState, file: &FileRow) -> Result<(), StorageError> {
     if let Some(upload_id) = &file.s3_upload_id {
         state
             .storage
@@ -337,15 +440,36 @@ pub(crate) async fn discard_bytes(state: &AppState, file: &FileRow) -> anyhow::R
     state.storage.delete(&file.object_key).await
 }
 
-/// Deletes a file in any state: its bytes (parts too), its row, and the quota it held.
+/// `discard_bytes` for a file whose row already says it is gone: a failure is logged, and the
+/// sweeper removes what is left (bytes that no live row owns).
+pub(crate) async fn discard_or_leave_to_sweeper(state: &AppState, file: &FileRow) {
+    if let Err(error) = discard_bytes(state, file).await {
+        tracing::warn!(file = %file.id, error = %error, "removing a file's bytes failed; the sweeper will");
+    }
+}
+
+fn busy() -> AppError {
+    AppError::Unavailable("This upload is being completed right now. Try again in a moment.".into())
+}
+
+/// Deletes a file in any state: its row and the quota it held, then its bytes (parts too).
 pub async fn delete(state: &AppState, user: &User, file_id: &str) -> Result<(), AppError> {
     let file = files::find_owned(&state.db, user.id, file_id).await?;
-    discard_bytes(state, &file).await?;
-    files::remove(&state.db, &file).await?;
+    let (file, lease) = if file.status() == FileStatus::Uploading {
+        match files::claim(&state.db, file.id, lease_hold(state)).await? {
+            Some((file, lease)) => (file, Some(lease)),
+            None => return Err(busy()),
+        }
+    } else {
+        (file, None)
+    };
+    if files::remove(&state.db, &file, lease).await? {
+        discard_or_leave_to_sweeper(state, &file).await;
+    }
     Ok(())
 }
 
-/// Cancels an upload in progress: S3 drops the parts, the quota is freed. Repeating it is fine.
+/// Cancels an upload in progress: the quota is freed, S3 drops the parts. Repeating it is fine.
 pub async fn abort(state: &AppState, user: &User, file_id: &str) -> Result<(), AppError> {
     let file = files::find_owned(&state.db, user.id, file_id).await?;
     match file.status() {
@@ -355,8 +479,13 @@ pub async fn abort(state: &AppState, user: &User, file_id: &str) -> Result<(), A
             "This upload is complete; delete the file instead.",
         )),
         FileStatus::Uploading => {
-            discard_bytes(state, &file).await?;
-            files::finish(&state.db, &file, FileStatus::Aborted, None).await?;
+            let Some((file, lease)) = files::claim(&state.db, file.id, lease_hold(state)).await?
+            else {
+                return Err(busy());
+            };
+            if files::finish(&state.db, &file, lease, FileStatus::Aborted, None).await? {
+                discard_or_leave_to_sweeper(state, &file).await;
+            }
             Ok(())
         }
     }

@@ -13,13 +13,14 @@ use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{Blob, File, ProgressEvent, XmlHttpRequest};
 
 use super::{
+    plan::Plan,
     resume::Saved,
     retry::{Next, Policy},
 };
 use crate::{
     api::upload::{abort_upload, complete_upload, sign_parts, start_upload, uploaded_parts},
     error::AppError,
-    model::FileView,
+    model::{FileStatus, FileView},
 };
 
 /// Browsers open at most 6 connections per origin over HTTP/1.1; more would only queue.
@@ -142,21 +143,12 @@ pub mod remembered {
 
 /// PUTs `body` to `url`, reporting bytes sent as they go. Returns the HTTP status, 0 for a
 /// network error or an abort.
-async fn put(
-    url: &str,
-    body: &Blob,
-    content_type: Option<&str>,
-    cancel: &Cancel,
-    on_progress: impl Fn(f64) + 'static,
-) -> u16 {
+async fn put(url: &str, body: &Blob, cancel: &Cancel, on_progress: impl Fn(f64) + 'static) -> u16 {
     let Ok(request) = XmlHttpRequest::new() else {
         return 0;
     };
     if request.open("PUT", url).is_err() {
         return 0;
-    }
-    if let Some(content_type) = content_type {
-        let _ = request.set_request_header("content-type", content_type);
     }
     let (done, finished) = oneshot::channel::<()>();
     let done = Rc::new(RefCell::new(Some(done)));
@@ -231,12 +223,16 @@ pub async fn upload(
     cancel: &Cancel,
     report: Rc<dyn Report>,
 ) -> Result<FileView, String> {
-    let (saved, first_url) = match resume {
-        Some(saved) => (saved, None),
+    let saved = match resume {
+        Some(saved) => saved,
         None => {
             let started = start_upload(file.name(), file.size() as u64, file.type_())
                 .await
                 .map_err(|e| message(&e))?;
+            // A 0-byte file is complete at once: there is nothing to send.
+            if started.file.status == FileStatus::Complete {
+                return Ok(started.file);
+            }
             let saved = Saved {
                 file_id: started.file.id.clone(),
                 name: file.name(),
@@ -246,16 +242,12 @@ pub async fn upload(
                 part_count: started.part_count,
             };
             remembered::remember(saved.clone());
-            (saved, started.url)
+            saved
         }
     };
     report.started(&saved);
     let file_id = saved.file_id.clone();
-    let result = if saved.part_count == 1 {
-        send_single(file, &file_id, first_url, slots, cancel, report.clone()).await
-    } else {
-        send_parts(file, &saved, parts_in_flight, slots, cancel, report.clone()).await
-    };
+    let result = send_parts(file, &saved, parts_in_flight, slots, cancel, report.clone()).await;
     if cancel.is_paused() {
         return Err(PAUSED.into());
     }
@@ -266,13 +258,35 @@ pub async fn upload(
     }
     result?;
     report.verifying();
-    let verified = complete_upload(file_id.clone()).await;
+    let verified = complete(&file_id, cancel).await;
     // Complete, or failed for good on the server (the bytes were not the file): nothing to
-    // resume either way. A network error leaves it remembered, to try again.
+    // resume either way. Anything else leaves it remembered, to try again.
     if matches!(verified, Ok(_) | Err(AppError::Invalid(_))) {
         remembered::forget(&file_id);
     }
     verified.map_err(|e| message(&e))
+}
+
+/// Asks the server to assemble and verify the file, again after a pause when the storage or
+/// the server is briefly unavailable: the parts are safe in S3 and completing is idempotent.
+async fn complete(file_id: &str, cancel: &Cancel) -> Result<FileView, AppError> {
+    let policy = Policy::default();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let answer = complete_upload(file_id.to_owned()).await;
+        let transient = matches!(
+            answer,
+            Err(AppError::Unavailable(_) | AppError::Unreachable(_))
+        );
+        if !transient || cancel.is_cancelled() {
+            return answer;
+        }
+        match policy.next(503, attempt, 0, js_sys::Math::random()) {
+            Next::RetryAfter(ms) => sleep(ms).await,
+            Next::Resign | Next::Fail => return answer,
+        }
+    }
 }
 
 fn message(error: &AppError) -> String {
@@ -284,35 +298,6 @@ fn message(error: &AppError) -> String {
             .join(" "),
         other => other.to_string(),
     }
-}
-
-/// One PUT of the whole file, with retries.
-async fn send_single(
-    file: &File,
-    file_id: &str,
-    url: Option<String>,
-    slots: &Slots,
-    cancel: &Cancel,
-    report: Rc<dyn Report>,
-) -> Result<(), String> {
-    let content_type = if file.type_().is_empty() {
-        "application/octet-stream".to_owned()
-    } else {
-        file.type_()
-    };
-    let report_progress = report.clone();
-    send_with_retries(file_id, 1, url, slots, cancel, |url| {
-        let report = report_progress.clone();
-        let content_type = content_type.clone();
-        async move {
-            put(&url, file, Some(&content_type), cancel, move |loaded| {
-                report.progress(loaded as u64)
-            })
-            .await
-        }
-    })
-    .await
-    .map(|_| report.progress(file.size() as u64))
 }
 
 /// Parts in parallel; each part's bytes count towards progress as they leave.
@@ -349,8 +334,11 @@ async fn send_parts(
                 if failure.borrow().is_some() || cancel.is_cancelled() {
                     return;
                 }
-                let start = u64::from(number - 1) * part_size;
-                let end = (start + part_size).min(size);
+                let (start, end) = Plan {
+                    part_size,
+                    part_count,
+                }
+                .range(size, number);
                 let Ok(slice) = file.slice_with_f64_and_f64(start as f64, end as f64) else {
                     *failure.borrow_mut() = Some("The browser could not read the file.".into());
                     return;
@@ -359,7 +347,7 @@ async fn send_parts(
                 let result = send_with_retries(file_id, number, url, slots, cancel, |url| {
                     let (sent, report, slice) = (sent.clone(), report.clone(), slice.clone());
                     async move {
-                        put(&url, &slice, None, cancel, move |loaded| {
+                        put(&url, &slice, cancel, move |loaded| {
                             sent.borrow_mut().insert(number, loaded as u64);
                             report.progress(sent.borrow().values().sum());
                         })
@@ -405,7 +393,7 @@ async fn next_url(
     urls.remove(&number)
 }
 
-/// Sends one part (or the single PUT) until it lands, backing off on transient errors and
+/// Sends one part until it lands, backing off on transient errors and
 /// asking for a fresh URL when S3 says the old one no longer holds.
 async fn send_with_retries<F, Fut>(
     file_id: &str,

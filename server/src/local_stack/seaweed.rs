@@ -1,18 +1,32 @@
 //! A private SeaweedFS S3 endpoint (`weed mini`) bound to 127.0.0.1, data in the data dir.
+//!
+//! Only the S3 API, with the generated credentials, reaches the objects. weed's own servers
+//! listen on loopback ports too, and by default answer anyone on the machine: the filer serves
+//! and deletes files over HTTP, the volume server serves needles, the master hands out
+//! write tokens, and their gRPC APIs do all of that and more. So the filer and master HTTP
+//! APIs are off, the volume server wants a JWT signed with a key of this data dir, every gRPC
+//! port wants a client certificate made at start (mutual TLS), and the files are the owner's
+//! alone (dirs 0700, files 0600).
 
 use std::{
     fs,
-    io::Write,
+    io::{Read, Write},
     net::{SocketAddr, TcpStream},
-    os::unix::fs::OpenOptionsExt,
+    os::unix::{
+        fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
+        process::CommandExt,
+    },
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context};
-use app::backend::storage::{S3Settings, Storage};
-use nix::sys::signal::Signal;
+use app::backend::storage::{S3Settings, Storage, Timeouts};
+use nix::sys::{
+    signal::Signal,
+    stat::{umask, Mode},
+};
 use rand::{distr::Alphanumeric, Rng};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +37,21 @@ pub struct LocalS3 {
     endpoint: String,
     credentials: Credentials,
     log: PathBuf,
+    internal: InternalAddrs,
+}
+
+/// weed's own servers, which nobody but weed may use; public so tests can check they refuse.
+#[derive(Clone, Copy, Debug)]
+pub struct InternalAddrs {
+    /// The master's HTTP port (its /dir API, which hands out volume JWTs, is off).
+    pub master: SocketAddr,
+    /// The volume server's HTTP port: reading, writing or deleting a needle needs a JWT.
+    pub volume: SocketAddr,
+    /// The filer's HTTP port (its file API is off, and wants a JWT besides).
+    pub filer: SocketAddr,
+    /// The gRPC ports of the master, volume server, filer, S3 gateway and admin server:
+    /// mutual TLS with the certificate made at start.
+    pub grpc: [SocketAddr; 5],
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -31,6 +60,19 @@ struct Credentials {
     access_key: String,
     #[serde(rename = "secretKey")]
     secret_key: String,
+}
+
+/// JWT signing keys of weed's internal HTTP APIs, made once per data dir.
+#[derive(Serialize, Deserialize)]
+struct JwtKeys {
+    /// Master and filer to volume server: writing and deleting needles.
+    volume_write: String,
+    /// Filer to volume server: reading needles.
+    volume_read: String,
+    /// S3 gateway to filer: writes.
+    filer_write: String,
+    /// S3 gateway to filer: reads.
+    filer_read: String,
 }
 
 /// SeaweedFS's identities file: who may use the S3 API.
@@ -59,16 +101,22 @@ impl LocalS3 {
         let store = root.join("data");
         let logs = root.join("logs");
         let run = root.join("run");
-        for dir in [&store, &logs, &run] {
-            fs::create_dir_all(dir).with_context(|| {
-                format!(
-                    "HAUL_DATA_DIR is not writable: cannot create {}",
-                    dir.display()
-                )
-            })?;
+        for dir in [&root, &store, &logs, &run] {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| {
+                    format!(
+                        "HAUL_DATA_DIR is not writable: cannot create {}",
+                        dir.display()
+                    )
+                })?;
         }
+        make_private(&root)?;
         let identities = root.join("identities.json");
         let credentials = load_or_create_credentials(&identities)?;
+        write_security_config(&root)?;
 
         // weed mini opens ten listeners; each gets a port chosen now, so none falls back to a
         // fixed default that may be taken (gRPC would otherwise use port + 10000).
@@ -85,6 +133,7 @@ impl LocalS3 {
         let log_file = fs::File::options()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(&log)
             .with_context(|| {
                 format!(
@@ -95,6 +144,8 @@ impl LocalS3 {
         let mut command = Command::new(&weed);
         command
             .arg(format!("-logdir={}", logs.display()))
+            // Where weed looks for security.toml first (before ., ~/.seaweedfs, /etc/seaweedfs).
+            .arg(format!("-config_dir={}", root.display()))
             .arg("mini")
             .arg(format!("-dir={}", store.display()))
             .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1"])
@@ -107,6 +158,9 @@ impl LocalS3 {
                 "-master.telemetry=false",
                 // Buckets are created by Haul, with their CORS rule, never implicitly.
                 "-s3.autoCreateBucket=false",
+                // No filer or master HTTP API: the S3 gateway talks to both over gRPC, and the
+                // master's /dir/lookup would hand a volume JWT for any file to anyone.
+                "-disableHttp",
             ])
             .arg(format!("-s3.port={s3}"))
             .arg(format!("-s3.port.grpc={s3_grpc}"))
@@ -128,6 +182,22 @@ impl LocalS3 {
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file);
+        // weed lets WEED_* variables override security.toml (WEED_JWT_SIGNING_KEY, …); the
+        // embedded store's keys are Haul's alone, so none is inherited.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("WEED_") {
+                command.env_remove(&name);
+            }
+        }
+        // weed makes its files 0644 and its dirs 0755: the owner's alone instead.
+        // SAFETY: runs in the forked child before exec; umask is async-signal-safe and the
+        // closure allocates nothing.
+        unsafe {
+            command.pre_exec(|| {
+                umask(Mode::S_IRWXG | Mode::S_IRWXO);
+                Ok(())
+            });
+        }
         // SIGTERM can leave weed hanging; a dying parent gets no second chance, so SIGKILL.
         let child = process::spawn_tied(command, Signal::SIGKILL)
             .with_context(|| format!("starting {}", weed.display()))?;
@@ -136,13 +206,26 @@ impl LocalS3 {
             endpoint: format!("http://127.0.0.1:{s3}"),
             credentials,
             log,
+            internal: InternalAddrs {
+                master: loopback(master),
+                volume: loopback(volume),
+                filer: loopback(filer),
+                grpc: [master_grpc, volume_grpc, filer_grpc, s3_grpc, admin_grpc].map(loopback),
+            },
         };
         local.wait_ready(s3).await?;
+        // Dropping `local` on failure stops weed.
+        local.ensure_grpc_needs_tls()?;
         Ok(local)
     }
 
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The addresses of weed's own servers, which must refuse anyone but weed.
+    pub fn internal_addrs(&self) -> InternalAddrs {
+        self.internal
     }
 
     /// Settings to reach `bucket` on this store.
@@ -154,6 +237,7 @@ impl LocalS3 {
             access_key_id: self.credentials.access_key.clone(),
             secret_access_key: self.credentials.secret_key.clone(),
             path_style: true,
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -182,6 +266,34 @@ impl LocalS3 {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// weed serves plain gRPC when it cannot load its certificate (it only logs a warning),
+    /// and plain gRPC on the filer gives everything away; so the store does not run unless
+    /// each gRPC port demands TLS.
+    fn ensure_grpc_needs_tls(&self) -> anyhow::Result<()> {
+        // An HTTP/2 client preface and an empty SETTINGS frame: plain gRPC answers with a
+        // SETTINGS frame of its own (type 4, the frame header's fourth byte); TLS hangs up.
+        const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+        for addr in &self.internal.grpc {
+            // Nothing listening is nothing exposed.
+            let Ok(mut stream) = TcpStream::connect_timeout(addr, Duration::from_secs(1)) else {
+                continue;
+            };
+            stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+            let mut frame = [0u8; 9];
+            let plain = stream.write_all(PREFACE).is_ok()
+                && stream.read_exact(&mut frame).is_ok()
+                && frame[3] == 0x04;
+            if plain {
+                bail!(
+                    "the local S3 store (SeaweedFS) serves gRPC on {addr} without TLS: it did \
+                     not load the certificate named in its security.toml (log: {})",
+                    self.log.display()
+                );
+            }
+        }
+        Ok(())
     }
 
     pub fn stop(&mut self) {
@@ -248,6 +360,113 @@ fn load_or_create_credentials(path: &Path) -> anyhow::Result<Credentials> {
                 .to_vec(),
         }],
     };
+    write_private(path, serde_json::to_string_pretty(&identities)?.as_bytes())?;
+    Ok(credentials)
+}
+
+/// Writes the `security.toml` that weed reads from `-config_dir`, at every start: JWT keys for
+/// the volume server and filer HTTP APIs, and a certificate for mutual TLS on every gRPC port.
+/// One self-signed certificate is the CA, and every component's server and client
+/// certificate: whoever holds its key is weed (SeaweedFS does not check host names).
+fn write_security_config(root: &Path) -> anyhow::Result<()> {
+    let keys_path = root.join("jwt-keys.json");
+    let keys = load_or_create_jwt_keys(&keys_path)?;
+    let cert = root.join("grpc.crt");
+    let key = root.join("grpc.key");
+    make_grpc_certificate(&cert, &key)?;
+    let mut config = String::from("# Written by Haul at every start of the embedded S3 store.\n");
+    for (section, value) in [
+        ("jwt.signing", &keys.volume_write),
+        ("jwt.signing.read", &keys.volume_read),
+        ("jwt.filer_signing", &keys.filer_write),
+        ("jwt.filer_signing.read", &keys.filer_read),
+    ] {
+        // An empty key turns the check off.
+        if value.is_empty() {
+            bail!(
+                "{} has an empty key for [{section}]: delete the file to make new keys",
+                keys_path.display()
+            );
+        }
+        config.push_str(&format!(
+            "\n[{section}]\nkey = {}\nexpires_after_seconds = 10\n",
+            toml_string(value)
+        ));
+    }
+    let cert = toml_string(path_str(&cert)?);
+    let key = toml_string(path_str(&key)?);
+    config.push_str(&format!("\n[grpc]\nca = {cert}\n"));
+    // Servers present cert/key; clients dial with grpc.client (the mini worker: grpc.worker).
+    for component in [
+        "master", "volume", "filer", "s3", "admin", "worker", "client",
+    ] {
+        config.push_str(&format!(
+            "\n[grpc.{component}]\ncert = {cert}\nkey = {key}\n"
+        ));
+    }
+    write_private(&root.join("security.toml"), config.as_bytes())
+}
+
+/// The JWT keys are made once per data dir and kept next to the identities file.
+fn load_or_create_jwt_keys(path: &Path) -> anyhow::Result<JwtKeys> {
+    if let Ok(text) = fs::read_to_string(path) {
+        return serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()));
+    }
+    let keys = JwtKeys {
+        volume_write: random_token(40),
+        volume_read: random_token(40),
+        filer_write: random_token(40),
+        filer_read: random_token(40),
+    };
+    write_private(path, serde_json::to_string_pretty(&keys)?.as_bytes())?;
+    Ok(keys)
+}
+
+/// A fresh self-signed certificate at every start, so none expires or goes stale.
+fn make_grpc_certificate(cert: &Path, key: &Path) -> anyhow::Result<()> {
+    let openssl = find_binary("openssl").context(
+        "OpenSSL (`openssl`) was not found: the embedded S3 store needs it to make the \
+         certificate that locks SeaweedFS's internal gRPC ports; install it (apt-get install \
+         openssl), or set HAUL_S3_ENDPOINT to use another S3 store",
+    )?;
+    let output = Command::new(&openssl)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=haul-seaweedfs",
+            "-days",
+            "3650",
+            "-keyout",
+        ])
+        .arg(key)
+        .arg("-out")
+        .arg(cert)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {}", openssl.display()))?;
+    if !output.status.success() {
+        bail!(
+            "{} could not make the certificate for SeaweedFS's gRPC ports ({}): {}",
+            openssl.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    for path in [cert, key] {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {} private", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes a file that only this account may read or write (keys, credentials).
+fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     let mut file = fs::File::options()
         .create(true)
         .write(true)
@@ -260,8 +479,82 @@ fn load_or_create_credentials(path: &Path) -> anyhow::Result<Credentials> {
                 path.display()
             )
         })?;
-    file.write_all(serde_json::to_string_pretty(&identities)?.as_bytes())?;
-    Ok(credentials)
+    // `mode` applies only when the file is created.
+    file.set_permissions(fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("making {} private", path.display()))?;
+    file.write_all(contents)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Clears group and other permissions of `dir` and everything in it. The umask covers what
+/// weed creates, but not what it chmods itself (volume `.vif` files: 0644) nor what earlier
+/// versions of Haul left (0755 dirs, 0644 volumes).
+fn make_private(dir: &Path) -> anyhow::Result<()> {
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        restrict(&dir)?;
+        let entries = fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+            let path = entry.path();
+            // Symlinks (weed's log links) are not followed and have no permissions of their
+            // own; sockets are made anew at start.
+            let kind = entry
+                .file_type()
+                .with_context(|| format!("reading {}", path.display()))?;
+            if kind.is_dir() {
+                pending.push(path);
+            } else if kind.is_file() {
+                restrict(&path)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn restrict(path: &Path) -> anyhow::Result<()> {
+    let mode = fs::symlink_metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o700)).with_context(|| {
+            format!(
+                "HAUL_DATA_DIR: cannot make {} private to this account",
+                path.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// `value` as a TOML basic string.
+fn toml_string(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len() + 2);
+    quoted.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+fn path_str(path: &Path) -> anyhow::Result<&str> {
+    path.to_str().with_context(|| {
+        format!(
+            "HAUL_DATA_DIR {} is not UTF-8, which SeaweedFS's security.toml needs",
+            path.display()
+        )
+    })
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 fn random_token(len: usize) -> String {

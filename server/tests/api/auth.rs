@@ -416,3 +416,61 @@ async fn a_session_idle_past_its_limit_ends() {
     app.signed_up_user().await;
     assert_eq!(app.me().await, None);
 }
+
+#[tokio::test]
+async fn an_active_session_stays_signed_in_past_the_idle_limit() {
+    // Idle limit 3 s; the user makes a request every second for 7 s.
+    let app = spawn_app_with(&["--session-idle", "3s"]).await;
+    let (email, _) = app.signed_up_user().await;
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(7);
+    while std::time::Instant::now() < until {
+        assert_eq!(app.me().await.as_deref(), Some(email.as_str()));
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    assert_eq!(app.me().await.as_deref(), Some(email.as_str()));
+}
+
+#[tokio::test]
+async fn concurrent_wrong_passwords_are_counted_before_any_is_checked() {
+    let app = spawn_app_with(&[
+        "--rate-limit-per-ip",
+        "1000",
+        "--rate-limit-per-account",
+        "10",
+    ])
+    .await;
+    let (email, password) = app.signed_up_user().await;
+    app.sign_out().await;
+
+    let attempts = (0..40).map(|n| {
+        let (client, _) = browser(&app.origin);
+        let (url, email) = (app.url("/api/sign_in"), email.clone());
+        async move {
+            let wrong = format!("wrong password {n}");
+            client
+                .post(url)
+                .form(&[("email", email.as_str()), ("password", wrong.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let mut statuses = futures::future::join_all(attempts).await;
+    statuses.sort();
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    let refused = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!((checked, refused), (10, 30), "{statuses:?}");
+    // The account stays locked for the window, even for the right password.
+    assert_eq!(app.sign_in(&email, &password).await.status(), 429);
+}
+
+#[tokio::test]
+async fn a_successful_sign_in_does_not_count_against_the_account() {
+    let app = spawn_app_with(&["--rate-limit-per-account", "2"]).await;
+    let (email, password) = app.signed_up_user().await;
+    for _ in 0..5 {
+        assert_eq!(app.sign_in(&email, &password).await.status(), 200);
+    }
+}

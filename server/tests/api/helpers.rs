@@ -98,6 +98,11 @@ impl Drop for TestApp {
 /// Settings for an app on a random port against a fresh database and bucket of the stack,
 /// plus `extra` command-line arguments.
 pub async fn test_settings_with(extra: &[&str]) -> (Settings, String) {
+    test_settings_via(None, extra).await
+}
+
+/// `test_settings_with`, reaching S3 at `endpoint` (a fault proxy) instead of the store itself.
+pub async fn test_settings_via(endpoint: Option<&str>, extra: &[&str]) -> (Settings, String) {
     let stack = stack().await;
     let database = unique_name("test").replace('-', "_");
     stack
@@ -118,7 +123,7 @@ pub async fn test_settings_with(extra: &[&str]) -> (Settings, String) {
         "--database-url",
         &database_url,
         "--s3-endpoint",
-        s3.endpoint.as_deref().expect("local endpoint"),
+        endpoint.unwrap_or(s3.endpoint.as_deref().expect("local endpoint")),
         "--s3-bucket",
         &s3.bucket,
         "--s3-path-style",
@@ -144,7 +149,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
-    let (settings, database_url) = test_settings_with(extra).await;
+    spawn_app_via(None, extra).await
+}
+
+/// An app whose S3 traffic (its own calls and the URLs it signs) goes through `endpoint`.
+pub async fn spawn_app_via(endpoint: Option<&str>, extra: &[&str]) -> TestApp {
+    let (settings, database_url) = test_settings_via(endpoint, extra).await;
     let app = Application::build(&settings)
         .await
         .expect("building the app");

@@ -6,8 +6,10 @@
 mod admin_cli;
 mod auth;
 mod config_errors;
+mod fault;
 mod health;
 mod helpers;
+mod resilience;
 mod storage;
 mod sweeper;
 mod upload;

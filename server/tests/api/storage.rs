@@ -46,61 +46,45 @@ async fn put_part(
 ) -> reqwest::Response {
     let url = app
         .storage
-        .presign_upload_part(key, upload_id, number, TTL)
+        .presign_upload_part(key, upload_id, number, body.len() as u64, TTL)
         .await
         .unwrap();
     app.client.put(&url).body(body).send().await.unwrap()
 }
 
-#[tokio::test]
-async fn presigned_put_stores_the_bytes() {
-    let app = spawn_app().await;
-    let bytes = test_bytes(3 * MIB + 17, 1);
+/// A pre-signed URL for part 1 of a new multipart upload of `key`, signed for `len` bytes.
+async fn part_url(app: &TestApp, key: &str, len: u64) -> (String, String) {
+    let upload_id = app.storage.create_multipart(key, OCTETS).await.unwrap();
     let url = app
         .storage
-        .presign_put("u/test/one", bytes.len() as u64, OCTETS, TTL)
+        .presign_upload_part(key, &upload_id, 1, len, TTL)
         .await
         .unwrap();
-
-    let response = put(&app, &url, bytes.clone()).await;
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-
-    let head = app
-        .storage
-        .client()
-        .head_object()
-        .bucket(app.storage.bucket())
-        .key("u/test/one")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(head.content_length(), Some(bytes.len() as i64));
-    assert_eq!(
-        sha256(&object_bytes(&app, "u/test/one").await),
-        sha256(&bytes)
-    );
+    (url, upload_id)
 }
 
 #[tokio::test]
-async fn presigned_put_refuses_a_body_of_another_length() {
+async fn a_part_url_signs_its_exact_length() {
     let app = spawn_app().await;
-    let url = app
-        .storage
-        .presign_put("u/test/exact", 1000, OCTETS, TTL)
-        .await
+    let key = "u/test/exact";
+    let (url, upload_id) = part_url(&app, key, 1000).await;
+    let signed = url::Url::parse(&url)
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "X-Amz-SignedHeaders")
+        .map(|(_, value)| value.into_owned())
         .unwrap();
+    assert!(signed.split(';').any(|h| h == "content-length"), "{signed}");
 
-    let response = put(&app, &url, test_bytes(1001, 2)).await;
-    assert_eq!(response.status(), 403);
-    let head = app
-        .storage
-        .client()
-        .head_object()
-        .bucket(app.storage.bucket())
-        .key("u/test/exact")
-        .send()
-        .await;
-    assert!(head.is_err(), "no object may exist after a refused PUT");
+    // Longer and shorter bodies are refused by S3 itself; nothing is stored.
+    for len in [1001, 999, 300 * 1024] {
+        let response = put(&app, &url, test_bytes(len, 2)).await;
+        assert_eq!(response.status(), 403, "a body of {len} bytes");
+    }
+    let parts = app.storage.list_parts(key, &upload_id).await.unwrap();
+    assert_eq!(parts, Some(vec![]), "no part may exist after refused PUTs");
+    let response = put(&app, &url, test_bytes(1000, 2)).await;
+    assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
@@ -154,11 +138,7 @@ async fn multipart_upload_through_presigned_parts_reassembles_the_bytes() {
 #[tokio::test]
 async fn tampered_signature_is_refused() {
     let app = spawn_app().await;
-    let url = app
-        .storage
-        .presign_put("u/test/tampered", 4, OCTETS, TTL)
-        .await
-        .unwrap();
+    let (url, _) = part_url(&app, "u/test/tampered", 4).await;
     let (head, signature) = url.split_once("X-Amz-Signature=").unwrap();
     let flipped = if signature.starts_with('0') { '1' } else { '0' };
     let tampered = format!("{head}X-Amz-Signature={flipped}{}", &signature[1..]);
@@ -195,11 +175,7 @@ async fn expired_url_is_refused() {
 async fn cors_allows_the_app_origin_and_exposes_etag() {
     let app = spawn_app().await;
     let bytes = test_bytes(64, 4);
-    let url = app
-        .storage
-        .presign_put("u/test/cors", bytes.len() as u64, OCTETS, TTL)
-        .await
-        .unwrap();
+    let (url, _) = part_url(&app, "u/test/cors", bytes.len() as u64).await;
 
     let preflight = app
         .client
@@ -242,11 +218,7 @@ async fn cors_allows_the_app_origin_and_exposes_etag() {
 #[tokio::test]
 async fn cors_refuses_another_origin() {
     let app = spawn_app().await;
-    let url = app
-        .storage
-        .presign_put("u/test/cors-evil", 4, OCTETS, TTL)
-        .await
-        .unwrap();
+    let (url, _) = part_url(&app, "u/test/cors-evil", 4).await;
 
     let preflight = app
         .client
@@ -315,4 +287,98 @@ async fn listing_parts_follows_every_page() {
         .unwrap();
     assert_eq!(paged, listed);
     assert!(listed.iter().all(|p| p.size == 1 && !p.etag.is_empty()));
+}
+
+/// weed's filer, volume server and master refuse anyone without weed's keys; only the S3 API
+/// (with its credentials) reaches the objects.
+#[tokio::test]
+async fn the_stores_internal_ports_refuse_strangers() {
+    use std::io::{Read, Write};
+    let app = spawn_app().await;
+    // Over 4 MiB: stored as volume chunks.
+    let bytes = test_bytes(5 * MIB + 3, 9);
+    app.storage
+        .client()
+        .put_object()
+        .bucket(app.storage.bucket())
+        .key("secret")
+        .body(bytes.clone().into())
+        .send()
+        .await
+        .unwrap();
+    let weed = crate::helpers::stack().await.s3.internal_addrs();
+    let bucket = app.storage.bucket();
+    let http = reqwest::Client::new();
+    let file = format!("http://{}/buckets/{bucket}/secret", weed.filer);
+    // The volume server checks the JWT before it looks the needle up.
+    let needle = format!("http://{}/1,0123456789", weed.volume);
+    for request in [
+        http.get(&file),
+        http.delete(&file),
+        http.put(&file).body("x"),
+        http.get(format!("http://{}/buckets/{bucket}/", weed.filer)),
+        http.get(&needle),
+        http.delete(&needle),
+        http.post(&needle).body("x"),
+        http.get(format!("http://{}/dir/assign", weed.master)),
+        http.get(format!(
+            "http://{}/dir/lookup?fileId=1,0123456789&read=yes",
+            weed.master
+        )),
+    ] {
+        let request = request.build().unwrap();
+        let what = format!("{} {}", request.method(), request.url());
+        let status = http.execute(request).await.unwrap().status();
+        assert!(
+            matches!(status.as_u16(), 401 | 403 | 404),
+            "{what} answered {status}"
+        );
+    }
+    // gRPC: a client without the certificate gets no HTTP/2 SETTINGS frame, only a hang-up.
+    for addr in weed.grpc {
+        let mut stream =
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let mut frame = [0u8; 9];
+        let plain = stream
+            .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+            .is_ok()
+            && stream.read_exact(&mut frame).is_ok()
+            && frame[3] == 4;
+        assert!(!plain, "gRPC on {addr} answers without TLS");
+    }
+    assert_eq!(
+        object_bytes(&app, "secret").await,
+        bytes,
+        "the object is intact"
+    );
+}
+
+/// The store's data is the server's alone: directories 0700, files 0600.
+#[tokio::test]
+async fn the_stores_data_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let stack = crate::helpers::stack().await;
+    let root = stack.dir.join("s3");
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode();
+    assert_eq!(mode(&root) & 0o777, 0o700);
+    let mut open = Vec::new();
+    let mut dirs = vec![root];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let (path, kind) = (entry.path(), entry.file_type().unwrap());
+            if kind.is_dir() {
+                dirs.push(path.clone());
+            }
+            // weed chmods each new volume's .vif (metadata) to 0644 itself; it sits in 0700
+            // directories and is tightened at the next start.
+            let vif = path.extension().is_some_and(|e| e == "vif");
+            if (kind.is_dir() || kind.is_file()) && !vif && mode(&path) & 0o077 != 0 {
+                open.push(format!("{} {:o}", path.display(), mode(&path) & 0o777));
+            }
+        }
+    }
+    assert!(open.is_empty(), "readable by others: {open:?}");
 }

@@ -2,11 +2,17 @@
 
 use std::time::Duration;
 
-use app::backend::sweeper::{sweep, Swept};
+use app::backend::sweeper::{sweep, Sweep, Swept};
 
 use crate::helpers::{spawn_app_with, test_bytes, TestApp};
 
 const MIB: usize = 1024 * 1024;
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// Uploads older than `upload_ttl` are abandoned; unowned bytes older than `grace` removed.
+pub fn ttl(upload_ttl: Duration, grace: Duration) -> Sweep {
+    Sweep { upload_ttl, grace }
+}
 
 async fn app() -> TestApp {
     // No background sweeps during the test: it sweeps itself, when it chooses.
@@ -49,7 +55,7 @@ async fn uploads_past_the_ttl_are_aborted_and_release_their_quota() {
     // One part arrived before the tab was closed.
     let url = app
         .storage
-        .presign_upload_part(&key, &upload_id, 1, Duration::from_secs(60))
+        .presign_upload_part(&key, &upload_id, 1, 5 * MIB as u64, Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(
@@ -65,19 +71,19 @@ async fn uploads_past_the_ttl_are_aborted_and_release_their_quota() {
 
     // Within the TTL: untouched.
     assert_eq!(
-        sweep(&app.state, Duration::from_secs(3600)).await.unwrap(),
-        Swept::default()
+        sweep(&app.state, ttl(HOUR, HOUR)).await.unwrap(),
+        Some(Swept::default())
     );
     assert_eq!(listed(&app).await["usage"]["reserved_bytes"], 11 * MIB);
 
     // Past it: aborted in S3, gone from the list, quota free.
-    let swept = sweep(&app.state, Duration::ZERO).await.unwrap();
+    let swept = sweep(&app.state, ttl(Duration::ZERO, HOUR)).await.unwrap();
     assert_eq!(
         swept,
-        Swept {
+        Some(Swept {
             abandoned: 1,
-            orphans: 0
-        }
+            ..Swept::default()
+        })
     );
     let page = listed(&app).await;
     assert_eq!(page["files"], serde_json::json!([]));
@@ -107,8 +113,8 @@ async fn multipart_uploads_no_file_knows_of_are_aborted() {
         .unwrap();
 
     // Only the orphan is aborted: the live upload is younger than its TTL.
-    let swept = sweep(&app.state, Duration::from_secs(3600)).await.unwrap();
-    assert_eq!(swept, Swept::default(), "nothing is old enough yet");
+    let swept = sweep(&app.state, ttl(HOUR, HOUR)).await.unwrap();
+    assert_eq!(swept, Some(Swept::default()), "nothing is old enough yet");
     let open: Vec<String> = app
         .storage
         .open_uploads("u/")
@@ -120,13 +126,16 @@ async fn multipart_uploads_no_file_knows_of_are_aborted() {
     assert!(open.contains(&orphan));
 
     // With a zero TTL the orphan goes; so does the live one, as abandoned, not as an orphan.
-    let swept = sweep(&app.state, Duration::ZERO).await.unwrap();
+    let swept = sweep(&app.state, ttl(Duration::ZERO, Duration::ZERO))
+        .await
+        .unwrap();
     assert_eq!(
         swept,
-        Swept {
+        Some(Swept {
             abandoned: 1,
-            orphans: 1
-        }
+            orphans: 1,
+            ..Swept::default()
+        })
     );
     assert!(app.storage.open_uploads("u/").await.unwrap().is_empty());
     let response = app

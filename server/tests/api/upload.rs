@@ -8,26 +8,28 @@ const MIB: usize = 1024 * 1024;
 /// Small parts (S3's minimum) keep multipart tests quick.
 const PART: &str = "5MiB";
 
-async fn app() -> TestApp {
-    spawn_app_with(&[
-        "--part-size",
-        PART,
-        "--max-file-size",
-        "1GiB",
-        "--default-quota",
-        "64MiB",
-    ])
-    .await
+/// 5 MiB parts, files up to 1 GiB, a 64 MiB quota.
+pub(crate) const ARGS: &[&str] = &[
+    "--part-size",
+    PART,
+    "--max-file-size",
+    "1GiB",
+    "--default-quota",
+    "64MiB",
+];
+
+pub(crate) async fn app() -> TestApp {
+    spawn_app_with(ARGS).await
 }
 
 impl TestApp {
-    async fn json(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    pub(crate) async fn json(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
         let response = self.call(endpoint, form).await;
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    async fn start(&self, name: &str, size: usize, content_type: &str) -> (u16, Value) {
+    pub(crate) async fn start(&self, name: &str, size: usize, content_type: &str) -> (u16, Value) {
         let size = size.to_string();
         self.json(
             "/api/start_upload",
@@ -40,7 +42,7 @@ impl TestApp {
         .await
     }
 
-    async fn sign(&self, file_id: &str, parts: &[i64]) -> (u16, Value) {
+    pub(crate) async fn sign(&self, file_id: &str, parts: &[i64]) -> (u16, Value) {
         let response = self
             .client
             .post(self.url("/api/sign_parts"))
@@ -52,12 +54,17 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    async fn complete(&self, file_id: &str) -> (u16, Value) {
+    pub(crate) async fn complete(&self, file_id: &str) -> (u16, Value) {
         self.json("/api/complete_upload", &[("file_id", file_id)])
             .await
     }
 
-    async fn put_bytes(&self, url: &str, body: Vec<u8>, content_type: Option<&str>) -> u16 {
+    pub(crate) async fn put_bytes(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        content_type: Option<&str>,
+    ) -> u16 {
         let mut request = self.client.put(url).body(body);
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
@@ -66,7 +73,13 @@ impl TestApp {
     }
 
     /// Sends every part (in reverse order, all at once) and returns nothing; panics on failure.
-    async fn upload_parts(&self, file_id: &str, bytes: &[u8], part_size: usize, skip: Option<i64>) {
+    pub(crate) async fn upload_parts(
+        &self,
+        file_id: &str,
+        bytes: &[u8],
+        part_size: usize,
+        skip: Option<i64>,
+    ) {
         let count = bytes.len().div_ceil(part_size) as i64;
         let numbers: Vec<i64> = (1..=count).rev().filter(|n| Some(*n) != skip).collect();
         let (status, signed) = self.sign(file_id, &numbers).await;
@@ -83,7 +96,7 @@ impl TestApp {
         }
     }
 
-    async fn object(&self, file_id: &str) -> Vec<u8> {
+    pub(crate) async fn object(&self, file_id: &str) -> Vec<u8> {
         let (status, url) = self
             .json("/api/download_url", &[("file_id", file_id)])
             .await;
@@ -93,7 +106,7 @@ impl TestApp {
         response.bytes().await.unwrap().to_vec()
     }
 
-    async fn usage(&self) -> (i64, i64) {
+    pub(crate) async fn usage(&self) -> (i64, i64) {
         let (_, page) = self.json("/api/list_files", &[]).await;
         (
             page["usage"]["used_bytes"].as_i64().unwrap(),
@@ -102,12 +115,12 @@ impl TestApp {
     }
 }
 
-fn id(value: &Value) -> String {
+pub(crate) fn id(value: &Value) -> String {
     value["file"]["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
-async fn a_small_file_goes_up_in_one_put_and_comes_back_identical() {
+async fn a_small_file_goes_up_as_one_part_and_comes_back_identical() {
     let app = app().await;
     app.signed_up_user().await;
     let bytes = test_bytes(MIB + 7, 10);
@@ -116,12 +129,7 @@ async fn a_small_file_goes_up_in_one_put_and_comes_back_identical() {
         .await;
     assert_eq!(status, 200, "{started}");
     assert_eq!(started["part_count"], 1);
-    let url = started["url"].as_str().unwrap();
-    assert_eq!(
-        app.put_bytes(url, bytes.clone(), Some("application/octet-stream"))
-            .await,
-        200
-    );
+    app.upload_parts(&id(&started), &bytes, 5 * MIB, None).await;
 
     let (status, file) = app.complete(&id(&started)).await;
     assert_eq!(status, 200, "{file}");
@@ -138,7 +146,6 @@ async fn a_multipart_file_sent_out_of_order_in_parallel_is_assembled_exactly() {
     let (status, started) = app.start("big.bin", bytes.len(), "").await;
     assert_eq!(status, 200, "{started}");
     assert_eq!(started["part_count"], 4);
-    assert_eq!(started["url"], Value::Null);
     let file_id = id(&started);
     assert_eq!(app.usage().await, (0, bytes.len() as i64));
 
@@ -188,50 +195,38 @@ async fn complete_with_a_missing_part_is_refused_and_can_finish_later() {
 }
 
 #[tokio::test]
-async fn parts_of_the_wrong_size_fail_the_file_and_release_the_quota() {
+async fn parts_longer_or_shorter_than_planned_are_refused_by_s3() {
     let app = app().await;
     app.signed_up_user().await;
-    let declared = 2 * 5 * MIB + 10;
-    let (_, started) = app.start("liar.bin", declared, "").await;
+    // A 6 MiB file: part 1 of 5 MiB, part 2 of 1 MiB.
+    let bytes = test_bytes(6 * MIB, 3);
+    let (_, started) = app.start("exact.bin", bytes.len(), "").await;
     let file_id = id(&started);
-    let (_, signed) = app.sign(&file_id, &[1, 2, 3]).await;
-    for part in signed.as_array().unwrap() {
-        // 5 MiB each, three times: more than declared.
-        let status = app
-            .put_bytes(part["url"].as_str().unwrap(), test_bytes(5 * MIB, 1), None)
-            .await;
-        assert_eq!(status, 200);
+    let (_, signed) = app.sign(&file_id, &[1, 2]).await;
+    let (one, two) = (
+        signed[0]["url"].as_str().unwrap(),
+        signed[1]["url"].as_str().unwrap(),
+    );
+    // 300 MiB into part 1 of a 6 MiB file, one byte too many, one too few: all refused.
+    for (url, len) in [
+        (one, 300 * MIB),
+        (one, 5 * MIB + 1),
+        (one, 5 * MIB - 1),
+        (two, MIB + 1),
+        (two, 5 * MIB),
+    ] {
+        let status = app.put_bytes(url, test_bytes(len, 1), None).await;
+        assert_eq!(status, 403, "{len} bytes");
     }
-    let (status, error) = app.complete(&file_id).await;
-    assert_eq!(status, 422, "{error}");
-    assert_eq!(app.usage().await, (0, 0));
-    let (_, page) = app.json("/api/list_files", &[]).await;
-    assert_eq!(page["files"][0]["status"], "failed");
-    // Idempotent: the same answer again.
-    let (again_status, again) = app.complete(&file_id).await;
-    assert_eq!((again_status, &again), (status, &error));
-}
-
-#[tokio::test]
-async fn a_body_longer_than_the_signed_length_is_refused_by_s3() {
-    let app = app().await;
-    app.signed_up_user().await;
-    let (_, started) = app
-        .start("exact.bin", 1000, "application/octet-stream")
+    let (_, parts) = app
+        .json("/api/uploaded_parts", &[("file_id", &file_id)])
         .await;
-    let url = started["url"].as_str().unwrap();
-    assert_eq!(
-        app.put_bytes(url, test_bytes(1001, 3), Some("application/octet-stream"))
-            .await,
-        403
-    );
-    assert_eq!(
-        app.put_bytes(url, test_bytes(1000, 3), Some("text/plain"))
-            .await,
-        403
-    );
-    let (status, error) = app.complete(&id(&started)).await;
-    assert_eq!(status, 422, "{error}");
+    assert_eq!(parts, serde_json::json!([]));
+    // The planned lengths go through, and the file completes.
+    app.upload_parts(&file_id, &bytes, 5 * MIB, None).await;
+    let (status, file) = app.complete(&file_id).await;
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
 }
 
 #[tokio::test]
@@ -329,12 +324,7 @@ async fn abort_frees_the_quota_and_deleting_frees_it_too() {
     let bytes = test_bytes(2 * MIB, 5);
     let (_, started) = app.start("keep.bin", bytes.len(), "").await;
     let file_id = id(&started);
-    app.put_bytes(
-        started["url"].as_str().unwrap(),
-        bytes.clone(),
-        Some("application/octet-stream"),
-    )
-    .await;
+    app.upload_parts(&file_id, &bytes, 5 * MIB, None).await;
     app.complete(&file_id).await;
     assert_eq!(app.usage().await, (bytes.len() as i64, 0));
 
@@ -469,13 +459,8 @@ async fn downloads_are_attachments_under_the_exact_name() {
     app.signed_up_user().await;
     let bytes = b"<html><script>alert(1)</script></html>".to_vec();
     let (_, started) = app.start("page été.html", bytes.len(), "text/html").await;
-    app.put_bytes(
-        started["url"].as_str().unwrap(),
-        bytes.clone(),
-        Some("text/html"),
-    )
-    .await;
     let file_id = id(&started);
+    app.upload_parts(&file_id, &bytes, 5 * MIB, None).await;
     assert_eq!(app.complete(&file_id).await.0, 200);
     let (_, url) = app
         .json("/api/download_url", &[("file_id", &file_id)])
@@ -504,4 +489,73 @@ async fn upload_endpoints_need_a_session() {
     let (status, _) = app.start("x.bin", 10, "").await;
     assert_eq!(status, 401);
     assert_eq!(app.json("/api/list_files", &[]).await.0, 401);
+}
+
+#[tokio::test]
+async fn a_zero_byte_file_completes_lists_and_downloads_empty() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let (status, started) = app.start("empty.txt", 0, "text/plain").await;
+    assert_eq!(status, 200, "{started}");
+    // Nothing to send: it is complete at once, and completing again answers the same.
+    assert_eq!(started["file"]["status"], "complete");
+    let file_id = id(&started);
+    let (status, file) = app.complete(&file_id).await;
+    assert_eq!((status, &file["status"]), (200, &json!("complete")));
+    let (_, page) = app.json("/api/list_files", &[]).await;
+    assert_eq!(page["files"][0]["status"], "complete");
+    assert_eq!(page["files"][0]["size_bytes"], 0);
+    assert_eq!(app.object(&file_id).await, Vec::<u8>::new());
+    assert_eq!(app.usage().await, (0, 0));
+    // And it can be deleted like any file.
+    assert_eq!(
+        app.json("/api/delete_file", &[("file_id", &file_id)])
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn malformed_cursors_are_bad_requests() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let id = uuid::Uuid::new_v4();
+    for cursor in [
+        format!("170141183460469231731687303715884105727_{id}"),
+        format!("-170141183460469231731687303715884105728_{id}"),
+        format!("99999999999999999999999999999999999999999_{id}"),
+        "12_not-a-uuid".to_owned(),
+        "garbage".to_owned(),
+    ] {
+        let (status, body) = app.json("/api/list_files", &[("cursor", &cursor)]).await;
+        assert_eq!(status, 400, "{cursor}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn invisible_and_line_breaking_characters_in_names_are_refused() {
+    let app = app().await;
+    app.signed_up_user().await;
+    for name in [
+        "soft\u{AD}hyphen.pdf",
+        "tag\u{E0041}.pdf",
+        "line\u{2028}sep.pdf",
+        "para\u{2029}sep.pdf",
+        "word\u{2060}joiner.pdf",
+    ] {
+        let (status, body) = app.start(name, 10, "").await;
+        assert_eq!(status, 422, "{name:?}: {body}");
+        assert!(body["Invalid"][0]["field"] == "name", "{body}");
+    }
+    let (status, started) = app.start("fine.pdf", 10, "").await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .json(
+            "/api/rename_file",
+            &[("file_id", &id(&started)), ("name", "re\u{AD}named.pdf")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(app.usage().await, (0, 10));
 }

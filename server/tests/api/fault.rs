@@ -1,0 +1,138 @@
+//! A proxy between the app and S3 that fails or stalls the requests a test picks: faults are
+//! injected, not hoped for. Everything else passes through unchanged (the Host header too, so
+//! SigV4 signatures made for the proxy's address still hold at the store).
+
+use std::sync::{Arc, Mutex};
+
+use axum::{
+    body::{to_bytes, Body},
+    extract::{Request, State},
+    http::{HeaderName, Method, StatusCode},
+    response::Response,
+    Router,
+};
+use tokio::net::TcpListener;
+
+/// What the proxy does to a request that matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Answers this status with an S3-style error body.
+    Status(u16),
+    /// Answers 200 with an `<Error>` in the body, as S3 may for CompleteMultipartUpload.
+    ErrorIn200,
+    /// Never answers.
+    Hang,
+}
+
+type Matcher = Box<dyn Fn(&Method, &str) -> bool + Send + Sync>;
+
+#[derive(Clone)]
+pub struct FaultProxy {
+    pub endpoint: String,
+    rule: Arc<Mutex<Option<(Matcher, Fault)>>>,
+    /// Requests that matched, so a test can tell its fault was hit.
+    hits: Arc<Mutex<usize>>,
+}
+
+impl FaultProxy {
+    /// Listens on a free loopback port and forwards to `upstream` (http://host:port).
+    pub async fn start(upstream: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Self {
+            endpoint: format!("http://{}", listener.local_addr().unwrap()),
+            rule: Arc::default(),
+            hits: Arc::default(),
+        };
+        let state = (proxy.clone(), upstream.to_owned(), reqwest::Client::new());
+        let app = Router::new().fallback(forward).with_state(state);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        proxy
+    }
+
+    /// From now on, requests for which `matches(method, path_and_query)` holds get `fault`.
+    pub fn fail(
+        &self,
+        matches: impl Fn(&Method, &str) -> bool + Send + Sync + 'static,
+        fault: Fault,
+    ) {
+        *self.rule.lock().unwrap() = Some((Box::new(matches), fault));
+    }
+
+    /// Everything passes again.
+    pub fn heal(&self) {
+        *self.rule.lock().unwrap() = None;
+    }
+
+    pub fn hits(&self) -> usize {
+        *self.hits.lock().unwrap()
+    }
+
+    fn fault_for(&self, method: &Method, target: &str) -> Option<Fault> {
+        let rule = self.rule.lock().unwrap();
+        let (matches, fault) = rule.as_ref()?;
+        if matches(method, target) {
+            *self.hits.lock().unwrap() += 1;
+            Some(*fault)
+        } else {
+            None
+        }
+    }
+}
+
+/// CompleteMultipartUpload: `POST /bucket/key?uploadId=…`.
+pub fn is_complete(method: &Method, target: &str) -> bool {
+    method == Method::POST && target.contains("uploadId=")
+}
+
+async fn forward(
+    State((proxy, upstream, client)): State<(FaultProxy, String, reqwest::Client)>,
+    request: Request,
+) -> Response {
+    let method = request.method().clone();
+    let target = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    match proxy.fault_for(&method, &target) {
+        Some(Fault::Hang) => std::future::pending::<()>().await,
+        Some(Fault::Status(status)) => return s3_error(status),
+        Some(Fault::ErrorIn200) => return s3_error(200),
+        None => {}
+    }
+    let headers = request.headers().clone();
+    let body = to_bytes(request.into_body(), usize::MAX).await.unwrap();
+    let mut outgoing = client.request(method, format!("{upstream}{target}"));
+    for (name, value) in &headers {
+        if !is_hop_by_hop(name) {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let answer = outgoing.body(body).send().await.unwrap();
+    let mut response = Response::builder().status(answer.status());
+    for (name, value) in answer.headers() {
+        if !is_hop_by_hop(name) {
+            response = response.header(name, value);
+        }
+    }
+    response
+        .body(Body::from(answer.bytes().await.unwrap()))
+        .unwrap()
+}
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection" | "keep-alive" | "transfer-encoding" | "upgrade"
+    )
+}
+
+fn s3_error(status: u16) -> Response {
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code>\
+                <Message>injected by the test proxy</Message></Error>";
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap())
+        .header("content-type", "application/xml")
+        .body(Body::from(body))
+        .unwrap()
+}

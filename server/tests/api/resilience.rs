@@ -1,0 +1,355 @@
+//! Nothing lost, nothing leaked: races, S3 faults and old URLs, each injected (DESIGN §7).
+//! After each, the invariants hold: object = row = bytes, quota = sum of rows.
+
+use std::time::{Duration, Instant};
+
+use app::backend::{files, sweeper::sweep};
+use serde_json::Value;
+
+use crate::{
+    fault::{is_complete, Fault, FaultProxy},
+    helpers::{sha256, spawn_app_via, stack, test_bytes, TestApp},
+    sweeper::ttl,
+    upload::{app, id, ARGS},
+};
+
+const MIB: usize = 1024 * 1024;
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// An app whose S3 traffic passes a fault proxy, with short S3 timeouts so a hang ends soon.
+async fn app_behind_proxy() -> (TestApp, FaultProxy) {
+    let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
+    let mut args = ARGS.to_vec();
+    args.extend([
+        "--s3-attempt-timeout",
+        "1s",
+        "--s3-timeout",
+        "2s",
+        "--s3-complete-timeout",
+        "2s",
+    ]);
+    let app = spawn_app_via(Some(&proxy.endpoint), &args).await;
+    (app, proxy)
+}
+
+/// A started upload of `bytes` with every part in S3, not completed yet.
+async fn sent(app: &TestApp, name: &str, bytes: &[u8]) -> String {
+    let (status, started) = app.start(name, bytes.len(), "").await;
+    assert_eq!(status, 200, "{started}");
+    let file_id = id(&started);
+    app.upload_parts(&file_id, bytes, 5 * MIB, None).await;
+    file_id
+}
+
+async fn row(app: &TestApp, file_id: &str) -> (String, String, Option<String>) {
+    sqlx::query_as("select status, object_key, s3_upload_id from file where file_id = $1::uuid")
+        .bind(file_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+/// The quota the rows account for equals what the user row says.
+async fn assert_quota_matches_rows(app: &TestApp) {
+    let (used, reserved): (i64, i64) = sqlx::query_as(
+        "select coalesce(sum(size_bytes) filter (where status = 'complete'), 0)::bigint,
+                coalesce(sum(size_bytes) filter (where status = 'uploading'), 0)::bigint
+         from file",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(app.usage().await, (used, reserved));
+}
+
+#[tokio::test]
+async fn ten_concurrent_completes_leave_one_complete_object() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let bytes = test_bytes(20 * 5 * MIB / 2, 70);
+    let file_id = sent(&app, "twice.bin", &bytes).await;
+
+    let answers = futures::future::join_all((0..10).map(|_| app.complete(&file_id))).await;
+    for (status, file) in &answers {
+        assert_eq!(*status, 200, "{file}");
+        assert_eq!(file["status"], "complete");
+    }
+    assert_eq!(row(&app, &file_id).await.0, "complete");
+    assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
+    assert_eq!(app.usage().await, (bytes.len() as i64, 0));
+    assert_quota_matches_rows(&app).await;
+}
+
+#[tokio::test]
+async fn storage_faults_during_completion_leave_the_upload_to_retry() {
+    let (app, proxy) = app_behind_proxy().await;
+    app.signed_up_user().await;
+    for (n, fault) in [
+        Fault::Status(500),
+        Fault::Status(503),
+        Fault::ErrorIn200,
+        Fault::Hang,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let bytes = test_bytes(11 * MIB, 80 + n as u64);
+        let file_id = sent(&app, &format!("fault-{n}.bin"), &bytes).await;
+        proxy.fail(is_complete, fault);
+        let hits = proxy.hits();
+        let (status, error) = app.complete(&file_id).await;
+        assert!(proxy.hits() > hits, "{fault:?} was never injected");
+        assert_eq!(status, 503, "{fault:?}: {error}");
+        assert!(
+            error.to_string().to_lowercase().contains("storage"),
+            "{fault:?}: {error}"
+        );
+        // Nothing was decided: still uploading, parts kept, quota still reserved.
+        assert_eq!(row(&app, &file_id).await.0, "uploading", "{fault:?}");
+        let (_, parts) = app
+            .json("/api/uploaded_parts", &[("file_id", &file_id)])
+            .await;
+        assert_eq!(
+            parts.as_array().map(Vec::len),
+            Some(3),
+            "{fault:?}: {parts}"
+        );
+
+        proxy.heal();
+        let (status, file) = app.complete(&file_id).await;
+        assert_eq!(status, 200, "{fault:?}: {file}");
+        assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
+    }
+    assert_quota_matches_rows(&app).await;
+}
+
+/// PUTs `len` bytes to every part URL that was signed for `file_id` before it ended.
+async fn put_again(app: &TestApp, urls: &[String], len: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for url in urls {
+        statuses.push(app.put_bytes(url, test_bytes(len, 99), None).await);
+    }
+    statuses
+}
+
+async fn signed_urls(app: &TestApp, file_id: &str, parts: &[i64]) -> Vec<String> {
+    let (status, signed) = app.sign(file_id, parts).await;
+    assert_eq!(status, 200, "{signed}");
+    signed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|part| part["url"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn old_upload_urls_write_nothing_after_complete_abort_or_delete() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let small = test_bytes(1000, 90);
+
+    // Complete: the object cannot be replaced through its old URL.
+    let (_, started) = app.start("done.bin", small.len(), "").await;
+    let done = id(&started);
+    let urls = signed_urls(&app, &done, &[1]).await;
+    app.upload_parts(&done, &small, 5 * MIB, None).await;
+    assert_eq!(app.complete(&done).await.0, 200);
+    for status in put_again(&app, &urls, small.len()).await {
+        assert!(status >= 400, "a PUT after completion answered {status}");
+    }
+    assert_eq!(app.object(&done).await, small, "the object was replaced");
+
+    // Abort, and delete of an uploading and of a complete file: nothing reappears.
+    let mut ended = Vec::new();
+    for (name, end) in [
+        ("aborted.bin", "/api/abort_upload"),
+        ("deleted-early.bin", "/api/delete_file"),
+        ("deleted-late.bin", "/api/delete_file"),
+    ] {
+        let (_, started) = app.start(name, small.len(), "").await;
+        let file_id = id(&started);
+        let urls = signed_urls(&app, &file_id, &[1]).await;
+        if name == "deleted-late.bin" {
+            app.upload_parts(&file_id, &small, 5 * MIB, None).await;
+            assert_eq!(app.complete(&file_id).await.0, 200);
+        }
+        let key = row(&app, &file_id).await.1;
+        assert_eq!(app.json(end, &[("file_id", &file_id)]).await.0, 200);
+        for status in put_again(&app, &urls, small.len()).await {
+            assert!(
+                status >= 400,
+                "{name}: a PUT after the end answered {status}"
+            );
+        }
+        ended.push(key);
+    }
+    for key in &ended {
+        assert_eq!(app.storage.object_size(key).await.unwrap(), None, "{key}");
+    }
+    assert!(app.storage.open_uploads("u/").await.unwrap().is_empty());
+    assert_quota_matches_rows(&app).await;
+}
+
+#[tokio::test]
+async fn the_sweeper_removes_objects_no_row_owns_and_keeps_the_rest() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let bytes = test_bytes(1000, 91);
+    let kept = sent(&app, "kept.bin", &bytes).await;
+    assert_eq!(app.complete(&kept).await.0, 200);
+    // Bytes that reached the app's prefix with no row: a delete whose S3 call failed.
+    app.storage
+        .put_empty("u/nobody/stray", "application/octet-stream")
+        .await
+        .unwrap();
+
+    let swept = sweep(&app.state, ttl(HOUR, HOUR)).await.unwrap().unwrap();
+    assert_eq!(swept.stray_objects, 0, "younger than the grace: kept");
+    let swept = sweep(&app.state, ttl(HOUR, Duration::ZERO))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(swept.stray_objects, 1);
+    assert_eq!(
+        app.storage.object_size("u/nobody/stray").await.unwrap(),
+        None
+    );
+    assert_eq!(sha256(&app.object(&kept).await), sha256(&bytes));
+}
+
+#[tokio::test]
+async fn the_sweeper_leaves_a_file_whose_completion_is_in_progress() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let bytes = test_bytes(6 * MIB, 92);
+    let file_id = sent(&app, "busy.bin", &bytes).await;
+    let uuid = files::parse_id(&file_id).unwrap();
+    // A completion holds the lease (as complete_upload does while S3 assembles).
+    let (_, lease) = files::claim(&app.db, uuid, HOUR).await.unwrap().unwrap();
+
+    let swept = sweep(&app.state, ttl(Duration::ZERO, Duration::ZERO))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(swept.abandoned, 0);
+    assert_eq!(row(&app, &file_id).await.0, "uploading");
+    // Meanwhile a second completion, an abort and a delete are told to come back.
+    assert_eq!(app.complete_quickly(&file_id).await, 503);
+    assert_eq!(
+        app.json("/api/abort_upload", &[("file_id", &file_id)])
+            .await
+            .0,
+        503
+    );
+    assert_eq!(
+        app.json("/api/delete_file", &[("file_id", &file_id)])
+            .await
+            .0,
+        503
+    );
+
+    files::release(&app.db, lease).await.unwrap();
+    assert_eq!(app.complete(&file_id).await.0, 200);
+    assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
+}
+
+impl TestApp {
+    /// `complete_upload`, expecting it to give up waiting for another holder (20 s at most).
+    async fn complete_quickly(&self, file_id: &str) -> u16 {
+        let started = Instant::now();
+        let status = self.complete(file_id).await.0;
+        assert!(started.elapsed() < Duration::from_secs(30));
+        status
+    }
+}
+
+#[tokio::test]
+async fn one_file_whose_bytes_cannot_be_removed_does_not_stop_the_sweep() {
+    let (app, proxy) = app_behind_proxy().await;
+    app.signed_up_user().await;
+    let (_, a) = app.start("stuck.bin", 6 * MIB, "").await;
+    let (_, b) = app.start("fine.bin", 6 * MIB, "").await;
+    let stuck_key = row(&app, &id(&a)).await.1;
+    let (_, fine_key, fine_upload) = row(&app, &id(&b)).await;
+    // S3 refuses everything about the first file.
+    let path = format!("/{}", stuck_key);
+    proxy.fail(
+        move |_, target: &str| target.contains(&path),
+        Fault::Status(500),
+    );
+
+    let swept = sweep(&app.state, ttl(Duration::ZERO, HOUR))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(swept.abandoned, 2);
+    assert!(swept.failures >= 1, "{swept:?}");
+    assert_eq!(
+        app.storage
+            .list_parts(&fine_key, &fine_upload.unwrap())
+            .await
+            .unwrap(),
+        None,
+        "the second file was cleaned up"
+    );
+    assert_eq!(app.usage().await, (0, 0));
+
+    // Once S3 answers again, the next sweep removes what was left.
+    proxy.heal();
+    let swept = sweep(&app.state, ttl(Duration::ZERO, Duration::ZERO))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(swept.orphans, 1, "{swept:?}");
+    assert!(app.storage.open_uploads("u/").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_stalled_storage_does_not_take_the_site_down() {
+    let (app, proxy) = app_behind_proxy().await;
+    let (email, password) = app.signed_up_user().await;
+    proxy.fail(|_, _| true, Fault::Hang);
+
+    let started = Instant::now();
+    let ready = app.get("/readyz").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(ready.status(), 503);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["storage"], "unavailable");
+    assert_eq!(body["database"], "ok");
+
+    // More stalled uploads than the database pool has connections: none holds one.
+    let starts = (0..24).map(|n| {
+        let app = &app;
+        async move { app.start(&format!("stalled-{n}.bin"), 6 * MIB, "").await }
+    });
+    let (starts, _) = tokio::join!(futures::future::join_all(starts), async {
+        // Meanwhile sign-in, `me` and listing answer.
+        let (other, _) = crate::helpers::browser(&app.origin);
+        let signed_in = other
+            .post(app.url("/api/sign_in"))
+            .form(&[("email", email.as_str()), ("password", password.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), 200);
+        assert_eq!(app.me().await.as_deref(), Some(email.as_str()));
+        assert_eq!(app.json("/api/list_files", &[]).await.0, 200);
+    });
+    for (status, error) in starts {
+        assert_eq!(status, 503, "{error}");
+        assert!(error.to_string().contains("storage"), "{error}");
+    }
+    assert_eq!(
+        app.usage().await,
+        (0, 0),
+        "nothing reserved for failed starts"
+    );
+    proxy.heal();
+    assert_eq!(app.get("/readyz").await.status(), 200);
+}
