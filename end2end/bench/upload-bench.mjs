@@ -230,8 +230,9 @@ async function warmUpStore(post) {
     "start_upload",
     new URLSearchParams({ name: "warm-up.bin", size: String(MIB), content_type: "application/octet-stream" }),
   );
-  // One part: start_upload gives a single URL, signed for the content type.
-  await curlPut(started.url, file, ["Content-Type: application/octet-stream"]);
+  // One part, signed for its exact length.
+  const [part] = await post("sign_parts", { file_id: started.file.id, part_numbers: [1] });
+  await curlPut(part.url, file);
   await post("complete_upload", new URLSearchParams({ file_id: started.file.id }));
 }
 
