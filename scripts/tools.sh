@@ -28,6 +28,17 @@ need_build() {
     say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
   fi
+  # The embedded store's gRPC ports use mutual TLS with a certificate made at each start.
+  if ! command -v openssl >/dev/null; then
+    if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
+      say "installing openssl"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+    else
+      say "openssl is missing: install it (apt-get install openssl) or set HAUL_S3_ENDPOINT"
+      exit 1
+    fi
+  fi
   if ! command -v weed >/dev/null && [[ ! -x "$TOOLS_DIR/seaweedfs/bin/weed" ]]; then
     say "installing SeaweedFS $SEAWEEDFS_VERSION into $TOOLS_DIR"
     mkdir -p "$TOOLS_DIR"

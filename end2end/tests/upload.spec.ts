@@ -2,6 +2,7 @@ import { expect, type Page, test } from "@playwright/test";
 import { AuthPages } from "./fixtures/auth";
 import { FilesPage, makeFile, sha256OfFile, UploadPage } from "./fixtures/files";
 import { watchForErrors } from "./fixtures/pages";
+import { readFileSync } from "node:fs";
 
 const MIB = 1024 * 1024;
 
@@ -191,4 +192,46 @@ test("cancelling an upload frees its place and keeps nothing", async ({ page }, 
   await files.open();
   await expect(page.getByText("No files yet.")).toBeVisible();
   await expect(page.getByText("0 B of 100.0 GiB used")).toBeVisible();
+});
+
+test("an empty file is done at once, and a completion the storage could not answer is retried", async ({
+  page,
+}, testInfo) => {
+  const pageErrors: string[] = [];
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+  const empty = testInfo.outputPath("empty.txt");
+  const small = testInfo.outputPath("small.bin");
+  makeFile(empty, 0);
+  const smallHash = makeFile(small, 4321);
+
+  await new AuthPages(page).signUpFresh();
+  // The first completion meets a storage outage (503, as the server answers one); the engine
+  // must ask again rather than fail the file.
+  let completions = 0;
+  await page.route("**/api/complete_upload", async (route) => {
+    completions += 1;
+    if (completions === 1) {
+      await route.fulfill({
+        status: 503,
+        contentType: "application/json",
+        body: JSON.stringify({ Unavailable: "The storage is not answering right now. Try again in a moment." }),
+      });
+    } else {
+      await route.continue();
+    }
+  });
+  const upload = new UploadPage(page);
+  await upload.open();
+  await upload.choose([empty, small]);
+  await upload.expectDone("empty.txt");
+  await upload.expectDone("small.bin");
+  expect(completions).toBe(2);
+
+  const files = new FilesPage(page);
+  await files.open();
+  await expect(files.row("empty.txt")).toContainText("Complete");
+  await expect(files.row("empty.txt")).toContainText("0 B");
+  expect(readFileSync(await files.download("empty.txt")).length).toBe(0);
+  expect(sha256OfFile(await files.download("small.bin"))).toBe(smallHash);
+  expect(pageErrors).toEqual([]);
 });

@@ -34,12 +34,19 @@ impl LocalStack {
 /// `dir` created if needed and made absolute: the stack's processes run in other directories.
 pub fn absolute_data_dir(dir: &Path) -> anyhow::Result<PathBuf> {
     use anyhow::Context;
-    std::fs::create_dir_all(dir).with_context(|| {
-        format!(
-            "HAUL_DATA_DIR is not writable: cannot create {}",
-            dir.display()
-        )
-    })?;
+    use std::os::unix::fs::DirBuilderExt;
+    // Private to this account when made here. Run as root, the PostgreSQL account is then let
+    // through it (0711: enter, not list) to reach its own 0700 cluster dir.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| {
+            format!(
+                "HAUL_DATA_DIR is not writable: cannot create {}",
+                dir.display()
+            )
+        })?;
     std::path::absolute(dir)
         .with_context(|| format!("HAUL_DATA_DIR {} cannot be resolved", dir.display()))
 }
