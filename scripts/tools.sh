@@ -13,6 +13,18 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
 say() { echo "tools: $*" >&2; }
 
+# Installs Debian package $1 as root with apt, or says how to and fails.
+apt_install() {
+  if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
+    say "installing Debian's $1"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+  else
+    say "$1 is missing: install it (apt-get install $1) ${2:-}"
+    exit 1
+  fi
+}
+
 need_build() {
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32-unknown-unknown target"
@@ -30,14 +42,7 @@ need_build() {
   fi
   # The embedded store's gRPC ports use mutual TLS with a certificate made at each start.
   if ! command -v openssl >/dev/null; then
-    if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
-      say "installing openssl"
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
-    else
-      say "openssl is missing: install it (apt-get install openssl) or set HAUL_S3_ENDPOINT"
-      exit 1
-    fi
+    apt_install openssl "or set HAUL_S3_ENDPOINT"
   fi
   if ! command -v weed >/dev/null && [[ ! -x "$TOOLS_DIR/seaweedfs/bin/weed" ]]; then
     say "installing SeaweedFS $SEAWEEDFS_VERSION into $TOOLS_DIR"
@@ -49,14 +54,7 @@ need_build() {
 
 need_test() {
   if [[ ! -x "$CHROMIUM" ]]; then
-    if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
-      say "installing Debian's chromium"
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-    else
-      say "Chromium is missing at $CHROMIUM: install it (apt-get install chromium) or set CHROMIUM"
-      exit 1
-    fi
+    apt_install chromium "or set CHROMIUM (none at $CHROMIUM)"
   fi
   local stamp="$ROOT/end2end/node_modules/.package-lock.json"
   if [[ ! -f "$stamp" || "$ROOT/end2end/package-lock.json" -nt "$stamp" ]]; then

@@ -125,7 +125,8 @@ pub struct Settings {
     #[arg(long, env = "HAUL_UPLOAD_TTL", default_value = "24h", value_parser = parse_duration)]
     pub upload_ttl: Duration,
 
-    /// How often abandoned uploads are looked for.
+    /// How often the sweeper runs (one app server at a time): abandoned uploads, S3 multipart
+    /// uploads no file knows of, and objects no file owns (older than HAUL_URL_TTL) go.
     #[arg(long, env = "HAUL_SWEEP_INTERVAL", default_value = "10m", value_parser = parse_duration)]
     pub sweep_interval: Duration,
 

@@ -13,7 +13,7 @@ use anyhow::Context;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{files, state::AppState, uploads};
+use super::{files, state::AppState, storage::StorageError, uploads};
 use crate::model::FileStatus;
 
 /// Uploads looked at per sweep; the next sweep takes the rest.
@@ -32,6 +32,21 @@ pub struct Swept {
     pub stray_objects: usize,
     /// Clean-ups that failed this time (logged); the next sweep tries again.
     pub failures: usize,
+}
+
+impl Swept {
+    /// True when a clean-up worked; a failure is logged and counted, and the next sweep
+    /// tries again.
+    fn succeeded(&mut self, result: Result<(), StorageError>, doing: &str, key: &str) -> bool {
+        match result {
+            Ok(()) => true,
+            Err(error) => {
+                self.failures += 1;
+                tracing::warn!(key, error = %error, "{doing} failed; the next sweep tries again");
+                false
+            }
+        }
+    }
 }
 
 /// What a sweep may remove, and how long it may run before another server may start one.
@@ -89,10 +104,12 @@ async fn abandon_stale_uploads(
         let reason = "Abandoned: not completed in time.";
         if files::finish(&state.db, &file, lease, FileStatus::Aborted, Some(reason)).await? {
             swept.abandoned += 1;
-            if let Err(error) = uploads::discard_bytes(state, &file).await {
-                swept.failures += 1;
-                tracing::warn!(file = %file.id, error = %error, "discarding an abandoned upload failed");
-            }
+            let discarded = uploads::discard_bytes(state, &file).await;
+            swept.succeeded(
+                discarded,
+                "discarding an abandoned upload",
+                &file.object_key,
+            );
         }
     }
     Ok(())
@@ -122,16 +139,12 @@ async fn abort_orphan_uploads(
         if !orphan {
             continue;
         }
-        match state
+        let aborted = state
             .storage
             .abort_multipart(&upload.key, &upload.upload_id)
-            .await
-        {
-            Ok(()) => swept.orphans += 1,
-            Err(error) => {
-                swept.failures += 1;
-                tracing::warn!(key = upload.key, error = %error, "aborting an orphan upload failed");
-            }
+            .await;
+        if swept.succeeded(aborted, "aborting an orphan upload", &upload.key) {
+            swept.orphans += 1;
         }
     }
     Ok(())
@@ -154,12 +167,9 @@ async fn delete_stray_objects(
             .map(|object| object.key)
             .collect();
         for key in files::unowned_keys(&state.db, &old).await? {
-            match state.storage.delete(&key).await {
-                Ok(()) => swept.stray_objects += 1,
-                Err(error) => {
-                    swept.failures += 1;
-                    tracing::warn!(key, error = %error, "deleting a stray object failed");
-                }
+            let deleted = state.storage.delete(&key).await;
+            if swept.succeeded(deleted, "deleting a stray object", &key) {
+                swept.stray_objects += 1;
             }
         }
         match next {

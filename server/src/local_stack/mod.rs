@@ -32,11 +32,19 @@ impl LocalStack {
 }
 
 /// `dir` created if needed and made absolute: the stack's processes run in other directories.
+/// Private to this account when made here; run as root, the PostgreSQL account is then let
+/// through it (0711: enter, not list) to reach its own 0700 cluster dir.
 pub fn absolute_data_dir(dir: &Path) -> anyhow::Result<PathBuf> {
     use anyhow::Context;
+    create_private_dir(dir)?;
+    std::path::absolute(dir)
+        .with_context(|| format!("HAUL_DATA_DIR {} cannot be resolved", dir.display()))
+}
+
+/// Creates `dir` and its missing parents, 0700.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
     use std::os::unix::fs::DirBuilderExt;
-    // Private to this account when made here. Run as root, the PostgreSQL account is then let
-    // through it (0711: enter, not list) to reach its own 0700 cluster dir.
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -46,9 +54,7 @@ pub fn absolute_data_dir(dir: &Path) -> anyhow::Result<PathBuf> {
                 "HAUL_DATA_DIR is not writable: cannot create {}",
                 dir.display()
             )
-        })?;
-    std::path::absolute(dir)
-        .with_context(|| format!("HAUL_DATA_DIR {} cannot be resolved", dir.display()))
+        })
 }
 
 /// `name` on PATH.

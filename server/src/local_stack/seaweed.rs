@@ -13,7 +13,7 @@ use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpStream},
     os::unix::{
-        fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
+        fs::{OpenOptionsExt, PermissionsExt},
         process::CommandExt,
     },
     path::{Path, PathBuf},
@@ -30,7 +30,7 @@ use nix::sys::{
 use rand::{distr::Alphanumeric, Rng};
 use serde::{Deserialize, Serialize};
 
-use super::{absolute_data_dir, find_binary, free_ports, process};
+use super::{absolute_data_dir, create_private_dir, find_binary, free_ports, process};
 
 pub struct LocalS3 {
     child: Child,
@@ -102,16 +102,7 @@ impl LocalS3 {
         let logs = root.join("logs");
         let run = root.join("run");
         for dir in [&root, &store, &logs, &run] {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .with_context(|| {
-                    format!(
-                        "HAUL_DATA_DIR is not writable: cannot create {}",
-                        dir.display()
-                    )
-                })?;
+            create_private_dir(dir)?;
         }
         make_private(&root)?;
         let identities = root.join("identities.json");
