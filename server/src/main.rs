@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    give_large_blocks_back();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -34,6 +35,18 @@ async fn serve(settings: &server::settings::Settings) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
     tracing::info!("Haul is listening on http://{}", app.local_addr()?);
     app.run_until_stopped(shutdown_signal()).await
+}
+
+/// Each argon2 hash allocates 19 MiB on one of tokio's blocking threads. After such a block is
+/// freed, glibc raises its mmap threshold above it, so later ones come from per-thread arenas
+/// and stay resident: 40 concurrent sign-ins left 384 MiB behind. A fixed threshold keeps
+/// large blocks mmapped and returned when freed (measured: 42 MiB after the same burst).
+fn give_large_blocks_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes the allocator's tuning; glibc serialises it internally.
+    unsafe {
+        nix::libc::mallopt(nix::libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
