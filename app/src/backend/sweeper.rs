@@ -95,7 +95,7 @@ async fn abandon_stale_uploads(
     .fetch_all(&state.db)
     .await
     .context("finding abandoned uploads")?;
-    let hold = state.storage.timeouts().complete + Duration::from_secs(60);
+    let hold = uploads::lease_hold(state);
     for id in stale {
         // Someone holds it (a completion in progress): not ours to decide this time.
         let Some((file, lease)) = files::claim(&state.db, id, hold).await? else {

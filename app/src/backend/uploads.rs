@@ -255,7 +255,7 @@ fn settled(file: &FileRow) -> Option<Result<FileView, AppError>> {
 
 /// How long a lease is held: longer than the slowest S3 call made under it, so it never runs
 /// out while its holder still works.
-fn lease_hold(state: &AppState) -> Duration {
+pub(crate) fn lease_hold(state: &AppState) -> Duration {
     state.storage.timeouts().complete + Duration::from_secs(60)
 }
 
