@@ -77,6 +77,13 @@ pub struct FileView {
     pub created_at: String,
     /// Why verification failed, for a failed file.
     pub failure: Option<String>,
+    /// The verified SHA-256 of a complete file, as S3 spells it (base64): the file's own
+    /// SHA-256 when it went up in one part, else the composite `<digest of the part
+    /// digests>-<parts>`. None for files completed before checksums were recorded.
+    pub checksum: Option<String>,
+    /// How the file is cut into parts (to resume it from another page or browser).
+    pub part_size: u64,
+    pub part_count: u32,
 }
 
 /// What `start_upload` answers: how to cut the file. Part URLs come from `sign_parts`. A
@@ -88,10 +95,22 @@ pub struct NewUpload {
     pub part_count: u32,
 }
 
+/// A part the browser wants to send: its number and the base64 SHA-256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartDigest {
+    pub part_number: u32,
+    pub sha256: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedPart {
     pub part_number: u32,
     pub url: String,
+    /// Headers the PUT must carry exactly as given: they are signed into the URL (the part's
+    /// SHA-256 among them, so S3 refuses other bytes).
+    pub headers: Vec<(String, String)>,
+    /// The URL's lifetime from when it was signed, in milliseconds.
+    pub expires_in_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +118,8 @@ pub struct UploadedPart {
     pub part_number: u32,
     pub size: u64,
     pub etag: String,
+    /// The SHA-256 the part was signed with (S3 checked the bytes against it).
+    pub sha256: Option<String>,
 }
 
 /// One page of "My files", newest first, and the owner's storage use.

@@ -2,11 +2,11 @@ use leptos::{prelude::*, server_fn::codec::Json};
 
 use crate::{
     error::AppError,
-    model::{FileView, NewUpload, SignedPart, UploadedPart},
+    model::{FileView, NewUpload, PartDigest, SignedPart, UploadedPart},
 };
 
-/// Reserves quota and returns the plan: one pre-signed PUT (`url`) for a small file, or a
-/// multipart upload whose part URLs come from `sign_parts`.
+/// Reserves quota and returns the plan: how the file is cut into parts, whose URLs come from
+/// `sign_parts`. A 0-byte file is complete at once.
 #[server(endpoint = "start_upload")]
 pub async fn start_upload(
     name: String,
@@ -17,15 +17,16 @@ pub async fn start_upload(
     crate::backend::uploads::start(&state, &user, &name, size, &content_type).await
 }
 
-/// Pre-signed URLs for up to 100 parts (numbers from 1 to the part count). Ask again when a
-/// URL has expired (S3 answers 403).
+/// Pre-signed URLs for up to 100 parts, each given with the base64 SHA-256 of its bytes,
+/// which the URL signs (S3 refuses other bytes). PUT each with the headers returned. Ask
+/// again when a URL has expired.
 #[server(endpoint = "sign_parts", input = Json)]
 pub async fn sign_parts(
     file_id: String,
-    part_numbers: Vec<u32>,
+    parts: Vec<PartDigest>,
 ) -> Result<Vec<SignedPart>, AppError> {
     let (state, user) = super::require_user().await?;
-    crate::backend::uploads::sign_parts(&state, &user, &file_id, &part_numbers).await
+    crate::backend::uploads::sign_parts(&state, &user, &file_id, &parts).await
 }
 
 /// The parts S3 already holds: resume from here.
@@ -35,7 +36,8 @@ pub async fn uploaded_parts(file_id: String) -> Result<Vec<UploadedPart>, AppErr
     crate::backend::uploads::uploaded_parts(&state, &user, &file_id).await
 }
 
-/// Assembles the parts S3 holds and checks the result against the declared size.
+/// Assembles the parts S3 holds and checks the result against the declared size and the
+/// parts' checksums; the file's checksum is recorded.
 #[server(endpoint = "complete_upload")]
 pub async fn complete_upload(file_id: String) -> Result<FileView, AppError> {
     let (state, user) = super::require_user().await?;

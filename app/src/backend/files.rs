@@ -1,12 +1,13 @@
 //! Files in PostgreSQL, and the quota bytes they hold.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use anyhow::Context;
 use sqlx::{PgPool, Postgres, Transaction};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use uuid::Uuid;
 
+use super::checksum::Digest;
 use crate::{
     error::AppError,
     model::{FileStatus, FileView},
@@ -26,6 +27,9 @@ pub struct FileRow {
     pub part_count: i32,
     pub failure_reason: Option<String>,
     pub created_at: OffsetDateTime,
+    pub checksum_sha256: Option<String>,
+    /// Its parts carry SHA-256 checksums (every upload begun since they exist).
+    pub part_checksums: bool,
 }
 
 impl FileRow {
@@ -42,6 +46,9 @@ impl FileRow {
             status: self.status(),
             created_at: self.created_at.format(&Rfc3339).unwrap_or_default(),
             failure: self.failure_reason.clone(),
+            checksum: self.checksum_sha256.clone(),
+            part_size: u64::try_from(self.part_size).unwrap_or(0),
+            part_count: u32::try_from(self.part_count).unwrap_or(0),
         }
     }
 }
@@ -58,7 +65,8 @@ pub async fn find_owned(db: &PgPool, owner: Uuid, id: &str) -> Result<FileRow, A
     sqlx::query_as!(
         FileRow,
         r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
-                  s3_upload_id, part_size, part_count, failure_reason, created_at
+                  s3_upload_id, part_size, part_count, failure_reason, created_at,
+                  checksum_sha256, part_checksums
            from file where file_id = $1 and owner_id = $2"#,
         id,
         owner
@@ -79,8 +87,9 @@ pub struct NewFile<'a> {
     pub s3_upload_id: Option<&'a str>,
     pub part_size: i64,
     pub part_count: i32,
-    /// Recorded complete at once: a 0-byte file, whose empty object the server wrote itself.
-    pub complete: bool,
+    /// Recorded complete at once, with this checksum: a 0-byte file, whose empty object the
+    /// server wrote itself.
+    pub complete: Option<&'a str>,
 }
 
 /// Reserves `bytes` of the owner's quota, in one statement so that two uploads started at once
@@ -109,12 +118,14 @@ pub async fn insert(
     let row = sqlx::query_as!(
         FileRow,
         r#"insert into file (file_id, owner_id, object_key, name, content_type, size_bytes,
-                             s3_upload_id, part_size, part_count, status, completed_at)
+                             s3_upload_id, part_size, part_count, status, completed_at,
+                             checksum_sha256, part_checksums)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                   case when $10 then 'complete' else 'uploading' end,
-                   case when $10 then now() end)
+                   case when $10::text is null then 'uploading' else 'complete' end,
+                   case when $10::text is null then null else now() end, $10, true)
            returning file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
-                     s3_upload_id, part_size, part_count, failure_reason, created_at"#,
+                     s3_upload_id, part_size, part_count, failure_reason, created_at,
+                  checksum_sha256, part_checksums"#,
         file.id,
         file.owner_id,
         file.object_key,
@@ -154,7 +165,8 @@ pub async fn claim(
            where file_id = $1 and status = 'uploading'
              and (lease_until is null or lease_until < now())
            returning file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
-                     s3_upload_id, part_size, part_count, failure_reason, created_at"#,
+                     s3_upload_id, part_size, part_count, failure_reason, created_at,
+                  checksum_sha256, part_checksums"#,
         file_id,
         token,
         hold.as_secs_f64()
@@ -179,31 +191,47 @@ pub async fn release(db: &PgPool, lease: Lease) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Moves an uploading file to `status`, and its reserved bytes to used (complete) or back to
-/// free (failed, aborted), and ends the lease. Only the lease holder's first call counts: a
-/// repeated call, or one whose lease ran out and was taken, changes nothing and returns false.
+/// How an uploading file ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending<'a> {
+    /// Verified, with its checksum (None where the storage reports none).
+    Complete(Option<&'a str>),
+    Failed(&'a str),
+    /// Cancelled, by its owner or (with a reason) by the sweeper.
+    Aborted(Option<&'a str>),
+}
+
+/// Moves an uploading file to its `ending`, and its reserved bytes to used (complete) or back
+/// to free (failed, aborted), and ends the lease; its part digests are no longer needed. Only
+/// the lease holder's first call counts: a repeated call, or one whose lease ran out and was
+/// taken, changes nothing and returns false.
 pub async fn finish(
     db: &PgPool,
     file: &FileRow,
     lease: Lease,
-    status: FileStatus,
-    reason: Option<&str>,
+    ending: Ending<'_>,
 ) -> anyhow::Result<bool> {
+    let (status, reason, checksum) = match ending {
+        Ending::Complete(checksum) => (FileStatus::Complete, None, checksum),
+        Ending::Failed(reason) => (FileStatus::Failed, Some(reason), None),
+        Ending::Aborted(reason) => (FileStatus::Aborted, reason, None),
+    };
     let status_text = match status {
         FileStatus::Complete => "complete",
         FileStatus::Failed => "failed",
-        FileStatus::Aborted => "aborted",
-        FileStatus::Uploading => anyhow::bail!("finish() needs a final status"),
+        _ => "aborted",
     };
     let mut tx = db.begin().await?;
     let moved = sqlx::query!(
         "update file set status = $2, failure_reason = $3, lease_token = null, lease_until = null,
-                completed_at = case when $2 = 'complete' then now() else null end
+                completed_at = case when $2 = 'complete' then now() else null end,
+                checksum_sha256 = $5
          where file_id = $1 and status = 'uploading' and lease_token = $4",
         file.id,
         status_text,
         reason,
-        lease.token
+        lease.token,
+        checksum
     )
     .execute(&mut *tx)
     .await
@@ -211,6 +239,10 @@ pub async fn finish(
     if moved.rows_affected() == 0 {
         return Ok(false);
     }
+    sqlx::query!("delete from file_part where file_id = $1", file.id)
+        .execute(&mut *tx)
+        .await
+        .context("dropping a finished file's part digests")?;
     let used = if status == FileStatus::Complete {
         file.size_bytes
     } else {
@@ -229,6 +261,61 @@ pub async fn finish(
     anyhow::ensure!(owner.rows_affected() == 1, "the file's owner is gone");
     tx.commit().await?;
     Ok(true)
+}
+
+/// Records the digests parts are signed with. A part keeps the first digest it was given:
+/// returns the numbers of parts that already had another one.
+pub async fn record_digests(
+    db: &PgPool,
+    file_id: Uuid,
+    digests: &BTreeMap<u32, Digest>,
+) -> anyhow::Result<Vec<u32>> {
+    let numbers: Vec<i32> = digests.keys().map(|&n| n as i32).collect();
+    let values: Vec<Vec<u8>> = digests.values().map(|d| d.to_vec()).collect();
+    sqlx::query!(
+        "insert into file_part (file_id, part_number, sha256)
+         select $1, n, d from unnest($2::int4[], $3::bytea[]) as t(n, d)
+         on conflict (file_id, part_number) do nothing",
+        file_id,
+        &numbers,
+        &values
+    )
+    .execute(db)
+    .await
+    .context("recording part digests")?;
+    let clashes = sqlx::query_scalar!(
+        r#"select p.part_number as "n!" from file_part p
+           join unnest($2::int4[], $3::bytea[]) as t(n, d) on p.part_number = t.n
+           where p.file_id = $1 and p.sha256 <> t.d
+           order by 1"#,
+        file_id,
+        &numbers,
+        &values
+    )
+    .fetch_all(db)
+    .await
+    .context("comparing part digests")?;
+    Ok(clashes.into_iter().map(|n| n as u32).collect())
+}
+
+/// The digests the file's parts were signed with, by part number.
+pub async fn part_digests(db: &PgPool, file_id: Uuid) -> anyhow::Result<BTreeMap<u32, Digest>> {
+    let rows = sqlx::query!(
+        "select part_number, sha256 from file_part where file_id = $1",
+        file_id
+    )
+    .fetch_all(db)
+    .await
+    .context("loading part digests")?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            Some((
+                u32::try_from(row.part_number).ok()?,
+                row.sha256.try_into().ok()?,
+            ))
+        })
+        .collect())
 }
 
 /// Deletes the row and gives back what it held. An uploading file is deleted only under its
@@ -322,7 +409,8 @@ pub async fn list(
     let mut rows = sqlx::query_as!(
         FileRow,
         r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
-                  s3_upload_id, part_size, part_count, failure_reason, created_at
+                  s3_upload_id, part_size, part_count, failure_reason, created_at,
+                  checksum_sha256, part_checksums
            from file
            where owner_id = $1 and status in ('uploading', 'complete', 'failed')
              and ($2::timestamptz is null or (created_at, file_id) < ($2, $3))

@@ -16,9 +16,9 @@ use aws_sdk_s3::{
     operation::create_bucket::CreateBucketError,
     presigning::PresigningConfig,
     types::{
-        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CompletedMultipartUpload,
-        CompletedPart, CorsConfiguration, CorsRule, ExpirationStatus, LifecycleRule,
-        LifecycleRuleFilter,
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ChecksumAlgorithm,
+        ChecksumMode, CompletedMultipartUpload, CompletedPart, CorsConfiguration, CorsRule,
+        ExpirationStatus, LifecycleRule, LifecycleRuleFilter,
     },
     Client,
 };
@@ -236,16 +236,24 @@ impl Storage {
     }
     /// A URL for one part of a multipart upload. Its exact length is signed: S3 refuses a
     /// longer or shorter body, so nobody can store more than the bytes reserved for the file.
+    /// With `sha256` (base64), the part's checksum is signed too, as the headers
+    /// `x-amz-checksum-sha256` and `x-amz-sdk-checksum-algorithm` that the PUT must carry: S3
+    /// refuses other bytes (BadDigest) and a PUT without them (the signature fails).
     /// It dies with the upload: once the upload is completed or aborted, S3 answers
     /// NoSuchUpload, so an old URL can never replace a finished object or leave bytes behind.
+    ///
+    /// The SDK's presigner keeps explicitly set checksum fields as signed headers (it only
+    /// leaves out the checksum it would compute itself; see aws-sdk-rust#1103). The tests
+    /// check `X-Amz-SignedHeaders` and that S3 refuses wrong bytes and missing headers.
     pub async fn presign_upload_part(
         &self,
         key: &str,
         upload_id: &str,
         part_number: i32,
         content_length: u64,
+        sha256: Option<&str>,
         ttl: Duration,
-    ) -> anyhow::Result<String> {
+    ) -> anyhow::Result<PresignedPart> {
         let length = i64::try_from(content_length).context("content length out of range")?;
         let request = self
             .client
@@ -255,10 +263,21 @@ impl Storage {
             .upload_id(upload_id)
             .part_number(part_number)
             .content_length(length)
+            .set_checksum_sha256(sha256.map(str::to_owned))
+            .set_checksum_algorithm(sha256.map(|_| ChecksumAlgorithm::Sha256))
             .presigned(presigning(ttl)?)
             .await
             .context("pre-signing an UploadPart")?;
-        Ok(request.uri().to_owned())
+        // The browser sets the body's length itself (and may not set the header).
+        let headers = request
+            .headers()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        Ok(PresignedPart {
+            url: request.uri().to_owned(),
+            headers,
+        })
     }
 
     /// A URL that downloads the object as an attachment named `disposition` describes.
@@ -281,6 +300,13 @@ impl Storage {
             .context("pre-signing a GET")?;
         Ok(request.uri().to_owned())
     }
+}
+
+/// A pre-signed part PUT: the URL and the headers signed into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedPart {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
 }
 
 /// What went wrong talking to S3, sorted by what the caller may do about it.
@@ -354,6 +380,15 @@ pub struct StoredPart {
     pub number: i32,
     pub size: i64,
     pub etag: String,
+    /// The part's SHA-256 (base64), when known: completion passes it to S3, which checks it.
+    pub sha256: Option<String>,
+}
+
+/// An object's size and, when S3 keeps one, its SHA-256 checksum (`…-N` when composite).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectHead {
+    pub size: i64,
+    pub sha256: Option<String>,
 }
 
 /// An object under the app's prefix, as ListObjectsV2 shows it.
@@ -383,6 +418,7 @@ impl Storage {
             .bucket(self.bucket())
             .key(key)
             .content_type(content_type)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .send()
             .await
             .map_err(|e| storage_error(e, "starting a multipart upload"))?;
@@ -392,7 +428,8 @@ impl Storage {
             .ok_or_else(|| StorageError::Unavailable(anyhow::anyhow!("S3 returned no upload id")))
     }
 
-    /// Writes an empty object: a 0-byte file has no bytes for the browser to send.
+    /// Writes an empty object, with the SHA-256 of nothing: a 0-byte file has no bytes for the
+    /// browser to send.
     pub async fn put_empty(&self, key: &str, content_type: &str) -> Result<(), StorageError> {
         self.client
             .put_object()
@@ -400,6 +437,7 @@ impl Storage {
             .key(key)
             .content_type(content_type)
             .content_length(0)
+            .checksum_sha256(super::checksum::of_bytes(b""))
             .send()
             .await
             .map_err(|e| storage_error(e, "writing an empty object"))?;
@@ -446,6 +484,7 @@ impl Storage {
                     number: part.part_number()?,
                     size: part.size()?,
                     etag: part.e_tag()?.to_owned(),
+                    sha256: part.checksum_sha256().map(str::to_owned),
                 })
             }));
             match (page.is_truncated(), page.next_part_number_marker()) {
@@ -476,6 +515,7 @@ impl Storage {
                         CompletedPart::builder()
                             .part_number(part.number)
                             .e_tag(&part.etag)
+                            .set_checksum_sha256(part.sha256.clone())
                             .build()
                     })
                     .collect(),
@@ -521,15 +561,24 @@ impl Storage {
 
     /// The object's size, or None when there is no object.
     pub async fn object_size(&self, key: &str) -> Result<Option<i64>, StorageError> {
+        Ok(self.object_head(key).await?.map(|head| head.size))
+    }
+
+    /// The object's size and checksum, or None when there is no object.
+    pub async fn object_head(&self, key: &str) -> Result<Option<ObjectHead>, StorageError> {
         match self
             .client
             .head_object()
             .bucket(self.bucket())
             .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
             .send()
             .await
         {
-            Ok(head) => Ok(Some(head.content_length().unwrap_or(0))),
+            Ok(head) => Ok(Some(ObjectHead {
+                size: head.content_length().unwrap_or(0),
+                sha256: head.checksum_sha256().map(str::to_owned),
+            })),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(e) => Err(storage_error(e, "reading an object's size")),
         }

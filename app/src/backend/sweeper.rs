@@ -14,7 +14,6 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{files, state::AppState, storage::StorageError, uploads};
-use crate::model::FileStatus;
 
 /// Uploads looked at per sweep; the next sweep takes the rest.
 const BATCH: i64 = 500;
@@ -102,7 +101,14 @@ async fn abandon_stale_uploads(
             continue;
         };
         let reason = "Abandoned: not completed in time.";
-        if files::finish(&state.db, &file, lease, FileStatus::Aborted, Some(reason)).await? {
+        if files::finish(
+            &state.db,
+            &file,
+            lease,
+            files::Ending::Aborted(Some(reason)),
+        )
+        .await?
+        {
             swept.abandoned += 1;
             let discarded = uploads::discard_bytes(state, &file).await;
             swept.succeeded(

@@ -10,21 +10,22 @@
 //! holds its lease (`files::claim`); no database transaction is open while S3 works.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     time::{Duration, Instant},
 };
 
 use uuid::Uuid;
 
 use super::{
-    files::{self, FileRow, Lease, NewFile},
+    checksum::{self, Digest},
+    files::{self, Ending, FileRow, Lease, NewFile},
     state::AppState,
     storage::{StorageError, StoredPart},
     users::User,
 };
 use crate::{
     error::{noted, AppError},
-    model::{FileStatus, FileView, NewUpload, SignedPart, UploadedPart},
+    model::{FileStatus, FileView, NewUpload, PartDigest, SignedPart, UploadedPart},
     upload::{
         plan::{plan, Plan},
         progress,
@@ -77,6 +78,7 @@ pub async fn start(
     let id = Uuid::new_v4();
     let key = format!("u/{}/{id}", user.id);
     // S3 first, then one short transaction: no database connection waits on S3.
+    let empty_checksum = checksum::of_bytes(b"");
     let upload_id = if size == 0 {
         state.storage.put_empty(&key, &content_type).await?;
         None
@@ -93,7 +95,7 @@ pub async fn start(
         s3_upload_id: upload_id.as_deref(),
         part_size: plan.part_size as i64,
         part_count: plan.part_count as i32,
-        complete: size == 0,
+        complete: (size == 0).then_some(empty_checksum.as_str()),
     };
     let recorded = record(state, &new).await;
     if !matches!(recorded, Ok(Some(_))) {
@@ -169,48 +171,94 @@ fn file_plan(file: &FileRow) -> Plan {
     }
 }
 
+/// URLs for the parts in `parts`, each signing the part's exact length and SHA-256. A part
+/// keeps the digest it was first signed with: S3 then holds exactly the recorded digests.
 pub async fn sign_parts(
     state: &AppState,
     user: &User,
     file_id: &str,
-    numbers: &[u32],
+    parts: &[PartDigest],
 ) -> Result<Vec<SignedPart>, AppError> {
     let file = uploading(state, user, file_id).await?;
-    let numbers: BTreeSet<u32> = numbers.iter().copied().collect();
     let plan = file_plan(&file);
-    let count = plan.part_count;
-    if numbers.is_empty() || numbers.len() > MAX_PARTS_PER_SIGN {
-        return Err(AppError::invalid(
-            "part_numbers",
-            format!("Ask for 1 to {MAX_PARTS_PER_SIGN} parts at a time."),
-        ));
-    }
-    if let Some(bad) = numbers.iter().find(|&&n| n == 0 || n > count) {
-        return Err(AppError::invalid(
-            "part_numbers",
-            format!("Part {bad} does not exist: this file has parts 1 to {count}."),
-        ));
-    }
+    let digests = requested_parts(parts, plan.part_count)?;
     let Some(upload_id) = &file.s3_upload_id else {
         return Err(AppError::invalid(
             "file",
             "This upload cannot take parts; start it again.",
         ));
     };
+    if file.part_checksums {
+        let clashes = files::record_digests(&state.db, file.id, &digests).await?;
+        if let Some(part) = clashes.first() {
+            return Err(AppError::invalid(
+                "parts",
+                format!(
+                    "Part {part} was signed before with another checksum: the file has \
+                     changed since this upload began. Start it again."
+                ),
+            ));
+        }
+    }
     let ttl = state.config.url_ttl;
-    let mut signed = Vec::with_capacity(numbers.len());
-    for number in numbers {
+    let mut signed = Vec::with_capacity(digests.len());
+    for (&number, digest) in &digests {
         let (start, end) = plan.range(file.size_bytes as u64, number);
-        let url = state
+        // Uploads begun before checksums existed carry on without them.
+        let sha256 = file.part_checksums.then(|| checksum::encode(digest));
+        let part = state
             .storage
-            .presign_upload_part(&file.object_key, upload_id, number as i32, end - start, ttl)
+            .presign_upload_part(
+                &file.object_key,
+                upload_id,
+                number as i32,
+                end - start,
+                sha256.as_deref(),
+                ttl,
+            )
             .await?;
         signed.push(SignedPart {
             part_number: number,
-            url,
+            url: part.url,
+            headers: part.headers,
+            expires_in_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
         });
     }
     Ok(signed)
+}
+
+/// The parts a client asked to sign, checked: 1 to 100 of them, each an existing part once,
+/// each with the base64 of a 32-byte SHA-256.
+fn requested_parts(parts: &[PartDigest], count: u32) -> Result<BTreeMap<u32, Digest>, AppError> {
+    if parts.is_empty() || parts.len() > MAX_PARTS_PER_SIGN {
+        return Err(AppError::invalid(
+            "parts",
+            format!("Ask for 1 to {MAX_PARTS_PER_SIGN} parts at a time."),
+        ));
+    }
+    let mut digests = BTreeMap::new();
+    for part in parts {
+        let number = part.part_number;
+        if number == 0 || number > count {
+            return Err(AppError::invalid(
+                "parts",
+                format!("Part {number} does not exist: this file has parts 1 to {count}."),
+            ));
+        }
+        let Some(digest) = checksum::parse(&part.sha256) else {
+            return Err(AppError::invalid(
+                "parts",
+                format!("Part {number}: sha256 must be the base64 of a 32-byte SHA-256 digest."),
+            ));
+        };
+        if digests.insert(number, digest).is_some_and(|d| d != digest) {
+            return Err(AppError::invalid(
+                "parts",
+                format!("Part {number} is listed twice with different checksums."),
+            ));
+        }
+    }
+    Ok(digests)
 }
 
 /// What S3 holds of an upload in progress: the truth a resumed upload starts from.
@@ -228,11 +276,16 @@ pub async fn uploaded_parts(
             .unwrap_or_default(),
         None => Vec::new(),
     };
+    let digests = files::part_digests(&state.db, file.id).await?;
     Ok(parts
         .into_iter()
         .map(|part| UploadedPart {
             part_number: part.number as u32,
             size: part.size as u64,
+            sha256: u32::try_from(part.number)
+                .ok()
+                .and_then(|n| digests.get(&n))
+                .map(checksum::encode),
             etag: part.etag,
         })
         .collect())
@@ -287,15 +340,17 @@ async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<File
     let outcome = match &file.s3_upload_id {
         Some(upload_id) => assemble_parts(state, file, upload_id).await,
         // Files sent in one PUT by an earlier version: the object is all there is.
-        None => check_object(state, file).await,
+        None => check_object(state, file, None).await,
     };
     match outcome {
-        Ok(Assembled::Done) => {
-            if !files::finish(&state.db, file, lease, FileStatus::Complete, None).await? {
+        Ok(Assembled::Done(checksum)) => {
+            let ending = Ending::Complete(checksum.as_deref());
+            if !files::finish(&state.db, file, lease, ending).await? {
                 return answer_now(state, file).await;
             }
             Ok(FileRow {
                 status: "complete".to_owned(),
+                checksum_sha256: checksum,
                 ..file.clone()
             }
             .view())
@@ -313,8 +368,8 @@ async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<File
 }
 
 enum Assembled {
-    /// The object exists with the declared size.
-    Done,
+    /// The object exists with the declared size and the parts' checksum (recorded here).
+    Done(Option<String>),
     /// Parts are missing; the client can still send them.
     NotYet(String),
     /// The bytes are not the declared file: it fails, with this reason.
@@ -326,26 +381,51 @@ async fn assemble_parts(
     file: &FileRow,
     upload_id: &str,
 ) -> Result<Assembled, StorageError> {
+    let digests = if file.part_checksums {
+        match files::part_digests(&state.db, file.id).await {
+            Ok(digests) => Some(digests),
+            Err(error) => return Err(StorageError::Unavailable(error)),
+        }
+    } else {
+        None
+    };
     // No such upload: an earlier call completed it (then the object exists) or it was
     // aborted (then it does not). HeadObject tells.
-    let Some(parts) = state
+    let Some(mut parts) = state
         .storage
         .list_parts(&file.object_key, upload_id)
         .await?
     else {
-        return check_object(state, file).await;
+        return check_object(state, file, digests.as_ref()).await;
     };
     match check_parts(file, &parts) {
         Ok(()) => {}
         Err(PartProblem::Missing(message)) => return Ok(Assembled::NotYet(message)),
         Err(PartProblem::WrongSize(reason)) => return Ok(Assembled::Wrong(reason)),
     }
+    if let Some(digests) = &digests {
+        // S3 checks each part against the digest it was signed with; it holds no others.
+        for part in &mut parts {
+            let Some(digest) = u32::try_from(part.number)
+                .ok()
+                .and_then(|n| digests.get(&n))
+            else {
+                return Ok(Assembled::Wrong(format!(
+                    "Part {} was stored without a checksum.",
+                    part.number
+                )));
+            };
+            part.sha256 = Some(checksum::encode(digest));
+        }
+    }
     match state
         .storage
         .complete_multipart(&file.object_key, upload_id, &parts)
         .await
     {
-        Ok(()) | Err(StorageError::NoSuchUpload) => check_object(state, file).await,
+        Ok(()) | Err(StorageError::NoSuchUpload) => {
+            check_object(state, file, digests.as_ref()).await
+        }
         Err(StorageError::Refused { code, message }) => {
             tracing::warn!(file = %file.id, code, message, "S3 refused to assemble the parts");
             Ok(Assembled::Wrong(format!(
@@ -356,18 +436,53 @@ async fn assemble_parts(
     }
 }
 
-async fn check_object(state: &AppState, file: &FileRow) -> Result<Assembled, StorageError> {
-    Ok(match state.storage.object_size(&file.object_key).await? {
+/// The object must have the declared size and, for an upload with part checksums, the
+/// checksum S3 computed from the parts must be the one their recorded digests give.
+async fn check_object(
+    state: &AppState,
+    file: &FileRow,
+    digests: Option<&BTreeMap<u32, Digest>>,
+) -> Result<Assembled, StorageError> {
+    let head = match state.storage.object_head(&file.object_key).await? {
         None if file.s3_upload_id.is_none() => {
-            Assembled::NotYet("Nothing has been uploaded for this file yet.".into())
+            return Ok(Assembled::NotYet(
+                "Nothing has been uploaded for this file yet.".into(),
+            ))
         }
-        None => Assembled::Wrong("The storage no longer holds this upload's parts.".into()),
-        Some(size) if size != file.size_bytes => Assembled::Wrong(format!(
+        None => {
+            return Ok(Assembled::Wrong(
+                "The storage no longer holds this upload's parts.".into(),
+            ))
+        }
+        Some(head) => head,
+    };
+    if head.size != file.size_bytes {
+        return Ok(Assembled::Wrong(format!(
             "The upload holds {} but {} were declared.",
-            progress::bytes(size as u64),
+            progress::bytes(head.size as u64),
             progress::bytes(file.size_bytes as u64)
+        )));
+    }
+    let Some(digests) = digests else {
+        return Ok(Assembled::Done(None));
+    };
+    let digests: Vec<Digest> = digests.values().copied().collect();
+    if digests.len() != file.part_count as usize {
+        return Ok(Assembled::Wrong(
+            "Not every part has a recorded checksum.".into(),
+        ));
+    }
+    let expected = checksum::composite(&digests);
+    Ok(match head.sha256 {
+        Some(stored) if stored == expected => Assembled::Done(Some(checksum::recorded(&digests))),
+        Some(stored) => Assembled::Wrong(format!(
+            "The storage's checksum of the file ({stored}) is not the checksum of the parts \
+             sent ({expected})."
         )),
-        Some(_) => Assembled::Done,
+        None => {
+            tracing::warn!(file = %file.id, "the storage reports no checksum for a completed upload");
+            Assembled::Done(None)
+        }
     })
 }
 
@@ -422,7 +537,7 @@ async fn fail(
     lease: Lease,
     reason: &str,
 ) -> Result<FileView, AppError> {
-    if !files::finish(&state.db, file, lease, FileStatus::Failed, Some(reason)).await? {
+    if !files::finish(&state.db, file, lease, Ending::Failed(reason)).await? {
         return answer_now(state, file).await;
     }
     discard_or_leave_to_sweeper(state, file).await;
@@ -483,7 +598,7 @@ pub async fn abort(state: &AppState, user: &User, file_id: &str) -> Result<(), A
             else {
                 return Err(busy());
             };
-            if files::finish(&state.db, &file, lease, FileStatus::Aborted, None).await? {
+            if files::finish(&state.db, &file, lease, Ending::Aborted(None)).await? {
                 discard_or_leave_to_sweeper(state, &file).await;
             }
             Ok(())

@@ -169,6 +169,7 @@ fn FileRow(file: FileView, actions: Actions) -> impl IntoView {
         status,
         created_at,
         failure,
+        ..
     } = file;
     let date = created_at.get(..10).unwrap_or(&created_at).to_owned();
     let status_text = match (&status, failure) {

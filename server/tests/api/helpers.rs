@@ -292,6 +292,11 @@ pub fn test_bytes(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// The base64 SHA-256 that S3 and `sign_parts` want.
+pub fn digest(bytes: &[u8]) -> String {
+    app::backend::checksum::of_bytes(bytes)
+}
+
 pub fn sha256(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     format!("{:x}", Sha256::digest(bytes))

@@ -123,24 +123,20 @@ async fn storage_faults_during_completion_leave_the_upload_to_retry() {
     assert_quota_matches_rows(&app).await;
 }
 
-/// PUTs `len` bytes to every part URL that was signed for `file_id` before it ended.
-async fn put_again(app: &TestApp, urls: &[String], len: usize) -> Vec<u16> {
+/// PUTs `body` again, with its signed headers, to every part signed before the file ended.
+async fn put_again(app: &TestApp, parts: &[Value], body: &[u8]) -> Vec<u16> {
     let mut statuses = Vec::new();
-    for url in urls {
-        statuses.push(app.put_bytes(url, test_bytes(len, 99), None).await);
+    for part in parts {
+        statuses.push(app.put_part(part, body.to_vec()).await);
     }
     statuses
 }
 
-async fn signed_urls(app: &TestApp, file_id: &str, parts: &[i64]) -> Vec<String> {
-    let (status, signed) = app.sign(file_id, parts).await;
+/// Part 1 of a one-part file holding `body`, signed.
+async fn signed_parts(app: &TestApp, file_id: &str, body: &[u8]) -> Vec<Value> {
+    let (status, signed) = app.sign(file_id, &[(1, body)]).await;
     assert_eq!(status, 200, "{signed}");
-    signed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|part| part["url"].as_str().unwrap().to_owned())
-        .collect()
+    signed.as_array().unwrap().clone()
 }
 
 #[tokio::test]
@@ -152,10 +148,10 @@ async fn old_upload_urls_write_nothing_after_complete_abort_or_delete() {
     // Complete: the object cannot be replaced through its old URL.
     let (_, started) = app.start("done.bin", small.len(), "").await;
     let done = id(&started);
-    let urls = signed_urls(&app, &done, &[1]).await;
+    let urls = signed_parts(&app, &done, &small).await;
     app.upload_parts(&done, &small, 5 * MIB, None).await;
     assert_eq!(app.complete(&done).await.0, 200);
-    for status in put_again(&app, &urls, small.len()).await {
+    for status in put_again(&app, &urls, &small).await {
         assert!(status >= 400, "a PUT after completion answered {status}");
     }
     assert_eq!(app.object(&done).await, small, "the object was replaced");
@@ -169,14 +165,14 @@ async fn old_upload_urls_write_nothing_after_complete_abort_or_delete() {
     ] {
         let (_, started) = app.start(name, small.len(), "").await;
         let file_id = id(&started);
-        let urls = signed_urls(&app, &file_id, &[1]).await;
+        let urls = signed_parts(&app, &file_id, &small).await;
         if name == "deleted-late.bin" {
             app.upload_parts(&file_id, &small, 5 * MIB, None).await;
             assert_eq!(app.complete(&file_id).await.0, 200);
         }
         let key = row(&app, &file_id).await.1;
         assert_eq!(app.json(end, &[("file_id", &file_id)]).await.0, 200);
-        for status in put_again(&app, &urls, small.len()).await {
+        for status in put_again(&app, &urls, &small).await {
             assert!(
                 status >= 400,
                 "{name}: a PUT after the end answered {status}"

@@ -7,7 +7,9 @@ use aws_sdk_s3::{
     types::{CompletedMultipartUpload, CompletedPart},
 };
 
-use crate::helpers::{sha256, spawn_app, test_bytes, TestApp};
+use app::backend::storage::PresignedPart;
+
+use crate::helpers::{digest, sha256, spawn_app, test_bytes, TestApp};
 
 const MIB: usize = 1024 * 1024;
 const TTL: Duration = Duration::from_secs(300);
@@ -36,6 +38,37 @@ async fn put(app: &TestApp, url: &str, body: Vec<u8>) -> reqwest::Response {
         .unwrap()
 }
 
+/// A pre-signed UploadPart for part `number` of an upload, signed for `body`'s length and
+/// SHA-256.
+async fn signed_part(
+    app: &TestApp,
+    key: &str,
+    upload_id: &str,
+    number: i32,
+    body: &[u8],
+) -> PresignedPart {
+    app.storage
+        .presign_upload_part(
+            key,
+            upload_id,
+            number,
+            body.len() as u64,
+            Some(&digest(body)),
+            TTL,
+        )
+        .await
+        .unwrap()
+}
+
+/// PUTs `body` to a pre-signed part with its signed headers.
+async fn put_signed(app: &TestApp, part: &PresignedPart, body: Vec<u8>) -> reqwest::Response {
+    let mut request = app.client.put(&part.url).body(body);
+    for (name, value) in &part.headers {
+        request = request.header(name, value);
+    }
+    request.send().await.unwrap()
+}
+
 /// PUTs `body` as part `number` through a pre-signed UploadPart URL.
 async fn put_part(
     app: &TestApp,
@@ -44,47 +77,89 @@ async fn put_part(
     number: i32,
     body: Vec<u8>,
 ) -> reqwest::Response {
-    let url = app
-        .storage
-        .presign_upload_part(key, upload_id, number, body.len() as u64, TTL)
-        .await
-        .unwrap();
-    app.client.put(&url).body(body).send().await.unwrap()
+    let part = signed_part(app, key, upload_id, number, &body).await;
+    put_signed(app, &part, body).await
 }
 
-/// A pre-signed URL for part 1 of a new multipart upload of `key`, signed for `len` bytes.
-async fn part_url(app: &TestApp, key: &str, len: u64) -> (String, String) {
+/// Part 1 of a new multipart upload of `key`, signed for `body`.
+async fn part_url(app: &TestApp, key: &str, body: &[u8]) -> (PresignedPart, String) {
     let upload_id = app.storage.create_multipart(key, OCTETS).await.unwrap();
-    let url = app
-        .storage
-        .presign_upload_part(key, &upload_id, 1, len, TTL)
-        .await
-        .unwrap();
-    (url, upload_id)
+    let part = signed_part(app, key, &upload_id, 1, body).await;
+    (part, upload_id)
 }
 
-#[tokio::test]
-async fn a_part_url_signs_its_exact_length() {
-    let app = spawn_app().await;
-    let key = "u/test/exact";
-    let (url, upload_id) = part_url(&app, key, 1000).await;
-    let signed = url::Url::parse(&url)
+fn signed_headers(url: &str) -> Vec<String> {
+    url::Url::parse(url)
         .unwrap()
         .query_pairs()
         .find(|(name, _)| name == "X-Amz-SignedHeaders")
-        .map(|(_, value)| value.into_owned())
-        .unwrap();
-    assert!(signed.split(';').any(|h| h == "content-length"), "{signed}");
+        .map(|(_, value)| value.split(';').map(str::to_owned).collect())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_part_url_signs_its_exact_length_and_checksum() {
+    let app = spawn_app().await;
+    let key = "u/test/exact";
+    let body = test_bytes(1000, 2);
+    let (part, upload_id) = part_url(&app, key, &body).await;
+    // The checksum travels as signed headers, not hoisted into the query (where S3 would not
+    // check it against the body).
+    let signed = signed_headers(&part.url);
+    for header in [
+        "content-length",
+        "x-amz-checksum-sha256",
+        "x-amz-sdk-checksum-algorithm",
+    ] {
+        assert!(signed.iter().any(|h| h == header), "{header}: {signed:?}");
+    }
+    let sent: Vec<&str> = part.headers.iter().map(|(name, _)| name.as_str()).collect();
+    assert!(sent.contains(&"x-amz-checksum-sha256"), "{sent:?}");
+    assert!(!part
+        .url
+        .to_ascii_lowercase()
+        .contains("x-amz-checksum-sha256="));
 
     // Longer and shorter bodies are refused by S3 itself; nothing is stored.
     for len in [1001, 999, 300 * 1024] {
-        let response = put(&app, &url, test_bytes(len, 2)).await;
+        let response = put_signed(&app, &part, test_bytes(len, 2)).await;
         assert_eq!(response.status(), 403, "a body of {len} bytes");
     }
     let parts = app.storage.list_parts(key, &upload_id).await.unwrap();
     assert_eq!(parts, Some(vec![]), "no part may exist after refused PUTs");
-    let response = put(&app, &url, test_bytes(1000, 2)).await;
+    let response = put_signed(&app, &part, body).await;
     assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_part_whose_bytes_differ_from_the_signed_sha256_is_refused() {
+    let app = spawn_app().await;
+    let key = "u/test/corrupt";
+    let body = test_bytes(1000, 5);
+    let (part, upload_id) = part_url(&app, key, &body).await;
+    // Same length, one bit flipped on the way.
+    let mut corrupt = body.clone();
+    corrupt[500] ^= 1;
+    let response = put_signed(&app, &part, corrupt).await;
+    assert_eq!(response.status(), 400);
+    let answer = response.text().await.unwrap();
+    assert!(answer.contains("<Code>BadDigest</Code>"), "{answer}");
+    let parts = app.storage.list_parts(key, &upload_id).await.unwrap();
+    assert_eq!(parts, Some(vec![]), "a corrupt part must not be stored");
+    assert_eq!(put_signed(&app, &part, body).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_part_put_without_the_signed_checksum_header_is_refused() {
+    let app = spawn_app().await;
+    let key = "u/test/no-checksum";
+    let body = test_bytes(1000, 6);
+    let (part, upload_id) = part_url(&app, key, &body).await;
+    // The right bytes, but no checksum header: the signature does not hold.
+    let response = put(&app, &part.url, body).await;
+    assert_eq!(response.status(), 403);
+    let parts = app.storage.list_parts(key, &upload_id).await.unwrap();
+    assert_eq!(parts, Some(vec![]));
 }
 
 #[tokio::test]
@@ -105,12 +180,14 @@ async fn multipart_upload_through_presigned_parts_reassembles_the_bytes() {
     let puts = chunks.into_iter().map(|(number, chunk)| {
         let app = &app;
         async move {
+            let checksum = digest(&chunk);
             let response = put_part(app, key, upload_id, number, chunk).await;
             assert_eq!(response.status(), 200);
             let etag = response.headers()["etag"].to_str().unwrap().to_owned();
             CompletedPart::builder()
                 .part_number(number)
                 .e_tag(etag)
+                .checksum_sha256(checksum)
                 .build()
         }
     });
@@ -138,12 +215,15 @@ async fn multipart_upload_through_presigned_parts_reassembles_the_bytes() {
 #[tokio::test]
 async fn tampered_signature_is_refused() {
     let app = spawn_app().await;
-    let (url, _) = part_url(&app, "u/test/tampered", 4).await;
-    let (head, signature) = url.split_once("X-Amz-Signature=").unwrap();
+    let (part, _) = part_url(&app, "u/test/tampered", b"evil").await;
+    let (head, signature) = part.url.split_once("X-Amz-Signature=").unwrap();
     let flipped = if signature.starts_with('0') { '1' } else { '0' };
-    let tampered = format!("{head}X-Amz-Signature={flipped}{}", &signature[1..]);
+    let tampered = PresignedPart {
+        url: format!("{head}X-Amz-Signature={flipped}{}", &signature[1..]),
+        ..part
+    };
 
-    let response = put(&app, &tampered, b"evil".to_vec()).await;
+    let response = put_signed(&app, &tampered, b"evil".to_vec()).await;
     assert_eq!(response.status(), 403);
 }
 
@@ -175,14 +255,18 @@ async fn expired_url_is_refused() {
 async fn cors_allows_the_app_origin_and_exposes_etag() {
     let app = spawn_app().await;
     let bytes = test_bytes(64, 4);
-    let (url, _) = part_url(&app, "u/test/cors", bytes.len() as u64).await;
+    let (part, _) = part_url(&app, "u/test/cors", &bytes).await;
+    let url = &part.url;
 
     let preflight = app
         .client
-        .request(reqwest::Method::OPTIONS, &url)
+        .request(reqwest::Method::OPTIONS, url)
         .header("origin", &app.origin)
         .header("access-control-request-method", "PUT")
-        .header("access-control-request-headers", "content-type")
+        .header(
+            "access-control-request-headers",
+            "content-type,x-amz-checksum-sha256,x-amz-sdk-checksum-algorithm",
+        )
         .send()
         .await
         .unwrap();
@@ -197,15 +281,25 @@ async fn cors_allows_the_app_origin_and_exposes_etag() {
         .to_owned();
     assert!(methods.contains("PUT"), "{methods}");
 
-    let response = app
-        .client
-        .put(&url)
-        .header("origin", &app.origin)
-        .header("content-type", OCTETS)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
+    // A refusal is readable by the page too: the engine tells a bad digest or an expired URL
+    // from the error code in the body.
+    let mut corrupt = bytes.clone();
+    corrupt[0] ^= 1;
+    let put_from_page = |body: Vec<u8>| {
+        let mut request = app.client.put(url).header("origin", &app.origin);
+        for (name, value) in &part.headers {
+            request = request.header(name, value);
+        }
+        request.header("content-type", OCTETS).body(body).send()
+    };
+    let refused = put_from_page(corrupt).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        refused.headers()["access-control-allow-origin"],
+        app.origin.as_str()
+    );
+
+    let response = put_from_page(bytes).await.unwrap();
     assert_eq!(response.status(), 200);
     let exposed = response.headers()["access-control-expose-headers"]
         .to_str()
@@ -218,11 +312,12 @@ async fn cors_allows_the_app_origin_and_exposes_etag() {
 #[tokio::test]
 async fn cors_refuses_another_origin() {
     let app = spawn_app().await;
-    let (url, _) = part_url(&app, "u/test/cors-evil", 4).await;
+    let (part, _) = part_url(&app, "u/test/cors-evil", b"evil").await;
+    let url = &part.url;
 
     let preflight = app
         .client
-        .request(reqwest::Method::OPTIONS, &url)
+        .request(reqwest::Method::OPTIONS, url)
         .header("origin", "http://evil.example")
         .header("access-control-request-method", "PUT")
         .send()

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{sha256, spawn_app_with, test_bytes, TestApp};
+use crate::helpers::{digest, sha256, spawn_app_with, test_bytes, TestApp};
 
 const MIB: usize = 1024 * 1024;
 /// Small parts (S3's minimum) keep multipart tests quick.
@@ -42,11 +42,20 @@ impl TestApp {
         .await
     }
 
-    pub(crate) async fn sign(&self, file_id: &str, parts: &[i64]) -> (u16, Value) {
+    /// Signs parts given as (number, base64 SHA-256), as a client may send them.
+    pub(crate) async fn sign_digests(
+        &self,
+        file_id: &str,
+        parts: &[(i64, String)],
+    ) -> (u16, Value) {
+        let parts: Vec<Value> = parts
+            .iter()
+            .map(|(number, sha256)| json!({ "part_number": number, "sha256": sha256 }))
+            .collect();
         let response = self
             .client
             .post(self.url("/api/sign_parts"))
-            .json(&json!({ "file_id": file_id, "part_numbers": parts }))
+            .json(&json!({ "file_id": file_id, "parts": parts }))
             .send()
             .await
             .unwrap();
@@ -54,22 +63,24 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Signs parts given as (number, bytes the part will hold).
+    pub(crate) async fn sign(&self, file_id: &str, parts: &[(i64, &[u8])]) -> (u16, Value) {
+        let parts: Vec<(i64, String)> = parts.iter().map(|(n, b)| (*n, digest(b))).collect();
+        self.sign_digests(file_id, &parts).await
+    }
+
+    /// PUTs `body` to a part `sign_parts` returned, with the headers signed into its URL.
+    pub(crate) async fn put_part(&self, part: &Value, body: Vec<u8>) -> u16 {
+        let mut request = self.client.put(part["url"].as_str().unwrap()).body(body);
+        for header in part["headers"].as_array().unwrap() {
+            request = request.header(header[0].as_str().unwrap(), header[1].as_str().unwrap());
+        }
+        request.send().await.unwrap().status().as_u16()
+    }
+
     pub(crate) async fn complete(&self, file_id: &str) -> (u16, Value) {
         self.json("/api/complete_upload", &[("file_id", file_id)])
             .await
-    }
-
-    pub(crate) async fn put_bytes(
-        &self,
-        url: &str,
-        body: Vec<u8>,
-        content_type: Option<&str>,
-    ) -> u16 {
-        let mut request = self.client.put(url).body(body);
-        if let Some(content_type) = content_type {
-            request = request.header("content-type", content_type);
-        }
-        request.send().await.unwrap().status().as_u16()
     }
 
     /// Sends every part (in reverse order, all at once) and returns nothing; panics on failure.
@@ -81,15 +92,17 @@ impl TestApp {
         skip: Option<i64>,
     ) {
         let count = bytes.len().div_ceil(part_size) as i64;
-        let numbers: Vec<i64> = (1..=count).rev().filter(|n| Some(*n) != skip).collect();
-        let (status, signed) = self.sign(file_id, &numbers).await;
+        let parts: Vec<(i64, &[u8])> = (1..=count)
+            .rev()
+            .filter(|n| Some(*n) != skip)
+            .map(|n| (n, part_of(bytes, part_size, n)))
+            .collect();
+        let (status, signed) = self.sign(file_id, &parts).await;
         assert_eq!(status, 200, "{signed}");
         let puts = signed.as_array().unwrap().iter().map(|part| {
-            let number = part["part_number"].as_i64().unwrap() as usize;
-            let url = part["url"].as_str().unwrap().to_owned();
-            let chunk =
-                bytes[(number - 1) * part_size..(number * part_size).min(bytes.len())].to_vec();
-            async move { self.put_bytes(&url, chunk, None).await }
+            let number = part["part_number"].as_i64().unwrap();
+            let chunk = part_of(bytes, part_size, number).to_vec();
+            async move { self.put_part(part, chunk).await }
         });
         for status in futures::future::join_all(puts).await {
             assert_eq!(status, 200);
@@ -113,6 +126,12 @@ impl TestApp {
             page["usage"]["reserved_bytes"].as_i64().unwrap(),
         )
     }
+}
+
+/// Part `number` (from 1) of `bytes` cut into `part_size` pieces.
+pub(crate) fn part_of(bytes: &[u8], part_size: usize, number: i64) -> &[u8] {
+    let start = (number as usize - 1) * part_size;
+    &bytes[start..(start + part_size).min(bytes.len())]
 }
 
 pub(crate) fn id(value: &Value) -> String {
@@ -182,13 +201,9 @@ async fn complete_with_a_missing_part_is_refused_and_can_finish_later() {
     assert!(error.to_string().contains("Part 2 of 3"), "{error}");
 
     // Nothing is lost: send the missing part and finish.
-    let (_, signed) = app.sign(&file_id, &[2]).await;
-    let url = signed[0]["url"].as_str().unwrap();
-    assert_eq!(
-        app.put_bytes(url, bytes[5 * MIB..10 * MIB].to_vec(), None)
-            .await,
-        200
-    );
+    let part = &bytes[5 * MIB..10 * MIB];
+    let (_, signed) = app.sign(&file_id, &[(2, part)]).await;
+    assert_eq!(app.put_part(&signed[0], part.to_vec()).await, 200);
     let (status, _) = app.complete(&file_id).await;
     assert_eq!(status, 200);
     assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
@@ -202,20 +217,25 @@ async fn parts_longer_or_shorter_than_planned_are_refused_by_s3() {
     let bytes = test_bytes(6 * MIB, 3);
     let (_, started) = app.start("exact.bin", bytes.len(), "").await;
     let file_id = id(&started);
-    let (_, signed) = app.sign(&file_id, &[1, 2]).await;
-    let (one, two) = (
-        signed[0]["url"].as_str().unwrap(),
-        signed[1]["url"].as_str().unwrap(),
-    );
+    let (_, signed) = app
+        .sign(
+            &file_id,
+            &[
+                (1, part_of(&bytes, 5 * MIB, 1)),
+                (2, part_of(&bytes, 5 * MIB, 2)),
+            ],
+        )
+        .await;
+    let (one, two) = (&signed[0], &signed[1]);
     // 300 MiB into part 1 of a 6 MiB file, one byte too many, one too few: all refused.
-    for (url, len) in [
+    for (part, len) in [
         (one, 300 * MIB),
         (one, 5 * MIB + 1),
         (one, 5 * MIB - 1),
         (two, MIB + 1),
         (two, 5 * MIB),
     ] {
-        let status = app.put_bytes(url, test_bytes(len, 1), None).await;
+        let status = app.put_part(part, test_bytes(len, 1)).await;
         assert_eq!(status, 403, "{len} bytes");
     }
     let (_, parts) = app
@@ -280,12 +300,17 @@ async fn forged_part_numbers_are_refused() {
     app.signed_up_user().await;
     let (_, started) = app.start("parts.bin", 11 * MIB, "").await;
     let file_id = id(&started);
-    for parts in [vec![0], vec![10_001], vec![-1], vec![4], vec![]] {
-        let (status, error) = app.sign(&file_id, &parts).await;
-        assert!((400..500).contains(&status), "{parts:?}: {status} {error}");
+    let some = digest(b"some part");
+    for numbers in [vec![0], vec![10_001], vec![-1], vec![4], vec![]] {
+        let parts: Vec<(i64, String)> = numbers.iter().map(|&n| (n, some.clone())).collect();
+        let (status, error) = app.sign_digests(&file_id, &parts).await;
+        assert!(
+            (400..500).contains(&status),
+            "{numbers:?}: {status} {error}"
+        );
     }
-    let too_many: Vec<i64> = (1..=101).collect();
-    assert_eq!(app.sign(&file_id, &too_many).await.0, 422);
+    let too_many: Vec<(i64, String)> = (1..=101).map(|n| (n, some.clone())).collect();
+    assert_eq!(app.sign_digests(&file_id, &too_many).await.0, 422);
 }
 
 #[tokio::test]
@@ -398,7 +423,9 @@ async fn another_users_file_answers_404_on_every_endpoint() {
     assert_eq!(rename.status(), 404);
     let sign = intruder
         .post(app.url("/api/sign_parts"))
-        .json(&json!({ "file_id": file_id, "part_numbers": [1] }))
+        .json(
+            &json!({ "file_id": file_id, "parts": [{ "part_number": 1, "sha256": digest(b"x") }] }),
+        )
         .send()
         .await
         .unwrap();
@@ -558,4 +585,110 @@ async fn invisible_and_line_breaking_characters_in_names_are_refused() {
         .await;
     assert_eq!(status, 422);
     assert_eq!(app.usage().await, (0, 10));
+}
+
+/// What S3 reports for an object assembled from these parts, computed here from the bytes.
+fn composite_of(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut digests = Vec::new();
+    for part in parts {
+        digests.extend_from_slice(&Sha256::digest(part));
+    }
+    let whole = app::backend::checksum::of_bytes(&digests);
+    format!("{whole}-{}", parts.len())
+}
+
+#[tokio::test]
+async fn the_recorded_checksum_is_the_composite_of_the_parts() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let bytes = test_bytes(11 * MIB + 3, 21);
+    let (_, started) = app.start("three.bin", bytes.len(), "").await;
+    let file_id = id(&started);
+    app.upload_parts(&file_id, &bytes, 5 * MIB, None).await;
+
+    let (status, file) = app.complete(&file_id).await;
+    assert_eq!(status, 200, "{file}");
+    let expected = composite_of(&bytes.chunks(5 * MIB).collect::<Vec<_>>());
+    assert_eq!(file["checksum"], expected.as_str());
+    let (_, page) = app.json("/api/list_files", &[]).await;
+    assert_eq!(page["files"][0]["checksum"], expected.as_str());
+    // Completing again answers the same recorded value.
+    assert_eq!(
+        app.complete(&file_id).await.1["checksum"],
+        expected.as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_one_part_file_records_its_full_sha256() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let bytes = test_bytes(1000, 22);
+    let (_, started) = app.start("small.txt", bytes.len(), "text/plain").await;
+    let file_id = id(&started);
+    app.upload_parts(&file_id, &bytes, 5 * MIB, None).await;
+    let (status, file) = app.complete(&file_id).await;
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(file["checksum"], digest(&bytes).as_str());
+
+    // An empty file is complete at once, with the SHA-256 of nothing.
+    let (status, empty) = app.start("empty.txt", 0, "text/plain").await;
+    assert_eq!(status, 200, "{empty}");
+    assert_eq!(empty["file"]["checksum"], digest(b"").as_str());
+}
+
+#[tokio::test]
+async fn forged_checksums_are_refused() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let bytes = test_bytes(6 * MIB, 23);
+    let (_, started) = app.start("forged.bin", bytes.len(), "").await;
+    let file_id = id(&started);
+    let short = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode([7u8; 31])
+    };
+    let hex = sha256(b"x");
+    for forged in ["", "not base64!", short.as_str(), hex.as_str()] {
+        let (status, error) = app.sign_digests(&file_id, &[(1, forged.to_owned())]).await;
+        assert_eq!(status, 422, "{forged:?}: {error}");
+        assert_eq!(error["Invalid"][0]["field"], "parts", "{error}");
+    }
+
+    // A part keeps the checksum it was first signed with.
+    let one = part_of(&bytes, 5 * MIB, 1);
+    assert_eq!(app.sign(&file_id, &[(1, one)]).await.0, 200);
+    assert_eq!(app.sign(&file_id, &[(1, one)]).await.0, 200);
+    let (status, error) = app.sign(&file_id, &[(1, b"other bytes")]).await;
+    assert_eq!(status, 422, "{error}");
+    assert!(error.to_string().contains("changed"), "{error}");
+}
+
+#[tokio::test]
+async fn parts_that_do_not_match_their_recorded_checksums_fail_the_file_with_the_reason() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let bytes = test_bytes(11 * MIB, 24);
+    let (_, started) = app.start("lied.bin", bytes.len(), "").await;
+    let file_id = id(&started);
+    app.upload_parts(&file_id, &bytes, 5 * MIB, None).await;
+    // The record of part 2 no longer matches what S3 holds.
+    sqlx::query("update file_part set sha256 = $2 where file_id = $1::uuid and part_number = 2")
+        .bind(&file_id)
+        .bind(vec![9u8; 32])
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let (status, error) = app.complete(&file_id).await;
+    assert_eq!(status, 422, "{error}");
+    assert!(error.to_string().contains("BadDigest"), "{error}");
+    let (_, page) = app.json("/api/list_files", &[]).await;
+    assert_eq!(page["files"][0]["status"], "failed");
+    assert!(page["files"][0]["failure"]
+        .as_str()
+        .unwrap()
+        .contains("BadDigest"));
+    assert_eq!(app.usage().await, (0, 0));
 }
