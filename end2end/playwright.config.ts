@@ -3,17 +3,21 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
-// One free port per run, chosen once: workers inherit it through the environment.
-if (!process.env.HAUL_E2E_PORT) {
-  process.env.HAUL_E2E_PORT = execFileSync(process.execPath, [
+// Free ports per run, chosen once: workers inherit them through the environment.
+function freePort(): string {
+  return execFileSync(process.execPath, [
     "-e",
     "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})",
   ])
     .toString()
     .trim();
 }
+process.env.HAUL_E2E_PORT ??= freePort();
+process.env.HAUL_E2E_SHORT_TTL_PORT ??= freePort();
 const port = process.env.HAUL_E2E_PORT;
 const baseURL = `http://127.0.0.1:${port}`;
+// A second server whose part URLs live 2 s (tests/expiry.spec.ts).
+const shortTtlPort = process.env.HAUL_E2E_SHORT_TTL_PORT;
 const root = path.resolve(__dirname, "..");
 // The machine's Chromium and the flags it needs here; shared with bench/upload-bench.mjs.
 const chromium = JSON.parse(readFileSync(path.join(__dirname, "chromium.json"), "utf8"));
@@ -36,21 +40,28 @@ export default defineConfig({
     },
   },
   projects: [{ name: "chromium", use: { browserName: "chromium" } }],
-  webServer: {
+  webServer: [server(port, "", {}), server(shortTtlPort, "-short-ttl", { HAUL_URL_TTL: "2s" })],
+});
+
+function server(port: string, suffix: string, extra: Record<string, string>) {
+  const base = `http://127.0.0.1:${port}`;
+  const dataDir = process.env.HAUL_E2E_DATA_DIR ?? path.join(root, ".haul-e2e");
+  return {
     command: process.env.HAUL_E2E_SERVER ?? path.join(root, "target/debug/server"),
-    url: `${baseURL}/readyz`,
+    url: `${base}/readyz`,
     timeout: 180_000,
     reuseExistingServer: false,
-    stdout: "pipe",
-    stderr: "pipe",
-    gracefulShutdown: { signal: "SIGTERM", timeout: 30_000 },
+    stdout: "pipe" as const,
+    stderr: "pipe" as const,
+    gracefulShutdown: { signal: "SIGTERM" as const, timeout: 30_000 },
     env: {
       HAUL_ADDR: `127.0.0.1:${port}`,
-      HAUL_DATA_DIR: process.env.HAUL_E2E_DATA_DIR ?? path.join(root, ".haul-e2e"),
+      HAUL_DATA_DIR: dataDir + suffix,
       LEPTOS_SITE_ROOT: process.env.HAUL_E2E_SITE_ROOT ?? path.join(root, "target/site"),
       HAUL_LOG: "info,tower_http=warn",
       // Small parts, so a 40 MiB test file is a real multipart upload.
       HAUL_PART_SIZE: "5MiB",
+      ...extra,
     },
-  },
-});
+  };
+}

@@ -49,6 +49,9 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_hydrated();
     Auth::provide();
+    // One upload queue for the whole tab: uploads go on while the user moves around the app,
+    // and every page can show them.
+    provide_context(upload::queue::Queue::new());
 
     view! {
         <Stylesheet id="leptos" href="/pkg/haul.css"/>

@@ -109,8 +109,11 @@ pub struct SignedPart {
     /// Headers the PUT must carry exactly as given: they are signed into the URL (the part's
     /// SHA-256 among them, so S3 refuses other bytes).
     pub headers: Vec<(String, String)>,
-    /// The URL's lifetime from when it was signed, in milliseconds.
+    /// How long the URL still works, in milliseconds from when it was signed (S3 counts
+    /// from the whole second it was signed in).
     pub expires_in_ms: u64,
+    /// The lifetime URLs are signed for (HAUL_URL_TTL), in milliseconds.
+    pub lifetime_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@
 // Exits 0 whatever the ratio (this is a measurement); non-zero only when something breaks.
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -204,7 +204,7 @@ async function pool(tasks, limit) {
 }
 
 /** One PUT of one file; -T streams it rather than loading it into memory. `headers` must
- * match what the URL was signed for (a single-part URL signs the content type). */
+ * match what the URL was signed for (the part's SHA-256). */
 function curlPut(url, file, headers = []) {
   return new Promise((resolve, reject) => {
     const extra = headers.flatMap((header) => ["-H", header]);
@@ -222,6 +222,16 @@ function curlPut(url, file, headers = []) {
   });
 }
 
+/** The base64 SHA-256 of a file, as `sign_parts` wants it. */
+function sha256Base64(file) {
+  return createHash("sha256").update(fs.readFileSync(file)).digest("base64");
+}
+
+/** The headers a signed part's PUT must carry, as curl -H arguments. */
+function signedHeaders(part) {
+  return part.headers.map(([name, value]) => `${name}: ${value}`);
+}
+
 /** SeaweedFS creates its volumes on the first write: a small untimed upload pays for that. */
 async function warmUpStore(post) {
   const file = path.join(tmp, "warm-up.bin");
@@ -230,9 +240,12 @@ async function warmUpStore(post) {
     "start_upload",
     new URLSearchParams({ name: "warm-up.bin", size: String(MIB), content_type: "application/octet-stream" }),
   );
-  // One part, signed for its exact length.
-  const [part] = await post("sign_parts", { file_id: started.file.id, part_numbers: [1] });
-  await curlPut(part.url, file);
+  // One part, signed for its exact length and SHA-256.
+  const [part] = await post("sign_parts", {
+    file_id: started.file.id,
+    parts: [{ part_number: 1, sha256: sha256Base64(file) }],
+  });
+  await curlPut(part.url, file, signedHeaders(part));
   await post("complete_upload", new URLSearchParams({ file_id: started.file.id }));
 }
 
@@ -248,23 +261,29 @@ async function runCurl(base, file) {
   const { part_size: partSize, part_count: partCount } = started;
   if (partCount < 2) throw new Error("the file must be larger than one part (raise HAUL_BENCH_MIB)");
 
-  // Everything but the PUTs and the completion happens before the clock starts.
-  const urls = [];
-  for (let first = 1; first <= partCount; first += 100) {
-    const numbers = Array.from({ length: Math.min(100, partCount - first + 1) }, (_, i) => first + i);
-    const signed = await post("sign_parts", { file_id: fileId, part_numbers: numbers });
-    for (const { part_number, url } of signed) urls[part_number] = url;
-  }
+  // Everything but the PUTs and the completion happens before the clock starts, hashing the
+  // parts included: the PUTs carry the same signed SHA-256 headers as the browser's, and S3
+  // checks both alike, but curl's time leaves out the hashing the browser's includes.
   const partsDir = path.join(tmp, "parts");
   fs.mkdirSync(partsDir);
   execFileSync("split", ["-b", String(partSize), "-d", "-a", "5", file, path.join(partsDir, "part.")]);
   const partFile = (number) => path.join(partsDir, `part.${String(number - 1).padStart(5, "0")}`);
+  const parts = [];
+  for (let first = 1; first <= partCount; first += 100) {
+    const batch = Array.from({ length: Math.min(100, partCount - first + 1) }, (_, i) => ({
+      part_number: first + i,
+      sha256: sha256Base64(partFile(first + i)),
+    }));
+    for (const part of await post("sign_parts", { file_id: fileId, parts: batch })) parts[part.part_number] = part;
+  }
   flushDisk();
 
   const stop = sampleServer();
   const t0 = performance.now();
   const puts = [];
-  for (let number = 1; number <= partCount; number++) puts.push(() => curlPut(urls[number], partFile(number)));
+  for (let number = 1; number <= partCount; number++) {
+    puts.push(() => curlPut(parts[number].url, partFile(number), signedHeaders(parts[number])));
+  }
   await pool(puts, PARALLEL);
   // Verified like the browser's upload: the server assembles the parts and checks the size.
   const completed = await post("complete_upload", new URLSearchParams({ file_id: fileId }));

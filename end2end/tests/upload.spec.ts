@@ -1,6 +1,6 @@
-import { expect, type Page, test } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { AuthPages } from "./fixtures/auth";
-import { FilesPage, makeFile, sha256OfFile, UploadPage } from "./fixtures/files";
+import { countStoredParts, FilesPage, makeFile, sha256OfFile, throttleUploads, UploadPage } from "./fixtures/files";
 import { watchForErrors } from "./fixtures/pages";
 import { readFileSync } from "node:fs";
 
@@ -92,31 +92,6 @@ test("files dropped on the page are uploaded", async ({ page }) => {
   await expect(files.row("dropped.txt")).toContainText("text/plain");
   await expect(files.row("dropped.txt")).toContainText("13 B");
 });
-
-/** Slows the page's uploads down, so there is time to interrupt one. */
-async function throttleUploads(page: Page, bytesPerSecond: number) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Network.enable");
-  await cdp.send("Network.emulateNetworkConditions", {
-    offline: false,
-    latency: 0,
-    downloadThroughput: -1,
-    uploadThroughput: bytesPerSecond,
-  });
-  return cdp;
-}
-
-/** Counts part PUTs that S3 accepted. */
-function countStoredParts(page: Page): { count: number } {
-  const counter = { count: 0 };
-  page.on("requestfinished", async (request) => {
-    if (request.method() === "PUT" && request.url().includes("partNumber=")) {
-      const response = await request.response();
-      if (response?.status() === 200) counter.count += 1;
-    }
-  });
-  return counter;
-}
 
 test("an upload interrupted by a reload resumes without sending its parts again", async ({ page }, testInfo) => {
   test.setTimeout(120_000);

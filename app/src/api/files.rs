@@ -18,6 +18,14 @@ pub async fn list_files(cursor: Option<String>) -> Result<FilePage, AppError> {
     })
 }
 
+/// One of the caller's files.
+#[server(endpoint = "get_file")]
+pub async fn get_file(file_id: String) -> Result<FileView, AppError> {
+    let (state, user) = super::require_user().await?;
+    let file = crate::backend::files::find_owned(&state.db, user.id, &file_id).await?;
+    Ok(file.view())
+}
+
 /// A short-lived URL that downloads the file under its name.
 #[server(endpoint = "download_url")]
 pub async fn download_url(file_id: String) -> Result<String, AppError> {

@@ -255,6 +255,18 @@ impl Storage {
         ttl: Duration,
     ) -> anyhow::Result<PresignedPart> {
         let length = i64::try_from(content_length).context("content length out of range")?;
+        // X-Amz-Date counts whole seconds: sign from the start of this second, so the URL's
+        // real expiry is known to the millisecond.
+        let now = SystemTime::now();
+        let since_epoch = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let signed_at = now - Duration::from_nanos(u64::from(since_epoch.subsec_nanos()));
+        let config = PresigningConfig::builder()
+            .start_time(signed_at)
+            .expires_in(ttl)
+            .build()
+            .context("invalid URL lifetime")?;
         let request = self
             .client
             .upload_part()
@@ -265,7 +277,7 @@ impl Storage {
             .content_length(length)
             .set_checksum_sha256(sha256.map(str::to_owned))
             .set_checksum_algorithm(sha256.map(|_| ChecksumAlgorithm::Sha256))
-            .presigned(presigning(ttl)?)
+            .presigned(config)
             .await
             .context("pre-signing an UploadPart")?;
         // The browser sets the body's length itself (and may not set the header).
@@ -277,6 +289,7 @@ impl Storage {
         Ok(PresignedPart {
             url: request.uri().to_owned(),
             headers,
+            expires_at: signed_at + ttl,
         })
     }
 
@@ -307,6 +320,8 @@ impl Storage {
 pub struct PresignedPart {
     pub url: String,
     pub headers: Vec<(String, String)>,
+    /// When S3 stops taking it.
+    pub expires_at: SystemTime,
 }
 
 /// What went wrong talking to S3, sorted by what the caller may do about it.

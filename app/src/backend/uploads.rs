@@ -217,14 +217,23 @@ pub async fn sign_parts(
                 ttl,
             )
             .await?;
+        let left = part
+            .expires_at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
         signed.push(SignedPart {
             part_number: number,
             url: part.url,
             headers: part.headers,
-            expires_in_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
+            expires_in_ms: millis(left),
+            lifetime_ms: millis(ttl),
         });
     }
     Ok(signed)
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The parts a client asked to sign, checked: 1 to 100 of them, each an existing part once,

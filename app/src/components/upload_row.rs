@@ -40,10 +40,11 @@ pub fn UploadRow(item: Item, queue: Queue) -> impl IntoView {
     let can_cancel = move || {
         matches!(
             phase.get(),
-            Phase::Waiting | Phase::Uploading | Phase::Paused
+            Phase::Waiting | Phase::Uploading | Phase::Paused | Phase::Failed
         )
     };
-    let (for_pause, for_resume, for_cancel) = (item.clone(), item.clone(), item);
+    let (for_pause, for_resume, for_retry, for_cancel) =
+        (item.clone(), item.clone(), item.clone(), item);
     view! {
         <li class="upload-row" aria-label=name.clone() data-phase=move || phase.get().label()>
             <div class="upload-name">{name.clone()}</div>
@@ -60,6 +61,9 @@ pub fn UploadRow(item: Item, queue: Queue) -> impl IntoView {
                 </Show>
                 <Show when=move || phase.get() == Phase::Paused>
                     <RowButton label="Resume" item=for_resume.clone() queue action=Queue::resume/>
+                </Show>
+                <Show when=move || phase.get() == Phase::Failed>
+                    <RowButton label="Retry" item=for_retry.clone() queue action=Queue::retry/>
                 </Show>
                 <Show when=can_cancel>
                     <RowButton label="Cancel" item=for_cancel.clone() queue action=Queue::cancel/>

@@ -1,15 +1,22 @@
 //! "My files": the caller's files from PostgreSQL, newest first, with download, rename and
-//! delete, and their storage use against the quota.
+//! delete, and their storage use against the quota. Unfinished uploads show how much landed,
+//! with Resume and Discard; uploads this tab is running show live progress.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::{
-    api::files::{list_files, DeleteFile, DownloadUrl, RenameFile},
+    api::{
+        files::{list_files, DeleteFile, DownloadUrl, RenameFile},
+        upload::{uploaded_parts, AbortUpload},
+    },
     components::require_user::RequireUser,
     model::{FilePage, FileStatus, FileView, UserView},
-    upload::progress::{bytes, percent},
+    upload::{
+        progress::{bytes, percent},
+        queue::{Phase, Queue},
+    },
 };
 
 #[component]
@@ -26,9 +33,20 @@ fn FileList() -> impl IntoView {
     let delete = ServerAction::<DeleteFile>::new();
     let rename = ServerAction::<RenameFile>::new();
     let download = ServerAction::<DownloadUrl>::new();
+    let discard = ServerAction::<AbortUpload>::new();
+    let queue = expect_context::<Queue>();
+    // Read again when a file changes here, or an upload this tab runs completes.
     let page = Resource::new(
-        move || (cursor.get(), delete.version().get(), rename.version().get()),
-        |(cursor, _, _)| list_files(cursor),
+        move || {
+            (
+                cursor.get(),
+                delete.version().get(),
+                rename.version().get(),
+                discard.version().get(),
+                queue.completed.get(),
+            )
+        },
+        |(cursor, ..)| list_files(cursor),
     );
     // The URL comes back from the server; going there downloads (Content-Disposition).
     Effect::new(move || {
@@ -39,6 +57,7 @@ fn FileList() -> impl IntoView {
     let action_error = move || {
         let failed = |e: Option<Result<_, crate::error::AppError>>| e.and_then(Result::err);
         failed(delete.value().get().map(|r| r.map(|_| ())))
+            .or_else(|| failed(discard.value().get()))
             .or_else(|| failed(rename.value().get().map(|r| r.map(|_| ()))))
             .or_else(|| failed(download.value().get().map(|r| r.map(|_| ()))))
             .map(|e| e.to_string())
@@ -47,6 +66,8 @@ fn FileList() -> impl IntoView {
         delete,
         rename,
         download,
+        discard,
+        queue,
     };
     view! {
         <div class="page-title">
@@ -73,6 +94,8 @@ struct Actions {
     delete: ServerAction<DeleteFile>,
     rename: ServerAction<RenameFile>,
     download: ServerAction<DownloadUrl>,
+    discard: ServerAction<AbortUpload>,
+    queue: Queue,
 }
 
 #[component]
@@ -100,6 +123,7 @@ fn Listing(page: FilePage, cursor: RwSignal<Option<String>>, actions: Actions) -
                             <th scope="col">"Type"</th>
                             <th scope="col">"Uploaded"</th>
                             <th scope="col">"Status"</th>
+                            <th scope="col">"Checksum (SHA-256)"</th>
                             <th scope="col">"Actions"</th>
                         </tr>
                     </thead>
@@ -169,13 +193,10 @@ fn FileRow(file: FileView, actions: Actions) -> impl IntoView {
         status,
         created_at,
         failure,
+        checksum,
         ..
     } = file;
     let date = created_at.get(..10).unwrap_or(&created_at).to_owned();
-    let status_text = match (&status, failure) {
-        (FileStatus::Failed, Some(reason)) => format!("Failed: {reason}"),
-        (status, _) => status.label().to_owned(),
-    };
     let on_download = {
         let id = id.clone();
         move |_| {
@@ -209,20 +230,46 @@ fn FileRow(file: FileView, actions: Actions) -> impl IntoView {
             }
         }
     };
+    // The upload of this file, when this tab is running it.
+    let running = {
+        let id = id.clone();
+        move || actions.queue.item_for(&id)
+    };
+    let unfinished = (status == FileStatus::Uploading).then(|| {
+        let (id, name, running) = (id.clone(), name.clone(), running.clone());
+        view! { <UnfinishedActions id name actions running/> }
+    });
     let download_label = format!("Download {name}");
     view! {
         <tr aria-label=name.clone()>
-            <td class="file-name">{name.clone()}</td>
-            <td>{bytes(size_bytes)}</td>
-            <td>{content_type}</td>
-            <td>{date}</td>
-            <td>{status_text}</td>
+            <td class="file-name" data-label="Name">{name.clone()}</td>
+            <td data-label="Size">{bytes(size_bytes)}</td>
+            <td class="secondary" data-label="Type">{content_type}</td>
+            <td class="secondary" data-label="Uploaded">{date}</td>
+            <td class="file-status" data-label="Status">
+                {move || match (status, running()) {
+                    (FileStatus::Uploading, Some(item)) => view! { <Live item/> }.into_any(),
+                    (FileStatus::Uploading, None) => {
+                        view! { <Landed id=id.clone() size=size_bytes/> }.into_any()
+                    }
+                    (FileStatus::Failed, _) => {
+                        let reason = failure.clone().unwrap_or_else(|| "unknown reason".into());
+                        view! { <span class="failed">{format!("Failed: {reason}")}</span> }
+                            .into_any()
+                    }
+                    (status, _) => status.label().into_any(),
+                }}
+            </td>
+            <td class="secondary" data-label="Checksum">
+                {checksum.map(|checksum| view! { <Checksum checksum name=name.clone()/> })}
+            </td>
             <td class="file-actions">
                 <Show when=move || status == FileStatus::Complete>
                     <button type="button" class="link" aria-label=download_label.clone() on:click=on_download.clone()>
                         "Download"
                     </button>
                 </Show>
+                {unfinished}
                 <button type="button" class="link" aria-label=format!("Rename {name}") on:click=on_rename>
                     "Rename"
                 </button>
@@ -231,5 +278,110 @@ fn FileRow(file: FileView, actions: Actions) -> impl IntoView {
                 </button>
             </td>
         </tr>
+    }
+}
+
+/// Progress of an upload this tab is running, live.
+#[component]
+fn Live(item: crate::upload::queue::Item) -> impl IntoView {
+    let size = item.size;
+    let done = move || percent(item.done.get(), size);
+    view! {
+        {move || match item.phase.get() {
+            Phase::Done => "Complete".to_owned(),
+            Phase::Failed => format!("Failed: {}", item.error.get().unwrap_or_default()),
+            Phase::Uploading => format!("Uploading {}%", done()),
+            phase => phase.label().to_owned(),
+        }}
+        <progress max="100" value=done aria-label=format!("{} progress", item.name)></progress>
+    }
+}
+
+/// How much of an unfinished upload reached the storage (S3's list of parts), asked by the
+/// browser once the page is up: the page itself never waits for S3.
+#[component]
+fn Landed(id: String, size: u64) -> impl IntoView {
+    let landed = RwSignal::new(None::<u64>);
+    Effect::new(move || {
+        let id = id.clone();
+        leptos::task::spawn_local(async move {
+            if let Ok(parts) = uploaded_parts(id).await {
+                // The row may be gone by now.
+                let _ = landed.try_set(Some(parts.iter().map(|p| p.size).sum()));
+            }
+        });
+    });
+    move || match landed.get() {
+        Some(landed) => format!(
+            "Unfinished: {} of {} uploaded ({}%)",
+            bytes(landed),
+            bytes(size),
+            percent(landed, size)
+        ),
+        None => "Unfinished".to_owned(),
+    }
+}
+
+/// Resume (pick the file again on the upload page) and Discard, for an unfinished upload
+/// that this tab is not running.
+#[component]
+fn UnfinishedActions(
+    id: String,
+    name: String,
+    actions: Actions,
+    running: impl Fn() -> Option<crate::upload::queue::Item> + Send + Sync + 'static,
+) -> impl IntoView {
+    let href = format!("/upload?resume={id}");
+    let on_discard = {
+        let (id, name) = (id.clone(), name.clone());
+        move |_| {
+            let question = format!("Discard the unfinished upload of {name}?");
+            if window().confirm_with_message(&question).unwrap_or(false) {
+                #[cfg(feature = "hydrate")]
+                crate::upload::browser::remembered::forget(&id);
+                actions.discard.dispatch(AbortUpload {
+                    file_id: id.clone(),
+                });
+            }
+        }
+    };
+    view! {
+        <Show when=move || running().is_none()>
+            <A href=href.clone() attr:class="link" attr:aria-label=format!("Resume {name}")>
+                "Resume"
+            </A>
+            <button type="button" class="link danger" aria-label=format!("Discard {name}") on:click=on_discard.clone()>
+                "Discard"
+            </button>
+        </Show>
+    }
+}
+
+/// A checksum, shortened, with its full value on hover and a button that copies it.
+#[component]
+fn Checksum(checksum: String, name: String) -> impl IntoView {
+    let short = match checksum.split_once('-') {
+        Some((digest, parts)) => format!("{}…-{parts}", digest.get(..10).unwrap_or(digest)),
+        None => format!("{}…", checksum.get(..10).unwrap_or(&checksum)),
+    };
+    let copied = RwSignal::new(false);
+    let on_copy = {
+        let checksum = checksum.clone();
+        move |_| {
+            #[cfg(feature = "hydrate")]
+            {
+                let _ = window().navigator().clipboard().write_text(&checksum);
+                copied.set(true);
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = &checksum;
+        }
+    };
+    view! {
+        <code class="checksum" title=checksum.clone() data-checksum=checksum.clone()>{short}</code>
+        " "
+        <button type="button" class="link" aria-label=format!("Copy the checksum of {name}") on:click=on_copy>
+            {move || if copied.get() { "Copied" } else { "Copy" }}
+        </button>
     }
 }

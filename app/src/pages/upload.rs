@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::{
+    api::files::get_file,
     components::{require_user::RequireUser, upload_row::UploadRow},
     upload::{
         progress::bytes,
@@ -23,7 +24,25 @@ pub fn UploadPage() -> impl IntoView {
 
 #[component]
 fn Uploader() -> impl IntoView {
-    let queue = Queue::new();
+    let queue = expect_context::<Queue>();
+    // /upload?resume=<file id>, from My files: the user picks that file again.
+    let query = leptos_router::hooks::use_query_map();
+    let requested = Resource::new(
+        move || query.with(|q| q.get("resume")),
+        |id| async move {
+            match id {
+                Some(id) => get_file(id).await.ok(),
+                None => None,
+            }
+        },
+    );
+    Effect::new(move || {
+        if let Some(file) = requested.get().flatten() {
+            if file.status == crate::model::FileStatus::Uploading {
+                queue.resume_request.set(Some(file));
+            }
+        }
+    });
     let dragging = RwSignal::new(false);
     let on_drop = move |event: leptos::ev::DragEvent| {
         event.prevent_default();
@@ -49,6 +68,27 @@ fn Uploader() -> impl IntoView {
     };
     view! {
         <h1>"Upload files"</h1>
+        <Show when=move || queue.offline.get()>
+            <p class="notice" role="status">
+                "Waiting for the network… Uploads go on by themselves when it is back."
+            </p>
+        </Show>
+        {move || {
+            queue
+                .resume_request
+                .get()
+                .map(|file| {
+                    view! {
+                        <p class="notice" role="status">
+                            {format!(
+                                "To resume {}, choose the same file ({}) again.",
+                                file.name,
+                                bytes(file.size_bytes),
+                            )}
+                        </p>
+                    }
+                })
+        }}
         <div
             class="dropzone"
             class:dragging=move || dragging.get()

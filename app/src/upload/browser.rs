@@ -1,6 +1,7 @@
 //! The browser side of uploads: XMLHttpRequest (the only browser API with upload progress),
 //! `File.slice` (so memory stays flat whatever the size: the browser streams each slice from
-//! disk), timers. The decisions come from `plan`, `retry` and `progress`.
+//! disk), Web Crypto (each part's SHA-256, computed off the main thread), timers and the
+//! network's state. The decisions come from `plan`, `ahead`, `retry` and `progress`.
 
 use std::{
     cell::{Cell, RefCell},
@@ -8,19 +9,24 @@ use std::{
     rc::Rc,
 };
 
-use futures::{channel::oneshot, StreamExt};
+use futures::{
+    channel::{mpsc, oneshot},
+    StreamExt,
+};
 use wasm_bindgen::{closure::Closure, JsCast};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, File, ProgressEvent, XmlHttpRequest};
 
 use super::{
+    ahead::{Ahead, Step},
     plan::Plan,
     resume::Saved,
-    retry::{Next, Policy},
+    retry::{classify, Answer, Next, Policy},
 };
 use crate::{
     api::upload::{abort_upload, complete_upload, sign_parts, start_upload, uploaded_parts},
     error::AppError,
-    model::{FileStatus, FileView},
+    model::{FileStatus, FileView, PartDigest, SignedPart},
 };
 
 /// Browsers open at most 6 connections per origin over HTTP/1.1; more would only queue.
@@ -105,7 +111,6 @@ impl Cancel {
 }
 
 /// What `upload` ends with when it did not finish.
-pub const PAUSED: &str = "Paused";
 pub const CANCELLED: &str = "Cancelled";
 
 /// The unfinished uploads this browser remembers (localStorage), for resuming after a reload.
@@ -141,14 +146,25 @@ pub mod remembered {
     }
 }
 
-/// PUTs `body` to `url`, reporting bytes sent as they go. Returns the HTTP status, 0 for a
-/// network error or an abort.
-async fn put(url: &str, body: &Blob, cancel: &Cancel, on_progress: impl Fn(f64) + 'static) -> u16 {
+/// PUTs `body` to `url` with `headers`, reporting bytes sent as they go. Returns the HTTP
+/// status (0 for a network error or an abort) and the answer's text (S3's error, if any).
+async fn put(
+    url: &str,
+    headers: &[(String, String)],
+    body: &Blob,
+    cancel: &Cancel,
+    on_progress: impl Fn(f64) + 'static,
+) -> (u16, String) {
     let Ok(request) = XmlHttpRequest::new() else {
-        return 0;
+        return (0, String::new());
     };
     if request.open("PUT", url).is_err() {
-        return 0;
+        return (0, String::new());
+    }
+    for (name, value) in headers {
+        if request.set_request_header(name, value).is_err() {
+            return (0, String::new());
+        }
     }
     let (done, finished) = oneshot::channel::<()>();
     let done = Rc::new(RefCell::new(Some(done)));
@@ -175,11 +191,16 @@ async fn put(url: &str, body: &Blob, cancel: &Cancel, on_progress: impl Fn(f64) 
     cancel.requests.borrow_mut().retain(|r| r != &request);
     // Keep the callbacks alive until the request is over.
     drop((finish, progress));
-    if sent.is_ok() {
-        request.status().unwrap_or(0)
-    } else {
-        0
+    if sent.is_err() {
+        return (0, String::new());
     }
+    let status = request.status().unwrap_or(0);
+    let text = if (200..300).contains(&status) {
+        String::new()
+    } else {
+        request.response_text().ok().flatten().unwrap_or_default()
+    };
+    (status, text)
 }
 
 /// Resolves after `ms` milliseconds.
@@ -203,6 +224,40 @@ pub fn now() -> f64 {
     js_sys::Date::now() / 1000.0
 }
 
+/// Whether the browser believes it has a network.
+pub fn online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+/// Returns once the browser is online again (at once when it is), or the upload is stopped.
+/// Time spent here burns no retries.
+async fn wait_online(cancel: &Cancel) {
+    while !online() && !cancel.is_cancelled() {
+        sleep(250).await;
+    }
+}
+
+/// The base64 SHA-256 of `blob`, by Web Crypto: the browser reads the slice and hashes it
+/// off the main thread, so the page never stalls, whatever the part size.
+async fn sha256(blob: &Blob) -> Result<String, String> {
+    const NO_CRYPTO: &str = "This browser cannot checksum the file: Web Crypto needs the page \
+                             to be served over HTTPS.";
+    let window = web_sys::window().ok_or(NO_CRYPTO)?;
+    let subtle = window.crypto().map_err(|_| NO_CRYPTO)?.subtle();
+    let read = || "The browser could not read the file.".to_owned();
+    let buffer = JsFuture::from(blob.array_buffer())
+        .await
+        .map_err(|_| read())?;
+    let buffer: js_sys::Object = buffer.dyn_into().map_err(|_| read())?;
+    let digest = subtle
+        .digest_with_str_and_buffer_source("SHA-256", &buffer)
+        .map_err(|_| NO_CRYPTO)?;
+    let digest = JsFuture::from(digest).await.map_err(|_| NO_CRYPTO)?;
+    let bytes = js_sys::Uint8Array::new(&digest).to_vec();
+    let latin1: String = bytes.iter().map(|&b| char::from(b)).collect();
+    window.btoa(&latin1).map_err(|_| NO_CRYPTO.to_owned())
+}
+
 /// How an upload is going, for the queue's row.
 pub trait Report {
     /// The upload exists on the server (it can be paused, resumed, cancelled there).
@@ -213,22 +268,36 @@ pub trait Report {
     fn verifying(&self);
 }
 
+/// How an upload that did not finish ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    Paused,
+    Cancelled,
+    /// It can be retried from the parts S3 holds.
+    Failed(String),
+    /// The server failed the file for good (its bytes were not the file): a retry starts over.
+    Rejected(String),
+}
+
 /// Uploads `file` from start to verified completion; with `resume`, continues an upload the
-/// server already has, sending only the parts S3 does not hold yet.
+/// server already has, sending only the parts S3 does not hold yet. With `check_held`, the
+/// parts S3 holds are first hashed from this file and compared with the digests they were
+/// sent with: a different file of the same name and size is refused, never mixed in.
 pub async fn upload(
     file: &File,
     resume: Option<Saved>,
+    check_held: bool,
     parts_in_flight: usize,
     slots: &Slots,
     cancel: &Cancel,
     report: Rc<dyn Report>,
-) -> Result<FileView, String> {
+) -> Result<FileView, Stopped> {
     let saved = match resume {
         Some(saved) => saved,
         None => {
             let started = start_upload(file.name(), file.size() as u64, file.type_())
                 .await
-                .map_err(|e| message(&e))?;
+                .map_err(|e| Stopped::Failed(message(&e)))?;
             // A 0-byte file is complete at once: there is nothing to send.
             if started.file.status == FileStatus::Complete {
                 return Ok(started.file);
@@ -247,45 +316,37 @@ pub async fn upload(
     };
     report.started(&saved);
     let file_id = saved.file_id.clone();
-    let result = send_parts(file, &saved, parts_in_flight, slots, cancel, report.clone()).await;
+    let upload = Upload {
+        file,
+        saved: &saved,
+        cancel,
+        slots,
+        report: report.clone(),
+    };
+    let result = upload.send_parts(parts_in_flight, check_held).await;
     if cancel.is_paused() {
-        return Err(PAUSED.into());
+        return Err(Stopped::Paused);
     }
     if cancel.is_cancelled() {
         let _ = abort_upload(file_id.clone()).await;
         remembered::forget(&file_id);
-        return Err(CANCELLED.into());
+        return Err(Stopped::Cancelled);
     }
-    result?;
+    result.map_err(Stopped::Failed)?;
     report.verifying();
-    let verified = complete(&file_id, cancel).await;
-    // Complete, or failed for good on the server (the bytes were not the file): nothing to
-    // resume either way. Anything else leaves it remembered, to try again.
-    if matches!(verified, Ok(_) | Err(AppError::Invalid(_))) {
-        remembered::forget(&file_id);
-    }
-    verified.map_err(|e| message(&e))
-}
-
-/// Asks the server to assemble and verify the file, again after a pause when the storage or
-/// the server is briefly unavailable: the parts are safe in S3 and completing is idempotent.
-async fn complete(file_id: &str, cancel: &Cancel) -> Result<FileView, AppError> {
-    let policy = Policy::default();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let answer = complete_upload(file_id.to_owned()).await;
-        let transient = matches!(
-            answer,
-            Err(AppError::Unavailable(_) | AppError::Unreachable(_))
-        );
-        if !transient || cancel.is_cancelled() {
-            return answer;
+    let verified = upload.complete().await;
+    match verified {
+        Ok(file) => {
+            remembered::forget(&file_id);
+            Ok(file)
         }
-        match policy.next(503, attempt, 0, js_sys::Math::random()) {
-            Next::RetryAfter(ms) => sleep(ms).await,
-            Next::Resign | Next::Fail => return answer,
+        // Failed for good on the server (the bytes were not the file): nothing to resume.
+        Err(AppError::Invalid(fields)) => {
+            remembered::forget(&file_id);
+            Err(Stopped::Rejected(message(&AppError::Invalid(fields))))
         }
+        // Anything else leaves it remembered, to try again.
+        Err(other) => Err(Stopped::Failed(message(&other))),
     }
 }
 
@@ -300,65 +361,171 @@ fn message(error: &AppError) -> String {
     }
 }
 
-/// Parts in parallel; each part's bytes count towards progress as they leave.
-async fn send_parts(
-    file: &File,
-    saved: &Saved,
-    parts_in_flight: usize,
-    slots: &Slots,
-    cancel: &Cancel,
-    report: Rc<dyn Report>,
-) -> Result<(), String> {
-    let (file_id, part_size, part_count) =
-        (saved.file_id.as_str(), saved.part_size, saved.part_count);
-    let size = file.size() as u64;
-    // S3 is the truth: parts it already holds are not sent again.
-    let held = uploaded_parts(file_id.to_owned())
-        .await
-        .map_err(|e| message(&e))?;
-    let sent: Rc<RefCell<HashMap<u32, u64>>> = Rc::new(RefCell::new(
-        held.iter().map(|p| (p.part_number, p.size)).collect(),
-    ));
-    let todo: Vec<u32> = (1..=part_count)
-        .filter(|n| !sent.borrow().contains_key(n))
-        .collect();
-    report.progress(sent.borrow().values().sum());
-    let urls: Rc<RefCell<HashMap<u32, String>>> = Rc::default();
-    let failure: Rc<RefCell<Option<String>>> = Rc::default();
+/// Calls the server, again after a pause while the browser is offline, the server cannot be
+/// reached or the storage is briefly unavailable. Offline time burns no retries.
+async fn call<T, F, Fut>(cancel: &Cancel, mut request: F) -> Result<T, AppError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    let policy = Policy::default();
+    let mut attempt = 0;
+    loop {
+        wait_online(cancel).await;
+        let answer = request().await;
+        let transient = matches!(
+            answer,
+            Err(AppError::Unavailable(_) | AppError::Unreachable(_))
+        );
+        if !transient || cancel.is_cancelled() {
+            return answer;
+        }
+        if !online() {
+            continue;
+        }
+        attempt += 1;
+        match policy.next(Answer::Transient, attempt, 0, false, js_sys::Math::random()) {
+            Next::RetryAfter(ms) => sleep(ms).await,
+            _ => return answer,
+        }
+    }
+}
 
-    futures::stream::iter(todo)
-        .for_each_concurrent(parts_in_flight.clamp(1, MAX_CONNECTIONS), |number| {
-            let (sent, urls, failure, report) =
-                (sent.clone(), urls.clone(), failure.clone(), report.clone());
+/// Expiry refusals one part may meet before it fails: in all, and of URLs sent with nearly
+/// their whole lifetime left (one such may just have met a slow moment on the way).
+const MAX_EXPIRIES: u32 = 20;
+const FRESH_EXPIRIES: u32 = 3;
+
+/// A URL ready for one part, and when it stops working (ms, this browser's clock, measured
+/// from before the request: never later than the real expiry).
+struct Ready {
+    number: u32,
+    sha256: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    expires_at: f64,
+    lifetime: f64,
+}
+
+impl Ready {
+    fn new(part: SignedPart, sha256: String, asked_at: f64) -> Self {
+        Self {
+            number: part.part_number,
+            sha256,
+            url: part.url,
+            headers: part.headers,
+            expires_at: asked_at + part.expires_in_ms as f64,
+            lifetime: part.lifetime_ms as f64,
+        }
+    }
+
+    /// Too close to its expiry to be sent: half its lifetime must be left, so that a slow
+    /// start (a proxy, a congested link) still reaches S3 in time.
+    fn stale(&self, now: f64) -> bool {
+        self.expires_at - now < self.lifetime / 2.0
+    }
+
+    fn expired(&self, now: f64) -> bool {
+        self.expires_at <= now
+    }
+
+    /// Sent with nearly its whole lifetime left: if S3 still calls it expired, no URL can
+    /// do better (the clocks of the server and the storage disagree).
+    fn fresh(&self, sent_at: f64) -> bool {
+        self.expires_at - sent_at >= 0.9 * self.lifetime
+    }
+}
+
+/// One file's upload in progress.
+struct Upload<'a> {
+    file: &'a File,
+    saved: &'a Saved,
+    cancel: &'a Cancel,
+    slots: &'a Slots,
+    report: Rc<dyn Report>,
+}
+
+impl Upload<'_> {
+    fn slice(&self, number: u32) -> Result<(Blob, u64), String> {
+        let (start, end) = Plan {
+            part_size: self.saved.part_size,
+            part_count: self.saved.part_count,
+        }
+        .range(self.file.size() as u64, number);
+        let slice = self
+            .file
+            .slice_with_f64_and_f64(start as f64, end as f64)
+            .map_err(|_| "The browser could not read the file.".to_owned())?;
+        Ok((slice, end - start))
+    }
+
+    async fn sign(&self, parts: Vec<PartDigest>) -> Result<Vec<Ready>, String> {
+        let digests: HashMap<u32, String> = parts
+            .iter()
+            .map(|p| (p.part_number, p.sha256.clone()))
+            .collect();
+        let asked_at = js_sys::Date::now();
+        let file_id = &self.saved.file_id;
+        let signed = call(self.cancel, || sign_parts(file_id.clone(), parts.clone()))
+            .await
+            .map_err(|e| message(&e))?;
+        Ok(signed
+            .into_iter()
+            .filter_map(|part| {
+                let sha256 = digests.get(&part.part_number)?.clone();
+                Some(Ready::new(part, sha256, asked_at))
+            })
+            .collect())
+    }
+
+    async fn complete(&self) -> Result<FileView, AppError> {
+        let file_id = &self.saved.file_id;
+        call(self.cancel, || complete_upload(file_id.clone())).await
+    }
+
+    /// Sends the parts S3 does not hold yet: one task hashes ahead and signs in batches
+    /// (`ahead`), `parts_in_flight` senders send what is ready.
+    async fn send_parts(&self, parts_in_flight: usize, check_held: bool) -> Result<(), String> {
+        let file_id = &self.saved.file_id;
+        // S3 is the truth: parts it already holds are not sent again.
+        let held = call(self.cancel, || uploaded_parts(file_id.clone()))
+            .await
+            .map_err(|e| message(&e))?;
+        if check_held {
+            self.check_held(&held).await?;
+        }
+        let sent: Rc<RefCell<HashMap<u32, u64>>> = Rc::new(RefCell::new(
+            held.iter().map(|p| (p.part_number, p.size)).collect(),
+        ));
+        let todo: Vec<u32> = (1..=self.saved.part_count)
+            .filter(|n| !sent.borrow().contains_key(n))
+            .collect();
+        self.report.progress(sent.borrow().values().sum());
+        let in_flight = parts_in_flight.clamp(1, MAX_CONNECTIONS);
+        let scheduler = Rc::new(RefCell::new(Ahead::new(todo, in_flight)));
+        let failure: Rc<RefCell<Option<String>>> = Rc::default();
+        let (ready_tx, ready_rx) = mpsc::unbounded::<Ready>();
+        let (wake_tx, wake_rx) = mpsc::unbounded::<()>();
+
+        let hasher = self.hash_ahead(scheduler.clone(), ready_tx, wake_rx, failure.clone());
+        let senders = ready_rx.for_each_concurrent(in_flight, |ready| {
+            let (sent, failure, scheduler, wake) = (
+                sent.clone(),
+                failure.clone(),
+                scheduler.clone(),
+                wake_tx.clone(),
+            );
             async move {
-                if failure.borrow().is_some() || cancel.is_cancelled() {
+                scheduler.borrow_mut().taken();
+                let _ = wake.unbounded_send(());
+                if failure.borrow().is_some() || self.cancel.is_cancelled() {
                     return;
                 }
-                let (start, end) = Plan {
-                    part_size,
-                    part_count,
-                }
-                .range(size, number);
-                let Ok(slice) = file.slice_with_f64_and_f64(start as f64, end as f64) else {
-                    *failure.borrow_mut() = Some("The browser could not read the file.".into());
-                    return;
-                };
-                let url = next_url(file_id, number, part_count, &urls).await;
-                let result = send_with_retries(file_id, number, url, slots, cancel, |url| {
-                    let (sent, report, slice) = (sent.clone(), report.clone(), slice.clone());
-                    async move {
-                        put(&url, &slice, cancel, move |loaded| {
-                            sent.borrow_mut().insert(number, loaded as u64);
-                            report.progress(sent.borrow().values().sum());
-                        })
-                        .await
-                    }
-                })
-                .await;
-                match result {
-                    Ok(()) => {
-                        sent.borrow_mut().insert(number, end - start);
-                        report.progress(sent.borrow().values().sum());
+                let number = ready.number;
+                match self.send_part(ready, &sent).await {
+                    Ok(size) => {
+                        sent.borrow_mut().insert(number, size);
+                        self.report.progress(sent.borrow().values().sum());
                     }
                     Err(error) => {
                         sent.borrow_mut().remove(&number);
@@ -366,94 +533,200 @@ async fn send_parts(
                     }
                 }
             }
-        })
-        .await;
-    match failure.take() {
-        Some(error) => Err(error),
-        None => Ok(()),
+        });
+        futures::join!(hasher, senders);
+        match failure.take() {
+            Some(error) => Err(error),
+            None if self.cancel.is_cancelled() => Err(CANCELLED.into()),
+            None => Ok(()),
+        }
     }
-}
 
-/// The URL for part `number`, signing the next hundred parts when it is not known yet.
-async fn next_url(
-    file_id: &str,
-    number: u32,
-    part_count: u32,
-    urls: &RefCell<HashMap<u32, String>>,
-) -> Option<String> {
-    if let Some(url) = urls.borrow_mut().remove(&number) {
-        return Some(url);
-    }
-    let batch: Vec<u32> = (number..=part_count.min(number + 99)).collect();
-    let signed = sign_parts(file_id.to_owned(), batch).await.ok()?;
-    let mut urls = urls.borrow_mut();
-    for part in signed {
-        urls.insert(part.part_number, part.url);
-    }
-    urls.remove(&number)
-}
-
-/// Sends one part until it lands, backing off on transient errors and
-/// asking for a fresh URL when S3 says the old one no longer holds.
-async fn send_with_retries<F, Fut>(
-    file_id: &str,
-    number: u32,
-    first_url: Option<String>,
-    slots: &Slots,
-    cancel: &Cancel,
-    send: F,
-) -> Result<(), String>
-where
-    F: Fn(String) -> Fut,
-    Fut: std::future::Future<Output = u16>,
-{
-    let policy = Policy::default();
-    let mut url = first_url;
-    let (mut attempt, mut resigns) = (0u32, 0u32);
-    loop {
-        if cancel.is_cancelled() {
-            return Err(CANCELLED.into());
-        }
-        let current = match url.take() {
-            Some(url) => url,
-            None => resign(file_id, number).await?,
-        };
-        attempt += 1;
-        let status = {
-            let _slot = slots.take().await;
-            send(current.clone()).await
-        };
-        if (200..300).contains(&status) {
-            return Ok(());
-        }
-        if cancel.is_cancelled() {
-            return Err(CANCELLED.into());
-        }
-        match policy.next(status, attempt, resigns, js_sys::Math::random()) {
-            Next::RetryAfter(ms) => {
-                sleep(ms).await;
-                url = Some(current);
+    /// Hashes parts in order and signs them in batches, never more than the scheduler's
+    /// limit ahead of the senders. Closing `ready` ends the senders.
+    async fn hash_ahead(
+        &self,
+        scheduler: Rc<RefCell<Ahead>>,
+        ready: mpsc::UnboundedSender<Ready>,
+        mut wake: mpsc::UnboundedReceiver<()>,
+        failure: Rc<RefCell<Option<String>>>,
+    ) {
+        let mut digests: HashMap<u32, String> = HashMap::new();
+        loop {
+            if failure.borrow().is_some() || self.cancel.is_cancelled() {
+                break;
             }
-            Next::Resign => resigns += 1,
-            Next::Fail => {
-                return Err(match status {
-                    0 => "The connection to the storage failed repeatedly.".to_owned(),
-                    403 => "The storage refused the upload (URL expired or signature invalid)."
-                        .to_owned(),
-                    other => format!("The storage answered {other}."),
-                })
+            let step = scheduler.borrow_mut().step();
+            let outcome = match step {
+                Step::Done => break,
+                Step::Wait => {
+                    wake.next().await;
+                    Ok(())
+                }
+                Step::Hash(number) => match self.slice(number) {
+                    Ok((slice, _)) => sha256(&slice).await.map(|digest| {
+                        digests.insert(number, digest);
+                        scheduler.borrow_mut().hashed(number);
+                    }),
+                    Err(error) => Err(error),
+                },
+                Step::Sign(numbers) => {
+                    let parts = numbers
+                        .iter()
+                        .filter_map(|n| {
+                            Some(PartDigest {
+                                part_number: *n,
+                                sha256: digests.remove(n)?,
+                            })
+                        })
+                        .collect();
+                    self.sign(parts).await.map(|signed| {
+                        scheduler.borrow_mut().signed(signed.len());
+                        for part in signed {
+                            let _ = ready.unbounded_send(part);
+                        }
+                    })
+                }
+            };
+            if let Err(error) = outcome {
+                failure.borrow_mut().get_or_insert(error);
+                break;
             }
         }
+        ready.close_channel();
+    }
+
+    /// The parts S3 holds must be this file's: each is hashed again and compared with the
+    /// digest it was signed with.
+    async fn check_held(&self, held: &[crate::model::UploadedPart]) -> Result<(), String> {
+        for part in held {
+            if self.cancel.is_cancelled() {
+                return Err(CANCELLED.into());
+            }
+            let (slice, _) = self.slice(part.part_number)?;
+            let digest = sha256(&slice).await?;
+            if part.sha256.as_deref().is_some_and(|held| held != digest) {
+                return Err(format!(
+                    "This is not the file this upload began with: part {} differs. Pick the \
+                     same file, or discard the unfinished upload.",
+                    part.part_number
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one part until it lands: backs off on transient errors, waits out a lost
+    /// network without counting it, signs again a URL that is about to expire or has, and
+    /// re-reads a part that S3 says arrived changed. Returns the part's size.
+    async fn send_part(
+        &self,
+        first: Ready,
+        sent: &Rc<RefCell<HashMap<u32, u64>>>,
+    ) -> Result<u64, String> {
+        let policy = Policy::default();
+        let number = first.number;
+        let (slice, size) = self.slice(number)?;
+        let mut ready = first;
+        let (mut attempt, mut resigns, mut expiries, mut fresh_expiries) = (0u32, 0u32, 0u32, 0u32);
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err(CANCELLED.into());
+            }
+            wait_online(self.cancel).await;
+            let slot = self.slots.take().await;
+            if ready.stale(js_sys::Date::now()) {
+                ready = self.resign(&ready).await?;
+            }
+            let sent_at = js_sys::Date::now();
+            let (status, text) = {
+                let (sent, report) = (sent.clone(), self.report.clone());
+                put(
+                    &ready.url,
+                    &ready.headers,
+                    &slice,
+                    self.cancel,
+                    move |loaded| {
+                        sent.borrow_mut().insert(number, loaded as u64);
+                        report.progress(sent.borrow().values().sum());
+                    },
+                )
+                .await
+            };
+            drop(slot);
+            let answer = classify(status, &text);
+            if answer == Answer::Stored {
+                return Ok(size);
+            }
+            sent.borrow_mut().insert(number, 0);
+            if self.cancel.is_cancelled() {
+                return Err(CANCELLED.into());
+            }
+            // Lost while offline: not the URL's fault nor the part's; wait, then go on.
+            if answer == Answer::Network && !online() {
+                continue;
+            }
+            // Some stores answer an expired URL without CORS headers: the page sees no answer.
+            let answer = if answer == Answer::Network && ready.expired(js_sys::Date::now()) {
+                Answer::Expired
+            } else {
+                answer
+            };
+            if answer == Answer::Expired {
+                expiries += 1;
+                fresh_expiries += u32::from(ready.fresh(sent_at));
+            } else {
+                attempt += 1;
+            }
+            // URLs sent with nearly all their life keep expiring (the clocks disagree), or
+            // too many did: no new URL will do better.
+            let hopeless = fresh_expiries >= FRESH_EXPIRIES || expiries > MAX_EXPIRIES;
+            match policy.next(answer, attempt, resigns, hopeless, js_sys::Math::random()) {
+                Next::RetryAfter(ms) => sleep(ms).await,
+                Next::Resign => {
+                    if answer == Answer::Forbidden {
+                        resigns += 1;
+                    }
+                    ready = self.resign(&ready).await?;
+                }
+                Next::Rehash => {
+                    let again = sha256(&slice).await?;
+                    if again != ready.sha256 {
+                        return Err(format!(
+                            "The file changed on disk while it was uploading (part {number})."
+                        ));
+                    }
+                }
+                Next::Fail => return Err(failure_message(answer, number)),
+            }
+        }
+    }
+
+    async fn resign(&self, ready: &Ready) -> Result<Ready, String> {
+        let part = PartDigest {
+            part_number: ready.number,
+            sha256: ready.sha256.clone(),
+        };
+        self.sign(vec![part])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| "The server signed no URL.".to_owned())
     }
 }
 
-async fn resign(file_id: &str, number: u32) -> Result<String, String> {
-    let signed = sign_parts(file_id.to_owned(), vec![number])
-        .await
-        .map_err(|e| message(&e))?;
-    signed
-        .into_iter()
-        .next()
-        .map(|part| part.url)
-        .ok_or_else(|| "The server signed no URL.".to_owned())
+fn failure_message(answer: Answer, number: u32) -> String {
+    match answer {
+        Answer::Network => "The connection to the storage failed repeatedly.".to_owned(),
+        Answer::Expired => "The storage says a URL signed a moment ago has expired: the clocks \
+                            of the server and the storage disagree."
+            .to_owned(),
+        Answer::BadDigest => {
+            format!("Part {number} kept arriving changed at the storage (checksum mismatch).")
+        }
+        Answer::Forbidden => "The storage refused the upload (signature invalid).".to_owned(),
+        Answer::Transient => "The storage kept answering with errors.".to_owned(),
+        Answer::Refused(status) => format!("The storage answered {status}."),
+        Answer::Stored => "The storage refused the upload.".to_owned(),
+    }
 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::{progress::Meter, resume::Saved};
+use crate::model::FileView;
 
 pub const MAX_CONNECTIONS: usize = 6;
 
@@ -43,6 +44,8 @@ pub struct Item {
     pub key: usize,
     pub name: String,
     pub size: u64,
+    /// The file's id on the server once its upload has started.
+    pub file_id: RwSignal<Option<String>>,
     /// It continues an upload begun earlier (before a reload or a pause).
     pub resuming: RwSignal<bool>,
     pub phase: RwSignal<Phase>,
@@ -59,6 +62,12 @@ pub struct Queue {
     pub unfinished: RwSignal<Vec<Saved>>,
     pub files_at_once: RwSignal<usize>,
     pub parts_per_file: RwSignal<usize>,
+    /// The browser has no network: uploads wait for it, without failing.
+    pub offline: RwSignal<bool>,
+    /// Counts uploads completed in this tab, for lists that show files to refresh.
+    pub completed: RwSignal<usize>,
+    /// An unfinished upload (from My files) waiting for its file to be picked again.
+    pub resume_request: RwSignal<Option<FileView>>,
 }
 
 impl Queue {
@@ -68,6 +77,9 @@ impl Queue {
             unfinished: RwSignal::new(Vec::new()),
             files_at_once: RwSignal::new(2),
             parts_per_file: RwSignal::new(4),
+            offline: RwSignal::new(false),
+            completed: RwSignal::new(0),
+            resume_request: RwSignal::new(None),
         };
         #[cfg(feature = "hydrate")]
         engine::schedule(queue);
@@ -113,6 +125,23 @@ impl Queue {
         #[cfg(not(feature = "hydrate"))]
         let _ = item;
     }
+
+    /// Tries a failed file again: from the parts S3 holds, or from the start when the server
+    /// ended its upload.
+    pub fn retry(&self, item: &Item) {
+        item.error.set(None);
+        self.resume(item);
+    }
+
+    /// The queue's item uploading the file `file_id`, if this tab runs it.
+    pub fn item_for(&self, file_id: &str) -> Option<Item> {
+        self.items.with(|items| {
+            items
+                .iter()
+                .find(|item| item.file_id.with(|id| id.as_deref() == Some(file_id)))
+                .cloned()
+        })
+    }
 }
 
 impl Default for Queue {
@@ -138,7 +167,7 @@ mod engine {
 
     use super::{record, Item, Phase, Queue};
     use crate::upload::{
-        browser::{self, remembered, Cancel, Report, Slots, CANCELLED, PAUSED},
+        browser::{self, remembered, Cancel, Report, Slots, Stopped},
         progress::Meter,
         resume::{self, Saved},
     };
@@ -149,12 +178,17 @@ mod engine {
         file: File,
         cancel: Cancel,
         saved: Option<Saved>,
+        /// The upload was picked up without this browser's record of the file (from My
+        /// files): the parts S3 holds are checked against this file first.
+        check_held: bool,
     }
 
     thread_local! {
         static ENTRIES: RefCell<HashMap<usize, Entry>> = RefCell::new(HashMap::new());
         static SLOTS: Slots = Slots::default();
         static NEXT_KEY: RefCell<usize> = const { RefCell::new(0) };
+        /// The reactive owner of the queue (the app's), which owns every item's signals.
+        static OWNER: RefCell<Option<Owner>> = const { RefCell::new(None) };
     }
 
     fn with_entry<T>(key: usize, f: impl FnOnce(&mut Entry) -> T) -> Option<T> {
@@ -163,6 +197,7 @@ mod engine {
 
     pub fn add(queue: Queue, files: &FileList) {
         let remembered = remembered::load();
+        let requested = queue.resume_request.get_untracked();
         let mut added = Vec::new();
         for index in 0..files.length() {
             let Some(file) = files.get(index) else {
@@ -173,23 +208,47 @@ mod engine {
                 *k += 1;
                 *k
             });
-            let saved = resume::find(
+            let mut saved = resume::find(
                 &remembered,
                 &file.name(),
                 file.size() as u64,
                 file.last_modified(),
             );
-            added.push(Item {
-                key,
-                name: file.name(),
-                size: file.size() as u64,
-                resuming: RwSignal::new(saved.is_some()),
-                phase: RwSignal::new(Phase::Waiting),
-                error: RwSignal::new(None),
-                done: RwSignal::new(0),
-                speed: RwSignal::new(None),
-                eta: RwSignal::new(None),
-            });
+            let mut check_held = false;
+            if let Some(wanted) = requested.as_ref().filter(|wanted| {
+                wanted.name == file.name() && wanted.size_bytes == file.size() as u64
+            }) {
+                if saved.as_ref().is_none_or(|s| s.file_id != wanted.id) {
+                    check_held = true;
+                    saved = Some(Saved {
+                        file_id: wanted.id.clone(),
+                        name: wanted.name.clone(),
+                        size: wanted.size_bytes,
+                        last_modified: file.last_modified(),
+                        part_size: wanted.part_size,
+                        part_count: wanted.part_count,
+                    });
+                }
+                queue.resume_request.set(None);
+            }
+            // The item's signals belong to the queue, not to the page that added the file:
+            // they must outlive it while the upload goes on.
+            let item = OWNER
+                .with(|owner| owner.borrow().clone())
+                .unwrap_or_default()
+                .with(|| Item {
+                    key,
+                    name: file.name(),
+                    size: file.size() as u64,
+                    file_id: RwSignal::new(saved.as_ref().map(|s| s.file_id.clone())),
+                    resuming: RwSignal::new(saved.is_some()),
+                    phase: RwSignal::new(Phase::Waiting),
+                    error: RwSignal::new(None),
+                    done: RwSignal::new(0),
+                    speed: RwSignal::new(None),
+                    eta: RwSignal::new(None),
+                });
+            added.push(item);
             let cancel = Cancel::default();
             ENTRIES.with(|e| {
                 e.borrow_mut().insert(
@@ -198,6 +257,7 @@ mod engine {
                         file,
                         cancel,
                         saved,
+                        check_held,
                     },
                 )
             });
@@ -212,7 +272,10 @@ mod engine {
         })
         .flatten();
         // Running uploads clean up after themselves; a paused one has nobody running.
-        if matches!(item.phase.get_untracked(), Phase::Waiting | Phase::Paused) {
+        if matches!(
+            item.phase.get_untracked(),
+            Phase::Waiting | Phase::Paused | Phase::Failed
+        ) {
             if let Some(saved) = saved {
                 remembered::forget(&saved.file_id);
                 spawn_local(async move {
@@ -237,8 +300,11 @@ mod engine {
     }
 
     pub fn resume(item: &Item) {
-        with_entry(item.key, |entry| entry.cancel = Cancel::default());
-        item.resuming.set(true);
+        let resuming = with_entry(item.key, |entry| {
+            entry.cancel = Cancel::default();
+            entry.saved.is_some()
+        });
+        item.resuming.set(resuming.unwrap_or(false));
         item.speed.set(None);
         item.phase.set(Phase::Waiting);
     }
@@ -246,6 +312,8 @@ mod engine {
     /// Starts waiting files while fewer than `files_at_once` are active; runs again whenever
     /// a file changes phase.
     pub fn schedule(queue: Queue) {
+        OWNER.with(|owner| *owner.borrow_mut() = Owner::current());
+        watch_network(queue);
         // What this browser remembers changes as files start and finish.
         Effect::new(move || {
             for item in queue.items.get() {
@@ -266,9 +334,26 @@ mod engine {
                 .collect::<Vec<_>>()
             {
                 item.phase.set(Phase::Uploading);
-                spawn_local(run(item, queue.parts_per_file.get_untracked()));
+                spawn_local(run(queue, item, queue.parts_per_file.get_untracked()));
             }
         });
+    }
+
+    /// Keeps `queue.offline` in step with the browser's `online` and `offline` events.
+    fn watch_network(queue: Queue) {
+        use wasm_bindgen::{closure::Closure, JsCast};
+        queue.offline.set(!browser::online());
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        for event in ["online", "offline"] {
+            let update = Closure::<dyn FnMut()>::new(move || {
+                queue.offline.set(!browser::online());
+            });
+            let _ = window.add_event_listener_with_callback(event, update.as_ref().unchecked_ref());
+            // The listener lives as long as the page.
+            update.forget();
+        }
     }
 
     struct Reporter {
@@ -279,6 +364,7 @@ mod engine {
     impl Report for Reporter {
         fn started(&self, saved: &Saved) {
             with_entry(self.item.key, |entry| entry.saved = Some(saved.clone()));
+            self.item.file_id.set(Some(saved.file_id.clone()));
         }
 
         fn progress(&self, done: u64) {
@@ -296,9 +382,14 @@ mod engine {
         }
     }
 
-    async fn run(item: Item, parts_in_flight: usize) {
-        let Some((file, cancel, saved)) = with_entry(item.key, |e| {
-            (e.file.clone(), e.cancel.clone(), e.saved.clone())
+    async fn run(queue: Queue, item: Item, parts_in_flight: usize) {
+        let Some((file, cancel, saved, check_held)) = with_entry(item.key, |e| {
+            (
+                e.file.clone(),
+                e.cancel.clone(),
+                e.saved.clone(),
+                e.check_held,
+            )
         }) else {
             return;
         };
@@ -307,23 +398,51 @@ mod engine {
             meter: RefCell::new(Meter::default()),
         });
         let slots = SLOTS.with(Slots::clone);
-        let result =
-            browser::upload(&file, saved, parts_in_flight, &slots, &cancel, reporter).await;
+        let result = browser::upload(
+            &file,
+            saved,
+            check_held,
+            parts_in_flight,
+            &slots,
+            &cancel,
+            reporter,
+        )
+        .await;
         item.speed.set(None);
         item.eta.set(None);
-        match result {
-            Err(reason) if reason == PAUSED => item.phase.set(Phase::Paused),
-            Err(reason) if reason == CANCELLED => item.phase.set(Phase::Cancelled),
+        let keep = match result {
             Ok(_) => {
                 item.done.set(item.size);
                 item.phase.set(Phase::Done);
+                queue.completed.update(|n| *n += 1);
+                false
             }
-            Err(error) => {
+            Err(Stopped::Paused) => {
+                item.phase.set(Phase::Paused);
+                true
+            }
+            Err(Stopped::Cancelled) => {
+                item.phase.set(Phase::Cancelled);
+                false
+            }
+            Err(Stopped::Failed(error)) => {
                 item.error.set(Some(error));
                 item.phase.set(Phase::Failed);
+                true
             }
-        }
-        if item.phase.get_untracked() != Phase::Paused {
+            Err(Stopped::Rejected(error)) => {
+                // The server ended this upload: a retry starts a new one.
+                with_entry(item.key, |entry| {
+                    entry.saved = None;
+                    entry.check_held = false;
+                });
+                item.file_id.set(None);
+                item.error.set(Some(error));
+                item.phase.set(Phase::Failed);
+                true
+            }
+        };
+        if !keep {
             ENTRIES.with(|e| e.borrow_mut().remove(&item.key));
         }
     }

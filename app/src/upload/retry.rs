@@ -1,4 +1,50 @@
-//! What to do when a part's PUT fails.
+//! What to do when a part's PUT fails: what S3's answer means, and the next step.
+
+/// A part PUT's answer, read from its status and the error code in S3's XML body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Stored,
+    /// No answer: the connection failed, timed out or was aborted.
+    Network,
+    /// The URL's lifetime is over (AWS answers 403 "Request has expired", others 400).
+    Expired,
+    /// The bytes are not the ones whose SHA-256 was signed: changed on the way.
+    BadDigest,
+    /// The signature does not hold (for instance a key rotated since it was signed).
+    Forbidden,
+    /// Timeouts, throttling and server errors: the same PUT may pass later.
+    Transient,
+    /// Anything else: the same PUT will never pass.
+    Refused(u16),
+}
+
+/// The `<Code>` of an S3 error body.
+pub fn error_code(body: &str) -> Option<&str> {
+    let start = body.find("<Code>")? + "<Code>".len();
+    let end = start + body[start..].find("</Code>")?;
+    Some(body[start..end].trim())
+}
+
+pub fn classify(status: u16, body: &str) -> Answer {
+    let code = error_code(body).unwrap_or_default();
+    let expired = matches!(code, "ExpiredToken" | "TokenRefreshRequired")
+        || (matches!(status, 400 | 403) && body.contains("expired"));
+    match status {
+        200..=299 => Answer::Stored,
+        0 => Answer::Network,
+        _ if expired => Answer::Expired,
+        _ if matches!(
+            code,
+            "BadDigest" | "InvalidDigest" | "XAmzContentChecksumMismatch"
+        ) =>
+        {
+            Answer::BadDigest
+        }
+        403 => Answer::Forbidden,
+        408 | 429 | 500..=599 => Answer::Transient,
+        other => Answer::Refused(other),
+    }
+}
 
 /// The verdict on one failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -7,6 +53,8 @@ pub enum Next {
     RetryAfter(u32),
     /// The URL expired (or its signature no longer holds): ask for a new one, then retry.
     Resign,
+    /// Read the part from the file again, check its digest, and send it again.
+    Rehash,
     /// Give up on the file.
     Fail,
 }
@@ -31,21 +79,30 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// `status` is the HTTP status (0 for a network error or timeout); `attempt` counts from
-    /// 1; `resigns` is how many fresh URLs this part already had; `jitter` is in [0, 1).
-    pub fn next(&self, status: u16, attempt: u32, resigns: u32, jitter: f64) -> Next {
-        let transient = matches!(status, 0 | 408 | 429 | 500..=599);
-        if status == 403 {
-            return if resigns < self.max_resigns {
-                Next::Resign
-            } else {
-                Next::Fail
-            };
+    /// `attempt` counts from 1; `resigns` is how many fresh URLs this part already had after
+    /// a refused signature; `hopeless` says new URLs cannot help an expired one (URLs sent
+    /// with nearly their whole lifetime left kept expiring); `jitter`
+    /// is in [0, 1). An expired URL is signed again without counting: only fresh URLs that
+    /// are refused as expired fail the part (the clocks of the server and the storage
+    /// disagree).
+    pub fn next(
+        &self,
+        answer: Answer,
+        attempt: u32,
+        resigns: u32,
+        hopeless: bool,
+        jitter: f64,
+    ) -> Next {
+        match answer {
+            Answer::Stored => Next::Fail,
+            Answer::Expired if hopeless => Next::Fail,
+            Answer::Expired => Next::Resign,
+            Answer::Forbidden if resigns < self.max_resigns => Next::Resign,
+            Answer::Forbidden | Answer::Refused(_) => Next::Fail,
+            _ if attempt >= self.max_attempts => Next::Fail,
+            Answer::BadDigest => Next::Rehash,
+            Answer::Network | Answer::Transient => Next::RetryAfter(self.backoff(attempt, jitter)),
         }
-        if !transient || attempt >= self.max_attempts {
-            return Next::Fail;
-        }
-        Next::RetryAfter(self.backoff(attempt, jitter))
     }
 
     /// Full jitter: a random wait up to min(cap, base * 2^(attempt-1)), so that many clients
@@ -65,13 +122,37 @@ impl Policy {
 mod tests {
     use super::*;
 
+    const EXPIRED_AWS: &str =
+        "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
+    const EXPIRED_OTHER: &str = "<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>";
+    const BAD_DIGEST: &str = "<Error><Code>BadDigest</Code><Message>The Content-Md5 you specified did not match what we received.</Message></Error>";
+    const SIGNATURE: &str = "<Error><Code>SignatureDoesNotMatch</Code></Error>";
+
+    #[test]
+    fn answers_are_read_from_the_status_and_the_error_code() {
+        assert_eq!(classify(200, ""), Answer::Stored);
+        assert_eq!(classify(0, ""), Answer::Network);
+        assert_eq!(classify(403, EXPIRED_AWS), Answer::Expired);
+        assert_eq!(classify(400, EXPIRED_OTHER), Answer::Expired);
+        assert_eq!(classify(400, BAD_DIGEST), Answer::BadDigest);
+        assert_eq!(classify(403, SIGNATURE), Answer::Forbidden);
+        // A page that cannot read the body still knows a 403 from a 400.
+        assert_eq!(classify(403, ""), Answer::Forbidden);
+        assert_eq!(classify(400, ""), Answer::Refused(400));
+        for status in [408, 429, 500, 503] {
+            assert_eq!(classify(status, ""), Answer::Transient, "{status}");
+        }
+        assert_eq!(error_code(BAD_DIGEST), Some("BadDigest"));
+        assert_eq!(error_code("<html>"), None);
+    }
+
     #[test]
     fn network_errors_and_server_errors_are_retried() {
         let policy = Policy::default();
-        for status in [0, 408, 429, 500, 502, 503, 504] {
+        for answer in [Answer::Network, Answer::Transient] {
             assert!(
-                matches!(policy.next(status, 1, 0, 0.5), Next::RetryAfter(_)),
-                "{status}"
+                matches!(policy.next(answer, 1, 0, false, 0.5), Next::RetryAfter(_)),
+                "{answer:?}"
             );
         }
     }
@@ -80,22 +161,54 @@ mod tests {
     fn client_errors_fail_at_once() {
         let policy = Policy::default();
         for status in [400, 404, 409, 411, 413] {
-            assert_eq!(policy.next(status, 1, 0, 0.5), Next::Fail, "{status}");
+            assert_eq!(
+                policy.next(Answer::Refused(status), 1, 0, false, 0.5),
+                Next::Fail
+            );
         }
     }
 
     #[test]
-    fn forbidden_means_a_fresh_url_a_few_times() {
+    fn a_refused_signature_means_a_fresh_url_a_few_times() {
         let policy = Policy::default();
-        assert_eq!(policy.next(403, 1, 0, 0.5), Next::Resign);
-        assert_eq!(policy.next(403, 1, 3, 0.5), Next::Fail);
+        assert_eq!(
+            policy.next(Answer::Forbidden, 1, 0, false, 0.5),
+            Next::Resign
+        );
+        assert_eq!(policy.next(Answer::Forbidden, 1, 3, false, 0.5), Next::Fail);
+    }
+
+    #[test]
+    fn an_expired_url_is_signed_again_until_fresh_ones_keep_expiring() {
+        let policy = Policy::default();
+        // However many times a URL aged out, that is no failure...
+        assert_eq!(
+            policy.next(Answer::Expired, 1, 50, false, 0.5),
+            Next::Resign
+        );
+        assert_eq!(policy.next(Answer::Expired, 8, 0, false, 0.5), Next::Resign);
+        // ...but when URLs sent at once keep expiring, the clocks disagree.
+        assert_eq!(policy.next(Answer::Expired, 1, 0, true, 0.5), Next::Fail);
+    }
+
+    #[test]
+    fn a_bad_digest_rereads_the_part_and_counts_as_a_retry() {
+        let policy = Policy::default();
+        assert_eq!(
+            policy.next(Answer::BadDigest, 1, 0, false, 0.5),
+            Next::Rehash
+        );
+        assert_eq!(policy.next(Answer::BadDigest, 8, 0, false, 0.5), Next::Fail);
     }
 
     #[test]
     fn attempts_run_out() {
         let policy = Policy::default();
-        assert!(matches!(policy.next(503, 7, 0, 0.5), Next::RetryAfter(_)));
-        assert_eq!(policy.next(503, 8, 0, 0.5), Next::Fail);
+        assert!(matches!(
+            policy.next(Answer::Transient, 7, 0, false, 0.5),
+            Next::RetryAfter(_)
+        ));
+        assert_eq!(policy.next(Answer::Transient, 8, 0, false, 0.5), Next::Fail);
     }
 
     #[test]

@@ -1,0 +1,258 @@
+import { expect, type Page, type Route, test } from "@playwright/test";
+import { AuthPages } from "./fixtures/auth";
+import { countStoredParts, FilesPage, makeFile, sha256OfFile, throttleUploads, UploadPage } from "./fixtures/files";
+
+const MIB = 1024 * 1024;
+
+/** Part PUTs to S3 (their URLs carry `partNumber`). */
+const isPartPut = (url: URL) => url.searchParams.has("partNumber");
+
+function partNumber(route: Route): number {
+  return Number(new URL(route.request().url()).searchParams.get("partNumber"));
+}
+
+/** Holds each part PUT back `ms` before it goes on to S3. */
+async function delayParts(page: Page, ms: number) {
+  await page.route(isPartPut, async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    await route.continue().catch(() => {});
+  });
+}
+
+test("a part changed on the way is refused by S3, read again and sent again", async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  const path = testInfo.outputPath("corrupted.bin");
+  const hash = makeFile(path, 12 * MIB);
+  await new AuthPages(page).signUpFresh();
+
+  // Flip one byte of the first PUT of part 1, once.
+  const sends: Record<number, number> = {};
+  const answers: number[] = [];
+  await page.route(isPartPut, async (route) => {
+    const number = partNumber(route);
+    sends[number] = (sends[number] ?? 0) + 1;
+    if (number === 1 && sends[1] === 1) {
+      const body = Buffer.from(route.request().postDataBuffer() ?? Buffer.alloc(0));
+      body[1000] ^= 0xff;
+      const response = await route.fetch({ postData: body });
+      answers.push(response.status());
+      await route.fulfill({ response });
+    } else {
+      await route.continue();
+    }
+  });
+  const upload = new UploadPage(page);
+  await upload.open();
+  await upload.choose([path]);
+  await upload.expectDone("corrupted.bin");
+  expect(answers).toEqual([400]);
+  expect(sends[1]).toBe(2);
+  expect(sends[2]).toBe(1);
+
+  const files = new FilesPage(page);
+  await files.open();
+  expect(sha256OfFile(await files.download("corrupted.bin"))).toBe(hash);
+});
+
+test("an upload waits out a lost network and finishes by itself", async ({ page, context }, testInfo) => {
+  test.setTimeout(120_000);
+  const path = testInfo.outputPath("offline.bin");
+  const hash = makeFile(path, 40 * MIB);
+  await new AuthPages(page).signUpFresh();
+  const upload = new UploadPage(page);
+  await upload.open();
+
+  const cdp = await throttleUploads(page, 8 * MIB);
+  const stored = countStoredParts(page);
+  await upload.choose([path]);
+  await expect.poll(() => stored.count, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+  await context.setOffline(true);
+  await expect(page.getByText("Waiting for the network")).toBeVisible();
+  // Ten seconds offline: longer than the retry budget would last if it were spent.
+  await page.waitForTimeout(10_000);
+  // Still going (sending, or waiting to have the file checked), not failed.
+  await expect(upload.row("offline.bin")).toHaveAttribute("data-phase", /Uploading|Verifying/);
+  await context.setOffline(false);
+  await cdp.detach();
+  await expect(page.getByText("Waiting for the network")).toHaveCount(0);
+  await upload.expectDone("offline.bin");
+
+  const files = new FilesPage(page);
+  await files.open();
+  expect(sha256OfFile(await files.download("offline.bin"))).toBe(hash);
+});
+
+test("a failed file shows why, and Retry finishes it from the parts S3 holds", async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  const path = testInfo.outputPath("retry.bin");
+  const hash = makeFile(path, 12 * MIB);
+  await new AuthPages(page).signUpFresh();
+  const upload = new UploadPage(page);
+  await upload.open();
+
+  // Part 3 is refused for good (a 400 without a known code) until the test lets it through.
+  let refuse = true;
+  const sends: Record<number, number> = {};
+  await page.route(isPartPut, async (route) => {
+    const number = partNumber(route);
+    sends[number] = (sends[number] ?? 0) + 1;
+    if (number === 3 && refuse) {
+      const origin = new URL(page.url()).origin;
+      await route.fulfill({
+        status: 400,
+        headers: { "access-control-allow-origin": origin, "content-type": "application/xml" },
+        body: "<Error><Code>InvalidArgument</Code><Message>Refused by the test</Message></Error>",
+      });
+    } else {
+      await route.continue();
+    }
+  });
+  await upload.choose([path]);
+  await expect(upload.row("retry.bin")).toHaveAttribute("data-phase", "Failed");
+  await expect(upload.row("retry.bin")).toContainText("The storage answered 400");
+
+  refuse = false;
+  await page.getByRole("button", { name: "Retry retry.bin" }).click();
+  await upload.expectDone("retry.bin");
+  // Parts 1 and 2 had landed: the retry sent part 3 only.
+  expect(sends[1]).toBe(1);
+  expect(sends[2]).toBe(1);
+
+  const files = new FilesPage(page);
+  await files.open();
+  expect(sha256OfFile(await files.download("retry.bin"))).toBe(hash);
+});
+
+test.describe("with part URLs that live 2 s", () => {
+  test.use({ baseURL: `http://127.0.0.1:${process.env.HAUL_E2E_SHORT_TTL_PORT}` });
+
+  test("held-back part PUTs still finish: URLs are signed again, not failed", async ({ page }, testInfo) => {
+    test.setTimeout(120_000);
+    const path = testInfo.outputPath("slow.bin");
+    const hash = makeFile(path, 22 * MIB);
+    await new AuthPages(page).signUpFresh();
+    await delayParts(page, 1_500);
+    const upload = new UploadPage(page);
+    await upload.open();
+    await upload.choose([path]);
+    await upload.expectDone("slow.bin");
+
+    const files = new FilesPage(page);
+    await files.open();
+    expect(sha256OfFile(await files.download("slow.bin"))).toBe(hash);
+  });
+});
+
+test("My files lists an unfinished upload with what landed; it resumes from the same file or is discarded", async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(120_000);
+  const path = testInfo.outputPath("unfinished.bin");
+  const hash = makeFile(path, 12 * MIB);
+  const other = testInfo.outputPath("dropped.bin");
+  makeFile(other, 12 * MIB);
+  await new AuthPages(page).signUpFresh();
+  const upload = new UploadPage(page);
+  await upload.open();
+
+  // Only part 1 gets through; the others hang until the tab is left.
+  await page.route(isPartPut, async (route) => {
+    if (partNumber(route) === 1) await route.continue();
+  });
+  const stored = countStoredParts(page);
+  await upload.choose([path, other]);
+  await expect.poll(() => stored.count, { timeout: 30_000 }).toBe(2);
+  // Another browser: nothing remembered here.
+  await page.evaluate(() => localStorage.clear());
+
+  const files = new FilesPage(page);
+  await files.open();
+  await page.unrouteAll({ behavior: "ignoreErrors" });
+  await expect(files.row("unfinished.bin")).toContainText("Unfinished: 5.0 MiB of 12.0 MiB uploaded (41%)");
+
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.getByRole("button", { name: "Discard dropped.bin" }).click();
+  await expect(files.row("dropped.bin")).toHaveCount(0);
+
+  await page.getByRole("link", { name: "Resume unfinished.bin" }).click();
+  await expect(page.getByText("To resume unfinished.bin, choose the same file (12.0 MiB) again.")).toBeVisible();
+  const resumed = countStoredParts(page);
+  await upload.choose([path]);
+  await upload.expectDone("unfinished.bin");
+  // Part 1 was checked against the file and not sent again.
+  expect(resumed.count).toBe(2);
+
+  await files.open();
+  await expect(files.row("unfinished.bin")).toContainText("Complete");
+  expect(sha256OfFile(await files.download("unfinished.bin"))).toBe(hash);
+});
+
+test("My files shows the progress of an upload this tab runs, then Complete and its checksum", async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(120_000);
+  const path = testInfo.outputPath("live.bin");
+  makeFile(path, 22 * MIB);
+  await new AuthPages(page).signUpFresh();
+  await delayParts(page, 1_000);
+  const upload = new UploadPage(page);
+  await upload.open();
+  await upload.choose([path]);
+  await expect(upload.row("live.bin")).toHaveAttribute("data-phase", "Uploading");
+
+  // Moving around the app keeps the upload going.
+  await page.getByRole("link", { name: "My files" }).click();
+  const files = new FilesPage(page);
+  await expect(files.row("live.bin")).toContainText(/Uploading \d+%/);
+  await expect(page.getByRole("progressbar", { name: "live.bin progress" })).toBeVisible();
+  await expect(files.row("live.bin")).toContainText("Complete", { timeout: 60_000 });
+  const checksum = files.row("live.bin").locator("code.checksum");
+  await expect(checksum).toHaveAttribute("data-checksum", /^[A-Za-z0-9+/]{43}=-5$/);
+});
+
+test("no page scrolls sideways on a phone", async ({ page }, testInfo) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const fits = async (path: string) => {
+    await page.goto(path);
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    const [scrollWidth, innerWidth] = await page.evaluate(() => [
+      document.documentElement.scrollWidth,
+      window.innerWidth,
+    ]);
+    expect(scrollWidth, path).toBeLessThanOrEqual(innerWidth);
+  };
+  for (const path of ["/", "/signin", "/signup"]) await fits(path);
+
+  await new AuthPages(page).signUpFresh();
+  const long = testInfo.outputPath("a-rather-long-file-name-that-would-push-the-table-wide.txt");
+  makeFile(long, 2048);
+  const upload = new UploadPage(page);
+  await upload.open();
+  await upload.choose([long]);
+  await upload.expectDone("a-rather-long-file-name-that-would-push-the-table-wide.txt");
+  for (const path of ["/", "/upload", "/files", "/account"]) await fits(path);
+});
+
+test("the page never freezes while a 256 MiB upload is hashed and sent", async ({ page }, testInfo) => {
+  test.setTimeout(180_000);
+  const path = testInfo.outputPath("big.bin");
+  makeFile(path, 256 * MIB);
+  await page.addInitScript(() => {
+    const tasks: number[] = [];
+    (window as unknown as { longTasks: number[] }).longTasks = tasks;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) tasks.push(entry.duration);
+    }).observe({ type: "longtask", buffered: true });
+  });
+  await new AuthPages(page).signUpFresh();
+  const upload = new UploadPage(page);
+  await upload.open();
+  const before = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks.length);
+  await upload.choose([path]);
+  await upload.expectDone("big.bin");
+  const during = await page.evaluate(
+    (from) => (window as unknown as { longTasks: number[] }).longTasks.slice(from),
+    before,
+  );
+  expect(during.filter((ms) => ms > 50)).toEqual([]);
+});
