@@ -1,4 +1,6 @@
 import { expect, type Page, type Route, test } from "@playwright/test";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { AuthPages } from "./fixtures/auth";
 import { countStoredParts, FilesPage, makeFile, sha256OfFile, throttleUploads, UploadPage } from "./fixtures/files";
 
@@ -143,6 +145,24 @@ test.describe("with part URLs that live 2 s", () => {
   });
 });
 
+/** Starts uploading `paths` (12 MiB each: parts 1 to 3), lets only part 1 of each land and
+ * leaves them unfinished, as another browser would find them. */
+async function leaveUnfinished(page: Page, paths: string[]) {
+  const upload = new UploadPage(page);
+  await upload.open();
+  // Only part 1 gets through; the others hang until the tab is left.
+  await page.route(isPartPut, async (route) => {
+    if (partNumber(route) === 1) await route.continue();
+  });
+  const stored = countStoredParts(page);
+  await upload.choose(paths);
+  await expect.poll(() => stored.count, { timeout: 30_000 }).toBe(paths.length);
+  // Another browser: nothing remembered here.
+  await page.evaluate(() => localStorage.clear());
+  await new FilesPage(page).open();
+  await page.unrouteAll({ behavior: "ignoreErrors" });
+}
+
 test("My files lists an unfinished upload with what landed; it resumes from the same file or is discarded", async ({
   page,
 }, testInfo) => {
@@ -152,30 +172,17 @@ test("My files lists an unfinished upload with what landed; it resumes from the 
   const other = testInfo.outputPath("dropped.bin");
   makeFile(other, 12 * MIB);
   await new AuthPages(page).signUpFresh();
-  const upload = new UploadPage(page);
-  await upload.open();
-
-  // Only part 1 gets through; the others hang until the tab is left.
-  await page.route(isPartPut, async (route) => {
-    if (partNumber(route) === 1) await route.continue();
-  });
-  const stored = countStoredParts(page);
-  await upload.choose([path, other]);
-  await expect.poll(() => stored.count, { timeout: 30_000 }).toBe(2);
-  // Another browser: nothing remembered here.
-  await page.evaluate(() => localStorage.clear());
+  await leaveUnfinished(page, [path, other]);
 
   const files = new FilesPage(page);
-  await files.open();
-  await page.unrouteAll({ behavior: "ignoreErrors" });
   await expect(files.row("unfinished.bin")).toContainText("Unfinished: 5.0 MiB of 12.0 MiB uploaded (41%)");
-
   page.once("dialog", (dialog) => dialog.accept());
   await page.getByRole("button", { name: "Discard dropped.bin" }).click();
   await expect(files.row("dropped.bin")).toHaveCount(0);
 
   await page.getByRole("link", { name: "Resume unfinished.bin" }).click();
   await expect(page.getByText("To resume unfinished.bin, choose the same file (12.0 MiB) again.")).toBeVisible();
+  const upload = new UploadPage(page);
   const resumed = countStoredParts(page);
   await upload.choose([path]);
   await upload.expectDone("unfinished.bin");
@@ -185,6 +192,31 @@ test("My files lists an unfinished upload with what landed; it resumes from the 
   await files.open();
   await expect(files.row("unfinished.bin")).toContainText("Complete");
   expect(sha256OfFile(await files.download("unfinished.bin"))).toBe(hash);
+});
+
+test("resuming with another file of the same name and size is refused, and the upload is kept", async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(120_000);
+  const path = testInfo.outputPath("report.bin");
+  makeFile(path, 12 * MIB);
+  const impostor = testInfo.outputPath("elsewhere/report.bin");
+  mkdirSync(dirname(impostor), { recursive: true });
+  makeFile(impostor, 12 * MIB);
+  await new AuthPages(page).signUpFresh();
+  await leaveUnfinished(page, [path]);
+
+  await page.getByRole("link", { name: "Resume report.bin" }).click();
+  const upload = new UploadPage(page);
+  const sent = countStoredParts(page);
+  await upload.choose([impostor]);
+  await expect(upload.row("report.bin")).toHaveAttribute("data-phase", "Failed");
+  await expect(upload.row("report.bin")).toContainText("This is not the file this upload began with");
+  expect(sent.count).toBe(0);
+
+  const files = new FilesPage(page);
+  await files.open();
+  await expect(files.row("report.bin")).toContainText("Unfinished: 5.0 MiB of 12.0 MiB uploaded (41%)");
 });
 
 test("My files shows the progress of an upload this tab runs, then Complete and its checksum", async ({

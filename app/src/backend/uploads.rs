@@ -346,8 +346,20 @@ pub async fn complete(state: &AppState, user: &User, file_id: &str) -> Result<Fi
 /// `complete` under the lease. A storage that does not answer leaves the file as it was
 /// (lease released, 503): only S3's definitive refusals and a wrong size fail it.
 async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<FileView, AppError> {
+    // The digests the parts were signed with, which S3 holds them to.
+    let digests = if file.part_checksums {
+        match files::part_digests(&state.db, file.id).await {
+            Ok(digests) => Some(digests),
+            Err(error) => {
+                files::release(&state.db, lease).await?;
+                return Err(error.into());
+            }
+        }
+    } else {
+        None
+    };
     let outcome = match &file.s3_upload_id {
-        Some(upload_id) => assemble_parts(state, file, upload_id).await,
+        Some(upload_id) => assemble_parts(state, file, upload_id, digests.as_ref()).await,
         // Files sent in one PUT by an earlier version: the object is all there is.
         None => check_object(state, file, None).await,
     };
@@ -389,15 +401,8 @@ async fn assemble_parts(
     state: &AppState,
     file: &FileRow,
     upload_id: &str,
+    digests: Option<&BTreeMap<u32, Digest>>,
 ) -> Result<Assembled, StorageError> {
-    let digests = if file.part_checksums {
-        match files::part_digests(&state.db, file.id).await {
-            Ok(digests) => Some(digests),
-            Err(error) => return Err(StorageError::Unavailable(error)),
-        }
-    } else {
-        None
-    };
     // No such upload: an earlier call completed it (then the object exists) or it was
     // aborted (then it does not). HeadObject tells.
     let Some(mut parts) = state
@@ -405,14 +410,14 @@ async fn assemble_parts(
         .list_parts(&file.object_key, upload_id)
         .await?
     else {
-        return check_object(state, file, digests.as_ref()).await;
+        return check_object(state, file, digests).await;
     };
     match check_parts(file, &parts) {
         Ok(()) => {}
         Err(PartProblem::Missing(message)) => return Ok(Assembled::NotYet(message)),
         Err(PartProblem::WrongSize(reason)) => return Ok(Assembled::Wrong(reason)),
     }
-    if let Some(digests) = &digests {
+    if let Some(digests) = digests {
         // S3 checks each part against the digest it was signed with; it holds no others.
         for part in &mut parts {
             let Some(digest) = u32::try_from(part.number)
@@ -432,9 +437,7 @@ async fn assemble_parts(
         .complete_multipart(&file.object_key, upload_id, &parts)
         .await
     {
-        Ok(()) | Err(StorageError::NoSuchUpload) => {
-            check_object(state, file, digests.as_ref()).await
-        }
+        Ok(()) | Err(StorageError::NoSuchUpload) => check_object(state, file, digests).await,
         Err(StorageError::Refused { code, message }) => {
             tracing::warn!(file = %file.id, code, message, "S3 refused to assemble the parts");
             Ok(Assembled::Wrong(format!(

@@ -26,7 +26,7 @@ use super::{
 use crate::{
     api::upload::{abort_upload, complete_upload, sign_parts, start_upload, uploaded_parts},
     error::AppError,
-    model::{FileStatus, FileView, PartDigest, SignedPart},
+    model::{FileStatus, FileView, PartDigest, SignedPart, UploadedPart},
 };
 
 /// Browsers open at most 6 connections per origin over HTTP/1.1; more would only queue.
@@ -275,7 +275,8 @@ pub enum Stopped {
     Cancelled,
     /// It can be retried from the parts S3 holds.
     Failed(String),
-    /// The server failed the file for good (its bytes were not the file): a retry starts over.
+    /// This upload cannot go on with this file (the server failed it for good, or the file
+    /// is not the one the upload began with): a retry starts a new upload.
     Rejected(String),
 }
 
@@ -323,7 +324,23 @@ pub async fn upload(
         slots,
         report: report.clone(),
     };
-    let result = upload.send_parts(parts_in_flight, check_held).await;
+    // S3 is the truth: parts it already holds are not sent again.
+    let held = call(cancel, || uploaded_parts(file_id.clone()))
+        .await
+        .map_err(|e| Stopped::Failed(message(&e)))?;
+    if check_held {
+        // Not this upload's file: the upload stays as it was, for the right file.
+        if let Err(error) = upload.check_held(&held).await {
+            return Err(if cancel.is_paused() {
+                Stopped::Paused
+            } else if cancel.is_cancelled() {
+                Stopped::Cancelled
+            } else {
+                Stopped::Rejected(error)
+            });
+        }
+    }
+    let result = upload.send_parts(&held, parts_in_flight).await;
     if cancel.is_paused() {
         return Err(Stopped::Paused);
     }
@@ -485,15 +502,11 @@ impl Upload<'_> {
 
     /// Sends the parts S3 does not hold yet: one task hashes ahead and signs in batches
     /// (`ahead`), `parts_in_flight` senders send what is ready.
-    async fn send_parts(&self, parts_in_flight: usize, check_held: bool) -> Result<(), String> {
-        let file_id = &self.saved.file_id;
-        // S3 is the truth: parts it already holds are not sent again.
-        let held = call(self.cancel, || uploaded_parts(file_id.clone()))
-            .await
-            .map_err(|e| message(&e))?;
-        if check_held {
-            self.check_held(&held).await?;
-        }
+    async fn send_parts(
+        &self,
+        held: &[UploadedPart],
+        parts_in_flight: usize,
+    ) -> Result<(), String> {
         let sent: Rc<RefCell<HashMap<u32, u64>>> = Rc::new(RefCell::new(
             held.iter().map(|p| (p.part_number, p.size)).collect(),
         ));
@@ -598,7 +611,7 @@ impl Upload<'_> {
 
     /// The parts S3 holds must be this file's: each is hashed again and compared with the
     /// digest it was signed with.
-    async fn check_held(&self, held: &[crate::model::UploadedPart]) -> Result<(), String> {
+    async fn check_held(&self, held: &[UploadedPart]) -> Result<(), String> {
         for part in held {
             if self.cancel.is_cancelled() {
                 return Err(CANCELLED.into());

@@ -431,7 +431,8 @@ mod engine {
                 true
             }
             Err(Stopped::Rejected(error)) => {
-                // The server ended this upload: a retry starts a new one.
+                // This upload cannot go on with this file: a retry starts a new one, and
+                // Cancel leaves the upload alone.
                 with_entry(item.key, |entry| {
                     entry.saved = None;
                     entry.check_held = false;

@@ -400,6 +400,7 @@ async fn another_users_file_answers_404_on_every_endpoint() {
     assert_eq!(response.status(), 200);
     let form = [("file_id", file_id.as_str())];
     for endpoint in [
+        "get_file",
         "uploaded_parts",
         "complete_upload",
         "abort_upload",
