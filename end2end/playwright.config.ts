@@ -39,7 +39,16 @@ export default defineConfig({
       args: chromium.args,
     },
   },
-  projects: [{ name: "chromium", use: { browserName: "chromium" } }],
+  projects: [
+    { name: "chromium", use: { browserName: "chromium" }, testIgnore: /responsiveness\.spec\.ts/ },
+    // Measurements of the page's main thread: alone, once everything else is done.
+    {
+      name: "quiet",
+      use: { browserName: "chromium" },
+      testMatch: /responsiveness\.spec\.ts/,
+      dependencies: ["chromium"],
+    },
+  ],
   webServer: [server(port, "", {}), server(shortTtlPort, "-short-ttl", { HAUL_URL_TTL: "2s" })],
 });
 
