@@ -240,6 +240,15 @@ test("My files shows the progress of an upload this tab runs, then Complete and 
   await expect(files.row("live.bin")).toContainText("Complete", { timeout: 60_000 });
   const checksum = files.row("live.bin").locator("code.checksum");
   await expect(checksum).toHaveAttribute("data-checksum", /^[A-Za-z0-9+/]{43}=-5$/);
+  const full = (await checksum.getAttribute("data-checksum")) as string;
+  await expect(checksum).toHaveAttribute("title", full);
+  await expect(checksum).toHaveText(`${full.slice(0, 10)}…-5`);
+
+  // Copy puts the whole value on the clipboard.
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await page.getByRole("button", { name: "Copy the checksum of live.bin" }).click();
+  await expect(page.getByRole("button", { name: "Copy the checksum of live.bin" })).toHaveText("Copied");
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(full);
 });
 
 test("no page scrolls sideways on a phone", async ({ page }, testInfo) => {
