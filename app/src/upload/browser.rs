@@ -296,6 +296,12 @@ pub async fn upload(
     let saved = match resume {
         Some(saved) => saved,
         None => {
+            // Not retried (a lost answer would leave a second upload behind), but not tried
+            // in vain either.
+            wait_online(cancel).await;
+            if cancel.is_cancelled() {
+                return Err(stopped(cancel));
+            }
             let started = start_upload(file.name(), file.size() as u64, file.type_())
                 .await
                 .map_err(|e| Stopped::Failed(message(&e)))?;
@@ -328,19 +334,17 @@ pub async fn upload(
     let held = call(cancel, || uploaded_parts(file_id.clone()))
         .await
         .map_err(|e| Stopped::Failed(message(&e)))?;
-    if check_held {
+    let checked = if check_held {
+        upload.check_held(&held).await
+    } else {
+        Ok(())
+    };
+    let result = match checked {
+        Ok(()) => upload.send_parts(&held, parts_in_flight).await,
         // Not this upload's file: the upload stays as it was, for the right file.
-        if let Err(error) = upload.check_held(&held).await {
-            return Err(if cancel.is_paused() {
-                Stopped::Paused
-            } else if cancel.is_cancelled() {
-                Stopped::Cancelled
-            } else {
-                Stopped::Rejected(error)
-            });
-        }
-    }
-    let result = upload.send_parts(&held, parts_in_flight).await;
+        Err(error) if !cancel.is_cancelled() => return Err(Stopped::Rejected(error)),
+        Err(error) => Err(error),
+    };
     if cancel.is_paused() {
         return Err(Stopped::Paused);
     }
@@ -364,6 +368,15 @@ pub async fn upload(
         }
         // Anything else leaves it remembered, to try again.
         Err(other) => Err(Stopped::Failed(message(&other))),
+    }
+}
+
+/// How a stopped upload ended: paused, or cancelled.
+fn stopped(cancel: &Cancel) -> Stopped {
+    if cancel.is_paused() {
+        Stopped::Paused
+    } else {
+        Stopped::Cancelled
     }
 }
 
