@@ -7,7 +7,7 @@ export PATH := $(TOOLS_DIR)/seaweedfs/bin:$(HOME)/.cargo/bin:$(PATH)
 # needed to build). After changing a query or a migration: `make sqlx-prepare DATABASE_URL=…`.
 export SQLX_OFFLINE ?= true
 
-.PHONY: run test tools test-tools site fmt-check clippy cargo-tests e2e bench sqlx-prepare
+.PHONY: run test tools test-tools site fmt-check clippy cargo-tests e2e bench bench-compare sqlx-prepare
 
 run: tools site
 	cargo build -p server
@@ -46,6 +46,10 @@ bench: tools
 	cargo leptos build --frontend-only
 	cargo build -p server
 	scripts/bench.sh
+
+# The same benchmark for commit REV and the working tree, alternately (RUNS each, default 5).
+bench-compare: tools
+	scripts/bench-compare.sh $(REV) $(RUNS)
 
 # Refreshes .sqlx/ from a database that has the migrations applied (cargo install sqlx-cli
 # --version 0.8.6 --no-default-features --features postgres,rustls).
