@@ -110,9 +110,6 @@ impl Cancel {
     }
 }
 
-/// What `upload` ends with when it did not finish.
-pub const CANCELLED: &str = "Cancelled";
-
 /// The unfinished uploads this browser remembers (localStorage), for resuming after a reload.
 pub mod remembered {
     use crate::upload::resume::{self, Saved};
@@ -331,19 +328,22 @@ pub async fn upload(
         report: report.clone(),
     };
     // S3 is the truth: parts it already holds are not sent again.
-    let held = call(cancel, || uploaded_parts(file_id.clone()))
-        .await
-        .map_err(|e| Stopped::Failed(message(&e)))?;
-    let checked = if check_held {
-        upload.check_held(&held).await
-    } else {
-        Ok(())
-    };
-    let result = match checked {
-        Ok(()) => upload.send_parts(&held, parts_in_flight).await,
-        // Not this upload's file: the upload stays as it was, for the right file.
-        Err(error) if !cancel.is_cancelled() => return Err(Stopped::Rejected(error)),
-        Err(error) => Err(error),
+    let held = call(cancel, || uploaded_parts(file_id.clone())).await;
+    let result = match held {
+        Ok(held) => {
+            let checked = if check_held {
+                upload.check_held(&held).await
+            } else {
+                Ok(())
+            };
+            match checked {
+                Ok(()) => upload.send_parts(&held, parts_in_flight).await,
+                // Not this upload's file: the upload stays as it was, for the right file.
+                Err(error) if !cancel.is_cancelled() => return Err(error),
+                Err(error) => Err(error),
+            }
+        }
+        Err(error) => Err(ended_or_failed(&error)),
     };
     if cancel.is_paused() {
         return Err(Stopped::Paused);
@@ -353,7 +353,13 @@ pub async fn upload(
         remembered::forget(&file_id);
         return Err(Stopped::Cancelled);
     }
-    result.map_err(Stopped::Failed)?;
+    if let Err(stopped) = result {
+        // An upload the server ended, or one the file no longer matches, cannot be resumed.
+        if matches!(stopped, Stopped::Rejected(_)) {
+            remembered::forget(&file_id);
+        }
+        return Err(stopped);
+    }
     report.verifying();
     let verified = upload.complete().await;
     match verified {
@@ -368,6 +374,15 @@ pub async fn upload(
         }
         // Anything else leaves it remembered, to try again.
         Err(other) => Err(Stopped::Failed(message(&other))),
+    }
+}
+
+/// A server call's error for the upload: a refusal ends it (a retry starts a new one);
+/// anything else may pass later.
+fn ended_or_failed(error: &AppError) -> Stopped {
+    match error {
+        AppError::Invalid(_) | AppError::NotFound => Stopped::Rejected(message(error)),
+        other => Stopped::Failed(message(other)),
     }
 }
 
@@ -476,7 +491,7 @@ struct Upload<'a> {
 }
 
 impl Upload<'_> {
-    fn slice(&self, number: u32) -> Result<(Blob, u64), String> {
+    fn slice(&self, number: u32) -> Result<(Blob, u64), Stopped> {
         let (start, end) = Plan {
             part_size: self.saved.part_size,
             part_count: self.saved.part_count,
@@ -485,11 +500,11 @@ impl Upload<'_> {
         let slice = self
             .file
             .slice_with_f64_and_f64(start as f64, end as f64)
-            .map_err(|_| "The browser could not read the file.".to_owned())?;
+            .map_err(|_| Stopped::Failed("The browser could not read the file.".to_owned()))?;
         Ok((slice, end - start))
     }
 
-    async fn sign(&self, parts: Vec<PartDigest>) -> Result<Vec<Ready>, String> {
+    async fn sign(&self, parts: Vec<PartDigest>) -> Result<Vec<Ready>, Stopped> {
         let digests: HashMap<u32, String> = parts
             .iter()
             .map(|p| (p.part_number, p.sha256.clone()))
@@ -498,7 +513,7 @@ impl Upload<'_> {
         let file_id = &self.saved.file_id;
         let signed = call(self.cancel, || sign_parts(file_id.clone(), parts.clone()))
             .await
-            .map_err(|e| message(&e))?;
+            .map_err(|e| ended_or_failed(&e))?;
         Ok(signed
             .into_iter()
             .filter_map(|part| {
@@ -519,7 +534,7 @@ impl Upload<'_> {
         &self,
         held: &[UploadedPart],
         parts_in_flight: usize,
-    ) -> Result<(), String> {
+    ) -> Result<(), Stopped> {
         let sent: Rc<RefCell<HashMap<u32, u64>>> = Rc::new(RefCell::new(
             held.iter().map(|p| (p.part_number, p.size)).collect(),
         ));
@@ -529,7 +544,7 @@ impl Upload<'_> {
         self.report.progress(sent.borrow().values().sum());
         let in_flight = parts_in_flight.clamp(1, MAX_CONNECTIONS);
         let scheduler = Rc::new(RefCell::new(Ahead::new(todo, in_flight)));
-        let failure: Rc<RefCell<Option<String>>> = Rc::default();
+        let failure: Rc<RefCell<Option<Stopped>>> = Rc::default();
         let (ready_tx, ready_rx) = mpsc::unbounded::<Ready>();
         let (wake_tx, wake_rx) = mpsc::unbounded::<()>();
 
@@ -563,7 +578,7 @@ impl Upload<'_> {
         futures::join!(hasher, senders);
         match failure.take() {
             Some(error) => Err(error),
-            None if self.cancel.is_cancelled() => Err(CANCELLED.into()),
+            None if self.cancel.is_cancelled() => Err(stopped(self.cancel)),
             None => Ok(()),
         }
     }
@@ -575,7 +590,7 @@ impl Upload<'_> {
         scheduler: Rc<RefCell<Ahead>>,
         ready: mpsc::UnboundedSender<Ready>,
         mut wake: mpsc::UnboundedReceiver<()>,
-        failure: Rc<RefCell<Option<String>>>,
+        failure: Rc<RefCell<Option<Stopped>>>,
     ) {
         let mut digests: HashMap<u32, String> = HashMap::new();
         loop {
@@ -590,10 +605,13 @@ impl Upload<'_> {
                     Ok(())
                 }
                 Step::Hash(number) => match self.slice(number) {
-                    Ok((slice, _)) => sha256(&slice).await.map(|digest| {
-                        digests.insert(number, digest);
-                        scheduler.borrow_mut().hashed(number);
-                    }),
+                    Ok((slice, _)) => sha256(&slice)
+                        .await
+                        .map(|digest| {
+                            digests.insert(number, digest);
+                            scheduler.borrow_mut().hashed(number);
+                        })
+                        .map_err(Stopped::Failed),
                     Err(error) => Err(error),
                 },
                 Step::Sign(numbers) => {
@@ -624,19 +642,19 @@ impl Upload<'_> {
 
     /// The parts S3 holds must be this file's: each is hashed again and compared with the
     /// digest it was signed with.
-    async fn check_held(&self, held: &[UploadedPart]) -> Result<(), String> {
+    async fn check_held(&self, held: &[UploadedPart]) -> Result<(), Stopped> {
         for part in held {
             if self.cancel.is_cancelled() {
-                return Err(CANCELLED.into());
+                return Err(stopped(self.cancel));
             }
             let (slice, _) = self.slice(part.part_number)?;
-            let digest = sha256(&slice).await?;
+            let digest = sha256(&slice).await.map_err(Stopped::Failed)?;
             if part.sha256.as_deref().is_some_and(|held| held != digest) {
-                return Err(format!(
+                return Err(Stopped::Rejected(format!(
                     "This is not the file this upload began with: part {} differs. Pick the \
                      same file, or discard the unfinished upload.",
                     part.part_number
-                ));
+                )));
             }
         }
         Ok(())
@@ -649,7 +667,7 @@ impl Upload<'_> {
         &self,
         first: Ready,
         sent: &Rc<RefCell<HashMap<u32, u64>>>,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, Stopped> {
         let policy = Policy::default();
         let number = first.number;
         let (slice, size) = self.slice(number)?;
@@ -657,7 +675,7 @@ impl Upload<'_> {
         let (mut attempt, mut resigns, mut expiries, mut fresh_expiries) = (0u32, 0u32, 0u32, 0u32);
         loop {
             if self.cancel.is_cancelled() {
-                return Err(CANCELLED.into());
+                return Err(stopped(self.cancel));
             }
             wait_online(self.cancel).await;
             let slot = self.slots.take().await;
@@ -686,7 +704,7 @@ impl Upload<'_> {
             }
             sent.borrow_mut().insert(number, 0);
             if self.cancel.is_cancelled() {
-                return Err(CANCELLED.into());
+                return Err(stopped(self.cancel));
             }
             // Lost while offline: not the URL's fault nor the part's; wait, then go on.
             if answer == Answer::Network && !online() {
@@ -716,19 +734,20 @@ impl Upload<'_> {
                     ready = self.resign(&ready).await?;
                 }
                 Next::Rehash => {
-                    let again = sha256(&slice).await?;
+                    let again = sha256(&slice).await.map_err(Stopped::Failed)?;
                     if again != ready.sha256 {
-                        return Err(format!(
+                        // The parts already sent hold the old contents: start over.
+                        return Err(Stopped::Rejected(format!(
                             "The file changed on disk while it was uploading (part {number})."
-                        ));
+                        )));
                     }
                 }
-                Next::Fail => return Err(failure_message(answer, number)),
+                Next::Fail => return Err(Stopped::Failed(failure_message(answer, number))),
             }
         }
     }
 
-    async fn resign(&self, ready: &Ready) -> Result<Ready, String> {
+    async fn resign(&self, ready: &Ready) -> Result<Ready, Stopped> {
         let part = PartDigest {
             part_number: ready.number,
             sha256: ready.sha256.clone(),
@@ -737,7 +756,7 @@ impl Upload<'_> {
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| "The server signed no URL.".to_owned())
+            .ok_or_else(|| Stopped::Failed("The server signed no URL.".to_owned()))
     }
 }
 
