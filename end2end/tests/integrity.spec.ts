@@ -125,6 +125,46 @@ test("a failed file shows why, and Retry finishes it from the parts S3 holds", a
   expect(sha256OfFile(await files.download("retry.bin"))).toBe(hash);
 });
 
+test("an upload ended elsewhere fails with the reason, and Retry starts it anew", async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  const path = testInfo.outputPath("ended.bin");
+  const hash = makeFile(path, 40 * MIB);
+  await new AuthPages(page).signUpFresh();
+  const upload = new UploadPage(page);
+  await upload.open();
+
+  const cdp = await throttleUploads(page, 8 * MIB);
+  const starts: string[] = [];
+  page.on("response", async (response) => {
+    if (response.url().endsWith("/api/start_upload")) starts.push((await response.json()).file.id);
+  });
+  const stored = countStoredParts(page);
+  await upload.choose([path]);
+  await expect.poll(() => stored.count, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+  await page.getByRole("button", { name: "Pause ended.bin" }).click();
+  await expect(upload.row("ended.bin")).toHaveAttribute("data-phase", "Paused");
+  await cdp.detach();
+  // Discarded from another tab meanwhile.
+  const base = new URL(page.url()).origin;
+  const aborted = await page.request.post("/api/abort_upload", {
+    headers: { Origin: base },
+    form: { file_id: starts[0] },
+  });
+  expect(aborted.status()).toBe(200);
+
+  await page.getByRole("button", { name: "Resume ended.bin" }).click();
+  await expect(upload.row("ended.bin")).toHaveAttribute("data-phase", "Failed");
+  await expect(upload.row("ended.bin")).toContainText("This upload has ended");
+  await page.getByRole("button", { name: "Retry ended.bin" }).click();
+  await upload.expectDone("ended.bin");
+  expect(starts.length).toBe(2);
+
+  const files = new FilesPage(page);
+  await files.open();
+  await expect(files.row("ended.bin")).toContainText("Complete");
+  expect(sha256OfFile(await files.download("ended.bin"))).toBe(hash);
+});
+
 test.describe("with part URLs that live 2 s", () => {
   test.use({ baseURL: `http://127.0.0.1:${process.env.HAUL_E2E_SHORT_TTL_PORT}` });
 
