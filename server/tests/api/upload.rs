@@ -693,3 +693,60 @@ async fn parts_that_do_not_match_their_recorded_checksums_fail_the_file_with_the
         .contains("BadDigest"));
     assert_eq!(app.usage().await, (0, 0));
 }
+
+/// An upload begun before checksums existed (its multipart upload has no checksum algorithm):
+/// it carries on and completes without one.
+#[tokio::test]
+async fn an_upload_begun_before_checksums_completes_without_one() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let bytes = test_bytes(6 * MIB, 25);
+    let (_, started) = app.start("old.bin", bytes.len(), "").await;
+    let file_id = id(&started);
+    // What the previous version left: a multipart upload without checksums, and a row that
+    // predates migration 0004.
+    let (key, new_upload): (String, String) =
+        sqlx::query_as("select object_key, s3_upload_id from file where file_id = $1::uuid")
+            .bind(&file_id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    app.storage
+        .abort_multipart(&key, &new_upload)
+        .await
+        .unwrap();
+    let legacy = app
+        .storage
+        .client()
+        .create_multipart_upload()
+        .bucket(app.storage.bucket())
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    sqlx::query(
+        "update file set s3_upload_id = $2, part_checksums = false where file_id = $1::uuid",
+    )
+    .bind(&file_id)
+    .bind(legacy.upload_id().unwrap())
+    .execute(&app.db)
+    .await
+    .unwrap();
+
+    let (status, signed) = app
+        .sign(
+            &file_id,
+            &[
+                (1, part_of(&bytes, 5 * MIB, 1)),
+                (2, part_of(&bytes, 5 * MIB, 2)),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{signed}");
+    assert_eq!(signed[0]["headers"], json!([]), "no checksum is signed");
+    app.upload_parts(&file_id, &bytes, 5 * MIB, None).await;
+    let (status, file) = app.complete(&file_id).await;
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(file["checksum"], Value::Null);
+    assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
+}
