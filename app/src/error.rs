@@ -119,7 +119,29 @@ impl FromServerFnError for AppError {
             | ServerFnErrorErr::MissingArg(m) => Self::BadRequest(m),
             ServerFnErrorErr::UnsupportedRequestMethod(m) => Self::BadRequest(m),
             ServerFnErrorErr::Request(m) | ServerFnErrorErr::Response(m) => Self::Unreachable(m),
-            other => Self::Internal(other.to_string()),
+            other => Self::unexpected(other.to_string()),
+        }
+    }
+}
+
+impl AppError {
+    /// Any other server-function failure: its text is logged with a fresh reference, and only
+    /// the reference is shown (the text may say things about the server's insides).
+    fn unexpected(detail: String) -> Self {
+        #[cfg(feature = "ssr")]
+        {
+            let reference = reference();
+            tracing::error!(
+                reference,
+                error = detail,
+                "unexpected server function error"
+            );
+            Self::Internal(reference)
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            leptos::logging::error!("unexpected server function error: {detail}");
+            Self::Internal("logged in the browser console".to_owned())
         }
     }
 }
@@ -201,6 +223,20 @@ mod tests {
         );
         assert_eq!(error.field("password"), None);
         assert_eq!(error.status(), 422);
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn other_server_function_failures_answer_a_reference_not_their_text() {
+        let error = AppError::from_server_fn_error(ServerFnErrorErr::ServerError(
+            "connection to 10.0.0.5:5432 refused".into(),
+        ));
+        let AppError::Internal(reference) = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(reference.len(), 12);
+        assert!(!error.to_string().contains("10.0.0.5"), "{error}");
+        assert_eq!(error.status(), 500);
     }
 
     #[test]

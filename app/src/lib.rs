@@ -4,6 +4,7 @@
 pub mod api;
 pub mod components;
 pub mod error;
+pub mod format;
 pub mod model;
 pub mod pages;
 pub mod upload;

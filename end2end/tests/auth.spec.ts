@@ -62,7 +62,7 @@ test("a page that needs an account sends you to sign in and back", async ({ page
   await auth.fillSignIn(email);
   await expect(page).toHaveURL("/account");
   await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
-  await expect(page.getByText(email, { exact: true }).first()).toBeVisible();
+  await expect(page.getByRole("main").getByText(email, { exact: true })).toBeVisible();
 });
 
 test.describe("without JavaScript", () => {

@@ -42,7 +42,7 @@ pub async fn download_url(file_id: String) -> Result<String, AppError> {
         .storage
         .presign_get(
             &file.object_key,
-            &files::content_disposition(&file.name),
+            &crate::format::content_disposition(&file.name),
             files::download_type(&file.content_type),
             state.config.url_ttl,
         )

@@ -445,43 +445,6 @@ fn parse_cursor(cursor: &str) -> Option<(OffsetDateTime, Uuid)> {
     Some((time, Uuid::parse_str(id).ok()?))
 }
 
-/// `Content-Disposition` for a download: an ASCII fallback name for old clients and the
-/// exact UTF-8 name in RFC 6266's `filename*`.
-pub fn content_disposition(name: &str) -> String {
-    let fallback: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = name
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z'
-            | b'a'..=b'z'
-            | b'0'..=b'9'
-            | b'!'
-            | b'#'
-            | b'$'
-            | b'&'
-            | b'+'
-            | b'-'
-            | b'.'
-            | b'^'
-            | b'_'
-            | b'`'
-            | b'|'
-            | b'~' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect();
-    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
-}
-
 /// The type a download is served as: the declared one, except types a browser would run as
 /// a page (HTML, SVG, XML, JavaScript), which go out as opaque bytes.
 pub fn download_type(content_type: &str) -> &str {
@@ -499,18 +462,6 @@ pub fn download_type(content_type: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn disposition_has_an_ascii_fallback_and_the_exact_name() {
-        assert_eq!(
-            content_disposition("report.pdf"),
-            "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf"
-        );
-        assert_eq!(
-            content_disposition("été \"final\".txt"),
-            "attachment; filename=\"_t_ _final_.txt\"; filename*=UTF-8''%C3%A9t%C3%A9%20%22final%22.txt"
-        );
-    }
 
     #[test]
     fn active_types_download_as_bytes() {

@@ -25,11 +25,9 @@ use super::{
 };
 use crate::{
     error::{noted, AppError},
+    format,
     model::{FileStatus, FileView, NewUpload, PartDigest, SignedPart, UploadedPart},
-    upload::{
-        plan::{plan, Plan},
-        progress,
-    },
+    upload::plan::{plan, Plan},
     validate,
 };
 
@@ -59,7 +57,7 @@ pub async fn start(
     let planned = if size > config.max_file_size {
         Err(format!(
             "The file is larger than the {} limit.",
-            progress::bytes(config.max_file_size)
+            format::bytes(config.max_file_size)
         ))
     } else {
         plan(size, config.part_size)
@@ -142,8 +140,8 @@ fn no_room(user: &User, size: u64) -> AppError {
         "size",
         format!(
             "Not enough room: this file needs {}, and {} of your quota is free.",
-            progress::bytes(size),
-            progress::bytes(free)
+            format::bytes(size),
+            format::bytes(free)
         ),
     )
 }
@@ -471,8 +469,8 @@ async fn check_object(
     if head.size != file.size_bytes {
         return Ok(Assembled::Wrong(format!(
             "The upload holds {} but {} were declared.",
-            progress::bytes(head.size as u64),
-            progress::bytes(file.size_bytes as u64)
+            format::bytes(head.size as u64),
+            format::bytes(file.size_bytes as u64)
         )));
     }
     let Some(digests) = digests else {

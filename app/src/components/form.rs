@@ -1,6 +1,7 @@
 use leptos::{prelude::*, server_fn::error::ServerFnUrlError};
 use leptos_router::hooks::use_query_map;
 
+use super::error_view::ErrorView;
 use crate::error::AppError;
 
 /// The error of a form's last submission: from `last` (the action's result, when JavaScript
@@ -72,15 +73,10 @@ pub fn Field(
 /// show next to their fields instead.
 #[component]
 pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
-    let message = move || {
-        error.get().and_then(|e| match e {
-            AppError::Invalid(_) => None,
-            other => Some(other.to_string()),
-        })
-    };
-    view! {
-        <Show when=move || message().is_some()>
-            <p class="form-error" role="alert">{message}</p>
-        </Show>
+    move || {
+        error
+            .get()
+            .filter(|e| !matches!(e, AppError::Invalid(_)))
+            .map(|error| view! { <ErrorView error/> })
     }
 }

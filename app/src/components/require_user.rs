@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::{components::Redirect, hooks::use_location};
 
+use super::error_view::ErrorView;
 use crate::model::UserView;
 
 /// Shows `children` to a signed-in user; sends anyone else to sign in, and back here after.
@@ -29,10 +30,10 @@ where
                                 location.pathname.get_untracked(),
                                 location.search.get_untracked(),
                             );
-                            let next = crate::pages::sign_in::urlencode(&here);
+                            let next = crate::format::url_encode(&here);
                             view! { <Redirect path=format!("/signin?next={next}")/> }.into_any()
                         }
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(error) => view! { <ErrorView error/> }.into_any(),
                     })
             }}
         </Transition>

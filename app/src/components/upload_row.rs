@@ -1,8 +1,8 @@
 use leptos::prelude::*;
 
-use crate::upload::{
-    progress::{bytes, duration, percent},
-    queue::{Item, Phase, Queue},
+use crate::{
+    format::{bytes, duration, percent},
+    upload::queue::{Item, Phase, Queue},
 };
 
 /// One file of the upload queue: name, progress bar, bytes, speed, time left and state.

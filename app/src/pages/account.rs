@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::{components::require_user::RequireUser, model::Role, upload::progress::bytes};
+use crate::{components::require_user::RequireUser, format::bytes, model::Role};
 
 /// The signed-in user's account: who they are and how much room they have.
 #[component]

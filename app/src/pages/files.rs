@@ -11,12 +11,10 @@ use crate::{
         files::{list_files, DeleteFile, DownloadUrl, RenameFile},
         upload::{uploaded_parts, AbortUpload},
     },
-    components::require_user::RequireUser,
+    components::{error_view::ErrorView, require_user::RequireUser},
+    format::{bytes, percent},
     model::{FilePage, FileStatus, FileView, UserView},
-    upload::{
-        progress::{bytes, percent},
-        queue::{Phase, Queue},
-    },
+    upload::queue::{Phase, Queue},
 };
 
 #[component]
@@ -60,7 +58,6 @@ fn FileList() -> impl IntoView {
             .or_else(|| failed(discard.value().get()))
             .or_else(|| failed(rename.value().get().map(|r| r.map(|_| ()))))
             .or_else(|| failed(download.value().get().map(|r| r.map(|_| ()))))
-            .map(|e| e.to_string())
     };
     let actions = Actions {
         delete,
@@ -74,15 +71,13 @@ fn FileList() -> impl IntoView {
             <h1>"My files"</h1>
             <A href="/upload" attr:class="button">"Upload files"</A>
         </div>
-        <Show when=move || action_error().is_some()>
-            <p class="form-error" role="alert">{action_error}</p>
-        </Show>
+        {move || action_error().map(|error| view! { <ErrorView error/> })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
                 page.get()
                     .map(|result| match result {
                         Ok(page) => view! { <Listing page cursor actions/> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(error) => view! { <ErrorView error/> }.into_any(),
                     })
             }}
         </Transition>

@@ -21,7 +21,7 @@ pub fn SignInPage() -> impl IntoView {
     let next = move || query.read().get("next").unwrap_or_default();
     let sign_up_link = move || match next() {
         n if n.is_empty() => "/signup".to_owned(),
-        n => format!("/signup?next={}", urlencode(&n)),
+        n => format!("/signup?next={}", crate::format::url_encode(&n)),
     };
     view! {
         <Title text="Sign in — Haul"/>
@@ -38,16 +38,4 @@ pub fn SignInPage() -> impl IntoView {
             <p>"No account yet? " <A href=sign_up_link>"Create one"</A></p>
         </section>
     }
-}
-
-pub(crate) fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }

@@ -8,10 +8,8 @@ use leptos_router::components::A;
 use crate::{
     api::files::get_file,
     components::{require_user::RequireUser, upload_row::UploadRow},
-    upload::{
-        progress::bytes,
-        queue::{Item, Queue},
-    },
+    format::bytes,
+    upload::queue::{Item, Queue},
 };
 
 #[component]
@@ -89,8 +87,9 @@ fn Uploader() -> impl IntoView {
                     }
                 })
         }}
-        <div
+        <section
             class="dropzone"
+            aria-label="Drop files to upload"
             class:dragging=move || dragging.get()
             on:dragover=move |event: leptos::ev::DragEvent| {
                 event.prevent_default();
@@ -102,7 +101,7 @@ fn Uploader() -> impl IntoView {
             <p>"Drop files here, or"</p>
             <label class="button" for="pick-files">"Choose files"</label>
             <input id="pick-files" class="visually-hidden" type="file" multiple on:change=on_pick/>
-        </div>
+        </section>
         <details class="settings">
             <summary>"Transfer settings"</summary>
             <label>

@@ -20,6 +20,7 @@ use web_sys::{Blob, File, ProgressEvent, XmlHttpRequest};
 use super::{
     ahead::{Ahead, Step},
     plan::Plan,
+    queue::MAX_CONNECTIONS,
     resume::Saved,
     retry::{classify, Answer, Next, Policy},
 };
@@ -28,9 +29,6 @@ use crate::{
     error::AppError,
     model::{FileStatus, FileView, PartDigest, SignedPart, UploadedPart},
 };
-
-/// Browsers open at most 6 connections per origin over HTTP/1.1; more would only queue.
-pub const MAX_CONNECTIONS: usize = 6;
 
 /// Counts connections to S3 across every file in the queue.
 #[derive(Clone, Default)]

@@ -1,4 +1,4 @@
-//! Progress, speed and time left, from byte counts sampled over time.
+//! Speed and time left, from byte counts sampled over time.
 
 use std::collections::VecDeque;
 
@@ -39,40 +39,6 @@ impl Meter {
     }
 }
 
-/// Whole percent done, 0 to 100; an empty file is 100 % once done.
-pub fn percent(done: u64, total: u64) -> u8 {
-    if total == 0 {
-        return 100;
-    }
-    ((done.min(total) as f64 / total as f64) * 100.0).floor() as u8
-}
-
-/// "1.5 MiB", "12 B".
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-/// "2 h 05 min", "3 min 20 s", "45 s".
-pub fn duration(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    match s {
-        0..=59 => format!("{s} s"),
-        60..=3599 => format!("{} min {:02} s", s / 60, s % 60),
-        _ => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,23 +73,5 @@ mod tests {
         meter.record(0.0, 5);
         meter.record(3.0, 5);
         assert_eq!(meter.eta(100), None);
-    }
-
-    #[test]
-    fn percent_is_floored_and_bounded() {
-        assert_eq!(percent(0, 0), 100);
-        assert_eq!(percent(999, 1000), 99);
-        assert_eq!(percent(1000, 1000), 100);
-        assert_eq!(percent(2000, 1000), 100);
-    }
-
-    #[test]
-    fn human_units() {
-        assert_eq!(bytes(12), "12 B");
-        assert_eq!(bytes(1536), "1.5 KiB");
-        assert_eq!(bytes(40 << 20), "40.0 MiB");
-        assert_eq!(duration(45.2), "45 s");
-        assert_eq!(duration(200.0), "3 min 20 s");
-        assert_eq!(duration(7500.0), "2 h 05 min");
     }
 }

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::{progress::Meter, resume::Saved};
 use crate::model::FileView;
 
+/// Browsers open at most 6 connections per origin over HTTP/1.1; more would only queue.
 pub const MAX_CONNECTIONS: usize = 6;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
