@@ -58,9 +58,9 @@ fn join_fields(errors: &[FieldError]) -> String {
         .join(" ")
 }
 
-/// Collects a field's problem: the value when `result` is Ok, else None with its message noted
+/// Checks one field: the value when `result` is Ok, else None with its message collected
 /// against `field`, so a form can report every problem at once.
-pub fn noted<T>(
+pub fn check_field<T>(
     problems: &mut Vec<FieldError>,
     field: &str,
     result: Result<T, String>,

@@ -7,6 +7,7 @@ pub mod error;
 pub mod format;
 pub mod model;
 pub mod pages;
+pub mod plan;
 pub mod upload;
 pub mod validate;
 

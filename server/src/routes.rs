@@ -3,10 +3,15 @@
 use std::time::Duration;
 
 use crate::security;
-use app::{backend::state::AppState, shell, App};
+use app::{backend::state::AppState, error::AppError, shell, App};
 use axum::{
-    extract::State, http::StatusCode, middleware, response::IntoResponse, routing::get, Json,
-    Router,
+    body::{to_bytes, Body},
+    extract::{Request, State},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -36,7 +41,7 @@ pub fn router(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> 
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn(security::api_error_status))
+        .layer(middleware::from_fn(error_status))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
             origin,
@@ -90,4 +95,24 @@ async fn within(
                 "{what} did not answer within {READY_WAIT:?}"
             ))
         })
+}
+
+/// Server functions answer every error with 500; give each the status its kind deserves
+/// (401, 403, 404, 422, 429, 400), so API clients can tell bad input from a server fault.
+async fn error_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key("serverfnerror")
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }

@@ -1,8 +1,6 @@
 //! Request and response guards that apply to every route.
 
-use app::error::AppError;
 use axum::{
-    body::{to_bytes, Body},
     extract::{Request, State},
     http::{header, HeaderValue, Method, StatusCode},
     middleware::Next,
@@ -75,24 +73,4 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         );
     }
     response
-}
-
-/// Server functions answer every error with 500; give each the status its kind deserves
-/// (401, 403, 404, 422, 429, 400), so API clients can tell bad input from a server fault.
-pub async fn api_error_status(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
-        || !response.headers().contains_key("serverfnerror")
-    {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = to_bytes(body, 64 * 1024).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
-    };
-    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status =
-            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    }
-    Response::from_parts(parts, Body::from(bytes))
 }

@@ -289,7 +289,7 @@ pub fn parse_size(input: &str) -> Result<u64, String> {
 
 fn parse_part_size(input: &str) -> Result<u64, String> {
     let size = parse_size(input)?;
-    if !(app::upload::plan::S3_MIN_PART..=app::upload::plan::S3_MAX_PART).contains(&size) {
+    if !(app::plan::S3_MIN_PART..=app::plan::S3_MAX_PART).contains(&size) {
         return Err("a part is 5MiB to 5GiB (S3's limits)".into());
     }
     Ok(size)

@@ -65,7 +65,7 @@ impl Application {
             part_size: settings.part_size,
             url_ttl: settings.url_ttl,
             session_idle: settings.session_idle,
-            session_absolute: settings.session_lifetime,
+            session_lifetime: settings.session_lifetime,
             rate_limit_per_ip: settings.rate_limit_per_ip,
             rate_limit_per_account: settings.rate_limit_per_account,
             rate_window: settings.rate_window,

@@ -18,7 +18,7 @@ use super::{
     users::{self, PasswordHash, User},
 };
 use crate::{
-    error::{noted, AppError},
+    error::{check_field, AppError},
     validate,
 };
 
@@ -100,8 +100,8 @@ pub async fn sign_up(
     limit_ip(state, "sign-up", ip, Instant::now())?;
 
     let mut problems = Vec::new();
-    let email = noted(&mut problems, "email", validate::email(email));
-    noted(&mut problems, "password", validate::new_password(password));
+    let email = check_field(&mut problems, "email", validate::email(email));
+    check_field(&mut problems, "password", validate::new_password(password));
     let Some(email) = email.filter(|_| problems.is_empty()) else {
         return Err(AppError::Invalid(problems));
     };

@@ -18,7 +18,7 @@ pub struct Config {
     /// A session ends after this long without a request...
     pub session_idle: Duration,
     /// ...and this long after sign-in, whatever happens.
-    pub session_absolute: Duration,
+    pub session_lifetime: Duration,
     /// Sign-in and sign-up attempts allowed per client IP in `rate_window`.
     pub rate_limit_per_ip: u32,
     /// Sign-in attempts allowed per account (email) in `rate_window`.

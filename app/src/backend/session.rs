@@ -53,7 +53,7 @@ pub async fn user(state: &AppState, session: &Session) -> Result<Option<User>, A
     let signed_in_at = session.get::<i64>(SIGNED_IN_AT).await?.unwrap_or(0);
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let age = now - signed_in_at;
-    let max_age = i64::try_from(state.config.session_absolute.as_secs()).unwrap_or(i64::MAX);
+    let max_age = i64::try_from(state.config.session_lifetime.as_secs()).unwrap_or(i64::MAX);
     if age >= max_age {
         end(session).await?;
         return Ok(None);

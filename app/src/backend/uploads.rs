@@ -24,10 +24,10 @@ use super::{
     users::User,
 };
 use crate::{
-    error::{noted, AppError},
+    error::{check_field, AppError},
     format,
     model::{FileStatus, FileView, NewUpload, PartDigest, SignedPart, UploadedPart},
-    upload::plan::{plan, Plan},
+    plan::{plan, Plan},
     validate,
 };
 
@@ -39,17 +39,24 @@ pub const MAX_PARTS_PER_SIGN: usize = 100;
 const COMPLETE_WAIT: Duration = Duration::from_secs(20);
 const COMPLETE_POLL: Duration = Duration::from_millis(200);
 
-pub async fn start(
-    state: &AppState,
-    user: &User,
+/// A new upload as declared, checked: every field's problem is reported at once.
+struct Declared {
+    name: String,
+    content_type: String,
+    size: u64,
+    size_bytes: i64,
+    plan: Plan,
+}
+
+fn declared(
+    config: &super::config::Config,
     name: &str,
     size: u64,
     content_type: &str,
-) -> Result<NewUpload, AppError> {
-    let config = &state.config;
+) -> Result<Declared, AppError> {
     let mut problems = Vec::new();
-    let name = noted(&mut problems, "name", validate::file_name(name));
-    let content_type = noted(
+    let name = check_field(&mut problems, "name", validate::file_name(name));
+    let content_type = check_field(
         &mut problems,
         "content_type",
         validate::content_type(content_type),
@@ -62,57 +69,93 @@ pub async fn start(
     } else {
         plan(size, config.part_size)
     };
-    let plan = noted(&mut problems, "size", planned);
+    let plan = check_field(&mut problems, "size", planned);
     let (Some(name), Some(content_type), Some(plan)) = (name, content_type, plan) else {
         return Err(AppError::Invalid(problems));
     };
     let size_bytes =
         i64::try_from(size).map_err(|_| AppError::invalid("size", "The file is too large."))?;
-    // A cheap look first, so a full account costs S3 nothing; the reservation below decides.
-    if !fits(user, size_bytes) {
+    Ok(Declared {
+        name,
+        content_type,
+        size,
+        size_bytes,
+        plan,
+    })
+}
+
+/// Checks the declaration, then opens the upload: S3 first, then one short transaction that
+/// reserves the quota and records the file (no database connection waits on S3). What S3
+/// started is undone when the file cannot be recorded.
+pub async fn start(
+    state: &AppState,
+    user: &User,
+    name: &str,
+    size: u64,
+    content_type: &str,
+) -> Result<NewUpload, AppError> {
+    let declared = declared(&state.config, name, size, content_type)?;
+    // A cheap look first, so a full account costs S3 nothing; the reservation decides.
+    if !fits(user, declared.size_bytes) {
         return Err(no_room(user, size));
     }
-
     let id = Uuid::new_v4();
     let key = format!("u/{}/{id}", user.id);
-    // S3 first, then one short transaction: no database connection waits on S3.
+    let upload_id = open_in_storage(state, &key, &declared).await?;
     let empty_checksum = checksum::of_bytes(b"");
-    let upload_id = if size == 0 {
-        state.storage.put_empty(&key, &content_type).await?;
-        None
-    } else {
-        Some(state.storage.create_multipart(&key, &content_type).await?)
-    };
     let new = NewFile {
         id,
         owner_id: user.id,
         object_key: &key,
-        name: &name,
-        content_type: &content_type,
-        size_bytes,
+        name: &declared.name,
+        content_type: &declared.content_type,
+        size_bytes: declared.size_bytes,
         s3_upload_id: upload_id.as_deref(),
-        part_size: plan.part_size as i64,
-        part_count: plan.part_count as i32,
+        part_size: declared.plan.part_size as i64,
+        part_count: declared.plan.part_count as i32,
         complete: (size == 0).then_some(empty_checksum.as_str()),
     };
     let recorded = record(state, &new).await;
     if !matches!(recorded, Ok(Some(_))) {
-        // Not recorded: what S3 started belongs to nobody. The sweeper catches a failure here.
-        let undone = match &upload_id {
-            Some(upload_id) => state.storage.abort_multipart(&key, upload_id).await,
-            None => state.storage.delete(&key).await,
-        };
-        if let Err(error) = undone {
-            tracing::warn!(file = %id, error = %error, "undoing an unrecorded upload failed");
-        }
+        undo_in_storage(state, &key, upload_id.as_deref(), id).await;
     }
     match recorded? {
         Some(row) => Ok(NewUpload {
             file: row.view(),
-            part_size: plan.part_size,
-            part_count: plan.part_count,
+            part_size: declared.plan.part_size,
+            part_count: declared.plan.part_count,
         }),
         None => Err(no_room(user, size)),
+    }
+}
+
+/// Opens the multipart upload; a 0-byte file has no parts, so its empty object is written
+/// at once (None).
+async fn open_in_storage(
+    state: &AppState,
+    key: &str,
+    declared: &Declared,
+) -> Result<Option<String>, StorageError> {
+    if declared.size == 0 {
+        state.storage.put_empty(key, &declared.content_type).await?;
+        Ok(None)
+    } else {
+        let upload_id = state
+            .storage
+            .create_multipart(key, &declared.content_type)
+            .await?;
+        Ok(Some(upload_id))
+    }
+}
+
+/// Not recorded: what S3 started belongs to nobody. The sweeper catches a failure here.
+async fn undo_in_storage(state: &AppState, key: &str, upload_id: Option<&str>, id: Uuid) {
+    let undone = match upload_id {
+        Some(upload_id) => state.storage.abort_multipart(key, upload_id).await,
+        None => state.storage.delete(key).await,
+    };
+    if let Err(error) = undone {
+        tracing::warn!(file = %id, error = %error, "undoing an unrecorded upload failed");
     }
 }
 
@@ -147,7 +190,7 @@ fn no_room(user: &User, size: u64) -> AppError {
 }
 
 /// The caller's file, still uploading.
-async fn uploading(state: &AppState, user: &User, file_id: &str) -> Result<FileRow, AppError> {
+async fn uploading_file(state: &AppState, user: &User, file_id: &str) -> Result<FileRow, AppError> {
     let file = files::find_owned(&state.db, user.id, file_id).await?;
     match file.status() {
         FileStatus::Uploading => Ok(file),
@@ -177,7 +220,7 @@ pub async fn sign_parts(
     file_id: &str,
     parts: &[PartDigest],
 ) -> Result<Vec<SignedPart>, AppError> {
-    let file = uploading(state, user, file_id).await?;
+    let file = uploading_file(state, user, file_id).await?;
     let plan = file_plan(&file);
     let digests = requested_parts(parts, plan.part_count)?;
     let Some(upload_id) = &file.s3_upload_id else {
@@ -274,7 +317,7 @@ pub async fn uploaded_parts(
     user: &User,
     file_id: &str,
 ) -> Result<Vec<UploadedPart>, AppError> {
-    let file = uploading(state, user, file_id).await?;
+    let file = uploading_file(state, user, file_id).await?;
     let parts = match &file.s3_upload_id {
         Some(upload_id) => state
             .storage

@@ -13,15 +13,15 @@ pub fn UploadRow(item: Item, queue: Queue) -> impl IntoView {
         size,
         phase,
         error,
-        done,
+        sent_bytes,
         speed,
         eta,
         resuming,
         ..
     } = item.clone();
-    let percent_done = move || percent(done.get(), size);
+    let percent_done = move || percent(sent_bytes.get(), size);
     let numbers = move || {
-        let mut text = format!("{} of {}", bytes(done.get()), bytes(size));
+        let mut text = format!("{} of {}", bytes(sent_bytes.get()), bytes(size));
         if phase.get() == Phase::Uploading {
             if let Some(speed) = speed.get() {
                 text.push_str(&format!(" · {}/s", bytes(speed as u64)));

@@ -280,7 +280,7 @@ fn FileRow(file: FileView, actions: Actions) -> impl IntoView {
 #[component]
 fn Live(item: crate::upload::queue::Item) -> impl IntoView {
     let size = item.size;
-    let done = move || percent(item.done.get(), size);
+    let done = move || percent(item.sent_bytes.get(), size);
     view! {
         {move || match item.phase.get() {
             Phase::Done => "Complete".to_owned(),

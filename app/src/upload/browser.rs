@@ -19,7 +19,6 @@ use web_sys::{Blob, File, ProgressEvent, XmlHttpRequest};
 
 use super::{
     ahead::{Ahead, Step},
-    plan::Plan,
     queue::MAX_CONNECTIONS,
     resume::Saved,
     retry::{classify, Answer, Next, Policy},
@@ -28,6 +27,7 @@ use crate::{
     api::upload::{abort_upload, complete_upload, sign_parts, start_upload, uploaded_parts},
     error::AppError,
     model::{FileStatus, FileView, PartDigest, SignedPart, UploadedPart},
+    plan::Plan,
 };
 
 /// Counts connections to S3 across every file in the queue.
@@ -77,16 +77,16 @@ impl Drop for SlotGuard {
     }
 }
 
-/// Stops a file's upload: requests in flight are aborted and no new ones start. A pause
-/// stops the same way but keeps the upload on the server, to be resumed.
+/// The switch that stops a file's upload, for a cancel or a pause: requests in flight are
+/// aborted and no new ones start. A pause keeps the upload on the server, to be resumed.
 #[derive(Clone, Default)]
-pub struct Cancel {
+pub struct StopSwitch {
     cancelled: Rc<Cell<bool>>,
     paused: Rc<Cell<bool>>,
     requests: Rc<RefCell<Vec<XmlHttpRequest>>>,
 }
 
-impl Cancel {
+impl StopSwitch {
     pub fn cancel(&self) {
         self.cancelled.set(true);
         for request in self.requests.borrow_mut().drain(..) {
@@ -147,7 +147,7 @@ async fn put(
     url: &str,
     headers: &[(String, String)],
     body: &Blob,
-    cancel: &Cancel,
+    cancel: &StopSwitch,
     on_progress: impl Fn(f64) + 'static,
 ) -> (u16, String) {
     let Ok(request) = XmlHttpRequest::new() else {
@@ -226,7 +226,7 @@ pub fn online() -> bool {
 
 /// Returns once the browser is online again (at once when it is), or the upload is stopped.
 /// Time spent here burns no retries.
-async fn wait_online(cancel: &Cancel) {
+async fn wait_online(cancel: &StopSwitch) {
     while !online() && !cancel.is_cancelled() {
         sleep(250).await;
     }
@@ -285,7 +285,7 @@ pub async fn upload(
     check_held: bool,
     parts_in_flight: usize,
     slots: &Slots,
-    cancel: &Cancel,
+    cancel: &StopSwitch,
     report: Rc<dyn Report>,
 ) -> Result<FileView, Stopped> {
     let saved = match resume {
@@ -385,7 +385,7 @@ fn ended_or_failed(error: &AppError) -> Stopped {
 }
 
 /// How a stopped upload ended: paused, or cancelled.
-fn stopped(cancel: &Cancel) -> Stopped {
+fn stopped(cancel: &StopSwitch) -> Stopped {
     if cancel.is_paused() {
         Stopped::Paused
     } else {
@@ -406,7 +406,7 @@ fn message(error: &AppError) -> String {
 
 /// Calls the server, again after a pause while the browser is offline, the server cannot be
 /// reached or the storage is briefly unavailable. Offline time burns no retries.
-async fn call<T, F, Fut>(cancel: &Cancel, mut request: F) -> Result<T, AppError>
+async fn call<T, F, Fut>(cancel: &StopSwitch, mut request: F) -> Result<T, AppError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, AppError>>,
@@ -483,7 +483,7 @@ impl Ready {
 struct Upload<'a> {
     file: &'a File,
     saved: &'a Saved,
-    cancel: &'a Cancel,
+    cancel: &'a StopSwitch,
     slots: &'a Slots,
     report: Rc<dyn Report>,
 }

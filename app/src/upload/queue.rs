@@ -51,7 +51,8 @@ pub struct Item {
     pub resuming: RwSignal<bool>,
     pub phase: RwSignal<Phase>,
     pub error: RwSignal<Option<String>>,
-    pub done: RwSignal<u64>,
+    /// Bytes sent so far (parts in flight included).
+    pub sent_bytes: RwSignal<u64>,
     pub speed: RwSignal<Option<f64>>,
     pub eta: RwSignal<Option<f64>>,
 }
@@ -154,7 +155,7 @@ impl Default for Queue {
 /// Progress of one item: bytes, speed and time left from the meter.
 pub fn record(item: &Item, meter: &mut Meter, at: f64, done: u64) {
     meter.record(at, done);
-    item.done.set(done);
+    item.sent_bytes.set(done);
     item.speed.set(meter.speed());
     item.eta.set(meter.eta(item.size.saturating_sub(done)));
 }
@@ -168,7 +169,7 @@ mod engine {
 
     use super::{record, Item, Phase, Queue};
     use crate::upload::{
-        browser::{self, remembered, Cancel, Report, Slots, Stopped},
+        browser::{self, remembered, Report, Slots, StopSwitch, Stopped},
         progress::Meter,
         resume::{self, Saved},
     };
@@ -177,7 +178,7 @@ mod engine {
     /// there is one.
     struct Entry {
         file: File,
-        cancel: Cancel,
+        cancel: StopSwitch,
         saved: Option<Saved>,
         /// The upload was picked up without this browser's record of the file (from My
         /// files): the parts S3 holds are checked against this file first.
@@ -245,12 +246,12 @@ mod engine {
                     resuming: RwSignal::new(saved.is_some()),
                     phase: RwSignal::new(Phase::Waiting),
                     error: RwSignal::new(None),
-                    done: RwSignal::new(0),
+                    sent_bytes: RwSignal::new(0),
                     speed: RwSignal::new(None),
                     eta: RwSignal::new(None),
                 });
             added.push(item);
-            let cancel = Cancel::default();
+            let cancel = StopSwitch::default();
             ENTRIES.with(|e| {
                 e.borrow_mut().insert(
                     key,
@@ -302,7 +303,7 @@ mod engine {
 
     pub fn resume(item: &Item) {
         let resuming = with_entry(item.key, |entry| {
-            entry.cancel = Cancel::default();
+            entry.cancel = StopSwitch::default();
             entry.saved.is_some()
         });
         item.resuming.set(resuming.unwrap_or(false));
@@ -413,7 +414,7 @@ mod engine {
         item.eta.set(None);
         let keep = match result {
             Ok(_) => {
-                item.done.set(item.size);
+                item.sent_bytes.set(item.size);
                 item.phase.set(Phase::Done);
                 queue.completed.update(|n| *n += 1);
                 false

@@ -1,5 +1,5 @@
-//! How a file is cut into parts. Shared by the server (which decides) and the browser (which
-//! slices), and covered by plain `cargo test`.
+//! How a file is cut into parts. Shared by the server (which decides) and the browser's upload
+//! engine (which slices), and covered by plain `cargo test`.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,80 @@
+//! The checks every server function starts with: who is signed in (and whether an admin),
+//! the session, the app state, and the client's address.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::ConnectInfo;
+use leptos::prelude::use_context;
+use tower_sessions::Session;
+
+use crate::{
+    backend::{session, state::AppState, users::User},
+    error::AppError,
+    model::{Role, UserView},
+};
+
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| anyhow::anyhow!("no AppState in context").into())
+}
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| anyhow::anyhow!("no session layer: {e}").into())
+}
+
+/// The signed-in user, or `Unauthorized`.
+pub async fn require_user() -> Result<(AppState, User), AppError> {
+    let state = state()?;
+    let session = session().await?;
+    match session::user(&state, &session).await? {
+        Some(user) => Ok((state, user)),
+        None => Err(AppError::Unauthorized),
+    }
+}
+
+/// The signed-in admin; a signed-in user who is not one gets `Forbidden`.
+pub async fn require_admin() -> Result<(AppState, User), AppError> {
+    let (state, user) = require_user().await?;
+    if user.role == Role::Admin {
+        Ok((state, user))
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Signs `user` in on this request's session, then sends the browser to `next`.
+pub async fn begin_session(user: &User, next: Option<&str>) -> Result<UserView, AppError> {
+    session::start(&session().await?, user).await?;
+    leptos_axum::redirect(&super::safe_next(next));
+    Ok(user.view())
+}
+
+/// The client's address: the peer, or with `trust_proxy` the address the proxy appended
+/// last to X-Forwarded-For (earlier entries are the client's to forge).
+pub async fn client_ip(state: &AppState) -> Result<IpAddr, AppError> {
+    let parts = leptos_axum::extract::<axum::http::request::Parts>()
+        .await
+        .map_err(|e| anyhow::anyhow!("no request parts: {e}"))?;
+    if state.config.trust_proxy {
+        if let Some(ip) = last_forwarded_for(&parts.headers) {
+            return Ok(ip);
+        }
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+        .ok_or_else(|| anyhow::anyhow!("no peer address (serve with connect info)").into())
+}
+
+/// The address a trusted proxy appended last to X-Forwarded-For.
+pub(super) fn last_forwarded_for(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|ip| ip.trim().parse().ok())
+        .next_back()
+}
