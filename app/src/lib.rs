@@ -2,6 +2,7 @@
 //! browser bundle (feature `hydrate`).
 
 pub mod api;
+pub mod auth;
 pub mod components;
 pub mod error;
 pub mod format;
@@ -22,7 +23,8 @@ use leptos_router::{
     SsrMode, StaticSegment,
 };
 
-use components::header::{Auth, SiteHeader};
+use auth::Auth;
+use components::header::SiteHeader;
 
 /// The HTML document around every page; rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -109,6 +111,11 @@ fn mark_hydrated() {
     });
 }
 
+/// The origin browsers send file bytes to (the S3 endpoint), which pages must allow to be
+/// connected to. The server provides it to every page it renders.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StorageOrigin(pub String);
+
 /// Pages allow scripts only from this origin and the inline hydration script that carries
 /// this response's nonce; browsers may connect to the app and to the S3 endpoint only.
 #[cfg(feature = "ssr")]
@@ -121,8 +128,8 @@ fn set_content_security_policy() {
     ) else {
         return;
     };
-    let storage = use_context::<backend::state::AppState>()
-        .map(|state| state.config.storage_origin.clone())
+    let storage = use_context::<StorageOrigin>()
+        .map(|StorageOrigin(origin)| origin)
         .unwrap_or_default();
     let policy = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \

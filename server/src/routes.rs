@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::security;
-use app::{backend::state::AppState, error::AppError, shell, App};
+use app::{backend::state::AppState, error::AppError, shell, App, StorageOrigin};
 use axum::{
     body::{to_bytes, Body},
     extract::{Request, State},
@@ -36,7 +36,10 @@ pub fn router(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> 
             routes,
             {
                 let state = state.clone();
-                move || provide_context(state.clone())
+                move || {
+                    provide_context(StorageOrigin(state.config.storage_origin.clone()));
+                    provide_context(state.clone());
+                }
             },
             move || shell(leptos_options.clone()),
         )

@@ -29,41 +29,20 @@ pub async fn get_file(file_id: String) -> Result<FileView, AppError> {
 /// A short-lived URL that downloads the file under its name.
 #[server(endpoint = "download_url")]
 pub async fn download_url(file_id: String) -> Result<String, AppError> {
-    use crate::backend::files;
     let (state, user) = super::require_user().await?;
-    let file = files::find_owned(&state.db, user.id, &file_id).await?;
-    if file.status() != crate::model::FileStatus::Complete {
-        return Err(AppError::invalid(
-            "file",
-            "Only a complete file can be downloaded.",
-        ));
-    }
-    let url = state
-        .storage
-        .presign_get(
-            &file.object_key,
-            &crate::format::content_disposition(&file.name),
-            files::download_type(&file.content_type),
-            state.config.url_ttl,
-        )
-        .await?;
-    Ok(url)
+    crate::backend::files::download_url(&state, &user, &file_id).await
 }
 
 /// Deletes the file's bytes and its row, and frees its quota.
 #[server(endpoint = "delete_file")]
 pub async fn delete_file(file_id: String) -> Result<(), AppError> {
     let (state, user) = super::require_user().await?;
-    crate::backend::uploads::delete(&state, &user, &file_id).await
+    crate::backend::files::delete(&state, &user, &file_id).await
 }
 
 /// Gives the file a new name (the bytes stay where they are).
 #[server(endpoint = "rename_file")]
 pub async fn rename_file(file_id: String, name: String) -> Result<FileView, AppError> {
-    use crate::backend::files;
     let (state, user) = super::require_user().await?;
-    let name = crate::validate::file_name(&name).map_err(|m| AppError::invalid("name", m))?;
-    let file = files::find_owned(&state.db, user.id, &file_id).await?;
-    files::rename(&state.db, &file, &name).await?;
-    Ok(files::FileRow { name, ..file }.view())
+    crate::backend::files::rename(&state, &user, &file_id, &name).await
 }

@@ -7,7 +7,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use uuid::Uuid;
 
-use super::checksum::Digest;
+use super::{checksum::Digest, state::AppState, uploads, users::User};
 use crate::{
     error::AppError,
     model::{FileStatus, FileView},
@@ -361,6 +361,31 @@ pub async fn remove(db: &PgPool, file: &FileRow, lease: Option<Lease>) -> anyhow
     Ok(true)
 }
 
+/// Up to `limit` uploading files started before `cutoff`, oldest first.
+pub async fn uploading_since_before(
+    db: &PgPool,
+    cutoff: OffsetDateTime,
+    limit: i64,
+) -> anyhow::Result<Vec<Uuid>> {
+    sqlx::query_scalar!(
+        "select file_id from file where status = 'uploading' and created_at < $1
+         order by created_at limit $2",
+        cutoff,
+        limit
+    )
+    .fetch_all(db)
+    .await
+    .context("finding abandoned uploads")
+}
+
+/// The status of the file whose multipart upload is `upload_id`, if one is.
+pub async fn status_of_upload(db: &PgPool, upload_id: &str) -> anyhow::Result<Option<String>> {
+    sqlx::query_scalar!("select status from file where s3_upload_id = $1", upload_id)
+        .fetch_optional(db)
+        .await
+        .context("matching an open upload")
+}
+
 /// Of `keys`, those that no uploading or complete file owns: bytes nobody may ever read.
 pub async fn unowned_keys(db: &PgPool, keys: &[String]) -> anyhow::Result<Vec<String>> {
     if keys.is_empty() {
@@ -377,7 +402,63 @@ pub async fn unowned_keys(db: &PgPool, keys: &[String]) -> anyhow::Result<Vec<St
     .context("matching objects with files")
 }
 
-pub async fn rename(db: &PgPool, file: &FileRow, name: &str) -> anyhow::Result<()> {
+/// A short-lived URL that downloads the caller's complete file under its name.
+pub async fn download_url(
+    state: &AppState,
+    user: &User,
+    file_id: &str,
+) -> Result<String, AppError> {
+    let file = find_owned(&state.db, user.id, file_id).await?;
+    if file.status() != FileStatus::Complete {
+        return Err(AppError::invalid(
+            "file",
+            "Only a complete file can be downloaded.",
+        ));
+    }
+    let url = state
+        .storage
+        .presign_get(
+            &file.object_key,
+            &crate::format::content_disposition(&file.name),
+            download_type(&file.content_type),
+            state.config.url_ttl,
+        )
+        .await?;
+    Ok(url)
+}
+
+/// Gives the caller's file a new name (the bytes stay where they are).
+pub async fn rename(
+    state: &AppState,
+    user: &User,
+    file_id: &str,
+    name: &str,
+) -> Result<FileView, AppError> {
+    let name = crate::validate::file_name(name).map_err(|m| AppError::invalid("name", m))?;
+    let file = find_owned(&state.db, user.id, file_id).await?;
+    set_name(&state.db, &file, &name).await?;
+    Ok(FileRow { name, ..file }.view())
+}
+
+/// Deletes the caller's file in any state: its row and the quota it held, then its bytes
+/// (an upload's parts too). An uploading file is deleted under its lease.
+pub async fn delete(state: &AppState, user: &User, file_id: &str) -> Result<(), AppError> {
+    let file = find_owned(&state.db, user.id, file_id).await?;
+    let (file, lease) = if file.status() == FileStatus::Uploading {
+        match claim(&state.db, file.id, uploads::lease_hold(state)).await? {
+            Some((file, lease)) => (file, Some(lease)),
+            None => return Err(uploads::busy()),
+        }
+    } else {
+        (file, None)
+    };
+    if remove(&state.db, &file, lease).await? {
+        uploads::discard_or_leave_to_sweeper(state, &file).await;
+    }
+    Ok(())
+}
+
+async fn set_name(db: &PgPool, file: &FileRow, name: &str) -> anyhow::Result<()> {
     sqlx::query!(
         "update file set name = $2 where file_id = $1",
         file.id,

@@ -85,15 +85,7 @@ async fn abandon_stale_uploads(
     swept: &mut Swept,
 ) -> anyhow::Result<()> {
     let cutoff = OffsetDateTime::now_utc() - ttl;
-    let stale = sqlx::query_scalar!(
-        "select file_id from file where status = 'uploading' and created_at < $1
-         order by created_at limit $2",
-        cutoff,
-        BATCH
-    )
-    .fetch_all(&state.db)
-    .await
-    .context("finding abandoned uploads")?;
+    let stale = files::uploading_since_before(&state.db, cutoff, BATCH).await?;
     let hold = uploads::lease_hold(state);
     for id in stale {
         // Someone holds it (a completion in progress): not ours to decide this time.
@@ -130,13 +122,7 @@ async fn abort_orphan_uploads(
 ) -> anyhow::Result<()> {
     let oldest_allowed = SystemTime::now() - grace;
     for upload in state.storage.open_uploads(PREFIX).await? {
-        let row_status = sqlx::query_scalar!(
-            "select status from file where s3_upload_id = $1",
-            upload.upload_id
-        )
-        .fetch_optional(&state.db)
-        .await
-        .context("matching an open upload")?;
+        let row_status = files::status_of_upload(&state.db, &upload.upload_id).await?;
         let orphan = match row_status.as_deref() {
             Some("uploading") => false,
             Some(_) => true,

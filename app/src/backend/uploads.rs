@@ -616,25 +616,8 @@ pub(crate) async fn discard_or_leave_to_sweeper(state: &AppState, file: &FileRow
     }
 }
 
-fn busy() -> AppError {
+pub(crate) fn busy() -> AppError {
     AppError::Unavailable("This upload is being completed right now. Try again in a moment.".into())
-}
-
-/// Deletes a file in any state: its row and the quota it held, then its bytes (parts too).
-pub async fn delete(state: &AppState, user: &User, file_id: &str) -> Result<(), AppError> {
-    let file = files::find_owned(&state.db, user.id, file_id).await?;
-    let (file, lease) = if file.status() == FileStatus::Uploading {
-        match files::claim(&state.db, file.id, lease_hold(state)).await? {
-            Some((file, lease)) => (file, Some(lease)),
-            None => return Err(busy()),
-        }
-    } else {
-        (file, None)
-    };
-    if files::remove(&state.db, &file, lease).await? {
-        discard_or_leave_to_sweeper(state, &file).await;
-    }
-    Ok(())
 }
 
 /// Cancels an upload in progress: the quota is freed, S3 drops the parts. Repeating it is fine.

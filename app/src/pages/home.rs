@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::components::header::Auth;
+use crate::auth::Auth;
 
 /// The landing page: what Haul is and what it does with a file.
 #[component]

@@ -4,10 +4,8 @@ use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
     api::auth::SignIn,
-    components::{
-        form::{form_error, Field, FormError},
-        header::Auth,
-    },
+    auth::Auth,
+    components::form::{form_error, Field, FormError},
 };
 
 #[component]
