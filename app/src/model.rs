@@ -38,6 +38,8 @@ pub struct UserView {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "lowercase"))]
 pub enum FileStatus {
     Uploading,
     Complete,
@@ -46,15 +48,6 @@ pub enum FileStatus {
 }
 
 impl FileStatus {
-    pub fn from_db(status: &str) -> Self {
-        match status {
-            "complete" => Self::Complete,
-            "failed" => Self::Failed,
-            "aborted" => Self::Aborted,
-            _ => Self::Uploading,
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Self::Uploading => "Uploading",

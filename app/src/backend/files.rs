@@ -21,7 +21,8 @@ pub struct FileRow {
     pub name: String,
     pub content_type: String,
     pub size_bytes: i64,
-    pub status: String,
+    /// Decoded once, when the row is read: an unknown status is an error, never a guess.
+    pub status: FileStatus,
     pub s3_upload_id: Option<String>,
     pub part_size: i64,
     pub part_count: i32,
@@ -34,7 +35,7 @@ pub struct FileRow {
 
 impl FileRow {
     pub fn status(&self) -> FileStatus {
-        FileStatus::from_db(&self.status)
+        self.status
     }
 
     pub fn view(&self) -> FileView {
@@ -64,7 +65,8 @@ pub async fn find_owned(db: &PgPool, owner: Uuid, id: &str) -> Result<FileRow, A
     let id = parse_id(id)?;
     sqlx::query_as!(
         FileRow,
-        r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
+        r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes,
+                  status as "status: FileStatus",
                   s3_upload_id, part_size, part_count, failure_reason, created_at,
                   checksum_sha256, part_checksums
            from file where file_id = $1 and owner_id = $2"#,
@@ -123,7 +125,8 @@ pub async fn insert(
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
                    case when $10::text is null then 'uploading' else 'complete' end,
                    case when $10::text is null then null else now() end, $10, true)
-           returning file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
+           returning file_id as id, owner_id, object_key, name, content_type, size_bytes,
+                  status as "status: FileStatus",
                      s3_upload_id, part_size, part_count, failure_reason, created_at,
                   checksum_sha256, part_checksums"#,
         file.id,
@@ -164,7 +167,8 @@ pub async fn claim(
         r#"update file set lease_token = $2, lease_until = now() + make_interval(secs => $3::float8)
            where file_id = $1 and status = 'uploading'
              and (lease_until is null or lease_until < now())
-           returning file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
+           returning file_id as id, owner_id, object_key, name, content_type, size_bytes,
+                  status as "status: FileStatus",
                      s3_upload_id, part_size, part_count, failure_reason, created_at,
                   checksum_sha256, part_checksums"#,
         file_id,
@@ -323,8 +327,8 @@ pub async fn part_digests(db: &PgPool, file_id: Uuid) -> anyhow::Result<BTreeMap
 pub async fn remove(db: &PgPool, file: &FileRow, lease: Option<Lease>) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
     let removed = sqlx::query_scalar!(
-        "delete from file where file_id = $1 and (status <> 'uploading' or lease_token = $2)
-         returning status",
+        r#"delete from file where file_id = $1 and (status <> 'uploading' or lease_token = $2)
+           returning status as "status: FileStatus""#,
         file.id,
         lease.map(|l| l.token)
     )
@@ -334,7 +338,7 @@ pub async fn remove(db: &PgPool, file: &FileRow, lease: Option<Lease>) -> anyhow
     let Some(status) = removed else {
         return Ok(false);
     };
-    let (reserved, used) = match FileStatus::from_db(&status) {
+    let (reserved, used) = match status {
         FileStatus::Uploading => (file.size_bytes, 0),
         FileStatus::Complete => (0, file.size_bytes),
         FileStatus::Failed | FileStatus::Aborted => (0, 0),
@@ -489,7 +493,8 @@ pub async fn list(
     };
     let mut rows = sqlx::query_as!(
         FileRow,
-        r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
+        r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes,
+                  status as "status: FileStatus",
                   s3_upload_id, part_size, part_count, failure_reason, created_at,
                   checksum_sha256, part_checksums
            from file

@@ -411,7 +411,7 @@ async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<File
                 return answer_now(state, file).await;
             }
             Ok(FileRow {
-                status: "complete".to_owned(),
+                status: FileStatus::Complete,
                 checksum_sha256: checksum,
                 ..file.clone()
             }
