@@ -1,3 +1,7 @@
+//! The `haul` binary: reads settings and logging, then serves the app until a signal stops it
+//! (`startup` builds it, with the embedded stack when nothing is configured), or runs an
+//! account command (`haul user …`).
+
 use std::{io::IsTerminal, process::ExitCode};
 
 use clap::Parser;

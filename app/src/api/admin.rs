@@ -1,3 +1,5 @@
+//! Server functions for admins: every account, for the dashboard.
+
 use leptos::prelude::*;
 
 use crate::{error::AppError, model::UserView};

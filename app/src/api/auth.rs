@@ -1,3 +1,5 @@
+//! Server functions for accounts: sign up, sign in, sign out, and who is signed in.
+
 use leptos::prelude::*;
 
 use crate::{error::AppError, model::UserView};

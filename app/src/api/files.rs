@@ -1,3 +1,6 @@
+//! Server functions for a user's files: list, look up, download, rename, delete. Each checks
+//! the session and calls `backend::files`.
+
 use leptos::prelude::*;
 
 use crate::{

@@ -1,3 +1,6 @@
+//! Server functions of the upload protocol: start, sign parts, list what arrived, complete,
+//! abort. Each checks the session and calls `backend::uploads`.
+
 use leptos::{prelude::*, server_fn::codec::Json};
 
 use crate::{

@@ -1,3 +1,5 @@
+//! The settings the domain needs at run time, filled in by the server from its own settings.
+
 use std::time::Duration;
 
 /// Runtime settings the domain needs (the server's clap settings turn into this).

@@ -1,3 +1,5 @@
+//! PostgreSQL: the migrations at start, and the ping the readiness check uses.
+
 use anyhow::Context;
 use sqlx::PgPool;
 

@@ -1,3 +1,6 @@
+//! What every request shares: settings, the database pool, the storage client, the sign-in
+//! rate limiter and the turns for password hashing.
+
 use std::sync::Arc;
 
 use axum::extract::FromRef;

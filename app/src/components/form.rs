@@ -1,3 +1,6 @@
+//! Form pieces: a labelled field with its own error, the form-wide error, and reading a
+//! submission's error from the action or from the no-JavaScript redirect.
+
 use leptos::{prelude::*, server_fn::error::ServerFnUrlError};
 use leptos_router::hooks::use_query_map;
 

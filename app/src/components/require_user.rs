@@ -1,3 +1,5 @@
+//! The guard for pages that need an account.
+
 use leptos::prelude::*;
 use leptos_router::{components::Redirect, hooks::use_location};
 

@@ -1,3 +1,5 @@
+//! One row of the upload queue.
+
 use leptos::prelude::*;
 
 use crate::{

@@ -1,3 +1,5 @@
+//! The account page: who you are, your role and your storage.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -1,3 +1,5 @@
+//! The home page.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;

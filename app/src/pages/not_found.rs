@@ -1,3 +1,5 @@
+//! The page for an address that leads nowhere.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

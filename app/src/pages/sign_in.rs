@@ -1,3 +1,5 @@
+//! The sign-in page.
+
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
