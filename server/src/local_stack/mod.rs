@@ -49,12 +49,27 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .with_context(|| {
-            format!(
-                "HAUL_DATA_DIR is not writable: cannot create {}",
-                dir.display()
-            )
-        })
+        .with_context(|| unwritable("create", dir))
+}
+
+/// What to say when something in the data dir cannot be created, opened or written.
+pub(crate) fn unwritable(action: &str, path: &Path) -> String {
+    format!(
+        "HAUL_DATA_DIR is not writable: cannot {action} {}",
+        path.display()
+    )
+}
+
+/// Opens a log for appending, private to its owner.
+pub(crate) fn append_private(path: &Path) -> anyhow::Result<std::fs::File> {
+    use anyhow::Context;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::File::options()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| unwritable("open", path))
 }
 
 /// `name` on PATH.

@@ -1,7 +1,7 @@
 //! A private PostgreSQL cluster in the data dir, reachable over a unix socket only.
 
 use std::{
-    fs::{self, File},
+    fs,
     os::unix::{
         fs::{MetadataExt, PermissionsExt},
         process::CommandExt,
@@ -96,7 +96,7 @@ impl LocalPostgres {
                 "full_page_writes=off",
             ]);
         }
-        let log_file = append(&log)?;
+        let log_file = super::append_private(&log)?;
         command
             .current_dir(&pgdata)
             .stdin(Stdio::null())
@@ -244,12 +244,7 @@ fn run_as() -> anyhow::Result<Option<RunAs>> {
 
 /// Creates `dir` private to the PostgreSQL user, and makes sure that user can reach it.
 fn prepare_dir(dir: &Path, run_as: Option<&RunAs>) -> anyhow::Result<()> {
-    fs::create_dir_all(dir).with_context(|| {
-        format!(
-            "HAUL_DATA_DIR is not writable: cannot create {}",
-            dir.display()
-        )
-    })?;
+    fs::create_dir_all(dir).with_context(|| super::unwritable("create", dir))?;
     let Some(user) = run_as else {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
         return Ok(());
@@ -297,7 +292,7 @@ fn init_cluster(
     run_as: Option<&RunAs>,
     durable: bool,
 ) -> anyhow::Result<()> {
-    let log_file = append(log)?;
+    let log_file = super::append_private(log)?;
     let mut command = Command::new(initdb);
     command
         .arg("-D")
@@ -324,17 +319,4 @@ fn init_cluster(
         );
     }
     Ok(())
-}
-
-fn append(path: &Path) -> anyhow::Result<File> {
-    File::options()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| {
-            format!(
-                "HAUL_DATA_DIR is not writable: cannot open {}",
-                path.display()
-            )
-        })
 }

@@ -96,115 +96,35 @@ impl LocalS3 {
         s3_port: u16,
     ) -> anyhow::Result<Self> {
         let weed = find_weed(weed_bin)?;
-        let data_dir = &absolute_data_dir(data_dir)?;
-        let root = data_dir.join("s3");
-        let store = root.join("data");
-        let logs = root.join("logs");
-        let run = root.join("run");
-        for dir in [&root, &store, &logs, &run] {
-            create_private_dir(dir)?;
-        }
-        make_private(&root)?;
-        let identities = root.join("identities.json");
-        let credentials = load_or_create_credentials(&identities)?;
-        write_security_config(&root)?;
-
-        // weed mini opens ten listeners; each gets a port chosen now, so none falls back to a
-        // fixed default that may be taken (gRPC would otherwise use port + 10000).
-        let mut ports = free_ports(10)?;
-        if s3_port != 0 {
-            ports[0] = s3_port;
-        }
-        let [s3, s3_grpc, master, master_grpc, volume, volume_grpc, filer, filer_grpc, admin, admin_grpc] =
-            ports[..]
-        else {
-            bail!("expected ten free ports");
-        };
-        let log = root.join("weed.log");
-        let log_file = fs::File::options()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&log)
-            .with_context(|| {
-                format!(
-                    "HAUL_DATA_DIR is not writable: cannot open {}",
-                    log.display()
-                )
-            })?;
-        let mut command = Command::new(&weed);
-        command
-            .arg(format!("-logdir={}", logs.display()))
-            // Where weed looks for security.toml first (before ., ~/.seaweedfs, /etc/seaweedfs).
-            .arg(format!("-config_dir={}", root.display()))
-            .arg("mini")
-            .arg(format!("-dir={}", store.display()))
-            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1"])
-            .arg(format!("-s3.config={}", identities.display()))
-            .args([
-                "-admin.ui=false",
-                "-webdav=false",
-                "-s3.port.iceberg=0",
-                "-s3.port.lance=0",
-                "-master.telemetry=false",
-                // Buckets are created by Haul, with their CORS rule, never implicitly.
-                "-s3.autoCreateBucket=false",
-                // No filer or master HTTP API: the S3 gateway talks to both over gRPC, and the
-                // master's /dir/lookup would hand a volume JWT for any file to anyone.
-                "-disableHttp",
-            ])
-            .arg(format!("-s3.port={s3}"))
-            .arg(format!("-s3.port.grpc={s3_grpc}"))
-            .arg(format!("-master.port={master}"))
-            .arg(format!("-master.port.grpc={master_grpc}"))
-            .arg(format!("-volume.port={volume}"))
-            .arg(format!("-volume.port.grpc={volume_grpc}"))
-            .arg(format!("-filer.port={filer}"))
-            .arg(format!("-filer.port.grpc={filer_grpc}"))
-            .arg(format!("-admin.port={admin}"))
-            .arg(format!("-admin.port.grpc={admin_grpc}"))
-            .arg(format!("-admin.dataDir={}", root.join("admin").display()))
-            .arg(format!("-s3.localSocket={}", run.join("s3.sock").display()))
-            .arg(format!(
-                "-filer.localSocket={}",
-                run.join("filer.sock").display()
-            ))
-            .current_dir(&root)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file);
-        // weed lets WEED_* variables override security.toml (WEED_JWT_SIGNING_KEY, …); the
-        // embedded store's keys are Haul's alone, so none is inherited.
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("WEED_") {
-                command.env_remove(&name);
-            }
-        }
-        // weed makes its files 0644 and its dirs 0755: the owner's alone instead.
-        // SAFETY: runs in the forked child before exec; umask is async-signal-safe and the
-        // closure allocates nothing.
-        unsafe {
-            command.pre_exec(|| {
-                umask(Mode::S_IRWXG | Mode::S_IRWXO);
-                Ok(())
-            });
-        }
+        let layout = Layout::create(&absolute_data_dir(data_dir)?)?;
+        let credentials = load_or_create_credentials(&layout.identities())?;
+        write_security_config(&layout.root)?;
+        let ports = Ports::free(s3_port)?;
+        let log = layout.root.join("weed.log");
+        let command = weed_command(&weed, &layout, &ports, super::append_private(&log)?)?;
         // SIGTERM can leave weed hanging; a dying parent gets no second chance, so SIGKILL.
         let child = process::spawn_tied(command, Signal::SIGKILL)
             .with_context(|| format!("starting {}", weed.display()))?;
         let mut local = Self {
             child,
-            endpoint: format!("http://127.0.0.1:{s3}"),
+            endpoint: format!("http://127.0.0.1:{}", ports.s3),
             credentials,
             log,
             internal: InternalAddrs {
-                master: loopback(master),
-                volume: loopback(volume),
-                filer: loopback(filer),
-                grpc: [master_grpc, volume_grpc, filer_grpc, s3_grpc, admin_grpc].map(loopback),
+                master: loopback(ports.master),
+                volume: loopback(ports.volume),
+                filer: loopback(ports.filer),
+                grpc: [
+                    ports.master_grpc,
+                    ports.volume_grpc,
+                    ports.filer_grpc,
+                    ports.s3_grpc,
+                    ports.admin_grpc,
+                ]
+                .map(loopback),
             },
         };
-        local.wait_ready(s3).await?;
+        local.wait_ready(ports.s3).await?;
         // Dropping `local` on failure stops weed.
         local.ensure_grpc_needs_tls()?;
         Ok(local)
@@ -456,6 +376,151 @@ fn make_grpc_certificate(cert: &Path, key: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The store's directories in the data dir, private to the owner.
+struct Layout {
+    root: PathBuf,
+    store: PathBuf,
+    logs: PathBuf,
+    run: PathBuf,
+}
+
+impl Layout {
+    fn create(data_dir: &Path) -> anyhow::Result<Self> {
+        let root = data_dir.join("s3");
+        let layout = Self {
+            store: root.join("data"),
+            logs: root.join("logs"),
+            run: root.join("run"),
+            root,
+        };
+        for dir in [&layout.root, &layout.store, &layout.logs, &layout.run] {
+            create_private_dir(dir)?;
+        }
+        make_private(&layout.root)?;
+        Ok(layout)
+    }
+
+    fn identities(&self) -> PathBuf {
+        self.root.join("identities.json")
+    }
+}
+
+/// weed mini opens ten listeners; each gets a port chosen now, so none falls back to a fixed
+/// default that may be taken (gRPC would otherwise use port + 10000).
+struct Ports {
+    s3: u16,
+    s3_grpc: u16,
+    master: u16,
+    master_grpc: u16,
+    volume: u16,
+    volume_grpc: u16,
+    filer: u16,
+    filer_grpc: u16,
+    admin: u16,
+    admin_grpc: u16,
+}
+
+impl Ports {
+    /// Free ports, with `s3` for the S3 API unless it is 0.
+    fn free(s3: u16) -> anyhow::Result<Self> {
+        let mut ports = free_ports(10)?;
+        if s3 != 0 {
+            ports[0] = s3;
+        }
+        let [s3, s3_grpc, master, master_grpc, volume, volume_grpc, filer, filer_grpc, admin, admin_grpc] =
+            ports[..]
+        else {
+            bail!("expected ten free ports");
+        };
+        Ok(Self {
+            s3,
+            s3_grpc,
+            master,
+            master_grpc,
+            volume,
+            volume_grpc,
+            filer,
+            filer_grpc,
+            admin,
+            admin_grpc,
+        })
+    }
+}
+
+/// `weed mini` on loopback with the given ports, its files in `layout`, its output in `log`,
+/// no WEED_* variable inherited and a umask that keeps its files private.
+fn weed_command(
+    weed: &Path,
+    layout: &Layout,
+    ports: &Ports,
+    log: fs::File,
+) -> anyhow::Result<Command> {
+    let Layout {
+        root,
+        store,
+        logs,
+        run,
+    } = layout;
+    let mut command = Command::new(weed);
+    command
+        .arg(format!("-logdir={}", logs.display()))
+        // Where weed looks for security.toml first (before ., ~/.seaweedfs, /etc/seaweedfs).
+        .arg(format!("-config_dir={}", root.display()))
+        .arg("mini")
+        .arg(format!("-dir={}", store.display()))
+        .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1"])
+        .arg(format!("-s3.config={}", layout.identities().display()))
+        .args([
+            "-admin.ui=false",
+            "-webdav=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.telemetry=false",
+            // Buckets are created by Haul, with their CORS rule, never implicitly.
+            "-s3.autoCreateBucket=false",
+            // No filer or master HTTP API: the S3 gateway talks to both over gRPC, and the
+            // master's /dir/lookup would hand a volume JWT for any file to anyone.
+            "-disableHttp",
+        ])
+        .arg(format!("-s3.port={}", ports.s3))
+        .arg(format!("-s3.port.grpc={}", ports.s3_grpc))
+        .arg(format!("-master.port={}", ports.master))
+        .arg(format!("-master.port.grpc={}", ports.master_grpc))
+        .arg(format!("-volume.port={}", ports.volume))
+        .arg(format!("-volume.port.grpc={}", ports.volume_grpc))
+        .arg(format!("-filer.port={}", ports.filer))
+        .arg(format!("-filer.port.grpc={}", ports.filer_grpc))
+        .arg(format!("-admin.port={}", ports.admin))
+        .arg(format!("-admin.port.grpc={}", ports.admin_grpc))
+        .arg(format!("-admin.dataDir={}", root.join("admin").display()))
+        .arg(format!("-s3.localSocket={}", run.join("s3.sock").display()))
+        .arg(format!(
+            "-filer.localSocket={}",
+            run.join("filer.sock").display()
+        ))
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // weed lets WEED_* variables override security.toml (WEED_JWT_SIGNING_KEY, …); the
+    // embedded store's keys are Haul's alone, so none is inherited.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("WEED_") {
+            command.env_remove(&name);
+        }
+    }
+    // weed makes its files 0644 and its dirs 0755: the owner's alone instead.
+    // SAFETY: runs in the forked child before exec; umask is async-signal-safe and the
+    // closure allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            umask(Mode::S_IRWXG | Mode::S_IRWXO);
+            Ok(())
+        });
+    }
+    Ok(command)
+}
+
 /// Writes a file that only this account may read or write (keys, credentials).
 fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     let mut file = fs::File::options()
@@ -464,12 +529,7 @@ fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         .truncate(true)
         .mode(0o600)
         .open(path)
-        .with_context(|| {
-            format!(
-                "HAUL_DATA_DIR is not writable: cannot write {}",
-                path.display()
-            )
-        })?;
+        .with_context(|| super::unwritable("write", path))?;
     // `mode` applies only when the file is created.
     file.set_permissions(fs::Permissions::from_mode(0o600))
         .with_context(|| format!("making {} private", path.display()))?;
