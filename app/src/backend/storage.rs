@@ -137,7 +137,7 @@ impl Storage {
             .bucket(self.bucket())
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+            .map_err(setup_error)
             .with_context(|| format!("checking bucket {:?}", self.bucket()))?;
         Ok(())
     }
@@ -188,7 +188,7 @@ impl Storage {
             .cors_configuration(cors)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+            .map_err(setup_error)
             .with_context(|| format!("setting the CORS rule of bucket {:?}", self.bucket()))?;
         Ok(())
     }
@@ -215,7 +215,7 @@ impl Storage {
             .lifecycle_configuration(lifecycle)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+            .map_err(setup_error)
             .with_context(|| format!("setting the lifecycle rule of bucket {:?}", self.bucket()))?;
         Ok(())
     }
@@ -679,6 +679,14 @@ impl Storage {
         }
         Ok(uploads)
     }
+}
+
+/// An S3 error while setting the bucket up, with its whole context (the server stops on it).
+fn setup_error<E>(error: SdkError<E>) -> anyhow::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    anyhow::anyhow!("{}", DisplayErrorContext(error))
 }
 
 fn presigning(ttl: Duration) -> anyhow::Result<PresigningConfig> {
