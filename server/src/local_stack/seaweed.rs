@@ -447,8 +447,7 @@ impl Ports {
     }
 }
 
-/// `weed mini` on loopback with the given ports, its files in `layout`, its output in `log`,
-/// no WEED_* variable inherited and a umask that keeps its files private.
+/// `weed mini` on loopback with the given ports, its files in `layout`, its output in `log`.
 fn weed_command(
     weed: &Path,
     layout: &Layout,
@@ -502,6 +501,12 @@ fn weed_command(
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
+    isolate(&mut command);
+    Ok(command)
+}
+
+/// Keeps weed to itself: no inherited WEED_* settings, and files only its owner can read.
+fn isolate(command: &mut Command) {
     // weed lets WEED_* variables override security.toml (WEED_JWT_SIGNING_KEY, …); the
     // embedded store's keys are Haul's alone, so none is inherited.
     for (name, _) in std::env::vars_os() {
@@ -518,7 +523,6 @@ fn weed_command(
             Ok(())
         });
     }
-    Ok(command)
 }
 
 /// Writes a file that only this account may read or write (keys, credentials).
