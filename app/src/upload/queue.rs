@@ -83,49 +83,33 @@ impl Queue {
             completed: RwSignal::new(0),
             resume_request: RwSignal::new(None),
         };
-        #[cfg(feature = "hydrate")]
         engine::schedule(queue);
         queue
     }
 
     /// Queues the files the user picked or dropped.
     pub fn add(&self, files: &web_sys::FileList) {
-        #[cfg(feature = "hydrate")]
         engine::add(*self, files);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = files;
     }
 
     /// Stops a file: in flight requests are aborted and the server drops the upload.
     pub fn cancel(&self, item: &Item) {
-        #[cfg(feature = "hydrate")]
         engine::cancel(item);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = item;
     }
 
     /// Stops a file but keeps what reached S3, to resume later.
     pub fn pause(&self, item: &Item) {
-        #[cfg(feature = "hydrate")]
         engine::pause(item);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = item;
     }
 
     /// Drops an unfinished upload of an earlier visit: S3 discards its parts.
     pub fn discard(&self, saved: &Saved) {
-        #[cfg(feature = "hydrate")]
         engine::discard(*self, saved);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = saved;
     }
 
     /// Puts a paused file back in line; it goes on from the parts S3 holds.
     pub fn resume(&self, item: &Item) {
-        #[cfg(feature = "hydrate")]
         engine::resume(item);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = item;
     }
 
     /// Tries a failed file again: from the parts S3 holds, or from the start when the server
@@ -160,6 +144,20 @@ pub fn record(item: &Item, meter: &mut Meter, at: f64, done: u64) {
     item.eta.set(meter.eta(item.size.saturating_sub(done)));
 }
 
+/// On the server, the queue has no engine: pages render its (empty) state, nothing uploads.
+#[cfg(not(feature = "hydrate"))]
+mod engine {
+    use super::{Item, Queue, Saved};
+
+    pub fn schedule(_: Queue) {}
+    pub fn add(_: Queue, _: &web_sys::FileList) {}
+    pub fn cancel(_: &Item) {}
+    pub fn pause(_: &Item) {}
+    pub fn discard(_: Queue, _: &Saved) {}
+    pub fn resume(_: &Item) {}
+}
+
+/// In the browser: the files, their stop switches and the scheduler that starts uploads.
 #[cfg(feature = "hydrate")]
 mod engine {
     use std::{cell::RefCell, collections::HashMap, rc::Rc};
