@@ -270,9 +270,12 @@ pub enum Stopped {
     Cancelled,
     /// It can be retried from the parts S3 holds.
     Failed(String),
-    /// This upload cannot go on with this file (the server failed it for good, or the file
-    /// is not the one the upload began with): a retry starts a new upload.
+    /// This upload cannot go on (the server ended it, or the file changed): a retry starts
+    /// a new upload.
     Rejected(String),
+    /// The picked file is not the one this upload began with: the upload stays as it was,
+    /// for the right file, and a retry starts a new upload for this one.
+    NotThisFile(String),
 }
 
 /// Uploads `file` from start to verified completion; with `resume`, continues an upload the
@@ -290,31 +293,10 @@ pub async fn upload(
 ) -> Result<FileView, Stopped> {
     let saved = match resume {
         Some(saved) => saved,
-        None => {
-            // Not retried (a lost answer would leave a second upload behind), but not tried
-            // in vain either.
-            wait_online(cancel).await;
-            if cancel.is_cancelled() {
-                return Err(stopped(cancel));
-            }
-            let started = start_upload(file.name(), file.size() as u64, file.type_())
-                .await
-                .map_err(|e| Stopped::Failed(message(&e)))?;
-            // A 0-byte file is complete at once: there is nothing to send.
-            if started.file.status == FileStatus::Complete {
-                return Ok(started.file);
-            }
-            let saved = Saved {
-                file_id: started.file.id.clone(),
-                name: file.name(),
-                size: file.size() as u64,
-                last_modified: file.last_modified(),
-                part_size: started.part_size,
-                part_count: started.part_count,
-            };
-            remembered::remember(saved.clone());
-            saved
-        }
+        None => match begin(file, cancel).await? {
+            Begun::Complete(file) => return Ok(file),
+            Begun::Open(saved) => saved,
+        },
     };
     report.started(&saved);
     let file_id = saved.file_id.clone();
@@ -325,24 +307,7 @@ pub async fn upload(
         slots,
         report: report.clone(),
     };
-    // S3 is the truth: parts it already holds are not sent again.
-    let held = call(cancel, || uploaded_parts(file_id.clone())).await;
-    let result = match held {
-        Ok(held) => {
-            let checked = if check_held {
-                upload.check_held(&held).await
-            } else {
-                Ok(())
-            };
-            match checked {
-                Ok(()) => upload.send_parts(&held, parts_in_flight).await,
-                // Not this upload's file: the upload stays as it was, for the right file.
-                Err(error) if !cancel.is_cancelled() => return Err(error),
-                Err(error) => Err(error),
-            }
-        }
-        Err(error) => Err(ended_or_failed(&error)),
-    };
+    let result = upload.send_missing_parts(check_held, parts_in_flight).await;
     if cancel.is_paused() {
         return Err(Stopped::Paused);
     }
@@ -373,6 +338,39 @@ pub async fn upload(
         // Anything else leaves it remembered, to try again.
         Err(other) => Err(Stopped::Failed(message(&other))),
     }
+}
+
+/// What starting an upload gave.
+enum Begun {
+    /// A 0-byte file: complete at once, nothing to send.
+    Complete(FileView),
+    /// An upload to send the parts of, remembered in this browser.
+    Open(Saved),
+}
+
+/// Starts a new upload of `file` on the server. Not retried (a lost answer would leave a
+/// second upload behind), but not tried in vain either: it waits for the network.
+async fn begin(file: &File, cancel: &StopSwitch) -> Result<Begun, Stopped> {
+    wait_online(cancel).await;
+    if cancel.is_cancelled() {
+        return Err(stopped(cancel));
+    }
+    let started = start_upload(file.name(), file.size() as u64, file.type_())
+        .await
+        .map_err(|e| Stopped::Failed(message(&e)))?;
+    if started.file.status == FileStatus::Complete {
+        return Ok(Begun::Complete(started.file));
+    }
+    let saved = Saved {
+        file_id: started.file.id.clone(),
+        name: file.name(),
+        size: file.size() as u64,
+        last_modified: file.last_modified(),
+        part_size: started.part_size,
+        part_count: started.part_count,
+    };
+    remembered::remember(saved.clone());
+    Ok(Begun::Open(saved))
 }
 
 /// A server call's error for the upload: a refusal ends it (a retry starts a new one);
@@ -526,6 +524,24 @@ impl Upload<'_> {
         call(self.cancel, || complete_upload(file_id.clone())).await
     }
 
+    /// Sends what S3 does not hold yet (it is the truth: parts it holds are not sent again),
+    /// after checking, with `check_held`, that the parts it holds are this file's. A file
+    /// that is not this upload's leaves the upload as it was, for the right file.
+    async fn send_missing_parts(
+        &self,
+        check_held: bool,
+        parts_in_flight: usize,
+    ) -> Result<(), Stopped> {
+        let file_id = &self.saved.file_id;
+        let held = call(self.cancel, || uploaded_parts(file_id.clone()))
+            .await
+            .map_err(|e| ended_or_failed(&e))?;
+        if check_held {
+            self.check_held(&held).await?;
+        }
+        self.send_parts(&held, parts_in_flight).await
+    }
+
     /// Sends the parts S3 does not hold yet: one task hashes ahead and signs in batches
     /// (`ahead`), `parts_in_flight` senders send what is ready.
     async fn send_parts(
@@ -648,7 +664,7 @@ impl Upload<'_> {
             let (slice, _) = self.slice(part.part_number)?;
             let digest = sha256(&slice).await.map_err(Stopped::Failed)?;
             if part.sha256.as_deref().is_some_and(|held| held != digest) {
-                return Err(Stopped::Rejected(format!(
+                return Err(Stopped::NotThisFile(format!(
                     "This is not the file this upload began with: part {} differs. Pick the \
                      same file, or discard the unfinished upload.",
                     part.part_number

@@ -430,7 +430,7 @@ mod engine {
                 item.phase.set(Phase::Failed);
                 true
             }
-            Err(Stopped::Rejected(error)) => {
+            Err(Stopped::Rejected(error) | Stopped::NotThisFile(error)) => {
                 // This upload cannot go on with this file: a retry starts a new one, and
                 // Cancel leaves the upload alone.
                 with_entry(item.key, |entry| {
