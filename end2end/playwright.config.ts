@@ -56,7 +56,10 @@ function server(port: string, suffix: string, extra: Record<string, string>) {
   const base = `http://127.0.0.1:${port}`;
   const dataDir = process.env.HAUL_E2E_DATA_DIR ?? path.join(root, ".haul-e2e");
   return {
-    command: process.env.HAUL_E2E_SERVER ?? path.join(root, "target/debug/server"),
+    // Niced: the servers (and the PostgreSQL and S3 they start) must not take the CPU from
+    // the browser whose main thread the tests measure; `nice` execs, so the PID stays the
+    // server's for the graceful shutdown.
+    command: `nice -n 10 ${process.env.HAUL_E2E_SERVER ?? path.join(root, "target/debug/server")}`,
     url: `${base}/readyz`,
     timeout: 180_000,
     reuseExistingServer: false,

@@ -14,7 +14,6 @@ use futures::{
     StreamExt,
 };
 use wasm_bindgen::{closure::Closure, JsCast};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, File, ProgressEvent, XmlHttpRequest};
 
 use super::{
@@ -232,25 +231,88 @@ async fn wait_online(cancel: &StopSwitch) {
     }
 }
 
-/// The base64 SHA-256 of `blob`, by Web Crypto: the browser reads the slice and hashes it
-/// off the main thread, so the page never stalls, whatever the part size.
+/// The base64 SHA-256 of `blob`, by Web Crypto in a worker (`/hash-worker.js`): reading the
+/// slice and hashing it both happen off the page's main thread (Chromium hashes on the calling
+/// thread), so the page never stalls, whatever the part size.
 async fn sha256(blob: &Blob) -> Result<String, String> {
-    const NO_CRYPTO: &str = "This browser cannot checksum the file: Web Crypto needs the page \
-                             to be served over HTTPS.";
-    let window = web_sys::window().ok_or(NO_CRYPTO)?;
-    let subtle = window.crypto().map_err(|_| NO_CRYPTO)?.subtle();
-    let read = || "The browser could not read the file.".to_owned();
-    let buffer = JsFuture::from(blob.array_buffer())
-        .await
-        .map_err(|_| read())?;
-    let buffer: js_sys::Object = buffer.dyn_into().map_err(|_| read())?;
-    let digest = subtle
-        .digest_with_str_and_buffer_source("SHA-256", &buffer)
-        .map_err(|_| NO_CRYPTO)?;
-    let digest = JsFuture::from(digest).await.map_err(|_| NO_CRYPTO)?;
-    let bytes = js_sys::Uint8Array::new(&digest).to_vec();
-    let latin1: String = bytes.iter().map(|&b| char::from(b)).collect();
-    window.btoa(&latin1).map_err(|_| NO_CRYPTO.to_owned())
+    HASHER.with(|hasher| hasher.hash(blob)).await
+}
+
+const NO_CRYPTO: &str = "This browser cannot checksum the file: Web Crypto needs the page \
+                         to be served over HTTPS.";
+
+thread_local! {
+    static HASHER: Hasher = Hasher::default();
+}
+
+/// Where a hash request's answer goes: the digest, or why there is none.
+type DigestReply = oneshot::Sender<Result<String, String>>;
+
+/// The page's side of the hashing worker: one worker for the tab, started on first use;
+/// answers are matched to requests by id.
+#[derive(Default)]
+struct Hasher {
+    worker: RefCell<Option<web_sys::Worker>>,
+    waiting: Rc<RefCell<HashMap<u32, DigestReply>>>,
+    next_id: Cell<u32>,
+}
+
+impl Hasher {
+    fn hash(&self, blob: &Blob) -> impl std::future::Future<Output = Result<String, String>> {
+        let (send, receive) = oneshot::channel();
+        let sent = self.worker().and_then(|worker| {
+            let id = self.next_id.get().wrapping_add(1);
+            self.next_id.set(id);
+            let message = js_sys::Object::new();
+            js_sys::Reflect::set(&message, &"id".into(), &id.into()).ok()?;
+            js_sys::Reflect::set(&message, &"blob".into(), blob).ok()?;
+            self.waiting.borrow_mut().insert(id, send);
+            worker.post_message(&message).ok()
+        });
+        async move {
+            sent.ok_or_else(|| NO_CRYPTO.to_owned())?;
+            receive
+                .await
+                .unwrap_or_else(|_| Err("The hashing worker stopped.".to_owned()))
+        }
+    }
+
+    fn worker(&self) -> Option<web_sys::Worker> {
+        if let Some(worker) = self.worker.borrow().as_ref() {
+            return Some(worker.clone());
+        }
+        let worker = web_sys::Worker::new("/hash-worker.js").ok()?;
+        let waiting = self.waiting.clone();
+        let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+            move |event: web_sys::MessageEvent| {
+                let data = event.data();
+                let field = |name: &str| js_sys::Reflect::get(&data, &name.into()).ok();
+                let Some(id) = field("id").and_then(|id| id.as_f64()) else {
+                    return;
+                };
+                let answer = match field("sha256").and_then(|s| s.as_string()) {
+                    Some(sha256) => Ok(sha256),
+                    None if field("error").and_then(|e| e.as_string()).as_deref()
+                        == Some("read") =>
+                    {
+                        Err(
+                            "The browser could not read the file: was it moved or changed?"
+                                .to_owned(),
+                        )
+                    }
+                    None => Err(NO_CRYPTO.to_owned()),
+                };
+                if let Some(send) = waiting.borrow_mut().remove(&(id as u32)) {
+                    let _ = send.send(answer);
+                }
+            },
+        );
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        // The worker lives as long as the page.
+        on_message.forget();
+        *self.worker.borrow_mut() = Some(worker.clone());
+        Some(worker)
+    }
 }
 
 /// How an upload is going, for the queue's row.
