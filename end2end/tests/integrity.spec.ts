@@ -165,6 +165,27 @@ test("an upload ended elsewhere fails with the reason, and Retry starts it anew"
   expect(sha256OfFile(await files.download("ended.bin"))).toBe(hash);
 });
 
+test("a hashing worker that cannot start fails the file with the reason, and Retry finishes it", async ({
+  page,
+}, testInfo) => {
+  const path = testInfo.outputPath("unhashed.bin");
+  const hash = makeFile(path, 6 * MIB);
+  await new AuthPages(page).signUpFresh();
+  await page.route("**/hash-worker.js", (route) => route.fulfill({ status: 404, body: "" }));
+  const upload = new UploadPage(page);
+  await upload.open();
+  await upload.choose([path]);
+  await expect(upload.row("unhashed.bin")).toHaveAttribute("data-phase", "Failed");
+  await expect(upload.row("unhashed.bin")).toContainText("could not start hashing");
+
+  await page.unrouteAll({ behavior: "ignoreErrors" });
+  await page.getByRole("button", { name: "Retry unhashed.bin" }).click();
+  await upload.expectDone("unhashed.bin");
+  const files = new FilesPage(page);
+  await files.open();
+  expect(sha256OfFile(await files.download("unhashed.bin"))).toBe(hash);
+});
+
 test.describe("with part URLs that live 2 s", () => {
   test.use({ baseURL: `http://127.0.0.1:${process.env.HAUL_E2E_SHORT_TTL_PORT}` });
 

@@ -255,6 +255,8 @@ struct Hasher {
     worker: RefCell<Option<web_sys::Worker>>,
     waiting: Rc<RefCell<HashMap<u32, DigestReply>>>,
     next_id: Cell<u32>,
+    /// The worker failed: start another on the next request.
+    broken: Rc<Cell<bool>>,
 }
 
 impl Hasher {
@@ -278,6 +280,11 @@ impl Hasher {
     }
 
     fn worker(&self) -> Option<web_sys::Worker> {
+        if self.broken.replace(false) {
+            if let Some(worker) = self.worker.borrow_mut().take() {
+                worker.terminate();
+            }
+        }
         if let Some(worker) = self.worker.borrow().as_ref() {
             return Some(worker.clone());
         }
@@ -308,8 +315,21 @@ impl Hasher {
             },
         );
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        // A worker that cannot load or run fails what waits on it, instead of leaving it
+        // waiting; the next request starts a new one.
+        let (waiting, slot) = (self.waiting.clone(), self.broken.clone());
+        let on_error = Closure::<dyn FnMut()>::new(move || {
+            slot.set(true);
+            for (_, send) in waiting.borrow_mut().drain() {
+                let _ = send.send(Err(
+                    "The browser could not start hashing the file.".to_owned()
+                ));
+            }
+        });
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         // The worker lives as long as the page.
         on_message.forget();
+        on_error.forget();
         *self.worker.borrow_mut() = Some(worker.clone());
         Some(worker)
     }
