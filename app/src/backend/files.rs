@@ -34,17 +34,13 @@ pub struct FileRow {
 }
 
 impl FileRow {
-    pub fn status(&self) -> FileStatus {
-        self.status
-    }
-
     pub fn view(&self) -> FileView {
         FileView {
             id: self.id.to_string(),
             name: self.name.clone(),
             content_type: self.content_type.clone(),
             size_bytes: u64::try_from(self.size_bytes).unwrap_or(0),
-            status: self.status(),
+            status: self.status,
             created_at: self.created_at.format(&Rfc3339).unwrap_or_default(),
             failure: self.failure_reason.clone(),
             checksum: self.checksum_sha256.clone(),
@@ -383,11 +379,14 @@ pub async fn uploading_since_before(
 }
 
 /// The status of the file whose multipart upload is `upload_id`, if one is.
-pub async fn status_of_upload(db: &PgPool, upload_id: &str) -> anyhow::Result<Option<String>> {
-    sqlx::query_scalar!("select status from file where s3_upload_id = $1", upload_id)
-        .fetch_optional(db)
-        .await
-        .context("matching an open upload")
+pub async fn status_of_upload(db: &PgPool, upload_id: &str) -> anyhow::Result<Option<FileStatus>> {
+    sqlx::query_scalar!(
+        r#"select status as "status: FileStatus" from file where s3_upload_id = $1"#,
+        upload_id
+    )
+    .fetch_optional(db)
+    .await
+    .context("matching an open upload")
 }
 
 /// Of `keys`, those that no uploading or complete file owns: bytes nobody may ever read.
@@ -413,7 +412,7 @@ pub async fn download_url(
     file_id: &str,
 ) -> Result<String, AppError> {
     let file = find_owned(&state.db, user.id, file_id).await?;
-    if file.status() != FileStatus::Complete {
+    if file.status != FileStatus::Complete {
         return Err(AppError::invalid(
             "file",
             "Only a complete file can be downloaded.",
@@ -448,7 +447,7 @@ pub async fn rename(
 /// (an upload's parts too). An uploading file is deleted under its lease.
 pub async fn delete(state: &AppState, user: &User, file_id: &str) -> Result<(), AppError> {
     let file = find_owned(&state.db, user.id, file_id).await?;
-    let (file, lease) = if file.status() == FileStatus::Uploading {
+    let (file, lease) = if file.status == FileStatus::Uploading {
         match claim(&state.db, file.id, uploads::lease_hold(state)).await? {
             Some((file, lease)) => (file, Some(lease)),
             None => return Err(uploads::busy()),

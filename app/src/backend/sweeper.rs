@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{files, state::AppState, storage::StorageError, uploads};
+use crate::model::FileStatus;
 
 /// Uploads looked at per sweep; the next sweep takes the rest.
 const BATCH: i64 = 500;
@@ -123,8 +124,8 @@ async fn abort_orphan_uploads(
     let oldest_allowed = SystemTime::now() - grace;
     for upload in state.storage.open_uploads(PREFIX).await? {
         let row_status = files::status_of_upload(&state.db, &upload.upload_id).await?;
-        let orphan = match row_status.as_deref() {
-            Some("uploading") => false,
+        let orphan = match row_status {
+            Some(FileStatus::Uploading) => false,
             Some(_) => true,
             None => upload.initiated <= oldest_allowed,
         };

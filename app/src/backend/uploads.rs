@@ -192,7 +192,7 @@ fn no_room(user: &User, size: u64) -> AppError {
 /// The caller's file, still uploading.
 async fn uploading_file(state: &AppState, user: &User, file_id: &str) -> Result<FileRow, AppError> {
     let file = files::find_owned(&state.db, user.id, file_id).await?;
-    match file.status() {
+    match file.status {
         FileStatus::Uploading => Ok(file),
         FileStatus::Complete => Err(AppError::invalid(
             "file",
@@ -343,7 +343,7 @@ pub async fn uploaded_parts(
 
 /// The file's state as an answer to `complete_upload`, once it has left `uploading`.
 fn settled(file: &FileRow) -> Option<Result<FileView, AppError>> {
-    match file.status() {
+    match file.status {
         FileStatus::Complete => Some(Ok(file.view())),
         FileStatus::Failed => Some(Err(AppError::invalid(
             "file",
@@ -623,7 +623,7 @@ pub(crate) fn busy() -> AppError {
 /// Cancels an upload in progress: the quota is freed, S3 drops the parts. Repeating it is fine.
 pub async fn abort(state: &AppState, user: &User, file_id: &str) -> Result<(), AppError> {
     let file = files::find_owned(&state.db, user.id, file_id).await?;
-    match file.status() {
+    match file.status {
         FileStatus::Aborted | FileStatus::Failed => Ok(()),
         FileStatus::Complete => Err(AppError::invalid(
             "file",

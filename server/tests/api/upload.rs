@@ -754,3 +754,31 @@ async fn an_upload_begun_before_checksums_completes_without_one() {
     assert_eq!(file["checksum"], Value::Null);
     assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
 }
+
+#[tokio::test]
+async fn two_concurrent_signs_of_a_part_with_different_checksums_record_one() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let (_, started) = app.start("race.bin", 6 * MIB, "").await;
+    let file_id = id(&started);
+    let (a, b) = (test_bytes(5 * MIB, 31), test_bytes(5 * MIB, 32));
+    let parts_a: [(i64, &[u8]); 1] = [(1, &a)];
+    let parts_b: [(i64, &[u8]); 1] = [(1, &b)];
+    let ((status_a, _), (status_b, _)) =
+        tokio::join!(app.sign(&file_id, &parts_a), app.sign(&file_id, &parts_b));
+    let mut statuses = [status_a, status_b];
+    statuses.sort();
+    assert_eq!(statuses, [200, 422]);
+    let recorded: Vec<u8> = sqlx::query_scalar(
+        "select sha256 from file_part where file_id = $1::uuid and part_number = 1",
+    )
+    .bind(&file_id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let winner = if status_a == 200 { &a } else { &b };
+    assert_eq!(
+        digest(winner),
+        app::backend::checksum::encode(&recorded.try_into().unwrap())
+    );
+}
