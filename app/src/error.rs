@@ -1,6 +1,6 @@
 //! The one error type the browser sees. It carries what a user can act on and nothing of the
 //! server's internals: unexpected failures reach it as an opaque message with a request id
-//! that matches the server log.
+//! that matches the server log. Domain errors become it in `backend::error` only.
 
 use leptos::server_fn::{
     codec::JsonEncoding,
@@ -146,57 +146,21 @@ impl AppError {
     }
 }
 
-/// Unexpected failures: logged in full with a fresh reference, answered with the reference only.
-#[cfg(feature = "ssr")]
-impl From<anyhow::Error> for AppError {
-    fn from(error: anyhow::Error) -> Self {
-        let reference = reference();
-        tracing::error!(reference, error = format!("{error:#}"), "unexpected error");
-        Self::Internal(reference)
-    }
-}
-
 /// A short id that ties what a user sees to the server's log.
 #[cfg(feature = "ssr")]
-fn reference() -> String {
+pub(crate) fn reference() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
 
-/// An S3 outage is no internal error: it says "storage" and "try again", and is logged with
-/// a reference like any unexpected failure.
-#[cfg(feature = "ssr")]
-impl From<crate::backend::storage::StorageError> for AppError {
-    fn from(error: crate::backend::storage::StorageError) -> Self {
-        use crate::backend::storage::StorageError;
-        match error {
-            StorageError::Unavailable(cause) => {
-                let reference = reference();
-                tracing::warn!(
-                    reference,
-                    error = format!("{cause:#}"),
-                    "storage unavailable"
-                );
-                Self::Unavailable(format!(
-                    "The storage is not answering right now (reference {reference}). Try again in a moment."
-                ))
-            }
-            other => anyhow::Error::from(other).into(),
-        }
-    }
-}
-
-#[cfg(feature = "ssr")]
-impl From<sqlx::Error> for AppError {
-    fn from(error: sqlx::Error) -> Self {
-        anyhow::Error::from(error).into()
-    }
-}
-
-#[cfg(feature = "ssr")]
-impl From<tower_sessions::session::Error> for AppError {
-    fn from(error: tower_sessions::session::Error) -> Self {
-        anyhow::Error::from(error).context("session store").into()
-    }
+/// `error` is an internal error that shows a reference and nothing of `secret`.
+#[cfg(all(test, feature = "ssr"))]
+pub(crate) fn assert_only_a_reference(error: &AppError, secret: &str) {
+    let AppError::Internal(reference) = error else {
+        panic!("not an internal error: {error:?}");
+    };
+    assert_eq!(reference.len(), 12);
+    assert!(!error.to_string().contains(secret), "{error}");
+    assert_eq!(error.status(), 500);
 }
 
 #[cfg(test)]
@@ -231,12 +195,7 @@ mod tests {
         let error = AppError::from_server_fn_error(ServerFnErrorErr::ServerError(
             "connection to 10.0.0.5:5432 refused".into(),
         ));
-        let AppError::Internal(reference) = &error else {
-            panic!("{error:?}");
-        };
-        assert_eq!(reference.len(), 12);
-        assert!(!error.to_string().contains("10.0.0.5"), "{error}");
-        assert_eq!(error.status(), 500);
+        assert_only_a_reference(&error, "10.0.0.5");
     }
 
     #[test]

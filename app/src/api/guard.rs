@@ -8,19 +8,24 @@ use leptos::prelude::use_context;
 use tower_sessions::Session;
 
 use crate::{
-    backend::{session, state::AppState, users::User},
+    backend::{self, session, state::AppState, users::User},
     error::AppError,
     model::{Role, UserView},
 };
 
 pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| anyhow::anyhow!("no AppState in context").into())
+    use_context::<AppState>().ok_or_else(|| unexpected(anyhow::anyhow!("no AppState in context")))
+}
+
+/// A server that is not wired as it should be: logged, answered with a reference.
+fn unexpected(error: anyhow::Error) -> AppError {
+    backend::Error::Internal(error).into()
 }
 
 pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
         .await
-        .map_err(|e| anyhow::anyhow!("no session layer: {e}").into())
+        .map_err(|e| unexpected(anyhow::anyhow!("no session layer: {e}")))
 }
 
 /// The signed-in user, or `Unauthorized`.
@@ -43,10 +48,17 @@ pub async fn require_admin() -> Result<(AppState, User), AppError> {
     }
 }
 
-/// Signs `user` in on this request's session, then sends the browser to `next`.
-pub async fn begin_session(user: &User, next: Option<&str>) -> Result<UserView, AppError> {
-    session::start(&session().await?, user).await?;
-    leptos_axum::redirect(&super::safe_next(next));
+/// Signs in the user `check` finds for this client (its address counts attempts) on this
+/// request's session, then sends the browser to `next`.
+pub async fn enter(
+    next: Option<String>,
+    check: impl AsyncFnOnce(&AppState, IpAddr) -> Result<User, backend::Error>,
+) -> Result<UserView, AppError> {
+    let state = state()?;
+    let ip = client_ip(&state).await?;
+    let user = check(&state, ip).await?;
+    session::start(&session().await?, &user).await?;
+    leptos_axum::redirect(&super::safe_next(next.as_deref()));
     Ok(user.view())
 }
 
@@ -55,7 +67,7 @@ pub async fn begin_session(user: &User, next: Option<&str>) -> Result<UserView, 
 pub async fn client_ip(state: &AppState) -> Result<IpAddr, AppError> {
     let parts = leptos_axum::extract::<axum::http::request::Parts>()
         .await
-        .map_err(|e| anyhow::anyhow!("no request parts: {e}"))?;
+        .map_err(|e| unexpected(anyhow::anyhow!("no request parts: {e}")))?;
     if state.config.trust_proxy {
         if let Some(ip) = last_forwarded_for(&parts.headers) {
             return Ok(ip);
@@ -65,7 +77,7 @@ pub async fn client_ip(state: &AppState) -> Result<IpAddr, AppError> {
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
-        .ok_or_else(|| anyhow::anyhow!("no peer address (serve with connect info)").into())
+        .ok_or_else(|| unexpected(anyhow::anyhow!("no peer address (serve with connect info)")))
 }
 
 /// The address a trusted proxy appended last to X-Forwarded-For.

@@ -17,10 +17,7 @@ use super::{
     state::AppState,
     users::{self, PasswordHash, User},
 };
-use crate::{
-    error::{check_field, AppError},
-    validate,
-};
+use crate::{backend::Error, error::check_field, validate};
 
 /// OWASP's argon2id parameters: 19 MiB of memory, 2 passes, 1 lane.
 fn argon2() -> Argon2<'static> {
@@ -72,7 +69,7 @@ async fn dummy_hash() -> anyhow::Result<String> {
 }
 
 /// Counts one `action` attempt from `ip` against the per-IP limit.
-fn limit_ip(state: &AppState, action: &str, ip: IpAddr, now: Instant) -> Result<(), AppError> {
+fn limit_ip(state: &AppState, action: &str, ip: IpAddr, now: Instant) -> Result<(), Error> {
     state
         .rate_limiter
         .hit(
@@ -83,8 +80,8 @@ fn limit_ip(state: &AppState, action: &str, ip: IpAddr, now: Instant) -> Result<
         .map_err(rate_limited)
 }
 
-fn rate_limited(wait: Duration) -> AppError {
-    AppError::RateLimited {
+fn rate_limited(wait: Duration) -> Error {
+    Error::RateLimited {
         retry_after: wait.as_secs().max(1),
     }
 }
@@ -95,22 +92,21 @@ pub async fn sign_up(
     ip: IpAddr,
     email: &str,
     password: &str,
-) -> Result<User, AppError> {
-    let config = &state.config;
+) -> Result<User, Error> {
     limit_ip(state, "sign-up", ip, Instant::now())?;
 
     let mut problems = Vec::new();
     let email = check_field(&mut problems, "email", validate::email(email));
     check_field(&mut problems, "password", validate::new_password(password));
     let Some(email) = email.filter(|_| problems.is_empty()) else {
-        return Err(AppError::Invalid(problems));
+        return Err(Error::Invalid(problems));
     };
 
     let hash = {
         let _turn = hashing_turn(state).await?;
         hash_password(password.to_owned()).await?
     };
-    let quota = i64::try_from(config.default_quota).unwrap_or(i64::MAX);
+    let quota = i64::try_from(state.config.default_quota).unwrap_or(i64::MAX);
     let user = users::create(&state.db, &email, &hash, quota).await?;
     audit_own(state, &user, "user.sign_up", ip).await?;
     Ok(user)
@@ -123,7 +119,7 @@ pub async fn sign_in(
     ip: IpAddr,
     email: &str,
     password: &str,
-) -> Result<User, AppError> {
+) -> Result<User, Error> {
     let config = &state.config;
     let now = Instant::now();
     limit_ip(state, "sign-in", ip, now)?;
@@ -154,7 +150,7 @@ pub async fn sign_in(
         }
         // Failures stay counted against the account, so guessing one password from many IPs
         // stops too.
-        _ => Err(AppError::InvalidCredentials),
+        _ => Err(Error::WrongCredentials),
     }
 }
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{checksum::Digest, state::AppState, uploads, users::User};
 use crate::{
-    error::AppError,
+    backend::Error,
     model::{FileStatus, FileView},
 };
 
@@ -52,12 +52,12 @@ impl FileRow {
 
 /// A file id from the browser: anything that is not one of the caller's files is NotFound,
 /// malformed or someone else's alike.
-pub fn parse_id(id: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)
+pub fn parse_id(id: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(id.trim()).map_err(|_| Error::NotFound)
 }
 
 /// The caller's file, or NotFound.
-pub async fn find_owned(db: &PgPool, owner: Uuid, id: &str) -> Result<FileRow, AppError> {
+pub async fn find_owned(db: &PgPool, owner: Uuid, id: &str) -> Result<FileRow, Error> {
     let id = parse_id(id)?;
     sqlx::query_as!(
         FileRow,
@@ -72,7 +72,7 @@ pub async fn find_owned(db: &PgPool, owner: Uuid, id: &str) -> Result<FileRow, A
     .fetch_optional(db)
     .await
     .context("loading a file")?
-    .ok_or(AppError::NotFound)
+    .ok_or(Error::NotFound)
 }
 
 pub struct NewFile<'a> {
@@ -406,14 +406,10 @@ pub async fn unowned_keys(db: &PgPool, keys: &[String]) -> anyhow::Result<Vec<St
 }
 
 /// A short-lived URL that downloads the caller's complete file under its name.
-pub async fn download_url(
-    state: &AppState,
-    user: &User,
-    file_id: &str,
-) -> Result<String, AppError> {
+pub async fn download_url(state: &AppState, user: &User, file_id: &str) -> Result<String, Error> {
     let file = find_owned(&state.db, user.id, file_id).await?;
     if file.status != FileStatus::Complete {
-        return Err(AppError::invalid(
+        return Err(Error::invalid(
             "file",
             "Only a complete file can be downloaded.",
         ));
@@ -436,8 +432,8 @@ pub async fn rename(
     user: &User,
     file_id: &str,
     name: &str,
-) -> Result<FileView, AppError> {
-    let name = crate::validate::file_name(name).map_err(|m| AppError::invalid("name", m))?;
+) -> Result<FileView, Error> {
+    let name = crate::validate::file_name(name).map_err(|m| Error::invalid("name", m))?;
     let file = find_owned(&state.db, user.id, file_id).await?;
     set_name(&state.db, &file, &name).await?;
     Ok(FileRow { name, ..file }.view())
@@ -445,7 +441,7 @@ pub async fn rename(
 
 /// Deletes the caller's file in any state: its row and the quota it held, then its bytes
 /// (an upload's parts too). An uploading file is deleted under its lease.
-pub async fn delete(state: &AppState, user: &User, file_id: &str) -> Result<(), AppError> {
+pub async fn delete(state: &AppState, user: &User, file_id: &str) -> Result<(), Error> {
     let file = find_owned(&state.db, user.id, file_id).await?;
     let (file, lease) = if file.status == FileStatus::Uploading {
         match claim(&state.db, file.id, uploads::lease_hold(state)).await? {
@@ -481,11 +477,11 @@ pub async fn list(
     db: &PgPool,
     owner: Uuid,
     cursor: Option<&str>,
-) -> Result<(Vec<FileRow>, Option<String>), AppError> {
+) -> Result<(Vec<FileRow>, Option<String>), Error> {
     let (after_time, after_id) = match cursor.filter(|c| !c.is_empty()) {
         Some(cursor) => {
-            let (time, id) = parse_cursor(cursor)
-                .ok_or_else(|| AppError::BadRequest("invalid cursor".into()))?;
+            let (time, id) =
+                parse_cursor(cursor).ok_or_else(|| Error::Malformed("invalid cursor".into()))?;
             (Some(time), Some(id))
         }
         None => (None, None),

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod checksum;
 pub mod config;
 pub mod db;
+pub mod error;
 pub mod files;
 pub mod rate_limit;
 pub mod session;
@@ -12,3 +13,5 @@ pub mod storage;
 pub mod sweeper;
 pub mod uploads;
 pub mod users;
+
+pub use error::Error;

@@ -2,6 +2,7 @@
 //! stored in PostgreSQL); the user row is read on every request, so disabling an account or
 //! changing a role takes effect at once.
 
+use crate::backend::Error;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 use uuid::Uuid;
@@ -10,7 +11,6 @@ use super::{
     state::AppState,
     users::{self, User},
 };
-use crate::error::AppError;
 
 const USER_ID: &str = "user_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
@@ -20,7 +20,7 @@ const SIGNED_IN_AT: &str = "signed_in_at";
 const SEEN_AT: &str = "seen_at";
 
 /// Starts a signed-in session under a new id, so an id planted before sign-in is worthless.
-pub async fn start(session: &Session, user: &User) -> Result<(), AppError> {
+pub async fn start(session: &Session, user: &User) -> Result<(), Error> {
     session.cycle_id().await?;
     session.insert(USER_ID, user.id).await?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
@@ -39,14 +39,14 @@ fn touch_every(idle: std::time::Duration) -> i64 {
 }
 
 /// Ends the session and removes it from the store.
-pub async fn end(session: &Session) -> Result<(), AppError> {
+pub async fn end(session: &Session) -> Result<(), Error> {
     session.flush().await?;
     Ok(())
 }
 
 /// The signed-in user, if any. A session past its absolute lifetime, or of a user who is gone
 /// or disabled, is ended here.
-pub async fn user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
+pub async fn user(state: &AppState, session: &Session) -> Result<Option<User>, Error> {
     let Some(id) = session.get::<Uuid>(USER_ID).await? else {
         return Ok(None);
     };

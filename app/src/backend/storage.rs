@@ -334,10 +334,14 @@ pub enum StorageError {
     /// The multipart upload is gone: completed or aborted. The object, if any, tells which.
     #[error("S3 knows no such multipart upload")]
     NoSuchUpload,
-    /// Anything else: a timeout, a lost connection, a 5xx, throttling, an unexpected answer.
-    /// Nothing may be concluded from it; the same call may succeed later.
+    /// No answer: a timeout, a refused or lost connection. Nothing may be concluded from it;
+    /// the same call may succeed later.
     #[error("storage unavailable: {0:#}")]
     Unavailable(anyhow::Error),
+    /// An answer that is no verdict: a 5xx, throttling, an unexpected reply. Like
+    /// `Unavailable`, the same call may succeed later.
+    #[error("storage failed for now: {0:#}")]
+    Transient(anyhow::Error),
 }
 
 /// How an S3 error code is treated; see [`StorageError`].
@@ -383,9 +387,18 @@ where
                 .to_owned(),
             code: code.unwrap_or_default(),
         },
-        ErrorClass::Unavailable => StorageError::Unavailable(
-            anyhow::anyhow!("{}", DisplayErrorContext(error)).context(doing),
-        ),
+        ErrorClass::Unavailable => {
+            let no_answer = matches!(
+                error,
+                SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
+            );
+            let cause = anyhow::anyhow!("{}", DisplayErrorContext(error)).context(doing);
+            if no_answer {
+                StorageError::Unavailable(cause)
+            } else {
+                StorageError::Transient(cause)
+            }
+        }
     }
 }
 
@@ -440,7 +453,7 @@ impl Storage {
         created
             .upload_id()
             .map(str::to_owned)
-            .ok_or_else(|| StorageError::Unavailable(anyhow::anyhow!("S3 returned no upload id")))
+            .ok_or_else(|| StorageError::Transient(anyhow::anyhow!("S3 returned no upload id")))
     }
 
     /// Writes an empty object, with the SHA-256 of nothing: a 0-byte file has no bytes for the

@@ -24,7 +24,8 @@ use super::{
     users::User,
 };
 use crate::{
-    error::{check_field, AppError},
+    backend::Error,
+    error::check_field,
     format,
     model::{FileStatus, FileView, NewUpload, PartDigest, SignedPart, UploadedPart},
     plan::{plan, Plan},
@@ -53,7 +54,7 @@ fn declared(
     name: &str,
     size: u64,
     content_type: &str,
-) -> Result<Declared, AppError> {
+) -> Result<Declared, Error> {
     let mut problems = Vec::new();
     let name = check_field(&mut problems, "name", validate::file_name(name));
     let content_type = check_field(
@@ -71,10 +72,10 @@ fn declared(
     };
     let plan = check_field(&mut problems, "size", planned);
     let (Some(name), Some(content_type), Some(plan)) = (name, content_type, plan) else {
-        return Err(AppError::Invalid(problems));
+        return Err(Error::Invalid(problems));
     };
     let size_bytes =
-        i64::try_from(size).map_err(|_| AppError::invalid("size", "The file is too large."))?;
+        i64::try_from(size).map_err(|_| Error::invalid("size", "The file is too large."))?;
     Ok(Declared {
         name,
         content_type,
@@ -93,7 +94,7 @@ pub async fn start(
     name: &str,
     size: u64,
     content_type: &str,
-) -> Result<NewUpload, AppError> {
+) -> Result<NewUpload, Error> {
     let declared = declared(&state.config, name, size, content_type)?;
     // A cheap look first, so a full account costs S3 nothing; the reservation decides.
     if !fits(user, declared.size_bytes) {
@@ -160,7 +161,7 @@ async fn undo_in_storage(state: &AppState, key: &str, upload_id: Option<&str>, i
 }
 
 /// Reserves the quota and inserts the row, in one transaction. None when it does not fit.
-async fn record(state: &AppState, new: &NewFile<'_>) -> Result<Option<FileRow>, AppError> {
+async fn record(state: &AppState, new: &NewFile<'_>) -> Result<Option<FileRow>, Error> {
     let mut tx = state.db.begin().await?;
     if !files::reserve(&mut tx, new.owner_id, new.size_bytes).await? {
         return Ok(None);
@@ -177,28 +178,20 @@ fn fits(user: &User, size: i64) -> bool {
         <= user.quota_bytes
 }
 
-fn no_room(user: &User, size: u64) -> AppError {
-    let free = (user.quota_bytes - user.used_bytes - user.reserved_bytes).max(0) as u64;
-    AppError::invalid(
-        "size",
-        format!(
-            "Not enough room: this file needs {}, and {} of your quota is free.",
-            format::bytes(size),
-            format::bytes(free)
-        ),
-    )
+fn no_room(user: &User, size: u64) -> Error {
+    Error::Quota {
+        needed: size,
+        free: (user.quota_bytes - user.used_bytes - user.reserved_bytes).max(0) as u64,
+    }
 }
 
 /// The caller's file, still uploading.
-async fn uploading_file(state: &AppState, user: &User, file_id: &str) -> Result<FileRow, AppError> {
+async fn uploading_file(state: &AppState, user: &User, file_id: &str) -> Result<FileRow, Error> {
     let file = files::find_owned(&state.db, user.id, file_id).await?;
     match file.status {
         FileStatus::Uploading => Ok(file),
-        FileStatus::Complete => Err(AppError::invalid(
-            "file",
-            "This upload is already complete.",
-        )),
-        FileStatus::Failed | FileStatus::Aborted => Err(AppError::invalid(
+        FileStatus::Complete => Err(Error::invalid("file", "This upload is already complete.")),
+        FileStatus::Failed | FileStatus::Aborted => Err(Error::invalid(
             "file",
             "This upload has ended; start it again.",
         )),
@@ -219,12 +212,12 @@ pub async fn sign_parts(
     user: &User,
     file_id: &str,
     parts: &[PartDigest],
-) -> Result<Vec<SignedPart>, AppError> {
+) -> Result<Vec<SignedPart>, Error> {
     let file = uploading_file(state, user, file_id).await?;
     let plan = file_plan(&file);
     let digests = requested_parts(parts, plan.part_count)?;
     let Some(upload_id) = &file.s3_upload_id else {
-        return Err(AppError::invalid(
+        return Err(Error::invalid(
             "file",
             "This upload cannot take parts; start it again.",
         ));
@@ -232,7 +225,7 @@ pub async fn sign_parts(
     if file.part_checksums {
         let clashes = files::record_digests(&state.db, file.id, &digests).await?;
         if let Some(part) = clashes.first() {
-            return Err(AppError::invalid(
+            return Err(Error::invalid(
                 "parts",
                 format!(
                     "Part {part} was signed before with another checksum: the file has \
@@ -279,9 +272,9 @@ fn millis(duration: Duration) -> u64 {
 
 /// The parts a client asked to sign, checked: 1 to 100 of them, each an existing part once,
 /// each with the base64 of a 32-byte SHA-256.
-fn requested_parts(parts: &[PartDigest], count: u32) -> Result<BTreeMap<u32, Digest>, AppError> {
+fn requested_parts(parts: &[PartDigest], count: u32) -> Result<BTreeMap<u32, Digest>, Error> {
     if parts.is_empty() || parts.len() > MAX_PARTS_PER_SIGN {
-        return Err(AppError::invalid(
+        return Err(Error::invalid(
             "parts",
             format!("Ask for 1 to {MAX_PARTS_PER_SIGN} parts at a time."),
         ));
@@ -290,19 +283,19 @@ fn requested_parts(parts: &[PartDigest], count: u32) -> Result<BTreeMap<u32, Dig
     for part in parts {
         let number = part.part_number;
         if number == 0 || number > count {
-            return Err(AppError::invalid(
+            return Err(Error::invalid(
                 "parts",
                 format!("Part {number} does not exist: this file has parts 1 to {count}."),
             ));
         }
         let Some(digest) = checksum::parse(&part.sha256) else {
-            return Err(AppError::invalid(
+            return Err(Error::invalid(
                 "parts",
                 format!("Part {number}: sha256 must be the base64 of a 32-byte SHA-256 digest."),
             ));
         };
         if digests.insert(number, digest).is_some_and(|d| d != digest) {
-            return Err(AppError::invalid(
+            return Err(Error::invalid(
                 "parts",
                 format!("Part {number} is listed twice with different checksums."),
             ));
@@ -316,7 +309,7 @@ pub async fn uploaded_parts(
     state: &AppState,
     user: &User,
     file_id: &str,
-) -> Result<Vec<UploadedPart>, AppError> {
+) -> Result<Vec<UploadedPart>, Error> {
     let file = uploading_file(state, user, file_id).await?;
     let parts = match &file.s3_upload_id {
         Some(upload_id) => state
@@ -342,16 +335,16 @@ pub async fn uploaded_parts(
 }
 
 /// The file's state as an answer to `complete_upload`, once it has left `uploading`.
-fn settled(file: &FileRow) -> Option<Result<FileView, AppError>> {
+fn settled(file: &FileRow) -> Option<Result<FileView, Error>> {
     match file.status {
         FileStatus::Complete => Some(Ok(file.view())),
-        FileStatus::Failed => Some(Err(AppError::invalid(
+        FileStatus::Failed => Some(Err(Error::invalid(
             "file",
             file.failure_reason
                 .clone()
                 .unwrap_or_else(|| "The upload failed.".into()),
         ))),
-        FileStatus::Aborted => Some(Err(AppError::invalid("file", "This upload was cancelled."))),
+        FileStatus::Aborted => Some(Err(Error::invalid("file", "This upload was cancelled."))),
         FileStatus::Uploading => None,
     }
 }
@@ -365,7 +358,7 @@ pub(crate) fn lease_hold(state: &AppState) -> Duration {
 /// Assembles and verifies the file. Parts come from S3's own list, never from the client; the
 /// object must then have exactly the declared size. One call at a time does the work (the
 /// lease); a concurrent call waits for its answer. Calling it again answers the same.
-pub async fn complete(state: &AppState, user: &User, file_id: &str) -> Result<FileView, AppError> {
+pub async fn complete(state: &AppState, user: &User, file_id: &str) -> Result<FileView, Error> {
     let deadline = Instant::now() + COMPLETE_WAIT;
     loop {
         let file = files::find_owned(&state.db, user.id, file_id).await?;
@@ -376,7 +369,7 @@ pub async fn complete(state: &AppState, user: &User, file_id: &str) -> Result<Fi
             return assemble(state, &file, lease).await;
         }
         if Instant::now() >= deadline {
-            return Err(AppError::Unavailable(
+            return Err(Error::Conflict(
                 "This upload is still being completed. Try again in a moment.".into(),
             ));
         }
@@ -386,7 +379,7 @@ pub async fn complete(state: &AppState, user: &User, file_id: &str) -> Result<Fi
 
 /// `complete` under the lease. A storage that does not answer leaves the file as it was
 /// (lease released, 503): only S3's definitive refusals and a wrong size fail it.
-async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<FileView, AppError> {
+async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<FileView, Error> {
     // The digests the parts were signed with, which S3 holds them to.
     let digests = if file.part_checksums {
         match files::part_digests(&state.db, file.id).await {
@@ -419,7 +412,7 @@ async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<File
         }
         Ok(Assembled::NotYet(message)) => {
             files::release(&state.db, lease).await?;
-            Err(AppError::invalid("file", message))
+            Err(Error::invalid("file", message))
         }
         Ok(Assembled::Wrong(reason)) => fail(state, file, lease, &reason).await,
         Err(error) => {
@@ -540,10 +533,10 @@ async fn check_object(
 }
 
 /// The answer from the row as it is now, for a caller whose lease was lost.
-async fn answer_now(state: &AppState, file: &FileRow) -> Result<FileView, AppError> {
+async fn answer_now(state: &AppState, file: &FileRow) -> Result<FileView, Error> {
     let now = files::find_owned(&state.db, file.owner_id, &file.id.to_string()).await?;
     settled(&now).unwrap_or_else(|| {
-        Err(AppError::Unavailable(
+        Err(Error::Conflict(
             "This upload is still being completed. Try again in a moment.".into(),
         ))
     })
@@ -589,12 +582,12 @@ async fn fail(
     file: &FileRow,
     lease: Lease,
     reason: &str,
-) -> Result<FileView, AppError> {
+) -> Result<FileView, Error> {
     if !files::finish(&state.db, file, lease, Ending::Failed(reason)).await? {
         return answer_now(state, file).await;
     }
     discard_or_leave_to_sweeper(state, file).await;
-    Err(AppError::invalid("file", reason))
+    Err(Error::invalid("file", reason))
 }
 
 /// Removes whatever of `file` reached S3: its open multipart upload and its object.
@@ -616,16 +609,16 @@ pub(crate) async fn discard_or_leave_to_sweeper(state: &AppState, file: &FileRow
     }
 }
 
-pub(crate) fn busy() -> AppError {
-    AppError::Unavailable("This upload is being completed right now. Try again in a moment.".into())
+pub(crate) fn busy() -> Error {
+    Error::Conflict("This upload is being completed right now. Try again in a moment.".into())
 }
 
 /// Cancels an upload in progress: the quota is freed, S3 drops the parts. Repeating it is fine.
-pub async fn abort(state: &AppState, user: &User, file_id: &str) -> Result<(), AppError> {
+pub async fn abort(state: &AppState, user: &User, file_id: &str) -> Result<(), Error> {
     let file = files::find_owned(&state.db, user.id, file_id).await?;
     match file.status {
         FileStatus::Aborted | FileStatus::Failed => Ok(()),
-        FileStatus::Complete => Err(AppError::invalid(
+        FileStatus::Complete => Err(Error::invalid(
             "file",
             "This upload is complete; delete the file instead.",
         )),

@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
-    error::AppError,
+    backend::Error,
     model::{Role, UserView},
 };
 
@@ -77,7 +77,7 @@ pub async fn create(
     email: &str,
     hash: &PasswordHash,
     quota_bytes: i64,
-) -> Result<User, AppError> {
+) -> Result<User, Error> {
     let row = sqlx::query_as!(
         UserRow,
         r#"insert into app_user (email, password_hash, quota_bytes)
@@ -92,12 +92,10 @@ pub async fn create(
     .await;
     match row {
         Ok(row) => Ok(row.into()),
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some(EMAIL_KEY) => {
-            Err(AppError::invalid(
-                "email",
-                "An account with this email already exists. Sign in instead.",
-            ))
-        }
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some(EMAIL_KEY) => Err(Error::invalid(
+            "email",
+            "An account with this email already exists. Sign in instead.",
+        )),
         Err(e) => Err(anyhow::Error::from(e).context("creating a user").into()),
     }
 }

@@ -1,0 +1,180 @@
+//! What the domain can fail with, sorted by what a caller can do about it. The backend
+//! speaks only this; `From<Error> for AppError` (in `crate::error`) is the one place where it
+//! becomes what the browser sees, and where unexpected failures are logged with a reference.
+
+use crate::{
+    backend::storage::StorageError,
+    error::{AppError, FieldError},
+    format,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Missing, or not the caller's: both answer alike.
+    #[error("not found")]
+    NotFound,
+    /// Input that fails validation, field by field (the messages are for the user).
+    #[error("invalid input: {0:?}")]
+    Invalid(Vec<FieldError>),
+    /// Input that is not even well-formed (a cursor the server never handed out).
+    #[error("malformed input: {0}")]
+    Malformed(String),
+    /// Wrong email or password, or a disabled account (deliberately not saying which).
+    #[error("wrong credentials")]
+    WrongCredentials,
+    /// Too many attempts; `retry_after` is in seconds.
+    #[error("rate limited for {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    /// The file is busy with another request (being completed, say); nothing was changed and
+    /// the same call may pass in a moment.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The account has no room for a file of `needed` bytes; `free` bytes are left.
+    #[error("over quota: {needed} bytes needed, {free} free")]
+    Quota { needed: u64, free: u64 },
+    /// The storage does not answer (a timeout, a refused connection).
+    #[error("storage unavailable: {0:#}")]
+    StorageUnavailable(anyhow::Error),
+    /// The storage answered with a failure that may pass (a 5xx, throttling, an odd answer).
+    #[error("storage failed for now: {0:#}")]
+    StorageTransient(anyhow::Error),
+    /// Anything else: a bug, the database, a refusal nothing here expected.
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
+    }
+}
+
+impl From<anyhow::Error> for Error {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Internal(error)
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+impl From<tower_sessions::session::Error> for Error {
+    fn from(error: tower_sessions::session::Error) -> Self {
+        Self::Internal(anyhow::Error::from(error).context("session store"))
+    }
+}
+
+impl From<StorageError> for Error {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::Unavailable(cause) => Self::StorageUnavailable(cause),
+            StorageError::Transient(cause) => Self::StorageTransient(cause),
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+/// The only mapping from domain errors to wire errors. What the user can act on is said;
+/// storage trouble and internal failures are logged with a fresh reference, and only the
+/// reference is answered.
+impl From<Error> for AppError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::NotFound => Self::NotFound,
+            Error::Invalid(problems) => Self::Invalid(problems),
+            Error::Malformed(what) => Self::BadRequest(what),
+            Error::WrongCredentials => Self::InvalidCredentials,
+            Error::RateLimited { retry_after } => Self::RateLimited { retry_after },
+            Error::Conflict(message) => Self::Unavailable(message),
+            Error::Quota { needed, free } => Self::invalid(
+                "size",
+                format!(
+                    "Not enough room: this file needs {}, and {} of your quota is free.",
+                    format::bytes(needed),
+                    format::bytes(free)
+                ),
+            ),
+            Error::StorageUnavailable(cause) => {
+                let reference = logged_warning(&cause, "storage unavailable");
+                Self::Unavailable(format!(
+                    "The storage is not answering right now (reference {reference}). Try again in a moment."
+                ))
+            }
+            Error::StorageTransient(cause) => {
+                let reference = logged_warning(&cause, "storage failed for now");
+                Self::Unavailable(format!(
+                    "The storage could not do that just now (reference {reference}). Try again in a moment."
+                ))
+            }
+            Error::Internal(cause) => {
+                let reference = crate::error::reference();
+                tracing::error!(reference, error = format!("{cause:#}"), "unexpected error");
+                Self::Internal(reference)
+            }
+        }
+    }
+}
+
+fn logged_warning(cause: &anyhow::Error, what: &'static str) -> String {
+    let reference = crate::error::reference();
+    tracing::warn!(reference, error = format!("{cause:#}"), "{what}");
+    reference
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_answer_only_a_reference() {
+        let answer = AppError::from(Error::from(anyhow::anyhow!("password=hunter2 at /srv")));
+        crate::error::assert_only_a_reference(&answer, "hunter2");
+    }
+
+    #[test]
+    fn storage_trouble_is_a_503_with_a_reference_not_its_cause() {
+        for error in [
+            Error::from(StorageError::Unavailable(anyhow::anyhow!(
+                "timeout at 10.0.0.7"
+            ))),
+            Error::from(StorageError::Transient(anyhow::anyhow!(
+                "SlowDown from 10.0.0.7"
+            ))),
+        ] {
+            let answer = AppError::from(error);
+            assert_eq!(answer.status(), 503);
+            let text = answer.to_string();
+            assert!(
+                text.contains("reference") && !text.contains("10.0.0.7"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_full_account_is_told_what_it_needs_and_has() {
+        let answer = AppError::from(Error::Quota {
+            needed: 3 << 30,
+            free: 1 << 30,
+        });
+        assert_eq!(answer.status(), 422);
+        assert_eq!(
+            answer.field("size").as_deref(),
+            Some("Not enough room: this file needs 3.0 GiB, and 1.0 GiB of your quota is free.")
+        );
+    }
+
+    #[test]
+    fn a_busy_file_asks_to_try_again() {
+        let answer = AppError::from(Error::Conflict("busy".into()));
+        assert_eq!((answer.status(), answer.to_string()), (503, "busy".into()));
+    }
+}
