@@ -11,10 +11,10 @@ pub async fn sign_up(
     password: String,
     next: Option<String>,
 ) -> Result<UserView, AppError> {
-    let state = super::state()?;
-    let ip = super::client_ip(&state).await?;
-    let user = crate::backend::auth::sign_up(&state, ip, &email, &password).await?;
-    super::begin_session(&user, next.as_deref()).await
+    super::enter(next, async |state, ip| {
+        crate::backend::auth::sign_up(state, ip, &email, &password).await
+    })
+    .await
 }
 
 /// Signs in; then goes to `next` (a local path) or home.
@@ -24,10 +24,10 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<UserView, AppError> {
-    let state = super::state()?;
-    let ip = super::client_ip(&state).await?;
-    let user = crate::backend::auth::sign_in(&state, ip, &email, &password).await?;
-    super::begin_session(&user, next.as_deref()).await
+    super::enter(next, async |state, ip| {
+        crate::backend::auth::sign_in(state, ip, &email, &password).await
+    })
+    .await
 }
 
 /// Ends the session (it is removed from the store) and goes home.

@@ -33,19 +33,19 @@ pub async fn get_file(file_id: String) -> Result<FileView, AppError> {
 #[server(endpoint = "download_url")]
 pub async fn download_url(file_id: String) -> Result<String, AppError> {
     let (state, user) = super::require_user().await?;
-    crate::backend::files::download_url(&state, &user, &file_id).await
+    Ok(crate::backend::files::download_url(&state, &user, &file_id).await?)
 }
 
 /// Deletes the file's bytes and its row, and frees its quota.
 #[server(endpoint = "delete_file")]
 pub async fn delete_file(file_id: String) -> Result<(), AppError> {
     let (state, user) = super::require_user().await?;
-    crate::backend::files::delete(&state, &user, &file_id).await
+    Ok(crate::backend::files::delete(&state, &user, &file_id).await?)
 }
 
 /// Gives the file a new name (the bytes stay where they are).
 #[server(endpoint = "rename_file")]
 pub async fn rename_file(file_id: String, name: String) -> Result<FileView, AppError> {
     let (state, user) = super::require_user().await?;
-    crate::backend::files::rename(&state, &user, &file_id, &name).await
+    Ok(crate::backend::files::rename(&state, &user, &file_id, &name).await?)
 }

@@ -1,10 +1,14 @@
 //! Server functions: thin, public HTTP endpoints under /api/. Each one checks the session
 //! itself (through `require_user`/`require_admin`) and calls into `backend`.
+//!
+//! Module names: a module about a kind of record is plural, like its table's rows
+//! (`files`, `uploads`, `users`, here and in `backend`); one about a concern is singular
+//! (`auth`, `session`, `storage`, `admin`).
 
 pub mod admin;
 pub mod auth;
 pub mod files;
-pub mod upload;
+pub mod uploads;
 
 #[cfg(feature = "ssr")]
 mod guard;

@@ -17,7 +17,7 @@ pub async fn start_upload(
     content_type: String,
 ) -> Result<NewUpload, AppError> {
     let (state, user) = super::require_user().await?;
-    crate::backend::uploads::start(&state, &user, &name, size, &content_type).await
+    Ok(crate::backend::uploads::start(&state, &user, &name, size, &content_type).await?)
 }
 
 /// Pre-signed URLs for up to 100 parts, each given with the base64 SHA-256 of its bytes,
@@ -29,14 +29,14 @@ pub async fn sign_parts(
     parts: Vec<PartDigest>,
 ) -> Result<Vec<SignedPart>, AppError> {
     let (state, user) = super::require_user().await?;
-    crate::backend::uploads::sign_parts(&state, &user, &file_id, &parts).await
+    Ok(crate::backend::uploads::sign_parts(&state, &user, &file_id, &parts).await?)
 }
 
 /// The parts S3 already holds: resume from here.
 #[server(endpoint = "uploaded_parts")]
 pub async fn uploaded_parts(file_id: String) -> Result<Vec<UploadedPart>, AppError> {
     let (state, user) = super::require_user().await?;
-    crate::backend::uploads::uploaded_parts(&state, &user, &file_id).await
+    Ok(crate::backend::uploads::uploaded_parts(&state, &user, &file_id).await?)
 }
 
 /// Assembles the parts S3 holds and checks the result against the declared size and the
@@ -44,12 +44,12 @@ pub async fn uploaded_parts(file_id: String) -> Result<Vec<UploadedPart>, AppErr
 #[server(endpoint = "complete_upload")]
 pub async fn complete_upload(file_id: String) -> Result<FileView, AppError> {
     let (state, user) = super::require_user().await?;
-    crate::backend::uploads::complete(&state, &user, &file_id).await
+    Ok(crate::backend::uploads::complete(&state, &user, &file_id).await?)
 }
 
 /// Cancels an upload in progress and frees its quota.
 #[server(endpoint = "abort_upload")]
 pub async fn abort_upload(file_id: String) -> Result<(), AppError> {
     let (state, user) = super::require_user().await?;
-    crate::backend::uploads::abort(&state, &user, &file_id).await
+    Ok(crate::backend::uploads::abort(&state, &user, &file_id).await?)
 }

@@ -1,11 +1,26 @@
 //! Form pieces: a labelled field with its own error, the form-wide error, and reading a
 //! submission's error from the action or from the no-JavaScript redirect.
 
-use leptos::{prelude::*, server_fn::error::ServerFnUrlError};
+use leptos::{
+    prelude::*,
+    server_fn::{error::ServerFnUrlError, ServerFn},
+};
 use leptos_router::hooks::use_query_map;
 
 use super::error_view::ErrorView;
-use crate::error::AppError;
+use crate::{error::AppError, model::UserView};
+
+/// What a sign-in or sign-up page needs of its action: the form's error, and the page to go
+/// to afterwards (`?next=`, passed on by the form).
+pub fn account_form<S>(action: ServerAction<S>) -> (Signal<Option<AppError>>, Signal<String>)
+where
+    S: ServerFn<Output = UserView, Error = AppError> + Clone + Send + Sync + 'static,
+{
+    let error = form_error(move || action.value().get().map(|r| r.map(|_| ())), S::PATH);
+    let query = use_query_map();
+    let next = Signal::derive(move || query.read().get("next").unwrap_or_default());
+    (error, next)
+}
 
 /// The error of a form's last submission: from `last` (the action's result, when JavaScript
 /// ran it), or from the URL when the browser posted the form itself and the server redirected

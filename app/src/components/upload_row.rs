@@ -39,14 +39,6 @@ pub fn UploadRow(item: Item, queue: Queue) -> impl IntoView {
         (Phase::Uploading, _) if resuming.get() => "Resuming".to_owned(),
         (phase, _) => phase.label().to_owned(),
     };
-    let can_cancel = move || {
-        matches!(
-            phase.get(),
-            Phase::Waiting | Phase::Uploading | Phase::Paused | Phase::Failed
-        )
-    };
-    let (for_pause, for_resume, for_retry, for_cancel) =
-        (item.clone(), item.clone(), item.clone(), item);
     view! {
         <li class="upload-row" aria-label=name.clone() data-phase=move || phase.get().label()>
             <div class="upload-name">{name.clone()}</div>
@@ -57,21 +49,38 @@ pub fn UploadRow(item: Item, queue: Queue) -> impl IntoView {
             <div class="upload-state" class:failed=move || phase.get() == Phase::Failed role="status">
                 {state}
             </div>
-            <div class="upload-buttons">
-                <Show when=move || phase.get() == Phase::Uploading>
-                    <RowButton label="Pause" item=for_pause.clone() queue action=Queue::pause/>
-                </Show>
-                <Show when=move || phase.get() == Phase::Paused>
-                    <RowButton label="Resume" item=for_resume.clone() queue action=Queue::resume/>
-                </Show>
-                <Show when=move || phase.get() == Phase::Failed>
-                    <RowButton label="Retry" item=for_retry.clone() queue action=Queue::retry/>
-                </Show>
-                <Show when=can_cancel>
-                    <RowButton label="Cancel" item=for_cancel.clone() queue action=Queue::cancel/>
-                </Show>
-            </div>
+            <RowButtons item queue/>
         </li>
+    }
+}
+
+/// What can be done with the file in its phase: pause, resume, retry, cancel.
+#[component]
+fn RowButtons(item: Item, queue: Queue) -> impl IntoView {
+    let phase = item.phase;
+    let can_cancel = move || {
+        matches!(
+            phase.get(),
+            Phase::Waiting | Phase::Uploading | Phase::Paused | Phase::Failed
+        )
+    };
+    let (for_pause, for_resume, for_retry, for_cancel) =
+        (item.clone(), item.clone(), item.clone(), item);
+    view! {
+        <div class="upload-buttons">
+            <Show when=move || phase.get() == Phase::Uploading>
+                <RowButton label="Pause" item=for_pause.clone() queue action=Queue::pause/>
+            </Show>
+            <Show when=move || phase.get() == Phase::Paused>
+                <RowButton label="Resume" item=for_resume.clone() queue action=Queue::resume/>
+            </Show>
+            <Show when=move || phase.get() == Phase::Failed>
+                <RowButton label="Retry" item=for_retry.clone() queue action=Queue::retry/>
+            </Show>
+            <Show when=can_cancel>
+                <RowButton label="Cancel" item=for_cancel.clone() queue action=Queue::cancel/>
+            </Show>
+        </div>
     }
 }
 

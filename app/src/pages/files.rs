@@ -9,7 +9,7 @@ use leptos_router::components::A;
 use crate::{
     api::{
         files::{list_files, DeleteFile, DownloadUrl, RenameFile},
-        upload::{uploaded_parts, AbortUpload},
+        uploads::{uploaded_parts, AbortUpload},
     },
     components::{error_view::ErrorView, require_user::RequireUser},
     format::{bytes, percent},
@@ -192,6 +192,53 @@ fn FileRow(file: FileView, actions: Actions) -> impl IntoView {
         ..
     } = file;
     let date = created_at.get(..10).unwrap_or(&created_at).to_owned();
+    view! {
+        <tr aria-label=name.clone()>
+            <td class="file-name" data-label="Name">{name.clone()}</td>
+            <td data-label="Size">{bytes(size_bytes)}</td>
+            <td class="secondary" data-label="Type">{content_type}</td>
+            <td class="secondary" data-label="Uploaded">{date}</td>
+            <td class="file-status" data-label="Status">
+                <StatusCell id=id.clone() size=size_bytes status failure actions/>
+            </td>
+            <td class="secondary" data-label="Checksum">
+                {checksum.map(|checksum| view! { <Checksum checksum name=name.clone()/> })}
+            </td>
+            <td class="file-actions">
+                <FileActions id name=name.clone() status actions/>
+            </td>
+        </tr>
+    }
+}
+
+/// The file's state: live progress while this tab uploads it, what S3 holds of an upload
+/// left unfinished, the reason a file failed.
+#[component]
+fn StatusCell(
+    id: String,
+    size: u64,
+    status: FileStatus,
+    failure: Option<String>,
+    actions: Actions,
+) -> impl IntoView {
+    let running = {
+        let id = id.clone();
+        move || actions.queue.item_for(&id)
+    };
+    move || match (status, running()) {
+        (FileStatus::Uploading, Some(item)) => view! { <Live item/> }.into_any(),
+        (FileStatus::Uploading, None) => view! { <Landed id=id.clone() size/> }.into_any(),
+        (FileStatus::Failed, _) => {
+            let reason = failure.clone().unwrap_or_else(|| "unknown reason".into());
+            view! { <span class="failed">{format!("Failed: {reason}")}</span> }.into_any()
+        }
+        (status, _) => status.label().into_any(),
+    }
+}
+
+/// Download, resume or discard, rename, delete.
+#[component]
+fn FileActions(id: String, name: String, status: FileStatus, actions: Actions) -> impl IntoView {
     let on_download = {
         let id = id.clone();
         move |_| {
@@ -225,54 +272,29 @@ fn FileRow(file: FileView, actions: Actions) -> impl IntoView {
             }
         }
     };
-    // The upload of this file, when this tab is running it.
-    let running = {
-        let id = id.clone();
-        move || actions.queue.item_for(&id)
-    };
     let unfinished = (status == FileStatus::Uploading).then(|| {
-        let (id, name, running) = (id.clone(), name.clone(), running.clone());
+        // The upload of this file, when this tab is running it.
+        let running = {
+            let id = id.clone();
+            move || actions.queue.item_for(&id)
+        };
+        let (id, name) = (id.clone(), name.clone());
         view! { <UnfinishedActions id name actions running/> }
     });
     let download_label = format!("Download {name}");
     view! {
-        <tr aria-label=name.clone()>
-            <td class="file-name" data-label="Name">{name.clone()}</td>
-            <td data-label="Size">{bytes(size_bytes)}</td>
-            <td class="secondary" data-label="Type">{content_type}</td>
-            <td class="secondary" data-label="Uploaded">{date}</td>
-            <td class="file-status" data-label="Status">
-                {move || match (status, running()) {
-                    (FileStatus::Uploading, Some(item)) => view! { <Live item/> }.into_any(),
-                    (FileStatus::Uploading, None) => {
-                        view! { <Landed id=id.clone() size=size_bytes/> }.into_any()
-                    }
-                    (FileStatus::Failed, _) => {
-                        let reason = failure.clone().unwrap_or_else(|| "unknown reason".into());
-                        view! { <span class="failed">{format!("Failed: {reason}")}</span> }
-                            .into_any()
-                    }
-                    (status, _) => status.label().into_any(),
-                }}
-            </td>
-            <td class="secondary" data-label="Checksum">
-                {checksum.map(|checksum| view! { <Checksum checksum name=name.clone()/> })}
-            </td>
-            <td class="file-actions">
-                <Show when=move || status == FileStatus::Complete>
-                    <button type="button" class="link" aria-label=download_label.clone() on:click=on_download.clone()>
-                        "Download"
-                    </button>
-                </Show>
-                {unfinished}
-                <button type="button" class="link" aria-label=format!("Rename {name}") on:click=on_rename>
-                    "Rename"
-                </button>
-                <button type="button" class="link danger" aria-label=format!("Delete {name}") on:click=on_delete>
-                    "Delete"
-                </button>
-            </td>
-        </tr>
+        <Show when=move || status == FileStatus::Complete>
+            <button type="button" class="link" aria-label=download_label.clone() on:click=on_download.clone()>
+                "Download"
+            </button>
+        </Show>
+        {unfinished}
+        <button type="button" class="link" aria-label=format!("Rename {name}") on:click=on_rename>
+            "Rename"
+        </button>
+        <button type="button" class="link danger" aria-label=format!("Delete {name}") on:click=on_delete>
+            "Delete"
+        </button>
     }
 }
 

@@ -1,25 +1,19 @@
 //! The sign-in page.
 
-use leptos::{prelude::*, server_fn::ServerFn};
+use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_query_map};
+use leptos_router::components::A;
 
 use crate::{
-    api::auth::SignIn,
     auth::Auth,
-    components::form::{form_error, Field, FormError},
+    components::form::{account_form, Field, FormError},
 };
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let action = expect_context::<Auth>().sign_in;
-    let error = form_error(
-        move || action.value().get().map(|r| r.map(|_| ())),
-        SignIn::PATH,
-    );
-    let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
-    let sign_up_link = move || match next() {
+    let (error, next) = account_form(action);
+    let sign_up_link = move || match next.get() {
         n if n.is_empty() => "/signup".to_owned(),
         n => format!("/signup?next={}", crate::format::url_encode(&n)),
     };

@@ -1,25 +1,19 @@
 //! The sign-up page.
 
-use leptos::{prelude::*, server_fn::ServerFn};
+use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_query_map};
+use leptos_router::components::A;
 
 use crate::{
-    api::auth::SignUp,
     auth::Auth,
-    components::form::{form_error, Field, FormError},
+    components::form::{account_form, Field, FormError},
     validate::PASSWORD_RULE,
 };
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
     let action = expect_context::<Auth>().sign_up;
-    let error = form_error(
-        move || action.value().get().map(|r| r.map(|_| ())),
-        SignUp::PATH,
-    );
-    let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
+    let (error, next) = account_form(action);
     view! {
         <Title text="Sign up — Haul"/>
         <section class="auth-card">

@@ -23,7 +23,34 @@ pub fn UploadPage() -> impl IntoView {
 #[component]
 fn Uploader() -> impl IntoView {
     let queue = expect_context::<Queue>();
-    // /upload?resume=<file id>, from My files: the user picks that file again.
+    view! {
+        <h1>"Upload files"</h1>
+        <Show when=move || queue.offline.get()>
+            <p class="notice" role="status">
+                "Waiting for the network… Uploads go on by themselves when it is back."
+            </p>
+        </Show>
+        <ResumeRequest queue/>
+        <DropZone queue/>
+        <TransferSettings queue/>
+        <Unfinished queue/>
+        <Show when=move || !queue.items.read().is_empty()>
+            <h2>"Queue"</h2>
+            <ul class="upload-queue" aria-label="Upload queue">
+                <For each=move || queue.items.get() key=|item: &Item| item.key let:item>
+                    <UploadRow item queue/>
+                </For>
+            </ul>
+            <p>
+                <A href="/files">"See all your files"</A>
+            </p>
+        </Show>
+    }
+}
+
+/// /upload?resume=<file id>, from My files: asks the user to pick that file again.
+#[component]
+fn ResumeRequest(queue: Queue) -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let requested = Resource::new(
         move || query.with(|q| q.get("resume")),
@@ -41,6 +68,24 @@ fn Uploader() -> impl IntoView {
             }
         }
     });
+    move || {
+        queue.resume_request.get().map(|file| {
+            view! {
+                <p class="notice" role="status">
+                    {format!(
+                        "To resume {}, choose the same file ({}) again.",
+                        file.name,
+                        bytes(file.size_bytes),
+                    )}
+                </p>
+            }
+        })
+    }
+}
+
+/// Where files are dropped or picked; each goes into the queue.
+#[component]
+fn DropZone(queue: Queue) -> impl IntoView {
     let dragging = RwSignal::new(false);
     let on_drop = move |event: leptos::ev::DragEvent| {
         event.prevent_default();
@@ -57,36 +102,7 @@ fn Uploader() -> impl IntoView {
         // The same file can be picked again (e.g. to resume it).
         input.set_value("");
     };
-    let number = |signal: RwSignal<usize>| {
-        move |event: leptos::ev::Event| {
-            if let Ok(n) = event_target_value(&event).parse::<usize>() {
-                signal.set(n.clamp(1, crate::upload::queue::MAX_CONNECTIONS));
-            }
-        }
-    };
     view! {
-        <h1>"Upload files"</h1>
-        <Show when=move || queue.offline.get()>
-            <p class="notice" role="status">
-                "Waiting for the network… Uploads go on by themselves when it is back."
-            </p>
-        </Show>
-        {move || {
-            queue
-                .resume_request
-                .get()
-                .map(|file| {
-                    view! {
-                        <p class="notice" role="status">
-                            {format!(
-                                "To resume {}, choose the same file ({}) again.",
-                                file.name,
-                                bytes(file.size_bytes),
-                            )}
-                        </p>
-                    }
-                })
-        }}
         <section
             class="dropzone"
             aria-label="Drop files to upload"
@@ -102,6 +118,20 @@ fn Uploader() -> impl IntoView {
             <label class="button" for="pick-files">"Choose files"</label>
             <input id="pick-files" class="visually-hidden" type="file" multiple on:change=on_pick/>
         </section>
+    }
+}
+
+/// How many files go at once, and how many parts of each.
+#[component]
+fn TransferSettings(queue: Queue) -> impl IntoView {
+    let number = |signal: RwSignal<usize>| {
+        move |event: leptos::ev::Event| {
+            if let Ok(n) = event_target_value(&event).parse::<usize>() {
+                signal.set(n.clamp(1, crate::upload::queue::MAX_CONNECTIONS));
+            }
+        }
+    };
+    view! {
         <details class="settings">
             <summary>"Transfer settings"</summary>
             <label>
@@ -114,18 +144,6 @@ fn Uploader() -> impl IntoView {
             </label>
             <p class="hint">"At most 6 connections go to the storage at once, whatever the settings."</p>
         </details>
-        <Unfinished queue/>
-        <Show when=move || !queue.items.read().is_empty()>
-            <h2>"Queue"</h2>
-            <ul class="upload-queue" aria-label="Upload queue">
-                <For each=move || queue.items.get() key=|item: &Item| item.key let:item>
-                    <UploadRow item queue/>
-                </For>
-            </ul>
-            <p>
-                <A href="/files">"See all your files"</A>
-            </p>
-        </Show>
     }
 }
 
