@@ -23,7 +23,7 @@ use super::{
     retry::{classify, Answer, Next, Policy},
 };
 use crate::{
-    api::upload::{abort_upload, complete_upload, sign_parts, start_upload, uploaded_parts},
+    api::uploads::{abort_upload, complete_upload, sign_parts, start_upload, uploaded_parts},
     error::AppError,
     model::{FileStatus, FileView, PartDigest, SignedPart, UploadedPart},
     plan::Plan,
@@ -548,8 +548,14 @@ impl Ready {
         self.expires_at - now < self.lifetime / 2.0
     }
 
-    fn expired(&self, now: f64) -> bool {
-        self.expires_at <= now
+    /// What a failed PUT with this URL means: some stores answer an expired URL without
+    /// CORS headers, so the page sees no answer at all.
+    fn explain(&self, answer: Answer, now: f64) -> Answer {
+        if answer == Answer::Network && self.expires_at <= now {
+            Answer::Expired
+        } else {
+            answer
+        }
     }
 
     /// Sent with nearly its whole lifetime left: if S3 still calls it expired, no URL can
@@ -768,33 +774,13 @@ impl Upload<'_> {
         let number = first.number;
         let (slice, size) = self.slice(number)?;
         let mut ready = first;
-        let (mut attempt, mut resigns, mut expiries, mut fresh_expiries) = (0u32, 0u32, 0u32, 0u32);
+        let mut tries = Tries::default();
         loop {
             if self.cancel.is_cancelled() {
                 return Err(stopped(self.cancel));
             }
             wait_online(self.cancel).await;
-            let slot = self.slots.take().await;
-            if ready.stale(js_sys::Date::now()) {
-                ready = self.resign(&ready).await?;
-            }
-            let sent_at = js_sys::Date::now();
-            let (status, text) = {
-                let (sent, report) = (sent.clone(), self.report.clone());
-                put(
-                    &ready.url,
-                    &ready.headers,
-                    &slice,
-                    self.cancel,
-                    move |loaded| {
-                        sent.borrow_mut().insert(number, loaded as u64);
-                        report.progress(sent.borrow().values().sum());
-                    },
-                )
-                .await
-            };
-            drop(slot);
-            let answer = classify(status, &text);
+            let (answer, sent_at) = self.put_part(&mut ready, &slice, sent).await?;
             if answer == Answer::Stored {
                 return Ok(size);
             }
@@ -806,26 +792,20 @@ impl Upload<'_> {
             if answer == Answer::Network && !online() {
                 continue;
             }
-            // Some stores answer an expired URL without CORS headers: the page sees no answer.
-            let answer = if answer == Answer::Network && ready.expired(js_sys::Date::now()) {
-                Answer::Expired
-            } else {
-                answer
-            };
-            if answer == Answer::Expired {
-                expiries += 1;
-                fresh_expiries += u32::from(ready.fresh(sent_at));
-            } else {
-                attempt += 1;
-            }
-            // URLs sent with nearly all their life keep expiring (the clocks disagree), or
-            // too many did: no new URL will do better.
-            let hopeless = fresh_expiries >= FRESH_EXPIRIES || expiries > MAX_EXPIRIES;
-            match policy.next(answer, attempt, resigns, hopeless, js_sys::Math::random()) {
+            let answer = ready.explain(answer, js_sys::Date::now());
+            tries.count(answer, ready.fresh(sent_at));
+            let next = policy.next(
+                answer,
+                tries.attempt,
+                tries.resigns,
+                tries.hopeless(),
+                js_sys::Math::random(),
+            );
+            match next {
                 Next::RetryAfter(ms) => sleep(ms).await,
                 Next::Resign => {
                     if answer == Answer::Forbidden {
-                        resigns += 1;
+                        tries.resigns += 1;
                     }
                     ready = self.resign(&ready).await?;
                 }
@@ -843,6 +823,35 @@ impl Upload<'_> {
         }
     }
 
+    /// One PUT of the part, on a connection slot, with a URL that is not about to expire;
+    /// its progress goes into `sent`. Answers what came back, and when it was sent.
+    async fn put_part(
+        &self,
+        ready: &mut Ready,
+        slice: &Blob,
+        sent: &Rc<RefCell<HashMap<u32, u64>>>,
+    ) -> Result<(Answer, f64), Stopped> {
+        let _slot = self.slots.take().await;
+        if ready.stale(js_sys::Date::now()) {
+            *ready = self.resign(ready).await?;
+        }
+        let sent_at = js_sys::Date::now();
+        let number = ready.number;
+        let (sent, report) = (sent.clone(), self.report.clone());
+        let (status, text) = put(
+            &ready.url,
+            &ready.headers,
+            slice,
+            self.cancel,
+            move |loaded| {
+                sent.borrow_mut().insert(number, loaded as u64);
+                report.progress(sent.borrow().values().sum());
+            },
+        )
+        .await;
+        Ok((classify(status, &text), sent_at))
+    }
+
     async fn resign(&self, ready: &Ready) -> Result<Ready, Stopped> {
         let part = PartDigest {
             part_number: ready.number,
@@ -853,6 +862,35 @@ impl Upload<'_> {
             .into_iter()
             .next()
             .ok_or_else(|| Stopped::Failed("The server signed no URL.".to_owned()))
+    }
+}
+
+/// How one part's tries went so far.
+#[derive(Default)]
+struct Tries {
+    /// Failed sends, other than expiries.
+    attempt: u32,
+    /// New URLs asked for after a refusal.
+    resigns: u32,
+    expiries: u32,
+    /// Expiries of URLs sent with nearly all their life left.
+    fresh_expiries: u32,
+}
+
+impl Tries {
+    fn count(&mut self, answer: Answer, sent_fresh: bool) {
+        if answer == Answer::Expired {
+            self.expiries += 1;
+            self.fresh_expiries += u32::from(sent_fresh);
+        } else {
+            self.attempt += 1;
+        }
+    }
+
+    /// URLs sent with nearly all their life keep expiring (the clocks disagree), or too many
+    /// did: no new URL will do better.
+    fn hopeless(&self) -> bool {
+        self.fresh_expiries >= FRESH_EXPIRIES || self.expiries > MAX_EXPIRIES
     }
 }
 

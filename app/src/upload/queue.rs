@@ -197,65 +197,20 @@ mod engine {
 
     pub fn add(queue: Queue, files: &FileList) {
         let remembered = remembered::load();
-        let requested = queue.resume_request.get_untracked();
         let mut added = Vec::new();
         for index in 0..files.length() {
             let Some(file) = files.get(index) else {
                 continue;
             };
-            let key = NEXT_KEY.with(|k| {
-                let mut k = k.borrow_mut();
-                *k += 1;
-                *k
-            });
-            let mut saved = resume::find(
-                &remembered,
-                &file.name(),
-                file.size() as u64,
-                file.last_modified(),
-            );
-            let mut check_held = false;
-            if let Some(wanted) = requested.as_ref().filter(|wanted| {
-                wanted.name == file.name() && wanted.size_bytes == file.size() as u64
-            }) {
-                if saved.as_ref().is_none_or(|s| s.file_id != wanted.id) {
-                    check_held = true;
-                    saved = Some(Saved {
-                        file_id: wanted.id.clone(),
-                        name: wanted.name.clone(),
-                        size: wanted.size_bytes,
-                        last_modified: file.last_modified(),
-                        part_size: wanted.part_size,
-                        part_count: wanted.part_count,
-                    });
-                }
-                queue.resume_request.set(None);
-            }
-            // The item's signals belong to the queue, not to the page that added the file:
-            // they must outlive it while the upload goes on.
-            let item = OWNER
-                .with(|owner| owner.borrow().clone())
-                .unwrap_or_default()
-                .with(|| Item {
-                    key,
-                    name: file.name(),
-                    size: file.size() as u64,
-                    file_id: RwSignal::new(saved.as_ref().map(|s| s.file_id.clone())),
-                    resuming: RwSignal::new(saved.is_some()),
-                    phase: RwSignal::new(Phase::Waiting),
-                    error: RwSignal::new(None),
-                    sent_bytes: RwSignal::new(0),
-                    speed: RwSignal::new(None),
-                    eta: RwSignal::new(None),
-                });
-            added.push(item);
-            let cancel = StopSwitch::default();
+            let key = next_key();
+            let (saved, check_held) = upload_to_resume(queue, &remembered, &file);
+            added.push(new_item(key, &file, saved.as_ref()));
             ENTRIES.with(|e| {
                 e.borrow_mut().insert(
                     key,
                     Entry {
                         file,
-                        cancel,
+                        cancel: StopSwitch::default(),
                         saved,
                         check_held,
                     },
@@ -263,6 +218,65 @@ mod engine {
             });
         }
         queue.items.update(|items| items.extend(added));
+    }
+
+    fn next_key() -> usize {
+        NEXT_KEY.with(|k| {
+            let mut k = k.borrow_mut();
+            *k += 1;
+            *k
+        })
+    }
+
+    /// The unfinished upload `file` goes on with, if any: the one this browser remembers for
+    /// it, or the one the user asked to resume from My files (whose parts are then checked
+    /// against this file: the second value).
+    fn upload_to_resume(queue: Queue, remembered: &[Saved], file: &File) -> (Option<Saved>, bool) {
+        let saved = resume::find(
+            remembered,
+            &file.name(),
+            file.size() as u64,
+            file.last_modified(),
+        );
+        let requested = queue.resume_request.get_untracked();
+        let Some(wanted) = requested
+            .filter(|wanted| wanted.name == file.name() && wanted.size_bytes == file.size() as u64)
+        else {
+            return (saved, false);
+        };
+        queue.resume_request.set(None);
+        if saved.as_ref().is_some_and(|s| s.file_id == wanted.id) {
+            return (saved, false);
+        }
+        let requested = Saved {
+            file_id: wanted.id,
+            name: wanted.name,
+            size: wanted.size_bytes,
+            last_modified: file.last_modified(),
+            part_size: wanted.part_size,
+            part_count: wanted.part_count,
+        };
+        (Some(requested), true)
+    }
+
+    /// The item's signals belong to the queue, not to the page that added the file: they
+    /// must outlive it while the upload goes on.
+    fn new_item(key: usize, file: &File, saved: Option<&Saved>) -> Item {
+        OWNER
+            .with(|owner| owner.borrow().clone())
+            .unwrap_or_default()
+            .with(|| Item {
+                key,
+                name: file.name(),
+                size: file.size() as u64,
+                file_id: RwSignal::new(saved.map(|s| s.file_id.clone())),
+                resuming: RwSignal::new(saved.is_some()),
+                phase: RwSignal::new(Phase::Waiting),
+                error: RwSignal::new(None),
+                sent_bytes: RwSignal::new(0),
+                speed: RwSignal::new(None),
+                eta: RwSignal::new(None),
+            })
     }
 
     pub fn cancel(item: &Item) {
@@ -279,7 +293,7 @@ mod engine {
             if let Some(saved) = saved {
                 remembered::forget(&saved.file_id);
                 spawn_local(async move {
-                    let _ = crate::api::upload::abort_upload(saved.file_id).await;
+                    let _ = crate::api::uploads::abort_upload(saved.file_id).await;
                 });
             }
             item.phase.set(Phase::Cancelled);
@@ -295,7 +309,7 @@ mod engine {
         queue.unfinished.set(remembered::load());
         let file_id = saved.file_id.clone();
         spawn_local(async move {
-            let _ = crate::api::upload::abort_upload(file_id).await;
+            let _ = crate::api::uploads::abort_upload(file_id).await;
         });
     }
 
@@ -408,9 +422,16 @@ mod engine {
             reporter,
         )
         .await;
+        if !settle(queue, &item, result) {
+            ENTRIES.with(|e| e.borrow_mut().remove(&item.key));
+        }
+    }
+
+    /// Shows how the upload ended; true when the file stays in the queue (to resume or retry).
+    fn settle(queue: Queue, item: &Item, result: Result<crate::model::FileView, Stopped>) -> bool {
         item.speed.set(None);
         item.eta.set(None);
-        let keep = match result {
+        match result {
             Ok(_) => {
                 item.sent_bytes.set(item.size);
                 item.phase.set(Phase::Done);
@@ -442,9 +463,6 @@ mod engine {
                 item.phase.set(Phase::Failed);
                 true
             }
-        };
-        if !keep {
-            ENTRIES.with(|e| e.borrow_mut().remove(&item.key));
         }
     }
 }

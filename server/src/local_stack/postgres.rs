@@ -51,12 +51,7 @@ impl LocalPostgres {
         let pgdata = data_dir.join("postgres");
         let socket_dir = data_dir.join("postgres-socket");
         let log = data_dir.join("postgres.log");
-        if socket_dir.join(".s.PGSQL.5432").as_os_str().len() > MAX_SOCKET_PATH {
-            bail!(
-                "HAUL_DATA_DIR {} is too deep for a PostgreSQL socket path: choose a shorter path",
-                data_dir.display()
-            );
-        }
+        check_socket_path(data_dir, &socket_dir)?;
         prepare_dir(&pgdata, run_as.as_ref())?;
         prepare_dir(&socket_dir, run_as.as_ref())?;
 
@@ -77,34 +72,7 @@ impl LocalPostgres {
             return Ok(attached);
         }
 
-        let mut command = Command::new(&postgres);
-        command
-            .arg("-D")
-            .arg(&pgdata)
-            .arg("-k")
-            .arg(&socket_dir)
-            // No TCP listener: nothing to collide with, nothing exposed.
-            .args(["-c", "listen_addresses="])
-            .args(["-c", "max_connections=200"]);
-        if !durable {
-            command.args([
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-            ]);
-        }
-        let log_file = super::append_private(&log)?;
-        command
-            .current_dir(&pgdata)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file);
-        if let Some(user) = &run_as {
-            command.uid(user.uid).gid(user.gid);
-        }
+        let command = postgres_command(&postgres, &pgdata, &socket_dir, &log, run_as, durable)?;
         // SIGINT is PostgreSQL's "fast shutdown": roll back open transactions, exit cleanly.
         let child = process::spawn_tied(command, Signal::SIGINT)
             .with_context(|| format!("starting {}", postgres.display()))?;
@@ -189,6 +157,58 @@ impl Drop for LocalPostgres {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The postgres command for the cluster in `pgdata`: unix socket only, logging to `log`,
+/// run as `run_as` (PostgreSQL refuses root).
+fn postgres_command(
+    postgres: &Path,
+    pgdata: &Path,
+    socket_dir: &Path,
+    log: &Path,
+    run_as: Option<RunAs>,
+    durable: bool,
+) -> anyhow::Result<Command> {
+    let mut command = Command::new(postgres);
+    command
+        .arg("-D")
+        .arg(pgdata)
+        .arg("-k")
+        .arg(socket_dir)
+        // No TCP listener: nothing to collide with, nothing exposed.
+        .args(["-c", "listen_addresses="])
+        .args(["-c", "max_connections=200"]);
+    if !durable {
+        command.args([
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ]);
+    }
+    let log_file = super::append_private(log)?;
+    command
+        .current_dir(pgdata)
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file);
+    if let Some(user) = run_as {
+        command.uid(user.uid).gid(user.gid);
+    }
+    Ok(command)
+}
+
+/// Unix socket paths are limited to 108 bytes on Linux.
+fn check_socket_path(data_dir: &Path, socket_dir: &Path) -> anyhow::Result<()> {
+    if socket_dir.join(".s.PGSQL.5432").as_os_str().len() > MAX_SOCKET_PATH {
+        bail!(
+            "HAUL_DATA_DIR {} is too deep for a PostgreSQL socket path: choose a shorter path",
+            data_dir.display()
+        );
+    }
+    Ok(())
 }
 
 fn find_postgres_binary(name: &str, bin_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
