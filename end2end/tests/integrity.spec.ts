@@ -2,7 +2,7 @@ import { expect, type Page, type Route, test } from "@playwright/test";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { AuthPages } from "./fixtures/auth";
-import { countStoredParts, FilesPage, makeFile, sha256OfFile, throttleUploads, UploadPage } from "./fixtures/files";
+import { countStoredParts, FilesPage, makeFile, sha256OfFile, signUpWithFile, throttleUploads, UploadPage } from "./fixtures/files";
 
 const MIB = 1024 * 1024;
 
@@ -52,17 +52,12 @@ test("a part changed on the way is refused by S3, read again and sent again", as
   expect(sends[2]).toBe(1);
 
   const files = new FilesPage(page);
-  await files.open();
-  expect(sha256OfFile(await files.download("corrupted.bin"))).toBe(hash);
+  await files.expectDownload("corrupted.bin", hash);
 });
 
 test("an upload waits out a lost network and finishes by itself", async ({ page, context }, testInfo) => {
   test.setTimeout(120_000);
-  const path = testInfo.outputPath("offline.bin");
-  const hash = makeFile(path, 40 * MIB);
-  await new AuthPages(page).signUpFresh();
-  const upload = new UploadPage(page);
-  await upload.open();
+  const { path, hash, upload } = await signUpWithFile(page, testInfo, "offline.bin", 40 * MIB);
 
   const cdp = await throttleUploads(page, 8 * MIB);
   const stored = countStoredParts(page);
@@ -80,17 +75,12 @@ test("an upload waits out a lost network and finishes by itself", async ({ page,
   await upload.expectDone("offline.bin");
 
   const files = new FilesPage(page);
-  await files.open();
-  expect(sha256OfFile(await files.download("offline.bin"))).toBe(hash);
+  await files.expectDownload("offline.bin", hash);
 });
 
 test("a failed file shows why, and Retry finishes it from the parts S3 holds", async ({ page }, testInfo) => {
   test.setTimeout(120_000);
-  const path = testInfo.outputPath("retry.bin");
-  const hash = makeFile(path, 12 * MIB);
-  await new AuthPages(page).signUpFresh();
-  const upload = new UploadPage(page);
-  await upload.open();
+  const { path, hash, upload } = await signUpWithFile(page, testInfo, "retry.bin", 12 * MIB);
 
   // Part 3 is refused for good (a 400 without a known code) until the test lets it through.
   let refuse = true;
@@ -121,17 +111,12 @@ test("a failed file shows why, and Retry finishes it from the parts S3 holds", a
   expect(sends[2]).toBe(1);
 
   const files = new FilesPage(page);
-  await files.open();
-  expect(sha256OfFile(await files.download("retry.bin"))).toBe(hash);
+  await files.expectDownload("retry.bin", hash);
 });
 
 test("an upload ended elsewhere fails with the reason, and Retry starts it anew", async ({ page }, testInfo) => {
   test.setTimeout(120_000);
-  const path = testInfo.outputPath("ended.bin");
-  const hash = makeFile(path, 40 * MIB);
-  await new AuthPages(page).signUpFresh();
-  const upload = new UploadPage(page);
-  await upload.open();
+  const { path, hash, upload } = await signUpWithFile(page, testInfo, "ended.bin", 40 * MIB);
 
   const cdp = await throttleUploads(page, 8 * MIB);
   const starts: string[] = [];
@@ -160,9 +145,7 @@ test("an upload ended elsewhere fails with the reason, and Retry starts it anew"
   expect(starts.length).toBe(2);
 
   const files = new FilesPage(page);
-  await files.open();
-  await expect(files.row("ended.bin")).toContainText("Complete");
-  expect(sha256OfFile(await files.download("ended.bin"))).toBe(hash);
+  await files.expectDownload("ended.bin", hash);
 });
 
 test("a hashing worker that cannot start fails the file with the reason, and Retry finishes it", async ({
@@ -182,8 +165,7 @@ test("a hashing worker that cannot start fails the file with the reason, and Ret
   await page.getByRole("button", { name: "Retry unhashed.bin" }).click();
   await upload.expectDone("unhashed.bin");
   const files = new FilesPage(page);
-  await files.open();
-  expect(sha256OfFile(await files.download("unhashed.bin"))).toBe(hash);
+  await files.expectDownload("unhashed.bin", hash);
 });
 
 test.describe("with part URLs that live 2 s", () => {
@@ -250,9 +232,7 @@ test("My files lists an unfinished upload with what landed; it resumes from the 
   // Part 1 was checked against the file and not sent again.
   expect(resumed.count).toBe(2);
 
-  await files.open();
-  await expect(files.row("unfinished.bin")).toContainText("Complete");
-  expect(sha256OfFile(await files.download("unfinished.bin"))).toBe(hash);
+  await files.expectDownload("unfinished.bin", hash);
 });
 
 test("resuming with another file of the same name and size is refused, and the upload is kept", async ({

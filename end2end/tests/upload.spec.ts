@@ -1,6 +1,6 @@
-import { expect, test } from "@playwright/test";
+import { expect, test, type Page, type TestInfo } from "@playwright/test";
 import { AuthPages } from "./fixtures/auth";
-import { countStoredParts, FilesPage, makeFile, sha256OfFile, throttleUploads, UploadPage } from "./fixtures/files";
+import { countStoredParts, FilesPage, makeFile, sha256OfFile, signUpWithFile, throttleUploads, UploadPage } from "./fixtures/files";
 import { watchForErrors } from "./fixtures/pages";
 import { readFileSync } from "node:fs";
 
@@ -93,18 +93,19 @@ test("files dropped on the page are uploaded", async ({ page }) => {
   await expect(files.row("dropped.txt")).toContainText("13 B");
 });
 
-test("an upload interrupted by a reload resumes without sending its parts again", async ({ page }, testInfo) => {
-  test.setTimeout(120_000);
-  const big = testInfo.outputPath("resume.bin");
-  const hash = makeFile(big, 40 * MIB);
-  await new AuthPages(page).signUpFresh();
-  const upload = new UploadPage(page);
-  await upload.open();
-
+/** Signs up and starts uploading a 40 MiB file at 8 MiB/s; returns once S3 holds `parts` of its 8 parts. */
+async function startSlowUpload(page: Page, testInfo: TestInfo, name: string, parts: number) {
+  const { path, hash, upload } = await signUpWithFile(page, testInfo, name, 40 * MIB);
   const cdp = await throttleUploads(page, 8 * MIB);
   const before = countStoredParts(page);
-  await upload.choose([big]);
-  await expect.poll(() => before.count, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+  await upload.choose([path]);
+  await expect.poll(() => before.count, { timeout: 30_000 }).toBeGreaterThanOrEqual(parts);
+  return { path, hash, upload, cdp, before };
+}
+
+test("an upload interrupted by a reload resumes without sending its parts again", async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  const { path: big, hash, upload, cdp, before } = await startSlowUpload(page, testInfo, "resume.bin", 2);
   await page.reload();
   const stored = before.count;
   await cdp.detach();
@@ -120,23 +121,12 @@ test("an upload interrupted by a reload resumes without sending its parts again"
   expect(after.count).toBeLessThanOrEqual(8 - stored);
   await expect(unfinished).toHaveCount(0);
 
-  const files = new FilesPage(page);
-  await files.open();
-  expect(sha256OfFile(await files.download("resume.bin"))).toBe(hash);
+  await new FilesPage(page).expectDownload("resume.bin", hash);
 });
 
 test("an upload can be paused and resumed", async ({ page }, testInfo) => {
   test.setTimeout(120_000);
-  const big = testInfo.outputPath("pause.bin");
-  const hash = makeFile(big, 40 * MIB);
-  await new AuthPages(page).signUpFresh();
-  const upload = new UploadPage(page);
-  await upload.open();
-
-  const cdp = await throttleUploads(page, 8 * MIB);
-  const before = countStoredParts(page);
-  await upload.choose([big]);
-  await expect.poll(() => before.count, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+  const { hash, upload, cdp, before } = await startSlowUpload(page, testInfo, "pause.bin", 1);
   await page.getByRole("button", { name: "Pause pause.bin" }).click();
   await expect(upload.row("pause.bin")).toHaveAttribute("data-phase", "Paused");
   const stored = before.count;
@@ -149,9 +139,7 @@ test("an upload can be paused and resumed", async ({ page }, testInfo) => {
   expect(stored).toBeGreaterThanOrEqual(1);
   expect(after.count).toBeLessThanOrEqual(8 - stored);
 
-  const files = new FilesPage(page);
-  await files.open();
-  expect(sha256OfFile(await files.download("pause.bin"))).toBe(hash);
+  await new FilesPage(page).expectDownload("pause.bin", hash);
 });
 
 test("cancelling an upload frees its place and keeps nothing", async ({ page }, testInfo) => {

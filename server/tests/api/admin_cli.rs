@@ -14,6 +14,16 @@ async fn run(database_url: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Runs the command and asserts that it succeeded.
+async fn run_ok(database_url: &str, args: &[&str]) {
+    let output = run(database_url, args).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 async fn role(app: &crate::helpers::TestApp, email: &str) -> String {
     sqlx::query_scalar("select role from app_user where email = $1")
         .bind(email)
@@ -27,26 +37,16 @@ async fn promote_and_demote_change_the_role() {
     let app = spawn_app().await;
     let (email, _) = app.signed_up_user().await;
 
-    let output = run(
+    run_ok(
         &app.database_url,
         &["user", "promote", &email.to_uppercase()],
     )
     .await;
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert_eq!(role(&app, &email).await, "admin");
     // The signed-in user is an admin at once.
     assert_eq!(app.call("/api/admin/users", &[]).await.status(), 200);
 
-    let output = run(&app.database_url, &["user", "demote", &email]).await;
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_ok(&app.database_url, &["user", "demote", &email]).await;
     assert_eq!(role(&app, &email).await, "user");
     assert_eq!(app.call("/api/admin/users", &[]).await.status(), 403);
 }

@@ -3,7 +3,7 @@
 use app::backend::users;
 use uuid::Uuid;
 
-use crate::helpers::{browser, spawn_app, spawn_app_with, unique_name};
+use crate::helpers::{browser, header, spawn_app, spawn_app_with, unique_name};
 
 /// What /api/me answers to a client that holds only `cookie`.
 async fn me_with(app: &crate::helpers::TestApp, cookie: &str) -> serde_json::Value {
@@ -165,10 +165,7 @@ async fn session_cookie_is_http_only_and_same_site_lax() {
     let app = spawn_app().await;
     let email = format!("{}@example.com", unique_name("cookie"));
     let response = app.sign_up(&email, "long enough password").await;
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = header(&response, "set-cookie");
     assert!(cookie.starts_with("haul_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
@@ -182,10 +179,7 @@ async fn session_cookie_is_secure_behind_an_https_origin() {
     let email = format!("{}@example.com", unique_name("secure"));
     let response = app.sign_up(&email, "long enough password").await;
     assert_eq!(response.status(), 200);
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = header(&response, "set-cookie");
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 

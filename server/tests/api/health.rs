@@ -8,15 +8,22 @@ async fn healthz_answers_ok() {
     assert_eq!(response.text().await.unwrap(), "ok");
 }
 
+/// /readyz's status and body.
+async fn readiness(app: &crate::helpers::TestApp) -> (u16, serde_json::Value) {
+    let response = app.get("/readyz").await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
 #[tokio::test]
 async fn readyz_reports_database_and_storage_ready() {
     let app = spawn_app().await;
-    let response = app.get("/readyz").await;
-    assert_eq!(response.status(), 200);
-    let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(
-        body,
-        serde_json::json!({ "database": "ok", "storage": "ok" })
+        readiness(&app).await,
+        (
+            200,
+            serde_json::json!({ "database": "ok", "storage": "ok" })
+        )
     );
 }
 
@@ -30,12 +37,12 @@ async fn readyz_reports_a_missing_bucket() {
         .send()
         .await
         .unwrap();
-    let response = app.get("/readyz").await;
-    assert_eq!(response.status(), 503);
-    let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(
-        body,
-        serde_json::json!({ "database": "ok", "storage": "unavailable" })
+        readiness(&app).await,
+        (
+            503,
+            serde_json::json!({ "database": "ok", "storage": "unavailable" })
+        )
     );
 }
 

@@ -67,6 +67,16 @@ fn remove_stale_test_dirs() {
 }
 
 /// A unique, valid name for a database or a bucket.
+/// A response header's value as text ("" when absent).
+pub fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 pub fn unique_name(prefix: &str) -> String {
     format!(
         "{prefix}-{}",

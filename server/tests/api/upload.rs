@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{digest, sha256, spawn_app_with, test_bytes, TestApp};
+use crate::helpers::{digest, header, sha256, spawn_app_with, test_bytes, TestApp};
 
 const MIB: usize = 1024 * 1024;
 /// Small parts (S3's minimum) keep multipart tests quick.
@@ -499,10 +499,7 @@ async fn downloads_are_attachments_under_the_exact_name() {
         .await;
     let response = reqwest::get(url.as_str().unwrap()).await.unwrap();
     assert_eq!(response.status(), 200);
-    let disposition = response.headers()["content-disposition"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let disposition = header(&response, "content-disposition");
     assert!(disposition.starts_with("attachment;"), "{disposition}");
     assert!(
         disposition.contains("filename*=UTF-8''page%20%C3%A9t%C3%A9.html"),
