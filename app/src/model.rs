@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod admin;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

@@ -150,9 +150,56 @@ pub fn content_type(input: &str) -> Result<String, String> {
     }
 }
 
+/// `123`, `500MB`, `100GiB`, `1.5TB`: bytes, with decimal (kB, MB, GB, TB) or binary (KiB, MiB,
+/// GiB, TiB) units. Settings and an admin's quota change read sizes alike.
+pub fn size(input: &str) -> Result<u64, String> {
+    let input = input.trim();
+    let split = input
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(input.len());
+    let (number, unit) = input.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{input:?} is not a size such as 100GiB"))?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} (use B, MB, GB, TB, MiB, GiB, TiB)"
+            ))
+        }
+    };
+    let bytes = number * multiplier as f64;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+        return Err(format!("{input:?} is out of range"));
+    }
+    Ok(bytes as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_take_decimal_and_binary_units() {
+        assert_eq!(size("123").unwrap(), 123);
+        assert_eq!(size("500MB").unwrap(), 500_000_000);
+        assert_eq!(size("100GiB").unwrap(), 100 << 30);
+        assert_eq!(size("1.5 TB").unwrap(), 1_500_000_000_000);
+        assert_eq!(size("2TiB").unwrap(), 2 << 40);
+        assert!(size("ten").is_err());
+        assert!(size("5 parsecs").is_err());
+        assert!(size("-5GB").is_err());
+        assert!(size("").is_err());
+    }
 
     #[test]
     fn file_names_are_trimmed_and_kept_otherwise() {

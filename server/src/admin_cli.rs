@@ -1,8 +1,15 @@
-//! `server user promote|demote EMAIL`: role changes from the command line, against the same
-//! database the server uses (the embedded one included).
+//! `server user promote|demote|disable|enable EMAIL`: account changes from the command line,
+//! against the same database the server uses (the embedded one included). They follow the
+//! admin dashboard's rules (never zero admins) and are recorded in the audit log.
 
 use anyhow::bail;
-use app::{backend::users, model::Role};
+use app::{
+    backend::{
+        audit::Actor,
+        users::{self, Change},
+    },
+    model::Role,
+};
 
 use crate::{
     local_stack::LocalStack,
@@ -14,17 +21,31 @@ pub async fn run(settings: &Settings, action: UserAction) -> anyhow::Result<()> 
     let mut stack = LocalStack::default();
     let db = connect_database(settings, &mut stack).await?;
     app::backend::db::migrate(&db).await?;
-    let (email, role) = match &action {
-        UserAction::Promote { email } => (email, Role::Admin),
-        UserAction::Demote { email } => (email, Role::User),
+    let (email, change, done) = match &action {
+        UserAction::Promote { email } => (email, Change::Role(Role::Admin), "is now admin"),
+        UserAction::Demote { email } => (email, Change::Role(Role::User), "is now user"),
+        UserAction::Disable { email } => (email, Change::Disabled(true), "is disabled"),
+        UserAction::Enable { email } => (email, Change::Disabled(false), "is enabled"),
     };
     let email = app::validate::email(email).map_err(anyhow::Error::msg)?;
-    let found = users::set_role(&db, &email, role).await;
+    let outcome = apply(&db, &email, change).await;
     db.close().await;
     tokio::task::spawn_blocking(move || stack.stop()).await?;
-    if !found? {
-        bail!("no account with email {email}");
-    }
-    println!("{email} is now {}", role.as_str());
+    outcome?;
+    println!("{email} {done}");
     Ok(())
+}
+
+async fn apply(db: &sqlx::PgPool, email: &str, change: Change) -> anyhow::Result<()> {
+    let Some(user) = users::find_by_email(db, email).await? else {
+        bail!("no account with email {email}");
+    };
+    match users::change(db, user.id, change, &Actor::system()).await {
+        Ok(_) => Ok(()),
+        Err(app::backend::Error::Invalid(problems)) => {
+            let message: Vec<_> = problems.into_iter().map(|p| p.message).collect();
+            bail!("{}", message.join(" "))
+        }
+        Err(error) => Err(error.into()),
+    }
 }

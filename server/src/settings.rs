@@ -38,8 +38,12 @@ pub enum Command {
 pub enum UserAction {
     /// Make the user with this email an admin.
     Promote { email: String },
-    /// Make the admin with this email a normal user.
+    /// Make the admin with this email a normal user (never the last admin).
     Demote { email: String },
+    /// Disable the account with this email: its sessions stop at once, it cannot sign in.
+    Disable { email: String },
+    /// Enable the disabled account with this email again.
+    Enable { email: String },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -253,38 +257,9 @@ impl Settings {
     }
 }
 
-/// `123`, `500MB`, `100GiB`, `1.5TB`: bytes, with decimal (kB, MB, GB, TB) or binary (KiB, MiB,
-/// GiB, TiB) units.
+/// `123`, `500MB`, `100GiB`, `1.5TB` (see `app::validate::size`).
 pub fn parse_size(input: &str) -> Result<u64, String> {
-    let input = input.trim();
-    let split = input
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(input.len());
-    let (number, unit) = input.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("{input:?} is not a size such as 100GiB"))?;
-    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        "tb" => 1_000_000_000_000,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        "tib" => 1 << 40,
-        other => {
-            return Err(format!(
-                "unknown size unit {other:?} (use B, MB, GB, TB, MiB, GiB, TiB)"
-            ))
-        }
-    };
-    let bytes = number * multiplier as f64;
-    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
-        return Err(format!("{input:?} is out of range"));
-    }
-    Ok(bytes as u64)
+    app::validate::size(input)
 }
 
 fn parse_part_size(input: &str) -> Result<u64, String> {
@@ -324,16 +299,6 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn sizes_take_decimal_and_binary_units() {
-        assert_eq!(parse_size("123").unwrap(), 123);
-        assert_eq!(parse_size("500MB").unwrap(), 500_000_000);
-        assert_eq!(parse_size("100GiB").unwrap(), 100 << 30);
-        assert_eq!(parse_size("1.5 TB").unwrap(), 1_500_000_000_000);
-        assert!(parse_size("ten").is_err());
-        assert!(parse_size("5 parsecs").is_err());
-    }
-
     #[test]
     fn durations_take_units() {
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));

@@ -70,6 +70,7 @@ impl Application {
             rate_limit_per_account: settings.rate_limit_per_account,
             rate_window: settings.rate_window,
             trust_proxy: settings.trust_proxy,
+            upload_ttl: settings.upload_ttl,
         };
         let (sessions, session_sweeper) = session_layer(&db, &config).await?;
         let state = AppState {

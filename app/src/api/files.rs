@@ -40,7 +40,8 @@ pub async fn download_url(file_id: String) -> Result<String, AppError> {
 #[server(endpoint = "delete_file")]
 pub async fn delete_file(file_id: String) -> Result<(), AppError> {
     let (state, user) = super::require_user().await?;
-    Ok(crate::backend::files::delete(&state, &user, &file_id).await?)
+    let ip = super::client_ip(&state).await?;
+    Ok(crate::backend::files::delete(&state, &user, ip, &file_id).await?)
 }
 
 /// Gives the file a new name (the bytes stay where they are).

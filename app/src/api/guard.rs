@@ -8,9 +8,9 @@ use leptos::prelude::use_context;
 use tower_sessions::Session;
 
 use crate::{
-    backend::{self, session, state::AppState, users::User},
+    backend::{self, admin::Admin, session, state::AppState, users::User},
     error::AppError,
-    model::{Role, UserView},
+    model::UserView,
 };
 
 pub fn state() -> Result<AppState, AppError> {
@@ -38,14 +38,12 @@ pub async fn require_user() -> Result<(AppState, User), AppError> {
     }
 }
 
-/// The signed-in admin; a signed-in user who is not one gets `Forbidden`.
-pub async fn require_admin() -> Result<(AppState, User), AppError> {
+/// The signed-in admin, acting from this request's address; a signed-in user who is not one
+/// gets `Forbidden` (the backend's `Admin::check` decides).
+pub async fn require_admin() -> Result<(AppState, Admin), AppError> {
     let (state, user) = require_user().await?;
-    if user.role == Role::Admin {
-        Ok((state, user))
-    } else {
-        Err(AppError::Forbidden)
-    }
+    let ip = client_ip(&state).await?;
+    Ok((state.clone(), Admin::check(user, ip)?))
 }
 
 /// Signs in the user `check` finds for this client (its address counts attempts) on this

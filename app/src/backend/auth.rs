@@ -14,6 +14,7 @@ use argon2::{
 use serde_json::json;
 
 use super::{
+    audit::{self, Actor, Event},
     state::AppState,
     users::{self, PasswordHash, User},
 };
@@ -108,6 +109,7 @@ pub async fn sign_up(
     };
     let quota = i64::try_from(state.config.default_quota).unwrap_or(i64::MAX);
     let user = users::create(&state.db, &email, &hash, quota).await?;
+    users::seen(&state.db, &user, true).await?;
     audit_own(state, &user, "user.sign_up", ip).await?;
     Ok(user)
 }
@@ -145,12 +147,34 @@ pub async fn sign_in(
     match user {
         Some(user) if matches && !user.disabled => {
             state.rate_limiter.refund(&account_key, now);
+            users::seen(&state.db, &user, true).await?;
             audit_own(state, &user, "user.sign_in", ip).await?;
             Ok(user)
         }
         // Failures stay counted against the account, so guessing one password from many IPs
         // stops too.
-        _ => Err(Error::WrongCredentials),
+        user => {
+            let why = match &user {
+                None => "unknown email",
+                Some(user) if user.disabled => "disabled",
+                Some(_) => "wrong password",
+            };
+            let mut event = Event::new("user.sign_in_failed")
+                .detail(json!({ "email": normalised, "reason": why }));
+            if let Some(user) = &user {
+                event = event.on_user(user);
+            }
+            audit::record(
+                &state.db,
+                &Actor {
+                    ip: Some(ip),
+                    ..Actor::system()
+                },
+                event,
+            )
+            .await?;
+            Err(Error::WrongCredentials)
+        }
     }
 }
 
@@ -166,14 +190,8 @@ async fn hashing_turn(state: &AppState) -> anyhow::Result<tokio::sync::Semaphore
 
 /// Records something a user did to their own account, and from where.
 async fn audit_own(state: &AppState, user: &User, action: &str, ip: IpAddr) -> anyhow::Result<()> {
-    users::audit(
-        &state.db,
-        Some(user.id),
-        action,
-        Some(user.id),
-        json!({ "ip": ip.to_string() }),
-    )
-    .await
+    let actor = Actor::user(user, Some(ip));
+    audit::record(&state.db, &actor, Event::new(action).on_user(user)).await
 }
 
 #[cfg(test)]

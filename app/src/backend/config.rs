@@ -28,6 +28,8 @@ pub struct Config {
     pub rate_window: Duration,
     /// Take the client IP from X-Forwarded-For (only behind a proxy that sets it).
     pub trust_proxy: bool,
+    /// An upload still in progress this long after it began is aborted by the sweeper.
+    pub upload_ttl: Duration,
 }
 
 impl Config {

@@ -13,6 +13,9 @@ pub enum Error {
     /// Missing, or not the caller's: both answer alike.
     #[error("not found")]
     NotFound,
+    /// Signed in, but without the role this needs.
+    #[error("forbidden")]
+    Forbidden,
     /// Input that fails validation, field by field (the messages are for the user).
     #[error("invalid input: {0:?}")]
     Invalid(Vec<FieldError>),
@@ -89,6 +92,7 @@ impl From<Error> for AppError {
     fn from(error: Error) -> Self {
         match error {
             Error::NotFound => Self::NotFound,
+            Error::Forbidden => Self::Forbidden,
             Error::Invalid(problems) => Self::Invalid(problems),
             Error::Malformed(what) => Self::BadRequest(what),
             Error::WrongCredentials => Self::InvalidCredentials,

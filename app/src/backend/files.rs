@@ -1,19 +1,25 @@
 //! Files in PostgreSQL, and the quota bytes they hold.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, net::IpAddr, time::Duration};
 
 use anyhow::Context;
 use sqlx::{PgPool, Postgres, Transaction};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{checksum::Digest, state::AppState, uploads, users::User};
+use super::{
+    audit::{self, Actor, Event},
+    checksum::Digest,
+    state::AppState,
+    uploads,
+    users::User,
+};
 use crate::{
     backend::Error,
     model::{FileStatus, FileView},
 };
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FileRow {
     pub id: Uuid,
     pub owner_id: Uuid,
@@ -54,6 +60,23 @@ impl FileRow {
 /// malformed or someone else's alike.
 pub fn parse_id(id: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(id.trim()).map_err(|_| Error::NotFound)
+}
+
+/// Any user's file, or NotFound (for admins and the server itself).
+pub async fn find(db: &PgPool, id: Uuid) -> Result<FileRow, Error> {
+    sqlx::query_as!(
+        FileRow,
+        r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes,
+                  status as "status: FileStatus",
+                  s3_upload_id, part_size, part_count, failure_reason, created_at,
+                  checksum_sha256, part_checksums
+           from file where file_id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+    .context("loading a file")?
+    .ok_or(Error::NotFound)
 }
 
 /// The caller's file, or NotFound.
@@ -117,9 +140,10 @@ pub async fn insert(
         FileRow,
         r#"insert into file (file_id, owner_id, object_key, name, content_type, size_bytes,
                              s3_upload_id, part_size, part_count, status, completed_at,
-                             checksum_sha256, part_checksums)
+                             ended_at, checksum_sha256, part_checksums)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
                    case when $10::text is null then 'uploading' else 'complete' end,
+                   case when $10::text is null then null else now() end,
                    case when $10::text is null then null else now() end, $10, true)
            returning file_id as id, owner_id, object_key, name, content_type, size_bytes,
                   status as "status: FileStatus",
@@ -139,6 +163,18 @@ pub async fn insert(
     .fetch_one(&mut **tx)
     .await
     .context("recording a new file")?;
+    if row.status == FileStatus::Complete {
+        sqlx::query!(
+            "update app_user set used_bytes = used_bytes + $2, complete_files = complete_files + 1
+             where app_user_id = $1",
+            row.owner_id,
+            row.size_bytes
+        )
+        .execute(&mut **tx)
+        .await
+        .context("counting a complete file")?;
+        count_upload(tx, row.size_bytes).await?;
+    }
     Ok(row)
 }
 
@@ -225,7 +261,7 @@ pub async fn finish(
     let moved = sqlx::query!(
         "update file set status = $2, failure_reason = $3, lease_token = null, lease_until = null,
                 completed_at = case when $2 = 'complete' then now() else null end,
-                checksum_sha256 = $5
+                ended_at = now(), checksum_sha256 = $5
          where file_id = $1 and status = 'uploading' and lease_token = $4",
         file.id,
         status_text,
@@ -243,24 +279,44 @@ pub async fn finish(
         .execute(&mut *tx)
         .await
         .context("dropping a finished file's part digests")?;
-    let used = if status == FileStatus::Complete {
-        file.size_bytes
+    let complete = status == FileStatus::Complete;
+    let (used, files) = if complete {
+        (file.size_bytes, 1)
     } else {
-        0
+        (0, 0)
     };
     let owner = sqlx::query!(
-        "update app_user set reserved_bytes = reserved_bytes - $2, used_bytes = used_bytes + $3
+        "update app_user set reserved_bytes = reserved_bytes - $2, used_bytes = used_bytes + $3,
+                             complete_files = complete_files + $4
          where app_user_id = $1",
         file.owner_id,
         file.size_bytes,
-        used
+        used,
+        files
     )
     .execute(&mut *tx)
     .await
     .context("moving reserved bytes")?;
     anyhow::ensure!(owner.rows_affected() == 1, "the file's owner is gone");
+    if complete {
+        count_upload(&mut tx, file.size_bytes).await?;
+    }
     tx.commit().await?;
     Ok(true)
+}
+
+/// Adds a completed file to today's row of the upload rollup (the overview's chart).
+async fn count_upload(tx: &mut Transaction<'_, Postgres>, bytes: i64) -> anyhow::Result<()> {
+    sqlx::query!(
+        "insert into upload_day (day, files, bytes) values ((now() at time zone 'utc')::date, 1, $1)
+         on conflict (day) do update set files = upload_day.files + 1,
+                                         bytes = upload_day.bytes + excluded.bytes",
+        bytes
+    )
+    .execute(&mut **tx)
+    .await
+    .context("counting an upload")?;
+    Ok(())
 }
 
 /// Records the digests parts are signed with. A part keeps the first digest it was given:
@@ -320,7 +376,12 @@ pub async fn part_digests(db: &PgPool, file_id: Uuid) -> anyhow::Result<BTreeMap
 
 /// Deletes the row and gives back what it held. An uploading file is deleted only under its
 /// `lease`. False when it was already gone (or is uploading and the lease is not held).
-pub async fn remove(db: &PgPool, file: &FileRow, lease: Option<Lease>) -> anyhow::Result<bool> {
+pub async fn remove(
+    db: &PgPool,
+    file: &FileRow,
+    lease: Option<Lease>,
+    actor: &Actor,
+) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
     let removed = sqlx::query_scalar!(
         r#"delete from file where file_id = $1 and (status <> 'uploading' or lease_token = $2)
@@ -334,29 +395,35 @@ pub async fn remove(db: &PgPool, file: &FileRow, lease: Option<Lease>) -> anyhow
     let Some(status) = removed else {
         return Ok(false);
     };
-    let (reserved, used) = match status {
-        FileStatus::Uploading => (file.size_bytes, 0),
-        FileStatus::Complete => (0, file.size_bytes),
-        FileStatus::Failed | FileStatus::Aborted => (0, 0),
+    let (reserved, used, files) = match status {
+        FileStatus::Uploading => (file.size_bytes, 0, 0),
+        FileStatus::Complete => (0, file.size_bytes, 1),
+        FileStatus::Failed | FileStatus::Aborted => (0, 0, 0),
     };
     sqlx::query!(
-        "update app_user set reserved_bytes = reserved_bytes - $2, used_bytes = used_bytes - $3
+        "update app_user set reserved_bytes = reserved_bytes - $2, used_bytes = used_bytes - $3,
+                             complete_files = complete_files - $4
          where app_user_id = $1",
         file.owner_id,
         reserved,
-        used
+        used,
+        files
     )
     .execute(&mut *tx)
     .await
     .context("freeing quota")?;
-    crate::backend::users::audit(
-        &mut *tx,
-        Some(file.owner_id),
-        "file.delete",
-        Some(file.owner_id),
-        serde_json::json!({ "file_id": file.id, "name": file.name, "size": file.size_bytes }),
+    let owner = sqlx::query_scalar!(
+        "select email from app_user where app_user_id = $1",
+        file.owner_id
     )
-    .await?;
+    .fetch_one(&mut *tx)
+    .await
+    .context("loading a file's owner")?;
+    let mut event = Event::new("file.delete")
+        .on_file(file.id)
+        .detail(serde_json::json!({ "name": file.name, "size": file.size_bytes }));
+    event.target_user = Some((file.owner_id, &owner));
+    audit::record(&mut *tx, actor, event).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -408,6 +475,12 @@ pub async fn unowned_keys(db: &PgPool, keys: &[String]) -> anyhow::Result<Vec<St
 /// A short-lived URL that downloads the caller's complete file under its name.
 pub async fn download_url(state: &AppState, user: &User, file_id: &str) -> Result<String, Error> {
     let file = find_owned(&state.db, user.id, file_id).await?;
+    presign_download(state, &file).await
+}
+
+/// A short-lived URL that downloads a complete file under its name, as a download (never
+/// shown as a page).
+pub async fn presign_download(state: &AppState, file: &FileRow) -> Result<String, Error> {
     if file.status != FileStatus::Complete {
         return Err(Error::invalid(
             "file",
@@ -441,7 +514,7 @@ pub async fn rename(
 
 /// Deletes the caller's file in any state: its row and the quota it held, then its bytes
 /// (an upload's parts too). An uploading file is deleted under its lease.
-pub async fn delete(state: &AppState, user: &User, file_id: &str) -> Result<(), Error> {
+pub async fn delete(state: &AppState, user: &User, ip: IpAddr, file_id: &str) -> Result<(), Error> {
     let file = find_owned(&state.db, user.id, file_id).await?;
     let (file, lease) = if file.status == FileStatus::Uploading {
         match claim(&state.db, file.id, uploads::lease_hold(state)).await? {
@@ -451,10 +524,62 @@ pub async fn delete(state: &AppState, user: &User, file_id: &str) -> Result<(), 
     } else {
         (file, None)
     };
-    if remove(&state.db, &file, lease).await? {
+    if remove(&state.db, &file, lease, &Actor::user(user, Some(ip))).await? {
         uploads::discard_or_leave_to_sweeper(state, &file).await;
     }
     Ok(())
+}
+
+/// Deletes the rows of files whose bytes are gone, giving back what they held; how many went.
+pub async fn remove_many(db: &PgPool, ids: &[Uuid]) -> anyhow::Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let removed = sqlx::query!(
+        r#"with gone as (
+               delete from file where file_id = any($1)
+               returning owner_id, status, size_bytes
+           ), held as (
+               select owner_id, count(*) as files,
+                      coalesce(sum(size_bytes) filter (where status = 'uploading'), 0) as reserved,
+                      coalesce(sum(size_bytes) filter (where status = 'complete'), 0) as used,
+                      count(*) filter (where status = 'complete') as complete
+               from gone group by owner_id
+           ), freed as (
+               update app_user u set reserved_bytes = u.reserved_bytes - held.reserved,
+                                     used_bytes = u.used_bytes - held.used,
+                                     complete_files = u.complete_files - held.complete
+               from held where u.app_user_id = held.owner_id
+               returning held.files
+           )
+           select coalesce(sum(files), 0)::bigint as "removed!" from freed"#,
+        ids
+    )
+    .fetch_one(db)
+    .await
+    .context("deleting file rows")?;
+    Ok(u64::try_from(removed.removed).unwrap_or(0))
+}
+
+/// Deletes any file bytes first, then its row (the quota freed): when it answers, the bytes
+/// are gone from the storage. An upload is deleted under its lease; a storage failure changes
+/// nothing and can be retried. False when the file was already gone.
+pub async fn purge(state: &AppState, file: &FileRow, actor: &Actor) -> Result<bool, Error> {
+    let lease = if file.status == FileStatus::Uploading {
+        match claim(&state.db, file.id, uploads::lease_hold(state)).await? {
+            Some((_, lease)) => Some(lease),
+            None => return Err(uploads::busy()),
+        }
+    } else {
+        None
+    };
+    if let Err(error) = uploads::discard_bytes(state, file).await {
+        if let Some(lease) = lease {
+            release(&state.db, lease).await?;
+        }
+        return Err(error.into());
+    }
+    Ok(remove(&state.db, file, lease, actor).await?)
 }
 
 async fn set_name(db: &PgPool, file: &FileRow, name: &str) -> anyhow::Result<()> {

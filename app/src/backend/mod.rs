@@ -1,5 +1,7 @@
 //! The domain, on the server only. Server functions and the `server` crate call into it.
 
+pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod checksum;
 pub mod config;

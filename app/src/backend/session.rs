@@ -60,6 +60,7 @@ pub async fn user(state: &AppState, session: &Session) -> Result<Option<User>, E
     }
     match users::find(&state.db, id).await? {
         Some(user) if !user.disabled => {
+            users::seen(&state.db, &user, false).await?;
             let seen_at = session.get::<i64>(SEEN_AT).await?.unwrap_or(signed_in_at);
             if now - seen_at >= touch_every(state.config.session_idle) {
                 session.insert(SEEN_AT, now).await?;

@@ -623,14 +623,21 @@ pub async fn abort(state: &AppState, user: &User, file_id: &str) -> Result<(), E
             "This upload is complete; delete the file instead.",
         )),
         FileStatus::Uploading => {
-            let Some((file, lease)) = files::claim(&state.db, file.id, lease_hold(state)).await?
-            else {
-                return Err(busy());
-            };
-            if files::finish(&state.db, &file, lease, Ending::Aborted(None)).await? {
-                discard_or_leave_to_sweeper(state, &file).await;
-            }
+            abort_file(state, &file).await?;
             Ok(())
         }
     }
+}
+
+/// Aborts an uploading `file` under its lease. True when this call aborted it (false: it had
+/// already ended).
+pub async fn abort_file(state: &AppState, file: &FileRow) -> Result<bool, Error> {
+    let Some((file, lease)) = files::claim(&state.db, file.id, lease_hold(state)).await? else {
+        return Err(busy());
+    };
+    if !files::finish(&state.db, &file, lease, Ending::Aborted(None)).await? {
+        return Ok(false);
+    }
+    discard_or_leave_to_sweeper(state, &file).await;
+    Ok(true)
 }

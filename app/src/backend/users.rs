@@ -1,11 +1,16 @@
 //! Accounts in PostgreSQL.
 
 use anyhow::Context;
-use sqlx::PgPool;
+use serde_json::json;
+use sqlx::{PgPool, Postgres, Transaction};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    backend::Error,
+    backend::{
+        audit::{self, Actor, Event},
+        Error,
+    },
     model::{Role, UserView},
 };
 
@@ -18,6 +23,7 @@ pub struct User {
     pub used_bytes: i64,
     pub reserved_bytes: i64,
     pub disabled: bool,
+    pub last_seen_at: Option<OffsetDateTime>,
 }
 
 impl User {
@@ -42,6 +48,7 @@ struct UserRow {
     used_bytes: i64,
     reserved_bytes: i64,
     disabled: bool,
+    last_seen_at: Option<OffsetDateTime>,
 }
 
 impl From<UserRow> for User {
@@ -54,6 +61,7 @@ impl From<UserRow> for User {
             used_bytes: row.used_bytes,
             reserved_bytes: row.reserved_bytes,
             disabled: row.disabled,
+            last_seen_at: row.last_seen_at,
         }
     }
 }
@@ -83,7 +91,7 @@ pub async fn create(
         r#"insert into app_user (email, password_hash, quota_bytes)
            values ($1, $2, $3)
            returning app_user_id as id, email, role, quota_bytes, used_bytes, reserved_bytes,
-                     disabled_at is not null as "disabled!""#,
+                     disabled_at is not null as "disabled!", last_seen_at"#,
         email,
         hash.0,
         quota_bytes,
@@ -104,7 +112,7 @@ pub async fn find(db: &PgPool, id: Uuid) -> anyhow::Result<Option<User>> {
     let row = sqlx::query_as!(
         UserRow,
         r#"select app_user_id as id, email, role, quota_bytes, used_bytes, reserved_bytes,
-                  disabled_at is not null as "disabled!"
+                  disabled_at is not null as "disabled!", last_seen_at
            from app_user where app_user_id = $1"#,
         id
     )
@@ -134,76 +142,168 @@ pub async fn find_with_hash(
         .map(|user| (user, PasswordHash(hash.password_hash))))
 }
 
-/// Sets the role of the user with `email`; false when there is no such user.
-pub async fn set_role(db: &PgPool, email: &str, role: Role) -> anyhow::Result<bool> {
-    let mut tx = db.begin().await?;
-    let updated = sqlx::query!(
-        "update app_user set role = $2 where lower(email) = lower($1) returning app_user_id",
-        email,
-        role.as_str()
+/// The user with `email` (any case), if any.
+pub async fn find_by_email(db: &PgPool, email: &str) -> anyhow::Result<Option<User>> {
+    let id = sqlx::query_scalar!(
+        "select app_user_id from app_user where lower(email) = lower($1)",
+        email
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(db)
     .await
-    .context("changing a role")?;
-    let Some(row) = updated else {
-        return Ok(false);
-    };
-    audit(
-        &mut *tx,
-        None,
-        "user.role",
-        Some(row.app_user_id),
-        serde_json::json!({ "role": role.as_str() }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(true)
+    .context("finding a user by email")?;
+    match id {
+        Some(id) => find(db, id).await,
+        None => Ok(None),
+    }
 }
 
-/// Disables or re-enables an account.
-pub async fn set_disabled(db: &PgPool, id: Uuid, disabled: bool) -> anyhow::Result<()> {
-    sqlx::query!(
-        "update app_user set disabled_at = case when $2 then now() else null end where app_user_id = $1",
-        id,
-        disabled
+/// A change an admin (or the command line) makes to an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Role(Role),
+    Disabled(bool),
+    /// Bytes; below what is used already is allowed (new uploads are then refused).
+    Quota(i64),
+}
+
+/// Changes that could leave no admin are made one at a time (a transaction-scoped lock), so
+/// two admins demoting each other at once cannot both succeed.
+const ADMINS_LOCK: i64 = 0x4841_554c_4144;
+
+/// Makes `change` to the account `id` and records it as done by `actor`. The last enabled
+/// admin can be neither demoted nor disabled.
+pub async fn change(db: &PgPool, id: Uuid, change: Change, actor: &Actor) -> Result<User, Error> {
+    let mut tx = db.begin().await?;
+    lock_admins(&mut tx).await?;
+    let before = find_in(&mut tx, id).await?.ok_or(Error::NotFound)?;
+    let removes_an_admin = before.role == Role::Admin
+        && !before.disabled
+        && matches!(change, Change::Role(Role::User) | Change::Disabled(true));
+    if removes_an_admin && other_admins(&mut tx, id).await? == 0 {
+        let field = match change {
+            Change::Disabled(_) => "disabled",
+            _ => "role",
+        };
+        return Err(Error::invalid(
+            field,
+            "This is the last admin: make someone else an admin first.",
+        ));
+    }
+    let (action, detail) = match change {
+        Change::Role(role) => {
+            sqlx::query!(
+                "update app_user set role = $2 where app_user_id = $1",
+                id,
+                role.as_str()
+            )
+            .execute(&mut *tx)
+            .await
+            .context("changing a role")?;
+            let detail = json!({ "from": before.role.as_str(), "to": role.as_str() });
+            ("user.role", detail)
+        }
+        Change::Disabled(disabled) => {
+            sqlx::query!(
+                "update app_user set disabled_at = case when $2 then coalesce(disabled_at, now())
+                                                        else null end
+                 where app_user_id = $1",
+                id,
+                disabled
+            )
+            .execute(&mut *tx)
+            .await
+            .context("disabling a user")?;
+            let action = if disabled {
+                "user.disable"
+            } else {
+                "user.enable"
+            };
+            (action, json!({}))
+        }
+        Change::Quota(bytes) => {
+            sqlx::query!(
+                "update app_user set quota_bytes = $2 where app_user_id = $1",
+                id,
+                bytes
+            )
+            .execute(&mut *tx)
+            .await
+            .context("changing a quota")?;
+            (
+                "user.quota",
+                json!({ "from": before.quota_bytes, "to": bytes }),
+            )
+        }
+    };
+    audit::record(
+        &mut *tx,
+        actor,
+        Event::new(action).on_user(&before).detail(detail),
     )
-    .execute(db)
+    .await?;
+    let after = find_in(&mut tx, id).await?.ok_or(Error::NotFound)?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Enabled admins other than `id`, not being deleted.
+pub(crate) async fn other_admins(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+) -> anyhow::Result<i64> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from app_user
+           where role = 'admin' and disabled_at is null and deleting_at is null
+             and app_user_id <> $1"#,
+        id
+    )
+    .fetch_one(&mut **tx)
     .await
-    .context("disabling a user")?;
+    .context("counting admins")
+}
+
+/// Takes the admins lock for the rest of `tx` (see [`change`]).
+pub(crate) async fn lock_admins(tx: &mut Transaction<'_, Postgres>) -> anyhow::Result<()> {
+    sqlx::query!("select pg_advisory_xact_lock($1)", ADMINS_LOCK)
+        .execute(&mut **tx)
+        .await
+        .context("waiting for the admins lock")?;
     Ok(())
 }
 
-pub async fn list(db: &PgPool, limit: i64) -> anyhow::Result<Vec<User>> {
-    let rows = sqlx::query_as!(
+async fn find_in(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> anyhow::Result<Option<User>> {
+    let row = sqlx::query_as!(
         UserRow,
         r#"select app_user_id as id, email, role, quota_bytes, used_bytes, reserved_bytes,
-                  disabled_at is not null as "disabled!"
-           from app_user order by created_at desc, app_user_id limit $1"#,
-        limit
+                  disabled_at is not null as "disabled!", last_seen_at
+           from app_user where app_user_id = $1 for update"#,
+        id
     )
-    .fetch_all(db)
+    .fetch_optional(&mut **tx)
     .await
-    .context("listing users")?;
-    Ok(rows.into_iter().map(User::from).collect())
+    .context("loading a user")?;
+    Ok(row.map(User::from))
 }
 
-/// Records who did what.
-pub async fn audit<'e>(
-    db: impl sqlx::PgExecutor<'e>,
-    actor: Option<Uuid>,
-    action: &str,
-    target_user: Option<Uuid>,
-    detail: serde_json::Value,
-) -> anyhow::Result<()> {
+/// Notes that the user signed in (`signed_in`) or is using a session: at most hourly, so an
+/// active user costs one write an hour.
+pub async fn seen(db: &PgPool, user: &User, signed_in: bool) -> anyhow::Result<()> {
+    let now = OffsetDateTime::now_utc();
+    let fresh = user
+        .last_seen_at
+        .is_some_and(|at| now - at < time::Duration::hours(1));
+    if fresh && !signed_in {
+        return Ok(());
+    }
     sqlx::query!(
-        "insert into audit_event (actor_id, action, target_user_id, detail) values ($1, $2, $3, $4)",
-        actor,
-        action,
-        target_user,
-        detail
+        "update app_user set last_seen_at = now(),
+                             last_sign_in_at = case when $2 then now() else last_sign_in_at end
+         where app_user_id = $1",
+        user.id,
+        signed_in
     )
     .execute(db)
     .await
-    .with_context(|| format!("recording audit event {action}"))?;
+    .context("noting a user was seen")?;
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Accounts and sessions through the HTTP endpoints, with a cookie jar, as a browser uses them.
 
-use app::backend::users;
-use uuid::Uuid;
+use app::backend::{
+    audit::Actor,
+    users::{self, Change},
+};
 
 use crate::helpers::{browser, header, spawn_app, spawn_app_with, unique_name};
 
@@ -18,14 +20,6 @@ async fn me_with(app: &crate::helpers::TestApp, cookie: &str) -> serde_json::Val
 
 async fn user_count(db: &sqlx::PgPool) -> i64 {
     sqlx::query_scalar("select count(*) from app_user")
-        .fetch_one(db)
-        .await
-        .unwrap()
-}
-
-async fn user_id(db: &sqlx::PgPool, email: &str) -> Uuid {
-    sqlx::query_scalar("select app_user_id from app_user where email = $1")
-        .bind(email)
         .fetch_one(db)
         .await
         .unwrap()
@@ -251,6 +245,14 @@ async fn sign_in_rate_limit_per_account_stops_guessing_even_the_right_password()
     assert_eq!(app.sign_in(&email, &password).await.status(), 429);
 }
 
+/// Makes `change` to the account `email` as the command line would.
+pub async fn change(app: &crate::helpers::TestApp, email: &str, change: Change) {
+    let user = users::find_by_email(&app.db, email).await.unwrap().unwrap();
+    users::change(&app.db, user.id, change, &Actor::system())
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn admin_endpoints_refuse_users_and_strangers() {
     let app = spawn_app().await;
@@ -261,27 +263,29 @@ async fn admin_endpoints_refuse_users_and_strangers() {
     let user = app.call("/api/admin/users", &[]).await;
     assert_eq!(user.status(), 403);
 
-    assert!(users::set_role(&app.db, &email, app::model::Role::Admin)
-        .await
-        .unwrap());
+    change(&app, &email, Change::Role(app::model::Role::Admin)).await;
     let admin = app.call("/api/admin/users", &[]).await;
     assert_eq!(admin.status(), 200);
     let listed: serde_json::Value = admin.json().await.unwrap();
-    assert_eq!(listed[0]["email"], email.as_str());
-    assert_eq!(listed[0]["role"], "admin");
+    let me = listed["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == email.as_str())
+        .unwrap();
+    assert_eq!(me["role"], "admin");
 }
 
 #[tokio::test]
 async fn a_disabled_user_is_signed_out_at_once_and_cannot_sign_in() {
     let app = spawn_app().await;
     let (email, password) = app.signed_up_user().await;
-    let id = user_id(&app.db, &email).await;
 
-    users::set_disabled(&app.db, id, true).await.unwrap();
+    change(&app, &email, Change::Disabled(true)).await;
     assert_eq!(app.me().await, None);
     assert_eq!(app.sign_in(&email, &password).await.status(), 401);
 
-    users::set_disabled(&app.db, id, false).await.unwrap();
+    change(&app, &email, Change::Disabled(false)).await;
     assert_eq!(app.sign_in(&email, &password).await.status(), 200);
 }
 

@@ -209,6 +209,22 @@ pub fn browser(origin: &str) -> (reqwest::Client, Arc<Jar>) {
 }
 
 impl TestApp {
+    /// The same server seen from another browser, with cookies of its own.
+    pub fn other_browser(&self) -> TestApp {
+        let (client, cookies) = browser(&self.origin);
+        TestApp {
+            state: self.state.clone(),
+            address: self.address.clone(),
+            origin: self.origin.clone(),
+            storage: self.storage.clone(),
+            db: self.db.clone(),
+            database_url: self.database_url.clone(),
+            client,
+            cookies,
+            shutdown: None,
+        }
+    }
+
     /// The S3 endpoint's origin as browsers see it.
     pub async fn storage_origin(&self) -> String {
         self.storage.browser_origin().await.unwrap()

@@ -3,6 +3,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod admin;
 mod admin_cli;
 mod auth;
 mod config_errors;

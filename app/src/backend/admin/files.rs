@@ -1,0 +1,257 @@
+//! Every user's files for admins: a filtered, sorted, keyset-paged list, and download, delete
+//! and abort of any file. Deletes remove the bytes first: when an admin is told a file is
+//! deleted, it is gone from the storage.
+
+use anyhow::Context;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{contains_pattern, next_page, Admin, DayRange};
+use crate::{
+    backend::{
+        audit::Event,
+        files::{self, FileRow},
+        state::AppState,
+        uploads, Error,
+    },
+    model::{
+        admin::{AdminFile, AdminFilePage, Deleted, FileFilter, FileSort},
+        FileStatus,
+    },
+};
+
+/// Files on one page of the admin list.
+pub const PAGE_SIZE: i64 = 50;
+/// Files one bulk delete may name.
+pub const MAX_BULK: usize = 500;
+/// Name filters shorter than this would match nearly everything, and a trigram index cannot
+/// narrow them.
+pub const MIN_NAME_FILTER: usize = 3;
+
+#[derive(sqlx::FromRow)]
+struct AdminFileRow {
+    #[sqlx(flatten)]
+    file: FileRow,
+    owner_email: String,
+    completed_at: Option<OffsetDateTime>,
+}
+
+/// The filters, checked: a malformed one is a 400 that says which.
+struct Checked {
+    owner: Option<String>,
+    status: Option<FileStatus>,
+    name: Option<String>,
+    days: DayRange,
+    sort: FileSort,
+}
+
+fn check(filter: &FileFilter) -> Result<Checked, Error> {
+    let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let status = match text(&filter.status) {
+        None => None,
+        Some(status) => Some(
+            FileStatus::parse(&status)
+                .ok_or_else(|| Error::Malformed(format!("unknown status {status:?}")))?,
+        ),
+    };
+    let name = text(&filter.name);
+    if name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() < MIN_NAME_FILTER)
+    {
+        return Err(Error::Malformed(format!(
+            "a name filter needs at least {MIN_NAME_FILTER} characters"
+        )));
+    }
+    Ok(Checked {
+        owner: text(&filter.owner),
+        status,
+        name,
+        days: DayRange::parse(&filter.from, &filter.to)?,
+        sort: FileSort::parse(filter.sort.trim())
+            .ok_or_else(|| Error::Malformed(format!("unknown sort {:?}", filter.sort)))?,
+    })
+}
+
+/// A cursor: the sort key of the last row shown (microseconds or bytes) and its id.
+fn parse_cursor(cursor: &str) -> Option<(i64, Uuid)> {
+    let (key, id) = cursor.split_once('_')?;
+    Some((key.parse().ok()?, Uuid::parse_str(id).ok()?))
+}
+
+fn make_cursor(row: &AdminFileRow, sort: FileSort) -> String {
+    let key = match sort {
+        FileSort::Newest => (row.file.created_at.unix_timestamp_nanos() / 1000) as i64,
+        FileSort::Largest => row.file.size_bytes,
+    };
+    format!("{key}_{}", row.file.id)
+}
+
+/// One page of every user's files that pass `filter`, after `cursor`.
+pub async fn list(
+    state: &AppState,
+    _admin: &Admin,
+    filter: &FileFilter,
+    cursor: Option<&str>,
+) -> Result<AdminFilePage, Error> {
+    let checked = check(filter)?;
+    let after = match cursor.filter(|c| !c.is_empty()) {
+        Some(cursor) => {
+            Some(parse_cursor(cursor).ok_or_else(|| Error::Malformed("invalid cursor".into()))?)
+        }
+        None => None,
+    };
+    let owner = match &checked.owner {
+        Some(email) => match owner_id(&state.db, email).await? {
+            Some(id) => Some(id),
+            // Nobody has that email: nobody's files.
+            None => {
+                return Ok(AdminFilePage {
+                    files: Vec::new(),
+                    next_cursor: None,
+                })
+            }
+        },
+        None => None,
+    };
+    let mut query = QueryBuilder::<Postgres>::new(
+        "select f.file_id as id, f.owner_id, f.object_key, f.name, f.content_type, f.size_bytes,
+                f.status, f.s3_upload_id, f.part_size, f.part_count, f.failure_reason,
+                f.created_at, f.checksum_sha256, f.part_checksums, f.completed_at,
+                u.email as owner_email
+         from file f join app_user u on u.app_user_id = f.owner_id where true",
+    );
+    if let Some(owner) = owner {
+        query.push(" and f.owner_id = ").push_bind(owner);
+    }
+    if let Some(status) = checked.status {
+        query.push(" and f.status = ").push_bind(status.as_str());
+    }
+    if let Some(name) = &checked.name {
+        query
+            .push(" and f.name ilike ")
+            .push_bind(contains_pattern(name));
+    }
+    checked.days.push_conditions(&mut query, "f.created_at");
+    let order = match checked.sort {
+        FileSort::Newest => "f.created_at desc, f.file_id desc",
+        FileSort::Largest => "f.size_bytes desc, f.file_id desc",
+    };
+    if let Some((key, id)) = after {
+        match checked.sort {
+            FileSort::Newest => {
+                let time = OffsetDateTime::from_unix_timestamp_nanos(i128::from(key) * 1000)
+                    .map_err(|_| Error::Malformed("invalid cursor".into()))?;
+                query
+                    .push(" and (f.created_at, f.file_id) < (")
+                    .push_bind(time)
+            }
+            FileSort::Largest => query
+                .push(" and (f.size_bytes, f.file_id) < (")
+                .push_bind(key),
+        };
+        query.push(", ").push_bind(id).push(")");
+    }
+    query
+        .push(format!(" order by {order} limit "))
+        .push_bind(PAGE_SIZE + 1);
+    let mut rows: Vec<AdminFileRow> = query
+        .build_query_as()
+        .fetch_all(&state.db)
+        .await
+        .context("listing every user's files")?;
+    let next_cursor = next_page(&mut rows, PAGE_SIZE, |row| make_cursor(row, checked.sort));
+    Ok(AdminFilePage {
+        files: rows
+            .into_iter()
+            .map(|row| AdminFile {
+                file: row.file.view(),
+                owner_email: row.owner_email,
+                completed_at: row.completed_at.and_then(|at| at.format(&Rfc3339).ok()),
+            })
+            .collect(),
+        next_cursor,
+    })
+}
+
+async fn owner_id(db: &PgPool, email: &str) -> anyhow::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        "select app_user_id from app_user where lower(email) = lower($1)",
+        email
+    )
+    .fetch_optional(db)
+    .await
+    .context("finding a file owner")
+}
+
+/// Any user's file, or NotFound.
+async fn find(db: &PgPool, id: &str) -> Result<FileRow, Error> {
+    files::find(db, files::parse_id(id)?).await
+}
+
+/// A short-lived URL that downloads any complete file under its name.
+pub async fn download_url(state: &AppState, admin: &Admin, file_id: &str) -> Result<String, Error> {
+    let file = find(&state.db, file_id).await?;
+    let url = files::presign_download(state, &file).await?;
+    admin
+        .record(
+            state,
+            Event::new("admin.file.download")
+                .on_file(file.id)
+                .detail(serde_json::json!({ "owner_id": file.owner_id, "name": file.name })),
+        )
+        .await?;
+    Ok(url)
+}
+
+/// Deletes the files named, each bytes first, then the row (the quota freed). Unknown ids are
+/// NotFound before anything is deleted. A storage failure stops there: what was deleted
+/// stays deleted, the rest is untouched, and the same call can be made again.
+pub async fn delete(
+    state: &AppState,
+    admin: &Admin,
+    file_ids: &[String],
+) -> Result<Deleted, Error> {
+    if file_ids.is_empty() || file_ids.len() > MAX_BULK {
+        return Err(Error::invalid(
+            "file_ids",
+            format!("Name 1 to {MAX_BULK} files."),
+        ));
+    }
+    let mut found = Vec::with_capacity(file_ids.len());
+    for id in file_ids {
+        found.push(find(&state.db, id).await?);
+    }
+    let mut deleted = Deleted { files: 0, bytes: 0 };
+    for file in found {
+        if files::purge(state, &file, &admin.actor()).await? {
+            deleted.files += 1;
+            deleted.bytes += u64::try_from(file.size_bytes).unwrap_or(0);
+        }
+    }
+    Ok(deleted)
+}
+
+/// Cancels any user's upload in progress: S3 drops its parts, the quota is freed.
+pub async fn abort(state: &AppState, admin: &Admin, file_id: &str) -> Result<(), Error> {
+    let file = find(&state.db, file_id).await?;
+    if file.status != FileStatus::Uploading {
+        return Err(Error::invalid(
+            "file",
+            "Only an upload in progress can be aborted.",
+        ));
+    }
+    if uploads::abort_file(state, &file).await? {
+        let detail = serde_json::json!({ "owner_id": file.owner_id, "name": file.name });
+        admin
+            .record(
+                state,
+                Event::new("admin.upload.abort")
+                    .on_file(file.id)
+                    .detail(detail),
+            )
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! Uploads in progress for admins: every `uploading` file with its age and the time before
+//! the sweeper aborts it, what S3 holds of one (asked on demand), and abort of all a user's.
+
+use anyhow::Context;
+use sqlx::{Postgres, QueryBuilder};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{next_page, Admin};
+use crate::{
+    backend::{audit::Event, files::FileRow, state::AppState, uploads, Error},
+    model::admin::{AdminUpload, AdminUploadPage, LandedParts},
+};
+
+pub const PAGE_SIZE: i64 = 50;
+
+#[derive(sqlx::FromRow)]
+struct UploadRow {
+    #[sqlx(flatten)]
+    file: FileRow,
+    owner_email: String,
+    signed_parts: i64,
+}
+
+/// Uploads in progress, oldest first (the next the sweeper would abort), optionally of one
+/// owner (email, exactly).
+pub async fn list(
+    state: &AppState,
+    _admin: &Admin,
+    owner: &str,
+    cursor: Option<&str>,
+) -> Result<AdminUploadPage, Error> {
+    let after = match cursor.filter(|c| !c.is_empty()) {
+        Some(cursor) => {
+            Some(parse_cursor(cursor).ok_or_else(|| Error::Malformed("invalid cursor".into()))?)
+        }
+        None => None,
+    };
+    let mut query = QueryBuilder::<Postgres>::new(
+        "select f.file_id as id, f.owner_id, f.object_key, f.name, f.content_type, f.size_bytes,
+                f.status, f.s3_upload_id, f.part_size, f.part_count, f.failure_reason,
+                f.created_at, f.checksum_sha256, f.part_checksums, u.email as owner_email,
+                (select count(*) from file_part p where p.file_id = f.file_id) as signed_parts
+         from file f join app_user u on u.app_user_id = f.owner_id
+         where f.status = 'uploading'",
+    );
+    if !owner.trim().is_empty() {
+        query
+            .push(" and lower(u.email) = lower(")
+            .push_bind(owner.trim().to_owned())
+            .push(")");
+    }
+    if let Some((time, id)) = after {
+        query
+            .push(" and (f.created_at, f.file_id) > (")
+            .push_bind(time)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    query
+        .push(" order by f.created_at, f.file_id limit ")
+        .push_bind(PAGE_SIZE + 1);
+    let mut rows: Vec<UploadRow> = query
+        .build_query_as()
+        .fetch_all(&state.db)
+        .await
+        .context("listing uploads in progress")?;
+    let next_cursor = next_page(&mut rows, PAGE_SIZE, |row| {
+        format!(
+            "{}_{}",
+            row.file.created_at.unix_timestamp_nanos() / 1000,
+            row.file.id
+        )
+    });
+    let now = OffsetDateTime::now_utc();
+    let ttl = state.config.upload_ttl;
+    Ok(AdminUploadPage {
+        uploads: rows
+            .into_iter()
+            .map(|row| {
+                let age = (now - row.file.created_at).max(time::Duration::ZERO);
+                let left = (time::Duration::try_from(ttl).unwrap_or(time::Duration::MAX) - age)
+                    .max(time::Duration::ZERO);
+                AdminUpload {
+                    owner_id: row.file.owner_id.to_string(),
+                    file: row.file.view(),
+                    owner_email: row.owner_email,
+                    signed_parts: u32::try_from(row.signed_parts).unwrap_or(0),
+                    age_seconds: u64::try_from(age.whole_seconds()).unwrap_or(0),
+                    seconds_left: u64::try_from(left.whole_seconds()).unwrap_or(0),
+                }
+            })
+            .collect(),
+        next_cursor,
+    })
+}
+
+fn parse_cursor(cursor: &str) -> Option<(OffsetDateTime, Uuid)> {
+    let (micros, id) = cursor.split_once('_')?;
+    let micros: i128 = micros.parse().ok()?;
+    let time = OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1000)?).ok()?;
+    Some((time, Uuid::parse_str(id).ok()?))
+}
+
+/// What S3 holds of one upload in progress (ListParts).
+pub async fn landed(state: &AppState, _admin: &Admin, file_id: &str) -> Result<LandedParts, Error> {
+    let file =
+        crate::backend::files::find(&state.db, crate::backend::files::parse_id(file_id)?).await?;
+    let parts = match (&file.s3_upload_id, file.status) {
+        (Some(upload_id), crate::model::FileStatus::Uploading) => state
+            .storage
+            .list_parts(&file.object_key, upload_id)
+            .await?
+            .unwrap_or_default(),
+        _ => {
+            return Err(Error::invalid(
+                "file",
+                "Only an upload in progress has parts to list.",
+            ))
+        }
+    };
+    Ok(LandedParts {
+        landed_parts: u32::try_from(parts.len()).unwrap_or(u32::MAX),
+        landed_bytes: parts
+            .iter()
+            .map(|p| u64::try_from(p.size).unwrap_or(0))
+            .sum(),
+        part_count: u32::try_from(file.part_count).unwrap_or(0),
+    })
+}
+
+/// Aborts every upload in progress of the user `user_id`; how many this call aborted.
+pub async fn abort_all(state: &AppState, admin: &Admin, user_id: &str) -> Result<u64, Error> {
+    let owner = super::users::get(state, admin, super::users::parse_id(user_id)?).await?;
+    let owner_id = super::users::parse_id(&owner.id)?;
+    let ids = sqlx::query_scalar!(
+        "select file_id from file where owner_id = $1 and status = 'uploading'",
+        owner_id
+    )
+    .fetch_all(&state.db)
+    .await
+    .context("listing a user's uploads")?;
+    let mut aborted = 0;
+    for id in ids {
+        let file = crate::backend::files::find(&state.db, id).await?;
+        if uploads::abort_file(state, &file).await? {
+            aborted += 1;
+        }
+    }
+    let detail = serde_json::json!({ "email": owner.email, "aborted": aborted });
+    let mut event = Event::new("admin.upload.abort_all").detail(detail);
+    event.target_user = Some((owner_id, &owner.email));
+    admin.record(state, event).await?;
+    Ok(aborted)
+}
