@@ -7,7 +7,7 @@ export PATH := $(TOOLS_DIR)/seaweedfs/bin:$(HOME)/.cargo/bin:$(PATH)
 # needed to build). After changing a query or a migration: `make sqlx-prepare DATABASE_URL=…`.
 export SQLX_OFFLINE ?= true
 
-.PHONY: run test tools test-tools site fmt-check clippy cargo-tests e2e bench bench-compare sqlx-prepare
+.PHONY: run test tools test-tools site fmt-check clippy cargo-tests e2e bench bench-admin bench-compare sqlx-prepare
 
 run: tools site
 	cargo build -p server
@@ -46,6 +46,11 @@ bench: tools
 	cargo leptos build --frontend-only
 	cargo build -p server
 	scripts/bench.sh
+
+# Admin dashboard at scale: 10 000 users and 1 000 000 files seeded, p50/p99 of each query.
+bench-admin: tools
+	cargo build -p server
+	scripts/bench-admin.sh
 
 # The same benchmark for commit REV and the working tree, alternately (RUNS each, default 5).
 bench-compare: tools

@@ -20,7 +20,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
+    path, SsrMode, StaticSegment,
 };
 
 use auth::Auth;
@@ -92,6 +92,13 @@ pub fn App() -> impl IntoView {
                         view=pages::account::AccountPage
                         ssr=SsrMode::Async
                     />
+                    // Admins only: everyone else sees "Not allowed" (strangers sign in first).
+                    <Route path=path!("/admin") view=pages::admin::Overview ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/files") view=pages::admin::Files ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=pages::admin::Users ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/uploads") view=pages::admin::Uploads ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=pages::admin::Audit ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/*any") view=pages::admin::Unknown ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

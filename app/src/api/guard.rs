@@ -41,9 +41,11 @@ pub async fn require_user() -> Result<(AppState, User), AppError> {
 /// The signed-in admin, acting from this request's address; a signed-in user who is not one
 /// gets `Forbidden` (the backend's `Admin::check` decides).
 pub async fn require_admin() -> Result<(AppState, Admin), AppError> {
+    // The request's address first, before anything waits: a page rendered on the server may
+    // drop the reactive owner of this call while it waits (and the request with it).
+    let ip = client_ip(&state()?).await?;
     let (state, user) = require_user().await?;
-    let ip = client_ip(&state).await?;
-    Ok((state.clone(), Admin::check(user, ip)?))
+    Ok((state, Admin::check(user, ip)?))
 }
 
 /// Signs in the user `check` finds for this client (its address counts attempts) on this

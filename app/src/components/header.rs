@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::auth::Auth;
+use crate::{auth::Auth, model::Role};
 
 #[component]
 pub fn SiteHeader() -> impl IntoView {
@@ -18,7 +18,10 @@ pub fn SiteHeader() -> impl IntoView {
                             .get()
                             .map(|user| match user {
                                 Ok(Some(user)) => {
+                                    let admin = (user.role == Role::Admin)
+                                        .then(|| view! { <A href="/admin">"Admin"</A> });
                                     view! {
+                                        {admin}
                                         <A href="/upload">"Upload"</A>
                                         <A href="/files">"My files"</A>
                                         <A href="/account" attr:class="user-email">{user.email}</A>

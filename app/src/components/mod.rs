@@ -1,5 +1,6 @@
 //! Reusable pieces of UI.
 
+pub mod chart;
 pub mod error_view;
 pub mod form;
 pub mod header;

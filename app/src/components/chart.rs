@@ -1,0 +1,167 @@
+//! Bar charts drawn as inline SVG on the server: nothing to download, readable without
+//! JavaScript, each with a title, a description and a table of its numbers.
+
+use leptos::prelude::*;
+
+use crate::format::bytes;
+
+/// One bar: its label and its value (bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bar {
+    pub label: String,
+    pub value: u64,
+}
+
+const WIDTH: f64 = 600.0;
+const HEIGHT: f64 = 180.0;
+/// Room on the left of a horizontal chart for its labels.
+const LABEL_WIDTH: f64 = 220.0;
+const ROW_HEIGHT: f64 = 24.0;
+
+/// Each bar's length as a share (0..=1) of the largest; all 0 when nothing is above 0.
+pub fn shares(bars: &[Bar]) -> Vec<f64> {
+    let top = bars.iter().map(|b| b.value).max().unwrap_or(0);
+    bars.iter()
+        .map(|bar| {
+            if top == 0 {
+                0.0
+            } else {
+                bar.value as f64 / top as f64
+            }
+        })
+        .collect()
+}
+
+/// Vertical bars, one per label in order (days, say).
+#[component]
+pub fn ColumnChart(
+    /// The chart's accessible name.
+    title: String,
+    /// What it shows, in words (a screen reader reads it).
+    summary: String,
+    bars: Vec<Bar>,
+) -> impl IntoView {
+    let step = WIDTH / bars.len().max(1) as f64;
+    let columns = bars
+        .iter()
+        .zip(shares(&bars))
+        .enumerate()
+        .map(|(i, (bar, share))| {
+            let height = (share * (HEIGHT - 2.0)).max(if bar.value > 0 { 1.0 } else { 0.0 });
+            view! {
+                <rect
+                    x=format!("{:.1}", i as f64 * step + 1.0)
+                    y=format!("{:.1}", HEIGHT - height)
+                    width=format!("{:.1}", (step - 2.0).max(1.0))
+                    height=format!("{height:.1}")
+                >
+                    <title>{format!("{}: {}", bar.label, bytes(bar.value))}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart">
+            <svg
+                role="img"
+                viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+                preserveAspectRatio="none"
+                aria-label=title.clone()
+            >
+                <title>{title.clone()}</title>
+                <desc>{summary.clone()}</desc>
+                {columns}
+            </svg>
+            <figcaption>{summary}</figcaption>
+            <NumbersTable title bars/>
+        </figure>
+    }
+}
+
+/// Horizontal bars with their labels (users, say), largest first as given.
+#[component]
+pub fn RowChart(title: String, summary: String, bars: Vec<Bar>) -> impl IntoView {
+    let height = ROW_HEIGHT * bars.len().max(1) as f64;
+    let rows = bars
+        .iter()
+        .zip(shares(&bars))
+        .enumerate()
+        .map(|(i, (bar, share))| {
+            let y = i as f64 * ROW_HEIGHT;
+            let length = (share * (WIDTH - LABEL_WIDTH - 90.0)).max(1.0);
+            view! {
+                <g>
+                    <text x="0" y=format!("{:.1}", y + 16.0)>{bar.label.clone()}</text>
+                    <rect
+                        x=format!("{LABEL_WIDTH}")
+                        y=format!("{:.1}", y + 4.0)
+                        width=format!("{length:.1}")
+                        height=format!("{:.1}", ROW_HEIGHT - 8.0)
+                    ></rect>
+                    <text x=format!("{:.1}", LABEL_WIDTH + length + 6.0) y=format!("{:.1}", y + 16.0)>
+                        {bytes(bar.value)}
+                    </text>
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart">
+            <svg role="img" viewBox=format!("0 0 {WIDTH} {height}") aria-label=title.clone()>
+                <title>{title.clone()}</title>
+                <desc>{summary.clone()}</desc>
+                {rows}
+            </svg>
+            <figcaption>{summary}</figcaption>
+            <NumbersTable title bars/>
+        </figure>
+    }
+}
+
+/// The chart's numbers as a table, folded away under the chart.
+#[component]
+fn NumbersTable(title: String, bars: Vec<Bar>) -> impl IntoView {
+    view! {
+        <details>
+            <summary>"Numbers"</summary>
+            <table aria-label=format!("{title}: numbers")>
+                <tbody>
+                    {bars
+                        .into_iter()
+                        .map(|bar| {
+                            view! {
+                                <tr>
+                                    <th scope="row">{bar.label}</th>
+                                    <td>{bytes(bar.value)}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </details>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(value: u64) -> Bar {
+        Bar {
+            label: value.to_string(),
+            value,
+        }
+    }
+
+    #[test]
+    fn bars_are_shares_of_the_largest() {
+        assert_eq!(shares(&[bar(5), bar(10), bar(0)]), [0.5, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn nothing_uploaded_draws_no_bars() {
+        assert_eq!(shares(&[bar(0), bar(0)]), [0.0, 0.0]);
+        assert!(shares(&[]).is_empty());
+    }
+}

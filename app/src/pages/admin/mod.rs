@@ -1,0 +1,138 @@
+//! The admin dashboard's frame: only admins see its pages (others get "Not allowed" with a
+//! 403, strangers are sent to sign in), with a menu of its sections.
+
+pub mod audit;
+pub mod files;
+pub mod overview;
+pub mod uploads;
+pub mod users;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_query_map};
+
+use crate::{components::require_user::RequireUser, model::Role};
+
+/// Every /admin page: the menu and the page, for admins only.
+#[component]
+fn AdminShell(children: ChildrenFn) -> impl IntoView {
+    let children = StoredValue::new(children);
+    view! {
+        <RequireUser children=move |user| {
+            if user.role == Role::Admin {
+                view! {
+                    <div class="admin">
+                        <nav class="admin-nav" aria-label="Admin">
+                            <A href="/admin" exact=true>"Overview"</A>
+                            <A href="/admin/files">"Files"</A>
+                            <A href="/admin/users">"Users"</A>
+                            <A href="/admin/uploads">"Uploads"</A>
+                            <A href="/admin/audit">"Audit log"</A>
+                        </nav>
+                        {children.with_value(|children| children())}
+                    </div>
+                }
+                    .into_any()
+            } else {
+                view! { <NotAllowed/> }.into_any()
+            }
+        }/>
+    }
+}
+
+#[component]
+pub fn Overview() -> impl IntoView {
+    view! { <AdminShell><overview::OverviewPage/></AdminShell> }
+}
+
+#[component]
+pub fn Files() -> impl IntoView {
+    view! { <AdminShell><files::FilesPage/></AdminShell> }
+}
+
+#[component]
+pub fn Users() -> impl IntoView {
+    view! { <AdminShell><users::UsersPage/></AdminShell> }
+}
+
+#[component]
+pub fn Uploads() -> impl IntoView {
+    view! { <AdminShell><uploads::UploadsPage/></AdminShell> }
+}
+
+#[component]
+pub fn Audit() -> impl IntoView {
+    view! { <AdminShell><audit::AuditPage/></AdminShell> }
+}
+
+/// An /admin page that does not exist: "Not allowed" for non-admins, "not found" for admins.
+#[component]
+pub fn Unknown() -> impl IntoView {
+    view! { <AdminShell><crate::pages::not_found::NotFound/></AdminShell> }
+}
+
+/// What a signed-in user who is not an admin sees under /admin.
+#[component]
+fn NotAllowed() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <Title text="Not allowed — Haul"/>
+        <h1>"Not allowed"</h1>
+        <p>"This part of Haul is for admins. Ask an admin if you need something done here."</p>
+    }
+}
+
+/// A query parameter of the page's URL ("" when absent).
+pub fn query_param(name: &'static str) -> Memo<String> {
+    let query = use_query_map();
+    Memo::new(move |_| query.read().get(name).unwrap_or_default())
+}
+
+/// The page's URL with `cursor` set (the next page), keeping the other parameters.
+pub fn page_link(path: &str, params: &[(&str, String)], cursor: &str) -> String {
+    let mut parts: Vec<String> = params
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| format!("{name}={}", crate::format::url_encode(value)))
+        .collect();
+    if !cursor.is_empty() {
+        parts.push(format!("cursor={}", crate::format::url_encode(cursor)));
+    }
+    if parts.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", parts.join("&"))
+    }
+}
+
+/// A date-time as "YYYY-MM-DD HH:MM" (UTC) from RFC 3339.
+pub fn when(rfc3339: &str) -> String {
+    rfc3339.get(..16).unwrap_or(rfc3339).replace('T', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_links_keep_filters_and_add_the_cursor() {
+        let params = [("owner", "a@b.c".to_owned()), ("status", String::new())];
+        assert_eq!(
+            page_link("/admin/files", &params, ""),
+            "/admin/files?owner=a%40b.c"
+        );
+        assert_eq!(
+            page_link("/admin/files", &params, "12_ab"),
+            "/admin/files?owner=a%40b.c&cursor=12_ab"
+        );
+        assert_eq!(page_link("/admin/files", &[], ""), "/admin/files");
+    }
+
+    #[test]
+    fn times_show_to_the_minute() {
+        assert_eq!(when("2026-11-28T23:38:50.123Z"), "2026-11-28 23:38");
+    }
+}

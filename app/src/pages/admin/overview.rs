@@ -1,0 +1,111 @@
+//! /admin: the totals, uploads per day for 30 days, and the users storing the most.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    api::admin::admin_overview,
+    components::{
+        chart::{Bar, ColumnChart, RowChart},
+        error_view::ErrorView,
+    },
+    format::bytes,
+    model::admin::Overview,
+};
+
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| admin_overview());
+    view! {
+        <Title text="Admin — Haul"/>
+        <h1>"Overview"</h1>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                overview
+                    .get()
+                    .map(|result| match result {
+                        Ok(overview) => view! { <Totals overview/> }.into_any(),
+                        Err(error) => view! { <ErrorView error/> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn Totals(overview: Overview) -> impl IntoView {
+    let figures = [
+        ("Users", overview.users.to_string()),
+        (
+            "Active in the last 30 days",
+            overview.active_users.to_string(),
+        ),
+        ("Files complete", overview.complete_files.to_string()),
+        ("Stored", bytes(overview.stored_bytes)),
+        ("Uploads in progress", overview.uploading_files.to_string()),
+        ("Reserved by uploads", bytes(overview.reserved_bytes)),
+        (
+            "Failed in the last 7 days",
+            overview.failed_recently.to_string(),
+        ),
+        (
+            "Aborted in the last 7 days",
+            overview.aborted_recently.to_string(),
+        ),
+    ];
+    let total_uploaded: u64 = overview.uploaded_per_day.iter().map(|d| d.bytes).sum();
+    let busiest = overview.uploaded_per_day.iter().max_by_key(|d| d.bytes);
+    let per_day_summary = match busiest {
+        Some(day) if day.bytes > 0 => format!(
+            "{} uploaded in the last 30 days; the most on {} ({}).",
+            bytes(total_uploaded),
+            day.day,
+            bytes(day.bytes)
+        ),
+        _ => "Nothing was uploaded in the last 30 days.".to_owned(),
+    };
+    let per_day = overview
+        .uploaded_per_day
+        .iter()
+        .map(|day| Bar {
+            label: day.day.clone(),
+            value: day.bytes,
+        })
+        .collect();
+    let top_summary = match overview.top_users.first() {
+        Some(top) => format!(
+            "The {} users storing the most; {} stores the most ({}).",
+            overview.top_users.len(),
+            top.email,
+            bytes(top.bytes)
+        ),
+        None => "No one stores anything yet.".to_owned(),
+    };
+    let top = overview
+        .top_users
+        .iter()
+        .map(|user| Bar {
+            label: user.email.clone(),
+            value: user.bytes,
+        })
+        .collect();
+    view! {
+        <dl class="totals" aria-label="Totals">
+            {figures
+                .into_iter()
+                .map(|(name, value)| {
+                    view! {
+                        <div>
+                            <dt>{name}</dt>
+                            <dd>{value}</dd>
+                        </div>
+                    }
+                })
+                .collect_view()}
+        </dl>
+        <h2>"Uploaded per day"</h2>
+        <ColumnChart title="Bytes uploaded per day, last 30 days".into() summary=per_day_summary bars=per_day/>
+        <h2>"Storage by user"</h2>
+        <RowChart title="Storage by user, top 10".into() summary=top_summary bars=top/>
+    }
+}

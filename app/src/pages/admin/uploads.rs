@@ -1,0 +1,190 @@
+//! /admin/uploads: every upload in progress, oldest first, with its age and the time before
+//! the sweeper aborts it; what S3 holds of one on demand; abort one, or all of a user's.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+
+use super::{files::Pager, page_link, query_param};
+use crate::{
+    api::admin::{admin_uploads, AdminAbortUpload, AdminAbortUserUploads, AdminLandedParts},
+    components::error_view::ErrorView,
+    format::{bytes, duration},
+    model::admin::AdminUpload,
+};
+
+#[derive(Clone, Copy)]
+struct Actions {
+    abort: ServerAction<AdminAbortUpload>,
+    abort_all: ServerAction<AdminAbortUserUploads>,
+}
+
+#[component]
+pub fn UploadsPage() -> impl IntoView {
+    let (owner, cursor) = (query_param("owner"), query_param("cursor"));
+    let actions = Actions {
+        abort: ServerAction::new(),
+        abort_all: ServerAction::new(),
+    };
+    let page = Resource::new(
+        move || {
+            (
+                owner.get(),
+                cursor.get(),
+                actions.abort.version().get(),
+                actions.abort_all.version().get(),
+            )
+        },
+        |(owner, cursor, ..)| async move {
+            admin_uploads(Some(owner), Some(cursor).filter(|c| !c.is_empty())).await
+        },
+    );
+    let error = move || {
+        actions
+            .abort
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| actions.abort_all.value().get().and_then(Result::err))
+    };
+    let aborted = move || {
+        actions
+            .abort_all
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .map(|n| format!("Aborted {n} uploads."))
+    };
+    view! {
+        <Title text="Uploads — Admin — Haul"/>
+        <h1>"Uploads in progress"</h1>
+        <Form method="GET" action="/admin/uploads" attr:class="filters" attr:aria-label="Filter uploads">
+            <label>
+                "Owner's email " <input type="email" name="owner" prop:value=move || owner.get()/>
+            </label>
+            <button type="submit" class="button">"Filter"</button>
+        </Form>
+        {move || error().map(|error| view! { <ErrorView error/> })}
+        {move || aborted().map(|text| view! { <p class="notice" role="status">{text}</p> })}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                page.get()
+                    .map(|result| match result {
+                        Ok(page) => {
+                            let link = |c: &str| page_link("/admin/uploads", &[("owner", owner.get())], c);
+                            let next = page.next_cursor.as_deref().map(link);
+                            let first = (!cursor.get().is_empty()).then(|| link(""));
+                            view! {
+                                <UploadTable uploads=page.uploads actions/>
+                                <Pager next first/>
+                            }
+                                .into_any()
+                        }
+                        Err(error) => view! { <ErrorView error/> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn UploadTable(uploads: Vec<AdminUpload>, actions: Actions) -> impl IntoView {
+    if uploads.is_empty() {
+        return view! { <p>"No uploads in progress."</p> }.into_any();
+    }
+    view! {
+        <table class="admin-table" aria-label="Uploads in progress">
+            <thead>
+                <tr>
+                    <th scope="col">"Owner"</th>
+                    <th scope="col">"Name"</th>
+                    <th scope="col">"Size"</th>
+                    <th scope="col">"Parts"</th>
+                    <th scope="col">"Age"</th>
+                    <th scope="col">"Aborted in"</th>
+                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                </tr>
+            </thead>
+            <tbody>
+                {uploads.into_iter().map(|upload| view! { <UploadRow upload actions/> }).collect_view()}
+            </tbody>
+        </table>
+    }
+        .into_any()
+}
+
+#[component]
+fn UploadRow(upload: AdminUpload, actions: Actions) -> impl IntoView {
+    let AdminUpload {
+        file,
+        owner_id,
+        owner_email,
+        signed_parts,
+        age_seconds,
+        seconds_left,
+    } = upload;
+    let name = file.name.clone();
+    let landed = ServerAction::<AdminLandedParts>::new();
+    let (check_id, abort_id) = (file.id.clone(), file.id.clone());
+    let parts = move || match landed.value().get() {
+        Some(Ok(held)) => format!(
+            "{} of {} in S3 ({})",
+            held.landed_parts,
+            held.part_count,
+            bytes(held.landed_bytes)
+        ),
+        Some(Err(error)) => error.to_string(),
+        None => format!("{signed_parts} of {} signed", file.part_count),
+    };
+    let on_abort_all = {
+        let email = owner_email.clone();
+        move |_| {
+            let question = format!("Abort every upload in progress of {email}?");
+            if window().confirm_with_message(&question).unwrap_or(false) {
+                actions.abort_all.dispatch(AdminAbortUserUploads {
+                    user_id: owner_id.clone(),
+                });
+            }
+        }
+    };
+    view! {
+        <tr aria-label=name.clone()>
+            <td>{owner_email.clone()}</td>
+            <td class="file-name">{name.clone()}</td>
+            <td>{bytes(file.size_bytes)}</td>
+            <td>{parts}</td>
+            <td>{duration(age_seconds as f64)}</td>
+            <td>{duration(seconds_left as f64)}</td>
+            <td class="file-actions">
+                <button
+                    type="button"
+                    class="link"
+                    aria-label=format!("Check S3 for {name}")
+                    on:click=move |_| {
+                        landed.dispatch(AdminLandedParts { file_id: check_id.clone() });
+                    }
+                >
+                    "Check S3"
+                </button>
+                <button
+                    type="button"
+                    class="link danger"
+                    aria-label=format!("Abort {name}")
+                    on:click=move |_| {
+                        actions.abort.dispatch(AdminAbortUpload { file_id: abort_id.clone() });
+                    }
+                >
+                    "Abort"
+                </button>
+                <button
+                    type="button"
+                    class="link danger"
+                    aria-label=format!("Abort all uploads of {owner_email}")
+                    on:click=on_abort_all
+                >
+                    "Abort all of this user"
+                </button>
+            </td>
+        </tr>
+    }
+}

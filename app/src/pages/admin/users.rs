@@ -1,0 +1,262 @@
+//! /admin/users: every account, searchable by email, a page at a time; quota, role, disable
+//! and delete (with its progress, step by step).
+
+use leptos::{prelude::*, task::spawn_local};
+use leptos_meta::Title;
+use leptos_router::components::Form;
+
+use super::{files::Pager, page_link, query_param, when};
+use crate::{
+    api::admin::{admin_delete_user, admin_users, AdminSetDisabled, AdminSetQuota, AdminSetRole},
+    components::error_view::ErrorView,
+    error::AppError,
+    format::bytes,
+    model::{admin::AdminUser, Role},
+};
+
+#[derive(Clone, Copy)]
+struct Actions {
+    quota: ServerAction<AdminSetQuota>,
+    role: ServerAction<AdminSetRole>,
+    disabled: ServerAction<AdminSetDisabled>,
+    /// Bumped when a deletion ends, to reload the list.
+    deleted: RwSignal<u32>,
+    /// What the last deletion did.
+    notice: RwSignal<Option<String>>,
+}
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let (email, cursor) = (query_param("email"), query_param("cursor"));
+    let actions = Actions {
+        quota: ServerAction::new(),
+        role: ServerAction::new(),
+        disabled: ServerAction::new(),
+        deleted: RwSignal::new(0),
+        notice: RwSignal::new(None),
+    };
+    let page = Resource::new(
+        move || {
+            (
+                email.get(),
+                cursor.get(),
+                actions.quota.version().get(),
+                actions.role.version().get(),
+                actions.disabled.version().get(),
+                actions.deleted.get(),
+            )
+        },
+        |(email, cursor, ..)| async move {
+            admin_users(Some(email), Some(cursor).filter(|c| !c.is_empty())).await
+        },
+    );
+    let error = move || {
+        let failed = |r: Option<Result<AdminUser, AppError>>| r.and_then(Result::err);
+        failed(actions.quota.value().get())
+            .or_else(|| failed(actions.role.value().get()))
+            .or_else(|| failed(actions.disabled.value().get()))
+    };
+    view! {
+        <Title text="Users — Admin — Haul"/>
+        <h1>"Users"</h1>
+        <Form method="GET" action="/admin/users" attr:class="filters" attr:aria-label="Filter users">
+            <label>
+                "Email contains " <input type="search" name="email" prop:value=move || email.get()/>
+            </label>
+            <button type="submit" class="button">"Filter"</button>
+        </Form>
+        {move || error().map(|error| view! { <ErrorView error/> })}
+        {move || actions.notice.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                page.get()
+                    .map(|result| match result {
+                        Ok(page) => {
+                            let link = |c: &str| page_link("/admin/users", &[("email", email.get())], c);
+                            let next = page.next_cursor.as_deref().map(link);
+                            let first = (!cursor.get().is_empty()).then(|| link(""));
+                            view! {
+                                <UserTable users=page.users actions/>
+                                <Pager next first/>
+                            }
+                                .into_any()
+                        }
+                        Err(error) => view! { <ErrorView error/> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn UserTable(users: Vec<AdminUser>, actions: Actions) -> impl IntoView {
+    if users.is_empty() {
+        return view! { <p>"No accounts match."</p> }.into_any();
+    }
+    view! {
+        <table class="admin-table" aria-label="Users">
+            <thead>
+                <tr>
+                    <th scope="col">"Email"</th>
+                    <th scope="col">"Role"</th>
+                    <th scope="col">"Files"</th>
+                    <th scope="col">"Used / reserved / quota"</th>
+                    <th scope="col">"Created"</th>
+                    <th scope="col">"Last sign-in"</th>
+                    <th scope="col">"Disabled"</th>
+                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                </tr>
+            </thead>
+            <tbody>
+                {users.into_iter().map(|user| view! { <UserRow user actions/> }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn UserRow(user: AdminUser, actions: Actions) -> impl IntoView {
+    let email = user.email.clone();
+    let usage = format!(
+        "{} / {} / {}",
+        bytes(user.used_bytes),
+        bytes(user.reserved_bytes),
+        bytes(user.quota_bytes)
+    );
+    let disabled = if user.deleting {
+        "Being deleted"
+    } else if user.disabled {
+        "Yes"
+    } else {
+        "No"
+    };
+    view! {
+        <tr aria-label=email.clone()>
+            <td>{email.clone()}</td>
+            <td>{user.role.as_str()}</td>
+            <td>{user.complete_files}</td>
+            <td>{usage}</td>
+            <td class="secondary">{when(&user.created_at)}</td>
+            <td class="secondary">{user.last_sign_in_at.as_deref().map(when)}</td>
+            <td>{disabled}</td>
+            <td class="user-actions">
+                <UserActions user actions/>
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn UserActions(user: AdminUser, actions: Actions) -> impl IntoView {
+    let AdminUser {
+        id,
+        email,
+        role,
+        disabled,
+        ..
+    } = user;
+    let (other_role, role_label) = match role {
+        Role::Admin => (Role::User, "Demote"),
+        Role::User => (Role::Admin, "Promote"),
+    };
+    let disable_label = if disabled { "Enable" } else { "Disable" };
+    let (role_id, disable_id) = (id.clone(), id.clone());
+    let quota = RwSignal::new(String::new());
+    let on_quota = {
+        let id = id.clone();
+        move |event: leptos::ev::SubmitEvent| {
+            event.prevent_default();
+            actions.quota.dispatch(AdminSetQuota {
+                user_id: id.clone(),
+                quota: quota.get_untracked(),
+            });
+        }
+    };
+    view! {
+        <form class="inline-form" aria-label=format!("Quota of {email}") on:submit=on_quota>
+            <input
+                name="quota"
+                size="8"
+                aria-label=format!("New quota for {email}")
+                placeholder="500GB"
+                on:input=move |event| quota.set(event_target_value(&event))
+            />
+            <button type="submit" class="link">"Set quota"</button>
+        </form>
+        <button
+            type="button"
+            class="link"
+            aria-label=format!("{role_label} {email}")
+            on:click=move |_| {
+                actions.role.dispatch(AdminSetRole { user_id: role_id.clone(), role: other_role });
+            }
+        >
+            {role_label}
+        </button>
+        <button
+            type="button"
+            class="link"
+            aria-label=format!("{disable_label} {email}")
+            on:click=move |_| {
+                actions.disabled.dispatch(AdminSetDisabled { user_id: disable_id.clone(), disabled: !disabled });
+            }
+        >
+            {disable_label}
+        </button>
+        <DeleteUser id email actions/>
+    }
+}
+
+/// Deletes the account and its files, a step at a time, showing how far it got.
+#[component]
+fn DeleteUser(id: String, email: String, actions: Actions) -> impl IntoView {
+    let progress = RwSignal::new(None::<String>);
+    let failed = RwSignal::new(None::<AppError>);
+    let on_click = {
+        let email = email.clone();
+        move |_| {
+            let question = format!(
+                "Delete {email} and all their files? Their bytes are removed from the storage. \
+                 This cannot be undone."
+            );
+            if !window().confirm_with_message(&question).unwrap_or(false) {
+                return;
+            }
+            let (id, email) = (id.clone(), email.clone());
+            spawn_local(async move {
+                failed.set(None);
+                let mut removed = 0;
+                loop {
+                    match admin_delete_user(id.clone()).await {
+                        Ok(step) => {
+                            removed += step.removed_files;
+                            progress.set(Some(format!(
+                                "Deleting… {removed} files removed, {} left.",
+                                step.files_left
+                            )));
+                            if step.done {
+                                actions
+                                    .notice
+                                    .set(Some(format!("Deleted {email} and {removed} files.")));
+                                break;
+                            }
+                        }
+                        Err(error) => {
+                            failed.set(Some(error));
+                            break;
+                        }
+                    }
+                }
+                actions.deleted.update(|n| *n += 1);
+            });
+        }
+    };
+    view! {
+        <button type="button" class="link danger" aria-label=format!("Delete {email}") on:click=on_click>
+            "Delete"
+        </button>
+        {move || progress.get().map(|text| view! { <span role="status">{text}</span> })}
+        {move || failed.get().map(|error| view! { <ErrorView error/> })}
+    }
+}

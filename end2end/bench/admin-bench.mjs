@@ -1,0 +1,279 @@
+// Admin dashboard benchmark: seeds 10 000 users and 1 000 000 file rows through SQL into the
+// embedded PostgreSQL of a real server, then times the dashboard's queries over HTTP, as a
+// browser calls them (server functions, with a session): p50 and p99 of each, per round.
+//
+// Run through scripts/bench-admin.sh (`make bench-admin`), which provides:
+//   HAUL_BENCH_SERVER  the server binary
+//   HAUL_BENCH_TMP     a scratch directory, removed by the caller
+// Optional: HAUL_BENCH_FILES (default 1000000), HAUL_BENCH_USERS (10000),
+//           HAUL_BENCH_ROUNDS (3), HAUL_BENCH_REQUESTS (200 per query and round).
+//
+// Exits 0 whatever the figures (this is a measurement); non-zero only when something breaks.
+
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+const PASSWORD = "bench password, long enough";
+const TARGET_P99_MS = 50;
+
+const serverBin = requiredEnv("HAUL_BENCH_SERVER");
+const tmp = requiredEnv("HAUL_BENCH_TMP");
+const fileCount = Number(process.env.HAUL_BENCH_FILES ?? "1000000");
+const userCount = Number(process.env.HAUL_BENCH_USERS ?? "10000");
+const rounds = Number(process.env.HAUL_BENCH_ROUNDS ?? "3");
+const requests = Number(process.env.HAUL_BENCH_REQUESTS ?? "200");
+const dataDir = path.join(tmp, "data");
+const serverLog = path.join(tmp, "server.log");
+
+let server;
+
+function requiredEnv(name) {
+  const value = process.env[name];
+  if (!value) fail(`${name} is not set (run scripts/bench-admin.sh)`);
+  return value;
+}
+
+function log(message) {
+  console.error(`bench-admin: ${message}`);
+}
+
+function fail(message) {
+  log(message);
+  process.exit(1);
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer(port) {
+  const logFd = fs.openSync(serverLog, "a");
+  server = spawn(serverBin, [], {
+    stdio: ["ignore", logFd, logFd],
+    env: {
+      ...process.env,
+      PATH: `${process.env.HOME}/.cache/haul/tools/seaweedfs/bin:${process.env.PATH}`,
+      HAUL_ADDR: `127.0.0.1:${port}`,
+      HAUL_DATA_DIR: dataDir,
+      HAUL_LOG: "warn",
+      HAUL_RATE_LIMIT_PER_IP: "100000",
+      // The seeded uploads in progress are years old: the sweeper must leave them be.
+      HAUL_UPLOAD_TTL: "36500d",
+    },
+  });
+  fs.closeSync(logFd);
+  server.exited = new Promise((resolve) => server.on("exit", (code, signal) => resolve({ code, signal })));
+  let exited = null;
+  server.exited.then((status) => (exited = status));
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`server exited early (${JSON.stringify(exited)})`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(250);
+  }
+  throw new Error("server not ready after 120 s");
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  server.kill("SIGTERM");
+  const stopped = await Promise.race([server.exited.then(() => true), sleep(30_000).then(() => false)]);
+  if (!stopped) {
+    server.kill("SIGKILL");
+    await server.exited;
+  }
+}
+
+/** Runs SQL in the server's own database, over its unix socket. */
+function psql(sql) {
+  return execFileSync(
+    "psql",
+    ["-h", path.join(dataDir, "postgres-socket"), "-U", "haul", "-d", "haul", "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
+    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+  ).trim();
+}
+
+/** A client with its own session cookie, calling server functions like the pages do. */
+function client(base) {
+  let cookie = "";
+  return async function post(endpoint, body) {
+    const res = await fetch(`${base}/api/${endpoint}`, {
+      method: "POST",
+      headers: {
+        Origin: base,
+        Cookie: cookie,
+        ...(body instanceof URLSearchParams ? {} : { "Content-Type": "application/json" }),
+      },
+      body: body instanceof URLSearchParams ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`POST /api/${endpoint}: ${res.status} ${text}`);
+    const session = res.headers.getSetCookie().find((c) => c.startsWith("haul_session="));
+    if (session) cookie = session.split(";")[0];
+    return JSON.parse(text);
+  };
+}
+
+/**
+ * 10 000 users (every password the admin's) and 1 000 000 files. Owners follow a skewed
+ * spread (a few users hold many files, most a few); 90 % complete, 3 % uploading, 4 %
+ * failed, 3 % aborted; created over the last year; names from a small vocabulary, so a name
+ * search matches a realistic share. Then the counters and the daily rollup, as the app keeps them.
+ */
+function seed(adminEmail) {
+  const hash = psql(`select password_hash from app_user where email = '${adminEmail}'`);
+  psql(`
+    insert into app_user (email, password_hash, quota_bytes, created_at, last_seen_at, last_sign_in_at)
+    select 'user' || n || '@bench.example', '${hash}', 1099511627776,
+           now() - (n % 700) * interval '1 day', now() - (n % 90) * interval '1 day',
+           now() - (n % 90) * interval '1 day'
+    from generate_series(1, ${userCount}) n;
+    create temporary table owners as
+      select row_number() over (order by created_at, app_user_id) - 1 as i, app_user_id
+      from app_user where email like '%@bench.example';
+    create index on owners (i);
+    insert into file (file_id, owner_id, object_key, name, content_type, size_bytes, status,
+                      part_size, part_count, created_at, completed_at, ended_at, checksum_sha256)
+    select id, o.app_user_id, 'u/' || o.app_user_id || '/' || id,
+           (array['report','backup','video','dataset','photos','scan','archive','invoice'])[1 + n % 8]
+             || '-' || n || (array['.tar.gz','.mp4','.csv','.zip','.pdf'])[1 + n % 5],
+           'application/octet-stream', (n * 7919 % 5000) * 1048576 + n % 1000,
+           s.status, 16777216, 1, s.created, 
+           case when s.status = 'complete' then s.created + interval '5 minutes' end,
+           case when s.status <> 'uploading' then s.created + interval '5 minutes' end,
+           case when s.status = 'complete' then 'c2VlZA==' end
+    from (select gen_random_uuid() as id, n,
+                 case when n % 100 < 90 then 'complete' when n % 100 < 93 then 'uploading'
+                      when n % 100 < 97 then 'failed' else 'aborted' end as status,
+                 now() - (n % 365) * interval '1 day' - (n % 86400) * interval '1 second' as created,
+                 -- Skewed owners: the square makes low indexes much more likely.
+                 floor(power((n * 2654435761::bigint % 1000003)::float8 / 1000003, 2) * ${userCount})::bigint as i
+          from generate_series(1, ${fileCount}) n) s
+    join owners o on o.i = s.i;
+    update app_user u set used_bytes = c.used, reserved_bytes = c.reserved, complete_files = c.files
+    from (select owner_id,
+                 coalesce(sum(size_bytes) filter (where status = 'complete'), 0) as used,
+                 coalesce(sum(size_bytes) filter (where status = 'uploading'), 0) as reserved,
+                 count(*) filter (where status = 'complete') as files
+          from file group by owner_id) c
+    where c.owner_id = u.app_user_id;
+    insert into upload_day (day, files, bytes)
+    select (completed_at at time zone 'utc')::date, count(*), sum(size_bytes)
+    from file where status = 'complete' group by 1
+    on conflict (day) do update set files = excluded.files, bytes = excluded.bytes;
+    analyze;
+  `);
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+async function time(call) {
+  const times = [];
+  for (let i = 0; i < 10; i++) await call(); // warm-up
+  for (let i = 0; i < requests; i++) {
+    const start = process.hrtime.bigint();
+    await call();
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function main() {
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.chmodSync(tmp, 0o711);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  await startServer(port);
+
+  const admin = client(base);
+  const adminEmail = "admin@bench.example";
+  await admin("sign_up", new URLSearchParams({ email: adminEmail, password: PASSWORD }));
+  psql(`update app_user set role = 'admin' where email = '${adminEmail}'`);
+
+  log(`seeding ${userCount} users and ${fileCount} files…`);
+  const seedStart = Date.now();
+  seed(adminEmail);
+  const seedSeconds = (Date.now() - seedStart) / 1000;
+  const counted = psql("select count(*) from file");
+  log(`seeded ${counted} files in ${seedSeconds.toFixed(1)} s`);
+
+  // The owner with the most files: their My files, and the admin list filtered to them.
+  const heavy = psql(
+    "select email from app_user u where email like '%@bench.example' order by complete_files desc limit 1",
+  );
+  const heavyFiles = psql(`select count(*) from file f join app_user u on u.app_user_id = f.owner_id where u.email = '${heavy}'`);
+  const owner = client(base);
+  await owner("sign_in", new URLSearchParams({ email: heavy, password: PASSWORD }));
+  const secondPage = (await admin("admin/files", { filter: {}, cursor: null })).next_cursor;
+
+  const queries = [
+    ["admin files, unfiltered", () => admin("admin/files", { filter: {}, cursor: null })],
+    ["admin files, unfiltered, page 2", () => admin("admin/files", { filter: {}, cursor: secondPage })],
+    ["admin files, largest first", () => admin("admin/files", { filter: { sort: "largest" }, cursor: null })],
+    [`admin files, by owner (${heavyFiles} files)`, () => admin("admin/files", { filter: { owner: heavy }, cursor: null })],
+    ["admin files, by status (failed)", () => admin("admin/files", { filter: { status: "failed" }, cursor: null })],
+    ["admin files, name contains \"invoice-12\"", () => admin("admin/files", { filter: { name: "invoice-12" }, cursor: null })],
+    ["admin files, name contains \"report\" (1 in 8)", () => admin("admin/files", { filter: { name: "report" }, cursor: null })],
+    ["admin users", () => admin("admin/users", new URLSearchParams())],
+    ["admin users, email contains \"user12\"", () => admin("admin/users", new URLSearchParams({ email: "user12" }))],
+    ["admin overview", () => admin("admin/overview", new URLSearchParams())],
+    ["admin uploads in progress", () => admin("admin/uploads", new URLSearchParams())],
+    [`My files of the heaviest owner`, () => owner("list_files", new URLSearchParams())],
+  ];
+  const results = queries.map(() => ({ p50: [], p99: [] }));
+  for (let round = 1; round <= rounds; round++) {
+    log(`round ${round} of ${rounds}`);
+    for (const [i, [, call]] of queries.entries()) {
+      const { p50, p99 } = await time(call);
+      results[i].p50.push(p50);
+      results[i].p99.push(p99);
+    }
+  }
+
+  const fmt = (ms) => ms.toFixed(1);
+  const range = (values) => `${fmt(Math.min(...values))}–${fmt(Math.max(...values))}`;
+  console.log(
+    `\nAdmin dashboard at ${counted} files and ${userCount} users (seeded in ${seedSeconds.toFixed(0)} s); ` +
+      `${rounds} rounds of ${requests} sequential requests per query, over HTTP with a session:\n`,
+  );
+  console.log("| query | p50 ms, median (range) | p99 ms, median (range) | p99 < 50 ms |");
+  console.log("|---|---|---|---|");
+  for (const [i, [name]] of queries.entries()) {
+    const p99 = median(results[i].p99);
+    console.log(
+      `| ${name} | ${fmt(median(results[i].p50))} (${range(results[i].p50)}) | ${fmt(p99)} (${range(results[i].p99)}) | ${p99 < TARGET_P99_MS ? "yes" : "NO"} |`,
+    );
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  log(error.stack ?? String(error));
+  log(`server log tail:\n${fs.existsSync(serverLog) ? fs.readFileSync(serverLog, "utf8").split("\n").slice(-30).join("\n") : ""}`);
+  process.exitCode = 1;
+} finally {
+  await stopServer();
+}
