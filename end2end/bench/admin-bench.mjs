@@ -12,9 +12,9 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { apiClient as client, freePort } from "./common.mjs";
 
 const PASSWORD = "bench password, long enough";
 const TARGET_P99_MS = 50;
@@ -43,17 +43,6 @@ function log(message) {
 function fail(message) {
   log(message);
   process.exit(1);
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 async function startServer(port) {
@@ -107,27 +96,6 @@ function psql(sql) {
   ).trim();
 }
 
-/** A client with its own session cookie, calling server functions like the pages do. */
-function client(base) {
-  let cookie = "";
-  return async function post(endpoint, body) {
-    const res = await fetch(`${base}/api/${endpoint}`, {
-      method: "POST",
-      headers: {
-        Origin: base,
-        Cookie: cookie,
-        ...(body instanceof URLSearchParams ? {} : { "Content-Type": "application/json" }),
-      },
-      body: body instanceof URLSearchParams ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`POST /api/${endpoint}: ${res.status} ${text}`);
-    const session = res.headers.getSetCookie().find((c) => c.startsWith("haul_session="));
-    if (session) cookie = session.split(";")[0];
-    return JSON.parse(text);
-  };
-}
-
 /**
  * 10 000 users (every password the admin's) and 1 000 000 files. Owners follow a skewed
  * spread (a few users hold many files, most a few); 90 % complete, 3 % uploading, 4 %
@@ -162,7 +130,7 @@ function seed(adminEmail) {
                  now() - (n % 365) * interval '1 day' - (n % 86400) * interval '1 second' as created,
                  -- Skewed owners: the square makes low indexes much more likely.
                  floor(power((n * 2654435761::bigint % 1000003)::float8 / 1000003, 2) * ${userCount})::bigint as i
-          from generate_series(1, ${fileCount}) n) s
+          from generate_series(1::bigint, ${fileCount}) n) s
     join owners o on o.i = s.i;
     update app_user u set used_bytes = c.used, reserved_bytes = c.reserved, complete_files = c.files
     from (select owner_id,
@@ -241,6 +209,11 @@ async function main() {
     ["admin overview", () => admin("admin/overview", new URLSearchParams())],
     ["admin uploads in progress", () => admin("admin/uploads", new URLSearchParams())],
     [`My files of the heaviest owner`, () => owner("list_files", new URLSearchParams())],
+    // Whole pages as a browser opens them: session, data and server rendering.
+    ["page /admin (HTML)", () => admin.page("/admin")],
+    ["page /admin/files (HTML)", () => admin.page("/admin/files")],
+    ["page /admin/users (HTML)", () => admin.page("/admin/users")],
+    ["page /files of the heaviest owner (HTML)", () => owner.page("/files")],
   ];
   const results = queries.map(() => ({ p50: [], p99: [] }));
   for (let round = 1; round <= rounds; round++) {

@@ -14,11 +14,11 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 // Resolved from end2end/node_modules, next to this directory, whatever the working directory.
 import { chromium } from "playwright-core";
+import { apiClient as sharedClient, freePort } from "./common.mjs";
 
 const MIB = 1024 * 1024;
 // The browser's default ("Parts in flight per file" on the upload page); curl gets the same.
@@ -62,17 +62,6 @@ function fail(message) {
 }
 
 /** A port that was free a moment ago: the OS picks it, we release it for the server. */
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 function serverLogTail() {
   try {
     return fs.readFileSync(serverLog, "utf8").split("\n").slice(-30).join("\n");
@@ -170,26 +159,9 @@ function flushDisk() {
   execFileSync("sync");
 }
 
-/** A signed-in API client on Node's fetch: it keeps the session cookie and sends Origin. */
+/** A signed-in API client (a fresh account). */
 async function apiClient(base, email) {
-  let cookie = "";
-  async function post(endpoint, body) {
-    const res = await fetch(`${base}/api/${endpoint}`, {
-      method: "POST",
-      // The server refuses state-changing requests whose Origin is another site.
-      headers: {
-        Origin: base,
-        Cookie: cookie,
-        ...(body instanceof URLSearchParams ? {} : { "Content-Type": "application/json" }),
-      },
-      body: body instanceof URLSearchParams ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`POST /api/${endpoint}: ${res.status} ${text}`);
-    const session = res.headers.getSetCookie().find((c) => c.startsWith("haul_session="));
-    if (session) cookie = session.split(";")[0];
-    return JSON.parse(text);
-  }
+  const post = sharedClient(base);
   await post("sign_up", new URLSearchParams({ email, password: PASSWORD }));
   return post;
 }

@@ -119,14 +119,7 @@ pub async fn list(
     cursor: Option<&str>,
 ) -> Result<AuditPage, Error> {
     let range = super::admin::DayRange::parse(&filter.from, &filter.to)?;
-    let after = match cursor.filter(|c| !c.is_empty()) {
-        Some(cursor) => Some(
-            cursor
-                .parse::<i64>()
-                .map_err(|_| Error::Malformed("invalid cursor".into()))?,
-        ),
-        None => None,
-    };
+    let after = super::admin::read_cursor(cursor, |c| c.parse::<i64>().ok())?;
     let mut query = QueryBuilder::<Postgres>::new(
         "select audit_event_id, created_at, actor_email, action, target_email, target_file_id,
                 ip, detail

@@ -79,23 +79,13 @@ pub async fn find(db: &PgPool, id: Uuid) -> Result<FileRow, Error> {
     .ok_or(Error::NotFound)
 }
 
-/// The caller's file, or NotFound.
+/// The caller's file, or NotFound: someone else's file answers like a missing one.
 pub async fn find_owned(db: &PgPool, owner: Uuid, id: &str) -> Result<FileRow, Error> {
-    let id = parse_id(id)?;
-    sqlx::query_as!(
-        FileRow,
-        r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes,
-                  status as "status: FileStatus",
-                  s3_upload_id, part_size, part_count, failure_reason, created_at,
-                  checksum_sha256, part_checksums
-           from file where file_id = $1 and owner_id = $2"#,
-        id,
-        owner
-    )
-    .fetch_optional(db)
-    .await
-    .context("loading a file")?
-    .ok_or(Error::NotFound)
+    match find(db, parse_id(id)?).await {
+        Ok(file) if file.owner_id == owner => Ok(file),
+        Ok(_) | Err(Error::NotFound) => Err(Error::NotFound),
+        Err(error) => Err(error),
+    }
 }
 
 pub struct NewFile<'a> {
@@ -640,11 +630,12 @@ pub async fn list(
     Ok((rows, next))
 }
 
-fn make_cursor(time: OffsetDateTime, id: Uuid) -> String {
+/// A keyset cursor: the time of the last row shown (microseconds) and its id.
+pub(crate) fn make_cursor(time: OffsetDateTime, id: Uuid) -> String {
     format!("{}_{}", time.unix_timestamp_nanos() / 1000, id)
 }
 
-fn parse_cursor(cursor: &str) -> Option<(OffsetDateTime, Uuid)> {
+pub(crate) fn parse_cursor(cursor: &str) -> Option<(OffsetDateTime, Uuid)> {
     let (micros, id) = cursor.split_once('_')?;
     let micros: i128 = micros.parse().ok()?;
     let time = OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1000)?).ok()?;

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::{
+    fault::Fault,
     helpers::{test_bytes, TestApp},
     upload::{app, id},
 };
@@ -774,4 +775,42 @@ async fn the_overview_counts_what_is_there() {
     assert_eq!(days[29]["bytes"], 8000);
     assert_eq!(days[29]["files"], 2);
     assert_eq!(overview["top_users"][0]["bytes"], 8000);
+}
+
+#[tokio::test]
+async fn deletes_that_the_storage_refuses_change_nothing_and_can_be_retried() {
+    let (admin, proxy) = crate::resilience::app_behind_proxy().await;
+    let (admin_email, _) = admin.signed_up_user().await;
+    make(&admin, &admin_email, Change::Role(Role::Admin)).await;
+    let user = admin.other_browser();
+    let (user_email, _) = user.signed_up_user().await;
+    let bytes = test_bytes(3000, 8);
+    let file_id = user.upload_file("kept.bin", &bytes).await;
+    let is_delete = |method: &axum::http::Method, _: &str| method == axum::http::Method::DELETE;
+
+    proxy.fail(is_delete, Fault::Status(503));
+    let hits = proxy.hits();
+    let (status, body) = admin
+        .json_body("/api/admin/delete_files", json!({ "file_ids": [file_id] }))
+        .await;
+    assert!(proxy.hits() > hits, "the fault was never injected");
+    assert_eq!(status, 503, "{body}");
+    // Nothing changed: the row, the bytes and the quota are as they were.
+    assert_eq!(user.object(&file_id).await, bytes);
+    assert_eq!(user.usage().await, (3000, 0));
+
+    // Deleting the account stops at the same fault, with the account disabled and its
+    // file still listed; once the storage answers, the next step finishes.
+    let target = user_id(&admin, &user_email).await;
+    let (status, _) = admin.json("/api/admin/delete_user", &[("user_id", &target)]).await;
+    assert_eq!(status, 503);
+    assert_eq!(user.me().await, None);
+    let (_, page) = admin.admin_files(json!({ "owner": user_email }), None).await;
+    assert_eq!(page["files"].as_array().unwrap().len(), 1);
+
+    proxy.heal();
+    let (status, step) = admin.json("/api/admin/delete_user", &[("user_id", &target)]).await;
+    assert_eq!((status, step["done"].clone()), (200, json!(true)), "{step}");
+    let (_, page) = admin.admin_files(json!({}), None).await;
+    assert_eq!(page["files"], json!([]));
 }

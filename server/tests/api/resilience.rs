@@ -17,7 +17,7 @@ const MIB: usize = 1024 * 1024;
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// An app whose S3 traffic passes a fault proxy, with short S3 timeouts so a hang ends soon.
-async fn app_behind_proxy() -> (TestApp, FaultProxy) {
+pub(crate) async fn app_behind_proxy() -> (TestApp, FaultProxy) {
     let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
     let mut args = ARGS.to_vec();
     args.extend([

@@ -7,7 +7,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{contains_pattern, next_page, Admin, DayRange};
+use super::{contains_pattern, next_page, read_cursor, Admin, DayRange};
 use crate::{
     backend::{
         audit::Event,
@@ -96,12 +96,7 @@ pub async fn list(
     cursor: Option<&str>,
 ) -> Result<AdminFilePage, Error> {
     let checked = check(filter)?;
-    let after = match cursor.filter(|c| !c.is_empty()) {
-        Some(cursor) => {
-            Some(parse_cursor(cursor).ok_or_else(|| Error::Malformed("invalid cursor".into()))?)
-        }
-        None => None,
-    };
+    let after = read_cursor(cursor, parse_cursor)?;
     let owner = match &checked.owner {
         Some(email) => match owner_id(&state.db, email).await? {
             Some(id) => Some(id),

@@ -127,6 +127,18 @@ pub fn next_page<T>(rows: &mut Vec<T>, page: i64, cursor: impl Fn(&T) -> String)
     }
 }
 
+/// A cursor from the client, read with `parse`: None for the first page; one the server never
+/// handed out is malformed.
+pub fn read_cursor<T>(
+    cursor: Option<&str>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, Error> {
+    cursor
+        .filter(|c| !c.is_empty())
+        .map(|c| parse(c).ok_or_else(|| Error::Malformed("invalid cursor".into())))
+        .transpose()
+}
+
 /// `%part%` for ILIKE, with the pattern's own wildcards taken literally.
 pub fn contains_pattern(part: &str) -> String {
     let escaped = part

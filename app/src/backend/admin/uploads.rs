@@ -4,11 +4,15 @@
 use anyhow::Context;
 use sqlx::{Postgres, QueryBuilder};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
-use super::{next_page, Admin};
+use super::{next_page, read_cursor, Admin};
 use crate::{
-    backend::{audit::Event, files::FileRow, state::AppState, uploads, Error},
+    backend::{
+        audit::Event,
+        files::{make_cursor, parse_cursor, FileRow},
+        state::AppState,
+        uploads, Error,
+    },
     model::admin::{AdminUpload, AdminUploadPage, LandedParts},
 };
 
@@ -30,12 +34,7 @@ pub async fn list(
     owner: &str,
     cursor: Option<&str>,
 ) -> Result<AdminUploadPage, Error> {
-    let after = match cursor.filter(|c| !c.is_empty()) {
-        Some(cursor) => {
-            Some(parse_cursor(cursor).ok_or_else(|| Error::Malformed("invalid cursor".into()))?)
-        }
-        None => None,
-    };
+    let after = read_cursor(cursor, parse_cursor)?;
     let mut query = QueryBuilder::<Postgres>::new(
         "select f.file_id as id, f.owner_id, f.object_key, f.name, f.content_type, f.size_bytes,
                 f.status, f.s3_upload_id, f.part_size, f.part_count, f.failure_reason,
@@ -67,11 +66,7 @@ pub async fn list(
         .await
         .context("listing uploads in progress")?;
     let next_cursor = next_page(&mut rows, PAGE_SIZE, |row| {
-        format!(
-            "{}_{}",
-            row.file.created_at.unix_timestamp_nanos() / 1000,
-            row.file.id
-        )
+        make_cursor(row.file.created_at, row.file.id)
     });
     let now = OffsetDateTime::now_utc();
     let ttl = state.config.upload_ttl;
@@ -94,13 +89,6 @@ pub async fn list(
             .collect(),
         next_cursor,
     })
-}
-
-fn parse_cursor(cursor: &str) -> Option<(OffsetDateTime, Uuid)> {
-    let (micros, id) = cursor.split_once('_')?;
-    let micros: i128 = micros.parse().ok()?;
-    let time = OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1000)?).ok()?;
-    Some((time, Uuid::parse_str(id).ok()?))
 }
 
 /// What S3 holds of one upload in progress (ListParts).

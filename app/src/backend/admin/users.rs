@@ -7,11 +7,11 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{contains_pattern, next_page, Admin};
+use super::{contains_pattern, next_page, read_cursor, Admin};
 use crate::{
     backend::{
         audit::Event,
-        files::{self, FileRow},
+        files::{self, make_cursor, parse_cursor, FileRow},
         state::AppState,
         uploads,
         users::{self, Change, User},
@@ -77,12 +77,7 @@ pub async fn list(
     email: &str,
     cursor: Option<&str>,
 ) -> Result<AdminUserPage, Error> {
-    let after = match cursor.filter(|c| !c.is_empty()) {
-        Some(cursor) => {
-            Some(parse_cursor(cursor).ok_or_else(|| Error::Malformed("invalid cursor".into()))?)
-        }
-        None => None,
-    };
+    let after = read_cursor(cursor, parse_cursor)?;
     let mut query = QueryBuilder::<Postgres>::new(SELECT);
     if !email.trim().is_empty() {
         query
@@ -106,23 +101,12 @@ pub async fn list(
         .await
         .context("listing users")?;
     let next_cursor = next_page(&mut rows, PAGE_SIZE, |row| {
-        format!(
-            "{}_{}",
-            row.created_at.unix_timestamp_nanos() / 1000,
-            row.id
-        )
+        make_cursor(row.created_at, row.id)
     });
     Ok(AdminUserPage {
         users: rows.into_iter().map(AdminUserRow::view).collect(),
         next_cursor,
     })
-}
-
-fn parse_cursor(cursor: &str) -> Option<(OffsetDateTime, Uuid)> {
-    let (micros, id) = cursor.split_once('_')?;
-    let micros: i128 = micros.parse().ok()?;
-    let time = OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1000)?).ok()?;
-    Some((time, Uuid::parse_str(id).ok()?))
 }
 
 /// One account as the list shows it.

@@ -8,7 +8,7 @@ use leptos_router::components::Form;
 use super::{files::Pager, page_link, query_param, when};
 use crate::{
     api::admin::admin_audit,
-    components::error_view::ErrorView,
+    components::loaded::loaded,
     model::admin::{AuditEntry, AuditFilter},
 };
 
@@ -86,23 +86,17 @@ pub fn AuditPage() -> impl IntoView {
             <label>"To " <input type="date" name="to" prop:value=move || to.get()/></label>
             <button type="submit" class="button">"Filter"</button>
         </Form>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
-                page.get()
-                    .map(|result| match result {
-                        Ok(page) => {
-                            let next = page.next_cursor.as_deref().map(link);
-                            let first = (!cursor.get().is_empty()).then(|| link(""));
-                            view! {
-                                <AuditTable entries=page.entries/>
-                                <Pager next first/>
-                            }
-                                .into_any()
-                        }
-                        Err(error) => view! { <ErrorView error/> }.into_any(),
-                    })
-            }}
-        </Transition>
+        {loaded(
+            page,
+            move |page| {
+                let next = page.next_cursor.as_deref().map(link);
+                let first = (!cursor.get().is_empty()).then(|| link(""));
+                view! {
+                    <AuditTable entries=page.entries/>
+                    <Pager next first/>
+                }
+            },
+        )}
     }
 }
 

@@ -10,7 +10,7 @@ use leptos_router::components::{Form, A};
 use super::{page_link, query_param, when};
 use crate::{
     api::admin::{admin_files, AdminAbortUpload, AdminDeleteFiles, AdminDownloadUrl},
-    components::error_view::ErrorView,
+    components::{error_view::ErrorView, loaded::loaded},
     format::bytes,
     model::{
         admin::{AdminFile, FileFilter},
@@ -81,22 +81,17 @@ pub fn FilesPage() -> impl IntoView {
         <Filters filter/>
         <ActionErrors actions/>
         <BulkDelete actions/>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
-                page.get()
-                    .map(|result| match result {
-                        Ok(page) => {
-                            let next = page.next_cursor.clone().map(|c| next_link(&filter.get(), &c));
-                            view! {
-                                <FileTable files=page.files actions/>
-                                <Pager next first=(!cursor.get().is_empty()).then(|| next_link(&filter.get(), ""))/>
-                            }
-                                .into_any()
-                        }
-                        Err(error) => view! { <ErrorView error/> }.into_any(),
-                    })
-            }}
-        </Transition>
+        {loaded(
+            page,
+            move |page| {
+                let next = page.next_cursor.map(|c| next_link(&filter.get(), &c));
+                let first = (!cursor.get().is_empty()).then(|| next_link(&filter.get(), ""));
+                view! {
+                    <FileTable files=page.files actions/>
+                    <Pager next first/>
+                }
+            },
+        )}
     }
 }
 

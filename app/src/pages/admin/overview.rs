@@ -7,7 +7,7 @@ use crate::{
     api::admin::admin_overview,
     components::{
         chart::{Bar, ColumnChart, RowChart},
-        error_view::ErrorView,
+        loaded::loaded,
     },
     format::bytes,
     model::admin::Overview,
@@ -19,16 +19,7 @@ pub fn OverviewPage() -> impl IntoView {
     view! {
         <Title text="Admin — Haul"/>
         <h1>"Overview"</h1>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
-                overview
-                    .get()
-                    .map(|result| match result {
-                        Ok(overview) => view! { <Totals overview/> }.into_any(),
-                        Err(error) => view! { <ErrorView error/> }.into_any(),
-                    })
-            }}
-        </Transition>
+        {loaded(overview, |overview| view! { <Totals overview/> })}
     }
 }
 

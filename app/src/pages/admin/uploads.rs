@@ -8,7 +8,7 @@ use leptos_router::components::Form;
 use super::{files::Pager, page_link, query_param};
 use crate::{
     api::admin::{admin_uploads, AdminAbortUpload, AdminAbortUserUploads, AdminLandedParts},
-    components::error_view::ErrorView,
+    components::{error_view::ErrorView, loaded::loaded},
     format::{bytes, duration},
     model::admin::AdminUpload,
 };
@@ -66,24 +66,18 @@ pub fn UploadsPage() -> impl IntoView {
         </Form>
         {move || error().map(|error| view! { <ErrorView error/> })}
         {move || aborted().map(|text| view! { <p class="notice" role="status">{text}</p> })}
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
-                page.get()
-                    .map(|result| match result {
-                        Ok(page) => {
-                            let link = |c: &str| page_link("/admin/uploads", &[("owner", owner.get())], c);
-                            let next = page.next_cursor.as_deref().map(link);
-                            let first = (!cursor.get().is_empty()).then(|| link(""));
-                            view! {
-                                <UploadTable uploads=page.uploads actions/>
-                                <Pager next first/>
-                            }
-                                .into_any()
-                        }
-                        Err(error) => view! { <ErrorView error/> }.into_any(),
-                    })
-            }}
-        </Transition>
+        {loaded(
+            page,
+            move |page| {
+                let link = |c: &str| page_link("/admin/uploads", &[("owner", owner.get())], c);
+                let next = page.next_cursor.as_deref().map(link);
+                let first = (!cursor.get().is_empty()).then(|| link(""));
+                view! {
+                    <UploadTable uploads=page.uploads actions/>
+                    <Pager next first/>
+                }
+            },
+        )}
     }
 }
 

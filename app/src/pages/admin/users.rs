@@ -8,7 +8,7 @@ use leptos_router::components::Form;
 use super::{files::Pager, page_link, query_param, when};
 use crate::{
     api::admin::{admin_delete_user, admin_users, AdminSetDisabled, AdminSetQuota, AdminSetRole},
-    components::error_view::ErrorView,
+    components::{error_view::ErrorView, loaded::loaded},
     error::AppError,
     format::bytes,
     model::{admin::AdminUser, Role},
@@ -67,24 +67,18 @@ pub fn UsersPage() -> impl IntoView {
         </Form>
         {move || error().map(|error| view! { <ErrorView error/> })}
         {move || actions.notice.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
-                page.get()
-                    .map(|result| match result {
-                        Ok(page) => {
-                            let link = |c: &str| page_link("/admin/users", &[("email", email.get())], c);
-                            let next = page.next_cursor.as_deref().map(link);
-                            let first = (!cursor.get().is_empty()).then(|| link(""));
-                            view! {
-                                <UserTable users=page.users actions/>
-                                <Pager next first/>
-                            }
-                                .into_any()
-                        }
-                        Err(error) => view! { <ErrorView error/> }.into_any(),
-                    })
-            }}
-        </Transition>
+        {loaded(
+            page,
+            move |page| {
+                let link = |c: &str| page_link("/admin/users", &[("email", email.get())], c);
+                let next = page.next_cursor.as_deref().map(link);
+                let first = (!cursor.get().is_empty()).then(|| link(""));
+                view! {
+                    <UserTable users=page.users actions/>
+                    <Pager next first/>
+                }
+            },
+        )}
     }
 }
 
