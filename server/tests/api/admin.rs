@@ -802,14 +802,20 @@ async fn deletes_that_the_storage_refuses_change_nothing_and_can_be_retried() {
     // Deleting the account stops at the same fault, with the account disabled and its
     // file still listed; once the storage answers, the next step finishes.
     let target = user_id(&admin, &user_email).await;
-    let (status, _) = admin.json("/api/admin/delete_user", &[("user_id", &target)]).await;
+    let (status, _) = admin
+        .json("/api/admin/delete_user", &[("user_id", &target)])
+        .await;
     assert_eq!(status, 503);
     assert_eq!(user.me().await, None);
-    let (_, page) = admin.admin_files(json!({ "owner": user_email }), None).await;
+    let (_, page) = admin
+        .admin_files(json!({ "owner": user_email }), None)
+        .await;
     assert_eq!(page["files"].as_array().unwrap().len(), 1);
 
     proxy.heal();
-    let (status, step) = admin.json("/api/admin/delete_user", &[("user_id", &target)]).await;
+    let (status, step) = admin
+        .json("/api/admin/delete_user", &[("user_id", &target)])
+        .await;
     assert_eq!((status, step["done"].clone()), (200, json!(true)), "{step}");
     let (_, page) = admin.admin_files(json!({}), None).await;
     assert_eq!(page["files"], json!([]));
