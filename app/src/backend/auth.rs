@@ -1,10 +1,6 @@
 //! Sign-up and sign-in: validation, argon2id hashing, rate limits, audit.
 
-use std::{
-    net::IpAddr,
-    sync::OnceLock,
-    time::{Duration, Instant},
-};
+use std::{net::IpAddr, sync::OnceLock, time::Duration};
 
 use anyhow::Context;
 use argon2::{
@@ -70,15 +66,15 @@ async fn dummy_hash() -> anyhow::Result<String> {
 }
 
 /// Counts one `action` attempt from `ip` against the per-IP limit.
-fn limit_ip(state: &AppState, action: &str, ip: IpAddr, now: Instant) -> Result<(), Error> {
+async fn limit_ip(state: &AppState, action: &str, ip: IpAddr) -> Result<(), Error> {
+    let key = format!("{action}:{ip}");
+    let limit = state.config.rate_limit_per_ip;
     state
         .rate_limiter
-        .hit(
-            &format!("{action}:{ip}"),
-            state.config.rate_limit_per_ip,
-            now,
-        )
-        .map_err(rate_limited)
+        .hit(&state.db, &key, limit)
+        .await?
+        .map_err(rate_limited)?;
+    Ok(())
 }
 
 fn rate_limited(wait: Duration) -> Error {
@@ -94,7 +90,7 @@ pub async fn sign_up(
     email: &str,
     password: &str,
 ) -> Result<User, Error> {
-    limit_ip(state, "sign-up", ip, Instant::now())?;
+    limit_ip(state, "sign-up", ip).await?;
 
     let mut problems = Vec::new();
     let email = check_field(&mut problems, "email", validate::email(email));
@@ -122,16 +118,16 @@ pub async fn sign_in(
     email: &str,
     password: &str,
 ) -> Result<User, Error> {
-    let config = &state.config;
-    let now = Instant::now();
-    limit_ip(state, "sign-in", ip, now)?;
+    limit_ip(state, "sign-in", ip).await?;
     let normalised = validate::email(email).unwrap_or_default();
     let account_key = format!("sign-in-account:{normalised}");
     // Counted before the password is checked: concurrent guesses cannot all slip in while
     // the first ones are still hashing. A successful sign-in gives its count back.
-    state
+    let limit = state.config.rate_limit_per_account;
+    let counted = state
         .rate_limiter
-        .hit(&account_key, config.rate_limit_per_account, now)
+        .hit(&state.db, &account_key, limit)
+        .await?
         .map_err(rate_limited)?;
 
     let found = if normalised.is_empty() {
@@ -146,7 +142,7 @@ pub async fn sign_in(
     };
     match user {
         Some(user) if matches && !user.disabled => {
-            state.rate_limiter.refund(&account_key, now);
+            state.rate_limiter.refund(&state.db, &counted).await?;
             users::seen(&state.db, &user, true).await?;
             audit_own(state, &user, "user.sign_in", ip).await?;
             Ok(user)

@@ -1,111 +1,92 @@
-//! Fixed-window attempt counters, in memory: enough to slow guessing down on one server.
-//! (Behind several app servers each counts on its own; the limit then multiplies.)
+//! Fixed-window attempt counters in PostgreSQL, shared by every app server: one upsert per
+//! attempt. A counter per process would let an attacker multiply the limit by the number of
+//! servers behind the load balancer.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
-/// Past this many keys, expired windows are swept out.
-const SWEEP_AT: usize = 10_000;
+use anyhow::Context;
+use sqlx::PgPool;
+use time::OffsetDateTime;
 
 pub struct RateLimiter {
     window: Duration,
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+/// An attempt that was counted, to give back if it turns out fine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counted {
+    key: String,
+    window_start: OffsetDateTime,
 }
 
 impl RateLimiter {
     pub fn new(window: Duration) -> Self {
-        Self {
-            window,
-            windows: Mutex::new(HashMap::new()),
-        }
+        Self { window }
+    }
+
+    fn window_ms(&self) -> i64 {
+        i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX)
     }
 
     /// Counts one attempt for `key`; refuses it, with the wait, once `limit` were made in the
-    /// current window.
-    pub fn hit(&self, key: &str, limit: u32, now: Instant) -> Result<(), Duration> {
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if windows.len() >= SWEEP_AT {
-            let window = self.window;
-            windows.retain(|_, (start, _)| now.duration_since(*start) < window);
+    /// current window. Two servers counting at once are serialised by the row.
+    pub async fn hit(
+        &self,
+        db: &PgPool,
+        key: &str,
+        limit: u32,
+    ) -> anyhow::Result<Result<Counted, Duration>> {
+        let row = sqlx::query!(
+            r#"insert into rate_limit as r (key, window_start, attempts) values ($1, now(), 1)
+               on conflict (key) do update set
+                   window_start = case when r.window_start <= now() - $2 * interval '1 ms'
+                                       then now() else r.window_start end,
+                   attempts = case when r.window_start <= now() - $2 * interval '1 ms'
+                                   then 1 else least(r.attempts + 1, $3 + 1) end
+               returning attempts, window_start,
+                         (extract(epoch from window_start + $2 * interval '1 ms' - now())
+                             * 1000)::bigint as "wait_ms!""#,
+            key,
+            self.window_ms() as f64,
+            i32::try_from(limit).unwrap_or(i32::MAX - 1)
+        )
+        .fetch_one(db)
+        .await
+        .context("counting an attempt")?;
+        if row.attempts > i32::try_from(limit).unwrap_or(i32::MAX) {
+            let wait = u64::try_from(row.wait_ms).unwrap_or(0);
+            return Ok(Err(Duration::from_millis(wait)));
         }
-        let entry = windows.entry(key.to_owned()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= self.window {
-            *entry = (now, 0);
-        }
-        if entry.1 >= limit {
-            return Err(self.window.saturating_sub(now.duration_since(entry.0)));
-        }
-        entry.1 += 1;
+        Ok(Ok(Counted {
+            key: key.to_owned(),
+            window_start: row.window_start,
+        }))
+    }
+
+    /// Takes back a counted attempt (one that turned out fine), if its window is still the
+    /// current one.
+    pub async fn refund(&self, db: &PgPool, counted: &Counted) -> anyhow::Result<()> {
+        sqlx::query!(
+            "update rate_limit set attempts = greatest(attempts - 1, 0)
+             where key = $1 and window_start = $2",
+            counted.key,
+            counted.window_start
+        )
+        .execute(db)
+        .await
+        .context("giving an attempt back")?;
         Ok(())
     }
 
-    /// Takes back one attempt counted for `key` at `counted_at` (one that turned out fine), if
-    /// its window is still the current one.
-    pub fn refund(&self, key: &str, counted_at: Instant) {
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((start, count)) = windows.get_mut(key) {
-            if counted_at >= *start && counted_at.duration_since(*start) < self.window {
-                *count = count.saturating_sub(1);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MINUTE: Duration = Duration::from_secs(60);
-
-    #[test]
-    fn refuses_after_the_limit_and_says_how_long_to_wait() {
-        let limiter = RateLimiter::new(MINUTE);
-        let start = Instant::now();
-        for _ in 0..3 {
-            assert!(limiter.hit("ip:1", 3, start).is_ok());
-        }
-        let wait = limiter
-            .hit("ip:1", 3, start + Duration::from_secs(20))
-            .unwrap_err();
-        assert_eq!(wait, Duration::from_secs(40));
-    }
-
-    #[test]
-    fn a_new_window_starts_afresh() {
-        let limiter = RateLimiter::new(MINUTE);
-        let start = Instant::now();
-        for _ in 0..3 {
-            limiter.hit("ip:1", 3, start).unwrap();
-        }
-        assert!(limiter.hit("ip:1", 3, start + MINUTE).is_ok());
-    }
-
-    #[test]
-    fn keys_are_counted_apart() {
-        let limiter = RateLimiter::new(MINUTE);
-        let now = Instant::now();
-        limiter.hit("ip:1", 1, now).unwrap();
-        assert!(limiter.hit("ip:1", 1, now).is_err());
-        assert!(limiter.hit("ip:2", 1, now).is_ok());
-    }
-
-    #[test]
-    fn a_refund_gives_one_attempt_back_in_its_window_only() {
-        let limiter = RateLimiter::new(MINUTE);
-        let now = Instant::now();
-        limiter.hit("acct", 1, now).unwrap();
-        assert!(limiter.hit("acct", 1, now).is_err());
-        limiter.refund("acct", now);
-        assert!(limiter.hit("acct", 1, now).is_ok());
-        // An attempt of an earlier window is not refunded into the new one.
-        let later = now + MINUTE;
-        limiter.hit("acct", 1, later).unwrap();
-        limiter.refund("acct", now);
-        assert!(limiter.hit("acct", 1, later).is_err());
-        // Refunding a key never counted is harmless.
-        limiter.refund("unknown", now);
+    /// Drops the counters whose window has passed; how many.
+    pub async fn sweep(&self, db: &PgPool) -> anyhow::Result<u64> {
+        let done = sqlx::query!(
+            "delete from rate_limit where window_start <= now() - $1 * interval '1 ms'",
+            self.window_ms() as f64
+        )
+        .execute(db)
+        .await
+        .context("dropping old attempt counters")?;
+        Ok(done.rows_affected())
     }
 }

@@ -30,6 +30,8 @@ pub struct Swept {
     pub orphans: usize,
     /// Objects under the app's prefix that no live row owns.
     pub stray_objects: usize,
+    /// Attempt counters whose window has passed.
+    pub rate_limits: u64,
     /// Clean-ups that failed this time (logged); the next sweep tries again.
     pub failures: usize,
 }
@@ -76,7 +78,9 @@ pub async fn sweep(state: &AppState, sweep: Sweep) -> anyhow::Result<Option<Swep
 async fn sweep_once(state: &AppState, sweep: Sweep, swept: &mut Swept) -> anyhow::Result<()> {
     abandon_stale_uploads(state, sweep.upload_ttl, swept).await?;
     abort_orphan_uploads(state, sweep.grace, swept).await?;
-    delete_stray_objects(state, sweep.grace, swept).await
+    delete_stray_objects(state, sweep.grace, swept).await?;
+    swept.rate_limits = state.rate_limiter.sweep(&state.db).await?;
+    Ok(())
 }
 
 /// Uploads left `uploading` past the TTL: aborted, their quota released, their parts dropped.
@@ -219,6 +223,7 @@ pub fn spawn(
                         abandoned = swept.abandoned,
                         orphans = swept.orphans,
                         stray_objects = swept.stray_objects,
+                        rate_limits = swept.rate_limits,
                         failures = swept.failures,
                         "swept uploads"
                     )

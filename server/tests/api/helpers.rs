@@ -125,13 +125,24 @@ pub async fn test_settings_via(endpoint: Option<&str>, extra: &[&str]) -> (Setti
         "postgres://haul@localhost/{database}?host={}",
         socket_dir.display()
     );
-    let s3 = stack.s3.settings(&unique_name("test"));
+    let settings = settings_for(&database_url, &unique_name("test"), endpoint, extra).await;
+    (settings, database_url)
+}
+
+/// Settings for an app on a random port against `database_url` and `bucket` of the stack.
+async fn settings_for(
+    database_url: &str,
+    bucket: &str,
+    endpoint: Option<&str>,
+    extra: &[&str],
+) -> Settings {
+    let s3 = stack().await.s3.settings(bucket);
     let mut args = vec![
         "server",
         "--addr",
         "127.0.0.1:0",
         "--database-url",
-        &database_url,
+        database_url,
         "--s3-endpoint",
         endpoint.unwrap_or(s3.endpoint.as_deref().expect("local endpoint")),
         "--s3-bucket",
@@ -146,8 +157,9 @@ pub async fn test_settings_via(endpoint: Option<&str>, extra: &[&str]) -> (Setti
         &s3.secret_access_key,
     ];
     args.extend_from_slice(extra);
-    let cli = Cli::try_parse_from(args).expect("valid test settings");
-    (cli.settings, database_url)
+    Cli::try_parse_from(args)
+        .expect("valid test settings")
+        .settings
 }
 
 pub async fn test_settings() -> (Settings, String) {
@@ -165,6 +177,19 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
 /// An app whose S3 traffic (its own calls and the URLs it signs) goes through `endpoint`.
 pub async fn spawn_app_via(endpoint: Option<&str>, extra: &[&str]) -> TestApp {
     let (settings, database_url) = test_settings_via(endpoint, extra).await;
+    spawn(settings, database_url).await
+}
+
+/// A second app server beside `app`: the same database, bucket and public origin (as behind
+/// one load balancer), its own port and process state.
+pub async fn spawn_beside(app: &TestApp, extra: &[&str]) -> TestApp {
+    let mut args = vec!["--public-origin", app.origin.as_str()];
+    args.extend_from_slice(extra);
+    let settings = settings_for(&app.database_url, app.storage.bucket(), None, &args).await;
+    spawn(settings, app.database_url.clone()).await
+}
+
+async fn spawn(settings: Settings, database_url: String) -> TestApp {
     let app = Application::build(&settings)
         .await
         .expect("building the app");
