@@ -25,6 +25,7 @@ test-tools:
 # The browser bundle (wasm, JS glue, CSS, assets) in target/site.
 site:
 	cargo leptos build --frontend-only
+	node scripts/precompress.mjs target/site/pkg
 
 fmt-check:
 	cargo fmt --all -- --check

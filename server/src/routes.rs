@@ -7,7 +7,7 @@ use app::{backend::state::AppState, error::AppError, shell, App, StorageOrigin};
 use axum::{
     body::{to_bytes, Body},
     extract::{Request, State},
-    http::StatusCode,
+    http::{header, HeaderMap, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
@@ -16,7 +16,10 @@ use axum::{
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde_json::json;
-use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer, compression::CompressionLayer, limit::RequestBodyLimitLayer,
+    services::ServeDir, trace::TraceLayer,
+};
 use tower_sessions::SessionManagerLayer;
 use tower_sessions_sqlx_store::PostgresStore;
 
@@ -27,10 +30,21 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub fn router(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
+    // The bundle (wasm, JS, CSS), with Last-Modified and 304 answers to revalidation, sent
+    // as the brotli or gzip copy made at build time (scripts/precompress.mjs) when there is
+    // one; the compression layer leaves those alone.
+    let bundle = ServeDir::new(format!(
+        "{}/{}",
+        leptos_options.site_root, leptos_options.site_pkg_dir
+    ))
+    .precompressed_br()
+    .precompressed_gzip();
     let origin = state.config.public_origin.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(public_metrics))
+        .nest_service("/pkg", bundle)
         .leptos_routes_with_context(
             &state,
             routes,
@@ -51,10 +65,111 @@ pub fn router(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> 
             security::reject_cross_site,
         ))
         .layer(middleware::from_fn(security::security_headers))
+        .layer(middleware::from_fn(cache_headers))
+        // Pages, JSON and the bundle (wasm, JS, CSS) go out compressed to browsers that take
+        // brotli or gzip; file bytes never pass through here.
+        .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The metrics alone, for `HAUL_METRICS_ADDR`: a private address (the token, when set, is
+/// asked for there too).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(private_metrics))
+        .with_state(state)
+}
+
+/// /metrics on the public address: only with `HAUL_METRICS_TOKEN`, and only to a request
+/// that carries it; without one set, there is no such page (404).
+async fn public_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match state.config.metrics_token.as_deref() {
+        None => StatusCode::NOT_FOUND.into_response(),
+        Some(token) => metrics_with(&state, &headers, token),
+    }
+}
+
+async fn private_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match state.config.metrics_token.as_deref() {
+        None => metrics_text(&state),
+        Some(token) => metrics_with(&state, &headers, token),
+    }
+}
+
+fn metrics_with(state: &AppState, headers: &HeaderMap, token: &str) -> Response {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if same_secret(given.as_bytes(), token.as_bytes()) {
+        metrics_text(state)
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+        )
+            .into_response()
+    }
+}
+
+/// Compares in time that does not depend on where the first difference is.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
+
+/// The metrics, with the database pool sampled now.
+fn metrics_text(state: &AppState) -> Response {
+    let (size, idle) = (state.db.size(), state.db.num_idle());
+    let pool = |s: &'static str, n: f64| {
+        state
+            .metrics
+            .set("haul_db_pool_connections", &[("state", s)], n)
+    };
+    pool("idle", idle as f64);
+    pool("in_use", f64::from(size).max(idle as f64) - idle as f64);
+    state.metrics.set(
+        "haul_db_pool_max_connections",
+        &[],
+        f64::from(state.db.options().get_max_connections()),
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// How long browsers may keep what they got. The bundle under /pkg/ keeps its names from one
+/// build to the next, so it is revalidated (ServeDir answers 304 when unchanged); pages and
+/// answers are always asked for again.
+async fn cache_headers(request: Request, next: Next) -> Response {
+    let bundle = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        let policy = if bundle {
+            "public, no-cache"
+        } else {
+            "no-cache"
+        };
+        headers.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static(policy),
+        );
+    }
+    response
 }
 
 /// The process is up.

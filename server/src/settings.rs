@@ -178,6 +178,20 @@ pub struct Settings {
     #[arg(long, env = "HAUL_TRUST_PROXY", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_proxy: bool,
 
+    /// Serve Prometheus metrics at /metrics on this separate address (keep it private: bind a
+    /// loopback or internal address). Off by default.
+    #[arg(long, env = "HAUL_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
+    /// Serve /metrics on the public address too, to requests carrying
+    /// `Authorization: Bearer <this token>` (and require it on HAUL_METRICS_ADDR). Off by default.
+    #[arg(long, env = "HAUL_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// Log format: `text` (for people) or `json` (one object a line, for log shippers).
+    #[arg(long, env = "HAUL_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+
     /// Log filter, in tracing's EnvFilter syntax (e.g. "info,server=debug").
     #[arg(long, env = "HAUL_LOG", default_value = "info")]
     pub log: String,

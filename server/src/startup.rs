@@ -6,6 +6,7 @@ use anyhow::Context;
 use app::backend::{
     config::Config,
     db,
+    metrics::Metrics,
     rate_limit::RateLimiter,
     state::AppState,
     storage::{S3Settings, Storage},
@@ -34,6 +35,8 @@ const LOCAL_DATABASE: &str = "haul";
 
 pub struct Application {
     listener: TcpListener,
+    /// HAUL_METRICS_ADDR's listener, when set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     sessions: SessionManagerLayer<PostgresStore>,
     session_sweeper: JoinHandle<()>,
@@ -51,11 +54,20 @@ impl Application {
                 settings.addr
             )
         })?;
+        let metrics_listener = match settings.metrics_addr {
+            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen on {addr} (HAUL_METRICS_ADDR): is the port already taken?")
+            })?),
+            None => None,
+        };
         let origin = settings.public_origin(listener.local_addr()?)?;
         let mut stack = LocalStack::default();
         let db = connect_database(settings, &mut stack).await?;
         db::migrate(&db).await?;
-        let storage = connect_storage(settings, &origin, &mut stack).await?;
+        let metrics = Metrics::new();
+        let storage = connect_storage(settings, &origin, &mut stack)
+            .await?
+            .with_metrics(metrics.clone());
         let storage_origin = storage.browser_origin().await?;
         let config = Config {
             public_origin: origin,
@@ -71,14 +83,20 @@ impl Application {
             rate_window: settings.rate_window,
             trust_proxy: settings.trust_proxy,
             upload_ttl: settings.upload_ttl,
+            metrics_token: settings.metrics_token.clone().filter(|t| !t.is_empty()),
         };
         let (sessions, session_sweeper) = session_layer(&db, &config).await?;
         let state = AppState {
-            leptos_options: leptos_options(listener.local_addr()?),
+            leptos_options: {
+                let options = leptos_options(listener.local_addr()?);
+                remove_stale_precompressed(&options);
+                options
+            },
             db,
             storage,
             rate_limiter: Arc::new(RateLimiter::new(config.rate_window)),
             hashing: Arc::new(tokio::sync::Semaphore::new(settings.hash_concurrency())),
+            metrics,
             config: Arc::new(config),
         };
         let upload_sweeper = sweeper::spawn(
@@ -91,6 +109,7 @@ impl Application {
         );
         Ok(Self {
             listener,
+            metrics_listener,
             state,
             sessions,
             session_sweeper,
@@ -101,6 +120,13 @@ impl Application {
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where /metrics is served privately (HAUL_METRICS_ADDR), if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -115,6 +141,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let Self {
             listener,
+            metrics_listener,
             state,
             sessions,
             session_sweeper,
@@ -122,6 +149,10 @@ impl Application {
             mut stack,
         } = self;
         let db = state.db.clone();
+        let metrics_server = metrics_listener.map(|listener| {
+            let app = crate::routes::metrics_router(state.clone());
+            tokio::spawn(async move { axum::serve(listener, app).await })
+        });
         let app = router(state, sessions).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
@@ -129,6 +160,9 @@ impl Application {
             .context("serving HTTP");
         session_sweeper.abort();
         upload_sweeper.abort();
+        if let Some(server) = metrics_server {
+            server.abort();
+        }
         db.close().await;
         tokio::task::spawn_blocking(move || stack.stop())
             .await
@@ -276,6 +310,36 @@ async fn check_external_bucket(storage: &Storage, s3: &S3Settings) -> anyhow::Re
 
 /// Leptos's options: cargo-leptos passes them in LEPTOS_* variables at build or run time; a
 /// plain `cargo build` (tests) falls back to the workspace defaults.
+/// Removes the brotli and gzip copies of bundle files that were rebuilt after them (a
+/// `cargo leptos build` without `make site`): a stale copy would be served in place of the
+/// new file.
+fn remove_stale_precompressed(options: &LeptosOptions) {
+    let dir = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    for entry in entries.flatten() {
+        let copy = entry.path();
+        let Some(ext) = copy.extension().and_then(|e| e.to_str()) else {
+            continue;
+        };
+        if ext != "br" && ext != "gz" {
+            continue;
+        }
+        let source = copy.with_extension("");
+        let stale = match (modified(&copy), modified(&source)) {
+            (Some(copied), Some(built)) => copied < built,
+            (_, None) => true,
+            _ => false,
+        };
+        if stale {
+            tracing::info!(file = %copy.display(), "removing a stale precompressed copy");
+            let _ = std::fs::remove_file(&copy);
+        }
+    }
+}
+
 fn leptos_options(addr: SocketAddr) -> LeptosOptions {
     let env =
         |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());

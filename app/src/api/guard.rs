@@ -90,3 +90,12 @@ pub(super) fn last_forwarded_for(headers: &axum::http::HeaderMap) -> Option<std:
         .filter_map(|ip| ip.trim().parse().ok())
         .next_back()
 }
+
+/// Records how long a server function took, from its first line (the session check too).
+pub fn timed(state: &AppState, function: &'static str, started: std::time::Instant) {
+    state.metrics.time(
+        "haul_request_duration_seconds",
+        &[("function", function)],
+        started.elapsed(),
+    );
+}

@@ -16,8 +16,11 @@ pub async fn start_upload(
     size: u64,
     content_type: String,
 ) -> Result<NewUpload, AppError> {
+    let started = std::time::Instant::now();
     let (state, user) = super::require_user().await?;
-    Ok(crate::backend::uploads::start(&state, &user, &name, size, &content_type).await?)
+    let answer = crate::backend::uploads::start(&state, &user, &name, size, &content_type).await;
+    super::timed(&state, "start_upload", started);
+    Ok(answer?)
 }
 
 /// Pre-signed URLs for up to 100 parts, each given with the base64 SHA-256 of its bytes,
@@ -28,8 +31,11 @@ pub async fn sign_parts(
     file_id: String,
     parts: Vec<PartDigest>,
 ) -> Result<Vec<SignedPart>, AppError> {
+    let started = std::time::Instant::now();
     let (state, user) = super::require_user().await?;
-    Ok(crate::backend::uploads::sign_parts(&state, &user, &file_id, &parts).await?)
+    let answer = crate::backend::uploads::sign_parts(&state, &user, &file_id, &parts).await;
+    super::timed(&state, "sign_parts", started);
+    Ok(answer?)
 }
 
 /// The parts S3 already holds: resume from here.
@@ -43,8 +49,11 @@ pub async fn uploaded_parts(file_id: String) -> Result<Vec<UploadedPart>, AppErr
 /// parts' checksums; the file's checksum is recorded.
 #[server(endpoint = "complete_upload")]
 pub async fn complete_upload(file_id: String) -> Result<FileView, AppError> {
+    let started = std::time::Instant::now();
     let (state, user) = super::require_user().await?;
-    Ok(crate::backend::uploads::complete(&state, &user, &file_id).await?)
+    let answer = crate::backend::uploads::complete(&state, &user, &file_id).await;
+    super::timed(&state, "complete_upload", started);
+    Ok(answer?)
 }
 
 /// Cancels an upload in progress and frees its quota.

@@ -69,12 +69,16 @@ async fn dummy_hash() -> anyhow::Result<String> {
 async fn limit_ip(state: &AppState, action: &str, ip: IpAddr) -> Result<(), Error> {
     let key = format!("{action}:{ip}");
     let limit = state.config.rate_limit_per_ip;
+    let counted = state.rate_limiter.hit(&state.db, &key, limit).await?;
+    counted.map(drop).map_err(|wait| refused(state, "ip", wait))
+}
+
+/// A refusal by a rate limit, counted by which limit.
+fn refused(state: &AppState, limit: &'static str, wait: Duration) -> Error {
     state
-        .rate_limiter
-        .hit(&state.db, &key, limit)
-        .await?
-        .map_err(rate_limited)?;
-    Ok(())
+        .metrics
+        .count("haul_rate_limited_total", &[("limit", limit)], 1);
+    rate_limited(wait)
 }
 
 fn rate_limited(wait: Duration) -> Error {
@@ -128,7 +132,7 @@ pub async fn sign_in(
         .rate_limiter
         .hit(&state.db, &account_key, limit)
         .await?
-        .map_err(rate_limited)?;
+        .map_err(|wait| refused(state, "account", wait))?;
 
     let found = if normalised.is_empty() {
         None
@@ -143,6 +147,8 @@ pub async fn sign_in(
     match user {
         Some(user) if matches && !user.disabled => {
             state.rate_limiter.refund(&state.db, &counted).await?;
+            let ok = [("outcome", "ok")];
+            state.metrics.count("haul_sign_ins_total", &ok, 1);
             users::seen(&state.db, &user, true).await?;
             audit_own(state, &user, "user.sign_in", ip).await?;
             Ok(user)
@@ -169,6 +175,8 @@ pub async fn sign_in(
                 event,
             )
             .await?;
+            let failed = [("outcome", "failed")];
+            state.metrics.count("haul_sign_ins_total", &failed, 1);
             Err(Error::WrongCredentials)
         }
     }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod files;
+pub mod metrics;
 pub mod rate_limit;
 pub mod session;
 pub mod state;

@@ -7,7 +7,7 @@ use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
 
-use super::{config::Config, rate_limit::RateLimiter, storage::Storage};
+use super::{config::Config, metrics::Metrics, rate_limit::RateLimiter, storage::Storage};
 
 /// Everything a request may need, built once at start and cloned cheaply per request.
 #[derive(Clone, FromRef)]
@@ -19,4 +19,6 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// Turns for password hashing (argon2 holds 19 MiB a run): bounds memory under a burst.
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// What /metrics shows.
+    pub metrics: Metrics,
 }

@@ -7,6 +7,8 @@ use std::{
 };
 
 use anyhow::{bail, Context};
+
+use super::metrics::Metrics;
 use aws_sdk_s3::{
     config::{
         timeout::TimeoutConfig, BehaviorVersion, Credentials, Region, RequestChecksumCalculation,
@@ -78,6 +80,7 @@ pub struct Storage {
     client: Client,
     bucket: Arc<str>,
     timeouts: Timeouts,
+    metrics: Metrics,
 }
 
 /// Days after which S3 itself aborts a multipart upload nobody finished.
@@ -115,7 +118,38 @@ impl Storage {
             client: Client::from_conf(config.build()),
             bucket: settings.bucket.as_str().into(),
             timeouts: settings.timeouts,
+            metrics: Metrics::new(),
         }
+    }
+
+    /// The same storage, counting its calls in `metrics`.
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        Self { metrics, ..self }
+    }
+
+    /// Runs one S3 call, timing it and counting it by operation and outcome.
+    async fn call<T, E>(
+        &self,
+        operation: &'static str,
+        request: impl std::future::Future<Output = Result<T, SdkError<E>>>,
+    ) -> Result<T, SdkError<E>>
+    where
+        E: ProvideErrorMetadata,
+    {
+        let started = std::time::Instant::now();
+        let result = request.await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(error) => outcome_of(error),
+        };
+        let labels = [("operation", operation), ("outcome", outcome)];
+        self.metrics.count("haul_s3_requests_total", &labels, 1);
+        self.metrics.time(
+            "haul_s3_request_duration_seconds",
+            &[("operation", operation)],
+            started.elapsed(),
+        );
+        result
     }
 
     pub fn client(&self) -> &Client {
@@ -372,6 +406,24 @@ pub fn classify(code: Option<&str>) -> ErrorClass {
     }
 }
 
+/// The metrics label for a failed call: how [`storage_error`] will treat it.
+fn outcome_of<E: ProvideErrorMetadata>(error: &SdkError<E>) -> &'static str {
+    let code = error.as_service_error().and_then(|e| e.code());
+    match classify(code) {
+        ErrorClass::NoSuchUpload => "no_such_upload",
+        ErrorClass::Refused => "refused",
+        ErrorClass::Unavailable
+            if matches!(
+                error,
+                SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
+            ) =>
+        {
+            "no_answer"
+        }
+        ErrorClass::Unavailable => "error",
+    }
+}
+
 fn storage_error<E>(error: SdkError<E>, doing: &'static str) -> StorageError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -441,13 +493,16 @@ impl Storage {
         content_type: &str,
     ) -> Result<String, StorageError> {
         let created = self
-            .client
-            .create_multipart_upload()
-            .bucket(self.bucket())
-            .key(key)
-            .content_type(content_type)
-            .checksum_algorithm(ChecksumAlgorithm::Sha256)
-            .send()
+            .call(
+                "CreateMultipartUpload",
+                self.client
+                    .create_multipart_upload()
+                    .bucket(self.bucket())
+                    .key(key)
+                    .content_type(content_type)
+                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                    .send(),
+            )
             .await
             .map_err(|e| storage_error(e, "starting a multipart upload"))?;
         created
@@ -459,16 +514,19 @@ impl Storage {
     /// Writes an empty object, with the SHA-256 of nothing: a 0-byte file has no bytes for the
     /// browser to send.
     pub async fn put_empty(&self, key: &str, content_type: &str) -> Result<(), StorageError> {
-        self.client
-            .put_object()
-            .bucket(self.bucket())
-            .key(key)
-            .content_type(content_type)
-            .content_length(0)
-            .checksum_sha256(super::checksum::of_bytes(b""))
-            .send()
-            .await
-            .map_err(|e| storage_error(e, "writing an empty object"))?;
+        self.call(
+            "PutObject",
+            self.client
+                .put_object()
+                .bucket(self.bucket())
+                .key(key)
+                .content_type(content_type)
+                .content_length(0)
+                .checksum_sha256(super::checksum::of_bytes(b""))
+                .send(),
+        )
+        .await
+        .map_err(|e| storage_error(e, "writing an empty object"))?;
         Ok(())
     }
 
@@ -493,14 +551,17 @@ impl Storage {
         let mut marker: Option<String> = None;
         loop {
             let page = self
-                .client
-                .list_parts()
-                .bucket(self.bucket())
-                .key(key)
-                .upload_id(upload_id)
-                .max_parts(page_size)
-                .set_part_number_marker(marker.clone())
-                .send()
+                .call(
+                    "ListParts",
+                    self.client
+                        .list_parts()
+                        .bucket(self.bucket())
+                        .key(key)
+                        .upload_id(upload_id)
+                        .max_parts(page_size)
+                        .set_part_number_marker(marker.clone())
+                        .send(),
+                )
                 .await;
             let page = match page.map_err(|e| storage_error(e, "listing uploaded parts")) {
                 Ok(page) => page,
@@ -550,36 +611,42 @@ impl Storage {
             ))
             .build();
         let complete = self.timeouts.complete;
-        self.client
-            .complete_multipart_upload()
-            .bucket(self.bucket())
-            .key(key)
-            .upload_id(upload_id)
-            .multipart_upload(completed)
-            .customize()
-            .config_override(
-                aws_sdk_s3::Config::builder().timeout_config(
-                    TimeoutConfig::builder()
-                        .operation_attempt_timeout(complete)
-                        .operation_timeout(complete)
-                        .build(),
-                ),
-            )
-            .send()
-            .await
-            .map_err(|e| storage_error(e, "completing a multipart upload"))?;
+        self.call(
+            "CompleteMultipartUpload",
+            self.client
+                .complete_multipart_upload()
+                .bucket(self.bucket())
+                .key(key)
+                .upload_id(upload_id)
+                .multipart_upload(completed)
+                .customize()
+                .config_override(
+                    aws_sdk_s3::Config::builder().timeout_config(
+                        TimeoutConfig::builder()
+                            .operation_attempt_timeout(complete)
+                            .operation_timeout(complete)
+                            .build(),
+                    ),
+                )
+                .send(),
+        )
+        .await
+        .map_err(|e| storage_error(e, "completing a multipart upload"))?;
         Ok(())
     }
 
     /// Aborts an upload; one that is already gone is fine.
     pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
         let aborted = self
-            .client
-            .abort_multipart_upload()
-            .bucket(self.bucket())
-            .key(key)
-            .upload_id(upload_id)
-            .send()
+            .call(
+                "AbortMultipartUpload",
+                self.client
+                    .abort_multipart_upload()
+                    .bucket(self.bucket())
+                    .key(key)
+                    .upload_id(upload_id)
+                    .send(),
+            )
             .await;
         match aborted.map_err(|e| storage_error(e, "aborting a multipart upload")) {
             Ok(_) | Err(StorageError::NoSuchUpload) => Ok(()),
@@ -595,12 +662,15 @@ impl Storage {
     /// The object's size and checksum, or None when there is no object.
     pub async fn object_head(&self, key: &str) -> Result<Option<ObjectHead>, StorageError> {
         match self
-            .client
-            .head_object()
-            .bucket(self.bucket())
-            .key(key)
-            .checksum_mode(ChecksumMode::Enabled)
-            .send()
+            .call(
+                "HeadObject",
+                self.client
+                    .head_object()
+                    .bucket(self.bucket())
+                    .key(key)
+                    .checksum_mode(ChecksumMode::Enabled)
+                    .send(),
+            )
             .await
         {
             Ok(head) => Ok(Some(ObjectHead {
@@ -614,13 +684,16 @@ impl Storage {
 
     /// Deletes an object; a missing one is fine.
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
-        self.client
-            .delete_object()
-            .bucket(self.bucket())
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| storage_error(e, "deleting an object"))?;
+        self.call(
+            "DeleteObject",
+            self.client
+                .delete_object()
+                .bucket(self.bucket())
+                .key(key)
+                .send(),
+        )
+        .await
+        .map_err(|e| storage_error(e, "deleting an object"))?;
         Ok(())
     }
 
@@ -631,12 +704,15 @@ impl Storage {
         token: Option<String>,
     ) -> Result<(Vec<StoredObject>, Option<String>), StorageError> {
         let page = self
-            .client
-            .list_objects_v2()
-            .bucket(self.bucket())
-            .prefix(prefix)
-            .set_continuation_token(token.clone())
-            .send()
+            .call(
+                "ListObjectsV2",
+                self.client
+                    .list_objects_v2()
+                    .bucket(self.bucket())
+                    .prefix(prefix)
+                    .set_continuation_token(token.clone())
+                    .send(),
+            )
             .await
             .map_err(|e| storage_error(e, "listing objects"))?;
         let objects = page
@@ -662,13 +738,16 @@ impl Storage {
         let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
         loop {
             let page = self
-                .client
-                .list_multipart_uploads()
-                .bucket(self.bucket())
-                .prefix(prefix)
-                .set_key_marker(key_marker.clone())
-                .set_upload_id_marker(id_marker.clone())
-                .send()
+                .call(
+                    "ListMultipartUploads",
+                    self.client
+                        .list_multipart_uploads()
+                        .bucket(self.bucket())
+                        .prefix(prefix)
+                        .set_key_marker(key_marker.clone())
+                        .set_upload_id_marker(id_marker.clone())
+                        .send(),
+                )
                 .await
                 .map_err(|e| storage_error(e, "listing multipart uploads"))?;
             uploads.extend(page.uploads().iter().filter_map(|upload| {

@@ -72,7 +72,33 @@ pub async fn sweep(state: &AppState, sweep: Sweep) -> anyhow::Result<Option<Swep
     let mut swept = Swept::default();
     let result = sweep_once(state, sweep, &mut swept).await;
     end_job(state, holder).await?;
+    record(state, &swept, result.is_ok());
     result.map(|()| Some(swept))
+}
+
+/// Counts the run and what it removed.
+fn record(state: &AppState, swept: &Swept, succeeded: bool) {
+    let metrics = &state.metrics;
+    let outcome = if succeeded { "ok" } else { "error" };
+    metrics.count("haul_sweeper_runs_total", &[("outcome", outcome)], 1);
+    let removed = "haul_sweeper_removed_total";
+    metrics.count(
+        removed,
+        &[("what", "abandoned_uploads")],
+        swept.abandoned as u64,
+    );
+    metrics.count(removed, &[("what", "orphan_uploads")], swept.orphans as u64);
+    metrics.count(
+        removed,
+        &[("what", "stray_objects")],
+        swept.stray_objects as u64,
+    );
+    metrics.count(
+        removed,
+        &[("what", "rate_limit_windows")],
+        swept.rate_limits,
+    );
+    metrics.count("haul_sweeper_failures_total", &[], swept.failures as u64);
 }
 
 async fn sweep_once(state: &AppState, sweep: Sweep, swept: &mut Swept) -> anyhow::Result<()> {
@@ -107,6 +133,7 @@ async fn abandon_stale_uploads(
         .await?
         {
             swept.abandoned += 1;
+            state.metrics.upload_ended("aborted", file.size_bytes);
             let discarded = uploads::discard_bytes(state, &file).await;
             swept.succeeded(
                 discarded,

@@ -121,11 +121,18 @@ pub async fn start(
         undo_in_storage(state, &key, upload_id.as_deref(), id).await;
     }
     match recorded? {
-        Some(row) => Ok(NewUpload {
-            file: row.view(),
-            part_size: declared.plan.part_size,
-            part_count: declared.plan.part_count,
-        }),
+        Some(row) => {
+            state.metrics.count("haul_uploads_started_total", &[], 1);
+            if row.status == FileStatus::Complete {
+                // A 0-byte file: started and complete at once.
+                state.metrics.upload_ended("completed", 0);
+            }
+            Ok(NewUpload {
+                file: row.view(),
+                part_size: declared.plan.part_size,
+                part_count: declared.plan.part_count,
+            })
+        }
         None => Err(no_room(user, size)),
     }
 }
@@ -403,6 +410,7 @@ async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<File
             if !files::finish(&state.db, file, lease, ending).await? {
                 return answer_now(state, file).await;
             }
+            state.metrics.upload_ended("completed", file.size_bytes);
             Ok(FileRow {
                 status: FileStatus::Complete,
                 checksum_sha256: checksum,
@@ -586,6 +594,7 @@ async fn fail(
     if !files::finish(&state.db, file, lease, Ending::Failed(reason)).await? {
         return answer_now(state, file).await;
     }
+    state.metrics.upload_ended("failed", file.size_bytes);
     discard_or_leave_to_sweeper(state, file).await;
     Err(Error::invalid("file", reason))
 }
@@ -638,6 +647,7 @@ pub async fn abort_file(state: &AppState, file: &FileRow) -> Result<bool, Error>
     if !files::finish(&state.db, &file, lease, Ending::Aborted(None)).await? {
         return Ok(false);
     }
+    state.metrics.upload_ended("aborted", file.size_bytes);
     discard_or_leave_to_sweeper(state, &file).await;
     Ok(true)
 }

@@ -99,6 +99,7 @@ impl LocalS3 {
         let layout = Layout::create(&absolute_data_dir(data_dir)?)?;
         let credentials = load_or_create_credentials(&layout.identities())?;
         write_security_config(&layout.root)?;
+        write_master_config(&layout.root)?;
         let ports = Ports::free(s3_port)?;
         let log = layout.root.join("weed.log");
         let command = weed_command(&weed, &layout, &ports, super::append_private(&log)?)?;
@@ -273,6 +274,16 @@ fn load_or_create_credentials(path: &Path) -> anyhow::Result<Credentials> {
     };
     write_private(path, serde_json::to_string_pretty(&identities)?.as_bytes())?;
     Ok(credentials)
+}
+
+/// Writes the `master.toml` that weed reads from `-config_dir`: a bucket is a collection, and
+/// by default each collection takes 7 of the volume server's slots as soon as it is written
+/// to. Growing one volume at a time lets many buckets share the store (the tests make one a
+/// test), and `-volume.max` gives enough slots.
+fn write_master_config(root: &Path) -> anyhow::Result<()> {
+    let config = "# Written by Haul at every start of the embedded S3 store.\n\
+                  [master.volume_growth]\ncopy_1 = 1\ncopy_2 = 2\ncopy_3 = 3\ncopy_other = 1\n";
+    write_private(&root.join("master.toml"), config.as_bytes())
 }
 
 /// Writes the `security.toml` that weed reads from `-config_dir`, at every start: JWT keys for
@@ -475,6 +486,9 @@ fn weed_command(
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
             "-master.telemetry=false",
+            // Volume slots: each bucket written to takes one (see write_master_config). Empty
+            // volumes are sparse files; 30 GiB each fill up before another is made.
+            "-volume.max=1000",
             // Buckets are created by Haul, with their CORS rule, never implicitly.
             "-s3.autoCreateBucket=false",
             // No filer or master HTTP API: the S3 gateway talks to both over gRPC, and the

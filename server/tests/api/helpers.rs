@@ -94,6 +94,8 @@ pub struct TestApp {
     /// A browser-like client: keeps cookies, sends the app's Origin on POSTs.
     pub client: reqwest::Client,
     pub cookies: Arc<Jar>,
+    /// http://address of HAUL_METRICS_ADDR's listener, when the app has one.
+    pub metrics_address: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -194,6 +196,7 @@ async fn spawn(settings: Settings, database_url: String) -> TestApp {
         .await
         .expect("building the app");
     let addr = app.local_addr().expect("bound address");
+    let metrics_address = app.metrics_addr().map(|addr| format!("http://{addr}"));
     let state = app.state().clone();
     let storage = state.storage.clone();
     let (shutdown, stopped) = oneshot::channel::<()>();
@@ -214,6 +217,7 @@ async fn spawn(settings: Settings, database_url: String) -> TestApp {
         database_url,
         client,
         cookies,
+        metrics_address,
         shutdown: Some(shutdown),
     }
 }
@@ -246,6 +250,7 @@ impl TestApp {
             database_url: self.database_url.clone(),
             client,
             cookies,
+            metrics_address: self.metrics_address.clone(),
             shutdown: None,
         }
     }

@@ -11,6 +11,7 @@ mod config_errors;
 mod fault;
 mod health;
 mod helpers;
+mod metrics;
 mod resilience;
 mod storage;
 mod sweeper;
