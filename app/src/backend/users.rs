@@ -176,6 +176,12 @@ pub async fn change(db: &PgPool, id: Uuid, change: Change, actor: &Actor) -> Res
     let mut tx = db.begin().await?;
     lock_admins(&mut tx).await?;
     let before = find_in(&mut tx, id).await?.ok_or(Error::NotFound)?;
+    if change == Change::Disabled(false) && being_deleted(&mut tx, id).await? {
+        return Err(Error::invalid(
+            "disabled",
+            "This account is being deleted: finish deleting it instead.",
+        ));
+    }
     let removes_an_admin = before.role == Role::Admin
         && !before.disabled
         && matches!(change, Change::Role(Role::User) | Change::Disabled(true));
@@ -260,6 +266,17 @@ pub(crate) async fn other_admins(
     .fetch_one(&mut **tx)
     .await
     .context("counting admins")
+}
+
+async fn being_deleted(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> anyhow::Result<bool> {
+    let deleting = sqlx::query_scalar!(
+        r#"select deleting_at is not null as "deleting!" from app_user where app_user_id = $1"#,
+        id
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .context("checking whether a user is being deleted")?;
+    Ok(deleting)
 }
 
 /// Takes the admins lock for the rest of `tx` (see [`change`]).

@@ -820,3 +820,37 @@ async fn deletes_that_the_storage_refuses_change_nothing_and_can_be_retried() {
     let (_, page) = admin.admin_files(json!({}), None).await;
     assert_eq!(page["files"], json!([]));
 }
+
+#[tokio::test]
+async fn an_account_half_deleted_cannot_be_enabled_and_a_retry_carries_on() {
+    let (admin, _, user, user_email) = admin_and_user().await;
+    let target = user_id(&user, &user_email).await;
+    seed_files(&admin, &target, 300).await;
+    let (status, step) = admin
+        .json("/api/admin/delete_user", &[("user_id", &target)])
+        .await;
+    assert_eq!(
+        (status, step["files_left"].clone()),
+        (200, json!(100)),
+        "{step}"
+    );
+    let (status, body) = admin
+        .json(
+            "/api/admin/set_disabled",
+            &[("user_id", &target), ("disabled", "false")],
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["Invalid"][0]["field"], "disabled");
+    let password = "correct horse battery staple";
+    assert_eq!(user.sign_in(&user_email, password).await.status(), 401);
+    // The next step picks up where the first stopped.
+    let (status, step) = admin
+        .json("/api/admin/delete_user", &[("user_id", &target)])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        step,
+        json!({ "removed_files": 100, "files_left": 0, "done": true })
+    );
+}

@@ -212,15 +212,19 @@ async fn begin_deletion(state: &AppState, admin: &Admin, id: Uuid) -> Result<Use
             "This is the last admin: make someone else an admin first.",
         ));
     }
+    // Disabled at every step (an admin may have enabled it between two), marked once.
     let started = sqlx::query_scalar!(
-        "update app_user set deleting_at = now(), disabled_at = coalesce(disabled_at, now())
-         where app_user_id = $1 and deleting_at is null returning app_user_id",
+        r#"update app_user u set deleting_at = coalesce(u.deleting_at, now()),
+                                 disabled_at = coalesce(u.disabled_at, now())
+           from (select deleting_at from app_user where app_user_id = $1 for update) before
+           where u.app_user_id = $1
+           returning before.deleting_at is null as "started!""#,
         id
     )
     .fetch_optional(&mut *tx)
     .await
     .context("marking a user for deletion")?;
-    if started.is_some() {
+    if started == Some(true) {
         let event = Event::new("user.delete_started").on_user(&target);
         crate::backend::audit::record(&mut *tx, &admin.actor(), event).await?;
     }
