@@ -7,7 +7,7 @@ export PATH := $(TOOLS_DIR)/seaweedfs/bin:$(HOME)/.cargo/bin:$(PATH)
 # needed to build). After changing a query or a migration: `make sqlx-prepare DATABASE_URL=…`.
 export SQLX_OFFLINE ?= true
 
-.PHONY: run test tools test-tools site fmt-check clippy cargo-tests e2e bench bench-admin bench-compare sqlx-prepare
+.PHONY: release run test tools test-tools site fmt-check clippy cargo-tests e2e bench bench-admin bench-compare sqlx-prepare
 
 run: tools site
 	cargo build -p server
@@ -18,6 +18,14 @@ test: test-tools fmt-check clippy cargo-tests site e2e
 
 tools:
 	@scripts/tools.sh build
+
+# For production: the optimised server (target/release/server) and the size-optimised bundle
+# (the wasm-release profile, then wasm-opt -Oz), precompressed, in target/site.
+release:
+	@scripts/tools.sh release
+	PATH=$(TOOLS_DIR)/binaryen/node_modules/.bin:$$PATH cargo leptos build --release --frontend-only
+	node scripts/precompress.mjs target/site/pkg
+	cargo build --release -p server
 
 test-tools:
 	@scripts/tools.sh test

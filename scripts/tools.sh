@@ -2,11 +2,14 @@
 # Installs what building, running and testing Haul need, when it is missing. Idempotent.
 #   scripts/tools.sh build   Rust wasm target, cargo-leptos, wasm-bindgen, SeaweedFS
 #   scripts/tools.sh test    the above, plus Chromium and the end-to-end npm packages
+#   scripts/tools.sh release the build tools, plus wasm-opt (binaryen from npm)
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
 SEAWEEDFS_VERSION=4.48
+# Debian's binaryen 108 makes a wasm that never hydrates; npm's 132 works.
+BINARYEN_VERSION=132
 TOOLS_DIR="${HAUL_TOOLS_DIR:-$HOME/.cache/haul/tools}"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -63,8 +66,20 @@ need_test() {
   fi
 }
 
+# wasm-opt for the release bundle, in $TOOLS_DIR/binaryen/node_modules/.bin (the Makefile puts
+# it first on PATH, so cargo-leptos finds it and downloads nothing).
+need_release() {
+  local bin="$TOOLS_DIR/binaryen/node_modules/.bin/wasm-opt"
+  if [[ "$("$bin" --version 2>/dev/null)" != *"version $BINARYEN_VERSION"* ]]; then
+    say "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm into $TOOLS_DIR/binaryen"
+    mkdir -p "$TOOLS_DIR/binaryen"
+    (cd "$TOOLS_DIR/binaryen" && npm install --no-audit --no-fund --loglevel=error "binaryen@$BINARYEN_VERSION")
+  fi
+}
+
 case "${1:-build}" in
   build) need_build ;;
   test) need_build; need_test ;;
-  *) say "usage: $0 [build|test]"; exit 2 ;;
+  release) need_build; need_release ;;
+  *) say "usage: $0 [build|test|release]"; exit 2 ;;
 esac

@@ -10,11 +10,10 @@
 //
 // Exits 0 whatever the figures (this is a measurement); non-zero only when something breaks.
 
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { apiClient as client, freePort } from "./common.mjs";
+import { apiClient as client, freePort, startServer, stopServer } from "./common.mjs";
 
 const PASSWORD = "bench password, long enough";
 const TARGET_P99_MS = 50;
@@ -45,14 +44,12 @@ function fail(message) {
   process.exit(1);
 }
 
-async function startServer(port) {
-  const logFd = fs.openSync(serverLog, "a");
-  server = spawn(serverBin, [], {
-    stdio: ["ignore", logFd, logFd],
+async function startHaul(port) {
+  server = await startServer({
+    bin: serverBin,
+    port,
+    logPath: serverLog,
     env: {
-      ...process.env,
-      PATH: `${process.env.HOME}/.cache/haul/tools/seaweedfs/bin:${process.env.PATH}`,
-      HAUL_ADDR: `127.0.0.1:${port}`,
       HAUL_DATA_DIR: dataDir,
       HAUL_LOG: "warn",
       HAUL_RATE_LIMIT_PER_IP: "100000",
@@ -60,31 +57,6 @@ async function startServer(port) {
       HAUL_UPLOAD_TTL: "36500d",
     },
   });
-  fs.closeSync(logFd);
-  server.exited = new Promise((resolve) => server.on("exit", (code, signal) => resolve({ code, signal })));
-  let exited = null;
-  server.exited.then((status) => (exited = status));
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`server exited early (${JSON.stringify(exited)})`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(250);
-  }
-  throw new Error("server not ready after 120 s");
-}
-
-async function stopServer() {
-  if (!server || server.exitCode !== null || server.signalCode !== null) return;
-  server.kill("SIGTERM");
-  const stopped = await Promise.race([server.exited.then(() => true), sleep(30_000).then(() => false)]);
-  if (!stopped) {
-    server.kill("SIGKILL");
-    await server.exited;
-  }
 }
 
 /** Runs SQL in the server's own database, over its unix socket. */
@@ -177,7 +149,7 @@ async function main() {
   fs.chmodSync(tmp, 0o711);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  await startServer(port);
+  await startHaul(port);
 
   const admin = client(base);
   const adminEmail = "admin@bench.example";
@@ -252,5 +224,5 @@ try {
   log(`server log tail:\n${fs.existsSync(serverLog) ? fs.readFileSync(serverLog, "utf8").split("\n").slice(-30).join("\n") : ""}`);
   process.exitCode = 1;
 } finally {
-  await stopServer();
+  await stopServer(server);
 }

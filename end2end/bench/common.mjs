@@ -1,6 +1,10 @@
-// Pieces both benchmarks use: a free port, and an API client like the pages' own.
+// Pieces both benchmarks use: a free port, the server started and stopped, and an API client
+// like the pages' own.
 
+import { spawn } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** A TCP port nothing listens on (on 127.0.0.1). */
 export async function freePort() {
@@ -45,4 +49,60 @@ export function apiClient(base) {
     return html;
   };
   return post;
+}
+
+function logTail(logPath) {
+  try {
+    return fs.readFileSync(logPath, "utf8").split("\n").slice(-30).join("\n");
+  } catch {
+    return "(no server log)";
+  }
+}
+
+/**
+ * Starts the server binary on 127.0.0.1:`port` with `env` over the inherited environment (the
+ * server starts its own PostgreSQL and SeaweedFS; weed is put on PATH), its output appended to
+ * `logPath`. Resolves with the child once /readyz answers 200.
+ */
+export async function startServer({ bin, port, env, logPath }) {
+  const logFd = fs.openSync(logPath, "a");
+  const server = spawn(bin, [], {
+    stdio: ["ignore", logFd, logFd],
+    env: {
+      ...process.env,
+      PATH: `${process.env.HOME}/.cache/haul/tools/seaweedfs/bin:${process.env.PATH}`,
+      HAUL_ADDR: `127.0.0.1:${port}`,
+      ...env,
+    },
+  });
+  fs.closeSync(logFd);
+  server.exited = new Promise((resolve) => server.on("exit", (code, signal) => resolve({ code, signal })));
+  let exited = null;
+  server.exited.then((status) => (exited = status));
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (exited) {
+      throw new Error(`server exited during start (${JSON.stringify(exited)}):\n${logTail(logPath)}`);
+    }
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return server;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(250);
+  }
+  server.kill("SIGKILL");
+  throw new Error(`server not ready after 120 s:\n${logTail(logPath)}`);
+}
+
+/** SIGTERM lets the server stop PostgreSQL and SeaweedFS itself; SIGKILL only as a last resort. */
+export async function stopServer(server) {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  server.kill("SIGTERM");
+  const stopped = await Promise.race([server.exited.then(() => true), sleep(30_000).then(() => false)]);
+  if (!stopped) {
+    console.error("bench: server still running 30 s after SIGTERM; sending SIGKILL");
+    server.kill("SIGKILL");
+    await server.exited;
+  }
 }

@@ -15,10 +15,9 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 // Resolved from end2end/node_modules, next to this directory, whatever the working directory.
 import { chromium } from "playwright-core";
-import { apiClient as sharedClient, freePort } from "./common.mjs";
+import { apiClient as sharedClient, freePort, startServer, stopServer } from "./common.mjs";
 
 const MIB = 1024 * 1024;
 // The browser's default ("Parts in flight per file" on the upload page); curl gets the same.
@@ -61,24 +60,12 @@ function fail(message) {
   process.exit(1);
 }
 
-/** A port that was free a moment ago: the OS picks it, we release it for the server. */
-function serverLogTail() {
-  try {
-    return fs.readFileSync(serverLog, "utf8").split("\n").slice(-30).join("\n");
-  } catch {
-    return "(no server log)";
-  }
-}
-
-async function startServer(port) {
-  const logFd = fs.openSync(serverLog, "a");
-  server = spawn(serverBin, [], {
-    stdio: ["ignore", logFd, logFd],
+async function startHaul(port) {
+  server = await startServer({
+    bin: serverBin,
+    port,
+    logPath: serverLog,
     env: {
-      ...process.env,
-      // The server starts its own PostgreSQL and SeaweedFS; weed is found on PATH.
-      PATH: `${process.env.HOME}/.cache/haul/tools/seaweedfs/bin:${process.env.PATH}`,
-      HAUL_ADDR: `127.0.0.1:${port}`,
       HAUL_DATA_DIR: path.join(tmp, "data"),
       LEPTOS_SITE_ROOT: siteRoot,
       HAUL_PART_SIZE: "16MiB",
@@ -88,37 +75,6 @@ async function startServer(port) {
       HAUL_RATE_LIMIT_PER_IP: "1000",
     },
   });
-  fs.closeSync(logFd);
-  server.exited = new Promise((resolve) => server.on("exit", (code, signal) => resolve({ code, signal })));
-
-  const deadline = Date.now() + 120_000;
-  let exited = null;
-  server.exited.then((status) => (exited = status));
-  while (Date.now() < deadline) {
-    if (exited) {
-      throw new Error(`server exited during start (${JSON.stringify(exited)}):\n${serverLogTail()}`);
-    }
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-      if (res.status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(250);
-  }
-  throw new Error(`server not ready after 120 s:\n${serverLogTail()}`);
-}
-
-/** SIGTERM lets the server stop PostgreSQL and SeaweedFS itself; SIGKILL only as a last resort. */
-async function stopServer() {
-  if (!server || server.exitCode !== null || server.signalCode !== null) return;
-  server.kill("SIGTERM");
-  const stopped = await Promise.race([server.exited.then(() => true), sleep(30_000).then(() => false)]);
-  if (!stopped) {
-    log("server still running 30 s after SIGTERM; sending SIGKILL");
-    server.kill("SIGKILL");
-    await server.exited;
-  }
 }
 
 /** CPU time (s) and resident memory (MiB) of one process, from /proc. */
@@ -335,7 +291,7 @@ function printTable(curl, haul) {
 
 async function cleanUp() {
   if (browser) await browser.close().catch(() => {});
-  await stopServer();
+  await stopServer(server);
 }
 
 async function main() {
@@ -346,11 +302,11 @@ async function main() {
   log(`writing a ${sizeMib} MiB test file`);
   makeRandomFile(file, sizeBytes);
   log(`starting the server on ${base}`);
-  await startServer(port);
+  await startHaul(port);
   // A server that dies mid-run would otherwise surface as a confusing /proc read error.
   server.exited.then(({ code, signal }) => {
     if (!stopping) {
-      log(`server exited unexpectedly (code ${code}, signal ${signal}):\n${serverLogTail()}`);
+      log(`server exited unexpectedly (code ${code}, signal ${signal}); see ${serverLog}`);
       cleanUp().finally(() => process.exit(1));
     }
   });
