@@ -19,20 +19,18 @@ test: test-tools fmt-check clippy cargo-tests site e2e
 tools:
 	@scripts/tools.sh build
 
-# For production: the optimised server (target/release/server) and the size-optimised bundle
-# (the wasm-release profile, then wasm-opt -Oz), precompressed, in target/site.
-release:
-	@scripts/tools.sh release
-	PATH=$(TOOLS_DIR)/binaryen/node_modules/.bin:$$PATH cargo leptos build --release --frontend-only
-	node scripts/precompress.mjs target/site/pkg
+# For production: the optimised server (target/release/server) beside the bundle.
+release: tools site
 	cargo build --release -p server
 
 test-tools:
 	@scripts/tools.sh test
 
-# The browser bundle (wasm, JS glue, CSS, assets) in target/site.
+# The browser bundle (wasm, JS glue, CSS, assets) in target/site: the size-optimised
+# wasm-release profile, then wasm-opt (npm binaryen, first on PATH so cargo-leptos downloads
+# nothing), then brotli and gzip copies. What `make run` serves and the tests load.
 site:
-	cargo leptos build --frontend-only
+	PATH=$(TOOLS_DIR)/binaryen/node_modules/.bin:$$PATH cargo leptos build --release --frontend-only
 	node scripts/precompress.mjs target/site/pkg
 
 fmt-check:
@@ -51,8 +49,7 @@ e2e:
 	scripts/e2e.sh
 
 # Upload throughput: Haul in headless Chromium vs curl, 1 GiB to the local S3 (HAUL_BENCH_MIB=…).
-bench: tools
-	cargo leptos build --frontend-only
+bench: tools site
 	cargo build -p server
 	scripts/bench.sh
 

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Haul need, when it is missing. Idempotent.
-#   scripts/tools.sh build   Rust wasm target, cargo-leptos, wasm-bindgen, SeaweedFS
+#   scripts/tools.sh build   Rust wasm target, cargo-leptos, wasm-bindgen, wasm-opt, SeaweedFS
 #   scripts/tools.sh test    the above, plus Chromium and the end-to-end npm packages
-#   scripts/tools.sh release the build tools, plus wasm-opt (binaryen from npm)
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.10
@@ -66,7 +65,7 @@ need_test() {
   fi
 }
 
-# wasm-opt for the release bundle, in $TOOLS_DIR/binaryen/node_modules/.bin (the Makefile puts
+# wasm-opt for the bundle, in $TOOLS_DIR/binaryen/node_modules/.bin (the Makefile puts
 # it first on PATH, so cargo-leptos finds it and downloads nothing).
 need_release() {
   local bin="$TOOLS_DIR/binaryen/node_modules/.bin/wasm-opt"
@@ -78,8 +77,7 @@ need_release() {
 }
 
 case "${1:-build}" in
-  build) need_build ;;
-  test) need_build; need_test ;;
-  release) need_build; need_release ;;
-  *) say "usage: $0 [build|test|release]"; exit 2 ;;
+  build) need_build; need_release ;;
+  test) need_build; need_release; need_test ;;
+  *) say "usage: $0 [build|test]"; exit 2 ;;
 esac

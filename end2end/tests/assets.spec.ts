@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { AuthPages } from "./fixtures/auth";
 
 // What the browser downloads before the page is live: compressed, and cached only as long as
 // it is right.
@@ -23,4 +24,37 @@ test("pages are compressed and always asked for again", async ({ request }) => {
   expect(page.status()).toBe(200);
   expect(page.headers()["content-encoding"]).toBe("br");
   expect(page.headers()["cache-control"]).toBe("no-cache");
+});
+
+// The budget: on a 20 Mbit/s link, 500 KB is 0.2 s.
+const WASM_BUDGET = 400 * 1000;
+const FIRST_VISIT_BUDGET = 500 * 1000;
+
+test("a first visit to /upload stays within the download budget", async ({ browser }) => {
+  const context = await browser.newContext();
+  const signedIn = await context.newPage();
+  await new AuthPages(signedIn).signUpFresh();
+  // A new page with nothing cached: everything it needs comes over the wire.
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  const urls = new Map<string, string>();
+  const sizes = new Map<string, number>();
+  cdp.on("Network.responseReceived", (event: { requestId: string; response: { url: string } }) =>
+    urls.set(event.requestId, event.response.url),
+  );
+  cdp.on("Network.loadingFinished", (event: { requestId: string; encodedDataLength: number }) =>
+    sizes.set(event.requestId, event.encodedDataLength),
+  );
+  await page.goto("/upload");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  const total = [...sizes.values()].reduce((a, b) => a + b, 0);
+  const wasm = [...sizes.entries()]
+    .filter(([id]) => urls.get(id)?.endsWith(".wasm"))
+    .reduce((sum, [, size]) => sum + size, 0);
+  console.log(`first visit to /upload: ${total} bytes on the wire, of which wasm ${wasm}`);
+  expect(wasm).toBeGreaterThan(0);
+  expect(wasm).toBeLessThanOrEqual(WASM_BUDGET);
+  expect(total).toBeLessThanOrEqual(FIRST_VISIT_BUDGET);
 });
