@@ -1,6 +1,11 @@
-// Writes a brotli (.br) and a gzip (.gz) copy next to each wasm, JS and CSS file of the bundle,
-// at build time, at the best compression: the server then sends them as they are instead of
-// compressing the bundle on every first visit. Usage: node scripts/precompress.mjs target/site/pkg
+// Finishes the bundle in target/site/pkg after cargo-leptos built it:
+// 1. fingerprints it: copies haul.js, haul.wasm and haul.css to haul.<hash>.* (one hash of the
+//    three, so they always go together) and writes bundle.json, which the server reads to link
+//    those names; a browser may then keep them for a year (a new build has new names);
+// 2. writes a brotli (.br) and a gzip (.gz) copy of every wasm, JS and CSS file, at the best
+//    compression, which the server sends as they are.
+// Usage: node scripts/precompress.mjs target/site/pkg
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -9,6 +14,24 @@ const dir = process.argv[2];
 if (!dir) {
   console.error("usage: node scripts/precompress.mjs DIR");
   process.exit(2);
+}
+const NAME = "haul";
+const parts = ["js", "wasm", "css"].map((ext) => path.join(dir, `${NAME}.${ext}`));
+if (parts.every((file) => fs.existsSync(file))) {
+  const digest = createHash("sha256");
+  for (const file of parts) digest.update(fs.readFileSync(file));
+  const fingerprinted = `${NAME}.${digest.digest("hex").slice(0, 16)}`;
+  // Earlier builds' fingerprinted files go: only this build's are linked.
+  for (const name of fs.readdirSync(dir)) {
+    if (/^haul\.[0-9a-f]{16}\./.test(name) && !name.startsWith(`${fingerprinted}.`)) {
+      fs.rmSync(path.join(dir, name));
+    }
+  }
+  for (const file of parts) {
+    fs.copyFileSync(file, path.join(dir, `${fingerprinted}${path.extname(file)}`));
+  }
+  fs.writeFileSync(path.join(dir, "bundle.json"), JSON.stringify({ output_name: fingerprinted }) + "\n");
+  console.log(`fingerprinted as ${fingerprinted}`);
 }
 for (const name of fs.readdirSync(dir)) {
   if (!/\.(wasm|js|css)$/.test(name)) continue;

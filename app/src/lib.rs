@@ -17,7 +17,7 @@ pub mod validate;
 pub mod backend;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode, StaticSegment,
@@ -37,6 +37,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                // In the shell (server-rendered only): its name follows the bundle's fingerprint.
+                <link
+                    rel="stylesheet"
+                    href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
+                />
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -58,7 +63,6 @@ pub fn App() -> impl IntoView {
     provide_context(upload::queue::Queue::new());
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/haul.css"/>
         <Title text="Haul"/>
         <Router>
             <SiteHeader/>

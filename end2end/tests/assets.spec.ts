@@ -19,6 +19,21 @@ test("the bundle goes out compressed and is revalidated, never served stale", as
   expect(gzip.headers()["content-encoding"]).toBe("gzip");
 });
 
+test("the page links the fingerprinted bundle, which browsers keep for a year", async ({ request }) => {
+  const html = await (await request.get("/")).text();
+  const css = html.match(/\/pkg\/(haul\.[0-9a-f]{16})\.css/);
+  expect(css, html).not.toBeNull();
+  const name = css![1];
+  // The hydration script loads the JS and wasm under the same fingerprint.
+  expect(html).toContain(`"${name}"`);
+  for (const ext of ["js", "wasm", "css"]) {
+    const response = await request.get(`/pkg/${name}.${ext}`, { headers: { "accept-encoding": "br, gzip" } });
+    expect(response.status(), ext).toBe(200);
+    expect(response.headers()["content-encoding"], ext).toBe("br");
+    expect(response.headers()["cache-control"], ext).toBe("public, max-age=31536000, immutable");
+  }
+});
+
 test("pages are compressed and always asked for again", async ({ request }) => {
   const page = await request.get("/", { headers: { "accept-encoding": "br, gzip" } });
   expect(page.status()).toBe(200);

@@ -151,25 +151,35 @@ fn metrics_text(state: &AppState) -> Response {
         .into_response()
 }
 
-/// How long browsers may keep what they got. The bundle under /pkg/ keeps its names from one
-/// build to the next, so it is revalidated (ServeDir answers 304 when unchanged); pages and
-/// answers are always asked for again.
+/// How long browsers may keep what they got. A fingerprinted bundle file (`haul.<hash>.*`,
+/// made by scripts/precompress.mjs) never changes under its name: kept a year. Other files
+/// under /pkg/ keep their names from one build to the next, so they are revalidated (ServeDir
+/// answers 304 when unchanged); pages and answers are always asked for again.
 async fn cache_headers(request: Request, next: Next) -> Response {
-    let bundle = request.uri().path().starts_with("/pkg/");
+    let path = request.uri().path();
+    let policy = match path.strip_prefix("/pkg/") {
+        Some(file) if fingerprinted(file) => "public, max-age=31536000, immutable",
+        Some(_) => "public, no-cache",
+        None => "no-cache",
+    };
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CACHE_CONTROL) {
-        let policy = if bundle {
-            "public, no-cache"
-        } else {
-            "no-cache"
-        };
         headers.insert(
             header::CACHE_CONTROL,
             header::HeaderValue::from_static(policy),
         );
     }
     response
+}
+
+/// `haul.<16 hex digits>.<ext>`.
+fn fingerprinted(file: &str) -> bool {
+    let mut parts = file.splitn(3, '.');
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(_), Some(hash), Some(_)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    )
 }
 
 /// The process is up.

@@ -340,17 +340,44 @@ fn remove_stale_precompressed(options: &LeptosOptions) {
     }
 }
 
+/// The bundle's fingerprinted name (`haul.<hash>`) from the `bundle.json` that
+/// `scripts/precompress.mjs` writes, when its files are there and no newer build (a
+/// `cargo leptos build` alone) has replaced the files they were copied from.
+fn fingerprinted_name(site_root: &str, pkg_dir: &str) -> Option<String> {
+    let dir = std::path::Path::new(site_root).join(pkg_dir);
+    let manifest = std::fs::read_to_string(dir.join("bundle.json")).ok()?;
+    let name = serde_json::from_str::<serde_json::Value>(&manifest)
+        .ok()?
+        .get("output_name")?
+        .as_str()?
+        .to_owned();
+    let modified = |file: String| std::fs::metadata(dir.join(file)).and_then(|m| m.modified());
+    let current = ["js", "wasm", "css"].iter().all(|ext| {
+        match (
+            modified(format!("{name}.{ext}")),
+            modified(format!("haul.{ext}")),
+        ) {
+            (Ok(copied), Ok(built)) => copied >= built,
+            (Ok(_), Err(_)) => true,
+            (Err(_), _) => false,
+        }
+    });
+    current.then_some(name)
+}
+
 fn leptos_options(addr: SocketAddr) -> LeptosOptions {
     let env =
         |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
-    let output_name = std::env::var("LEPTOS_OUTPUT_NAME")
-        .ok()
+    let site_root = env("LEPTOS_SITE_ROOT", "target/site");
+    let pkg_dir = env("LEPTOS_SITE_PKG_DIR", "pkg");
+    let output_name = fingerprinted_name(&site_root, &pkg_dir)
+        .or_else(|| std::env::var("LEPTOS_OUTPUT_NAME").ok())
         .or_else(|| option_env!("LEPTOS_OUTPUT_NAME").map(str::to_owned))
         .unwrap_or_else(|| "haul".to_owned());
     LeptosOptions::builder()
         .output_name(Arc::<str>::from(output_name))
-        .site_root(Arc::<str>::from(env("LEPTOS_SITE_ROOT", "target/site")))
-        .site_pkg_dir(Arc::<str>::from(env("LEPTOS_SITE_PKG_DIR", "pkg")))
+        .site_root(Arc::<str>::from(site_root))
+        .site_pkg_dir(Arc::<str>::from(pkg_dir))
         .env(if env("LEPTOS_ENV", "DEV") == "PROD" {
             leptos::config::Env::PROD
         } else {
