@@ -54,12 +54,7 @@ impl Application {
                 settings.addr
             )
         })?;
-        let metrics_listener = match settings.metrics_addr {
-            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| {
-                format!("cannot listen on {addr} (HAUL_METRICS_ADDR): is the port already taken?")
-            })?),
-            None => None,
-        };
+        let metrics_listener = bind_metrics(settings).await?;
         let origin = settings.public_origin(listener.local_addr()?)?;
         let mut stack = LocalStack::default();
         let db = connect_database(settings, &mut stack).await?;
@@ -68,23 +63,7 @@ impl Application {
         let storage = connect_storage(settings, &origin, &mut stack)
             .await?
             .with_metrics(metrics.clone());
-        let storage_origin = storage.browser_origin().await?;
-        let config = Config {
-            public_origin: origin,
-            storage_origin,
-            default_quota: settings.default_quota,
-            max_file_size: settings.max_file_size,
-            part_size: settings.part_size,
-            url_ttl: settings.url_ttl,
-            session_idle: settings.session_idle,
-            session_lifetime: settings.session_lifetime,
-            rate_limit_per_ip: settings.rate_limit_per_ip,
-            rate_limit_per_account: settings.rate_limit_per_account,
-            rate_window: settings.rate_window,
-            trust_proxy: settings.trust_proxy,
-            upload_ttl: settings.upload_ttl,
-            metrics_token: settings.metrics_token.clone().filter(|t| !t.is_empty()),
-        };
+        let config = domain_config(settings, origin, storage.browser_origin().await?);
         let (sessions, session_sweeper) = session_layer(&db, &config).await?;
         let state = AppState {
             leptos_options: {
@@ -310,6 +289,37 @@ async fn check_external_bucket(storage: &Storage, s3: &S3Settings) -> anyhow::Re
 
 /// Leptos's options: cargo-leptos passes them in LEPTOS_* variables at build or run time; a
 /// plain `cargo build` (tests) falls back to the workspace defaults.
+/// HAUL_METRICS_ADDR's listener, when set.
+async fn bind_metrics(settings: &Settings) -> anyhow::Result<Option<TcpListener>> {
+    let Some(addr) = settings.metrics_addr else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} (HAUL_METRICS_ADDR): is the port already taken?")
+    })?;
+    Ok(Some(listener))
+}
+
+/// What the domain needs of the settings.
+fn domain_config(settings: &Settings, public_origin: String, storage_origin: String) -> Config {
+    Config {
+        public_origin,
+        storage_origin,
+        default_quota: settings.default_quota,
+        max_file_size: settings.max_file_size,
+        part_size: settings.part_size,
+        url_ttl: settings.url_ttl,
+        session_idle: settings.session_idle,
+        session_lifetime: settings.session_lifetime,
+        rate_limit_per_ip: settings.rate_limit_per_ip,
+        rate_limit_per_account: settings.rate_limit_per_account,
+        rate_window: settings.rate_window,
+        trust_proxy: settings.trust_proxy,
+        upload_ttl: settings.upload_ttl,
+        metrics_token: settings.metrics_token.clone().filter(|t| !t.is_empty()),
+    }
+}
+
 /// Removes the brotli and gzip copies of bundle files that were rebuilt after them (a
 /// `cargo leptos build` without `make site`): a stale copy would be served in place of the
 /// new file.

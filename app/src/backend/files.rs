@@ -270,6 +270,21 @@ pub async fn finish(
         .await
         .context("dropping a finished file's part digests")?;
     let complete = status == FileStatus::Complete;
+    settle_quota(&mut tx, file, complete).await?;
+    if complete {
+        count_upload(&mut tx, file.size_bytes).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Moves an ended upload's reserved bytes to used (complete) or back to free, and counts a
+/// complete file.
+async fn settle_quota(
+    tx: &mut Transaction<'_, Postgres>,
+    file: &FileRow,
+    complete: bool,
+) -> anyhow::Result<()> {
     let (used, files) = if complete {
         (file.size_bytes, 1)
     } else {
@@ -284,15 +299,11 @@ pub async fn finish(
         used,
         files
     )
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .context("moving reserved bytes")?;
     anyhow::ensure!(owner.rows_affected() == 1, "the file's owner is gone");
-    if complete {
-        count_upload(&mut tx, file.size_bytes).await?;
-    }
-    tx.commit().await?;
-    Ok(true)
+    Ok(())
 }
 
 /// Adds a completed file to today's row of the upload rollup (the overview's chart).

@@ -195,6 +195,25 @@ pub async fn change(db: &PgPool, id: Uuid, change: Change, actor: &Actor) -> Res
             "This is the last admin: make someone else an admin first.",
         ));
     }
+    let (action, detail) = write_change(&mut tx, &before, change).await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        Event::new(action).on_user(&before).detail(detail),
+    )
+    .await?;
+    let after = find_in(&mut tx, id).await?.ok_or(Error::NotFound)?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Writes `change` to the account as it was (`before`); answers the audit action and detail.
+async fn write_change(
+    tx: &mut Transaction<'_, Postgres>,
+    before: &User,
+    change: Change,
+) -> anyhow::Result<(&'static str, serde_json::Value)> {
+    let id = before.id;
     let (action, detail) = match change {
         Change::Role(role) => {
             sqlx::query!(
@@ -202,7 +221,7 @@ pub async fn change(db: &PgPool, id: Uuid, change: Change, actor: &Actor) -> Res
                 id,
                 role.as_str()
             )
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .context("changing a role")?;
             let detail = json!({ "from": before.role.as_str(), "to": role.as_str() });
@@ -216,7 +235,7 @@ pub async fn change(db: &PgPool, id: Uuid, change: Change, actor: &Actor) -> Res
                 id,
                 disabled
             )
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .context("disabling a user")?;
             let action = if disabled {
@@ -232,7 +251,7 @@ pub async fn change(db: &PgPool, id: Uuid, change: Change, actor: &Actor) -> Res
                 id,
                 bytes
             )
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .context("changing a quota")?;
             (
@@ -241,15 +260,7 @@ pub async fn change(db: &PgPool, id: Uuid, change: Change, actor: &Actor) -> Res
             )
         }
     };
-    audit::record(
-        &mut *tx,
-        actor,
-        Event::new(action).on_user(&before).detail(detail),
-    )
-    .await?;
-    let after = find_in(&mut tx, id).await?.ok_or(Error::NotFound)?;
-    tx.commit().await?;
-    Ok(after)
+    Ok((action, detail))
 }
 
 /// Enabled admins other than `id`, not being deleted.

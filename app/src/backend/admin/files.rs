@@ -110,6 +110,33 @@ pub async fn list(
         },
         None => None,
     };
+    let mut query = list_query(&checked, owner, after)?;
+    let mut rows: Vec<AdminFileRow> = query
+        .build_query_as()
+        .fetch_all(&state.db)
+        .await
+        .context("listing every user's files")?;
+    let next_cursor = next_page(&mut rows, PAGE_SIZE, |row| make_cursor(row, checked.sort));
+    Ok(AdminFilePage {
+        files: rows
+            .into_iter()
+            .map(|row| AdminFile {
+                file: row.file.view(),
+                owner_email: row.owner_email,
+                completed_at: row.completed_at.and_then(|at| at.format(&Rfc3339).ok()),
+            })
+            .collect(),
+        next_cursor,
+    })
+}
+
+/// The list's statement for these filters, after the cursor's row: each filter a condition,
+/// so the planner can pick the index that matches.
+fn list_query(
+    checked: &Checked,
+    owner: Option<Uuid>,
+    after: Option<(i64, Uuid)>,
+) -> Result<QueryBuilder<'static, Postgres>, Error> {
     let mut query = QueryBuilder::<Postgres>::new(
         "select f.file_id as id, f.owner_id, f.object_key, f.name, f.content_type, f.size_bytes,
                 f.status, f.s3_upload_id, f.part_size, f.part_count, f.failure_reason,
@@ -129,10 +156,6 @@ pub async fn list(
             .push_bind(contains_pattern(name));
     }
     checked.days.push_conditions(&mut query, "f.created_at");
-    let order = match checked.sort {
-        FileSort::Newest => "f.created_at desc, f.file_id desc",
-        FileSort::Largest => "f.size_bytes desc, f.file_id desc",
-    };
     if let Some((key, id)) = after {
         match checked.sort {
             FileSort::Newest => {
@@ -148,26 +171,14 @@ pub async fn list(
         };
         query.push(", ").push_bind(id).push(")");
     }
+    let order = match checked.sort {
+        FileSort::Newest => "f.created_at desc, f.file_id desc",
+        FileSort::Largest => "f.size_bytes desc, f.file_id desc",
+    };
     query
         .push(format!(" order by {order} limit "))
         .push_bind(PAGE_SIZE + 1);
-    let mut rows: Vec<AdminFileRow> = query
-        .build_query_as()
-        .fetch_all(&state.db)
-        .await
-        .context("listing every user's files")?;
-    let next_cursor = next_page(&mut rows, PAGE_SIZE, |row| make_cursor(row, checked.sort));
-    Ok(AdminFilePage {
-        files: rows
-            .into_iter()
-            .map(|row| AdminFile {
-                file: row.file.view(),
-                owner_email: row.owner_email,
-                completed_at: row.completed_at.and_then(|at| at.format(&Rfc3339).ok()),
-            })
-            .collect(),
-        next_cursor,
-    })
+    Ok(query)
 }
 
 async fn owner_id(db: &PgPool, email: &str) -> anyhow::Result<Option<Uuid>> {

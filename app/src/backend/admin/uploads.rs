@@ -73,22 +73,25 @@ pub async fn list(
     Ok(AdminUploadPage {
         uploads: rows
             .into_iter()
-            .map(|row| {
-                let age = (now - row.file.created_at).max(time::Duration::ZERO);
-                let left = (time::Duration::try_from(ttl).unwrap_or(time::Duration::MAX) - age)
-                    .max(time::Duration::ZERO);
-                AdminUpload {
-                    owner_id: row.file.owner_id.to_string(),
-                    file: row.file.view(),
-                    owner_email: row.owner_email,
-                    signed_parts: u32::try_from(row.signed_parts).unwrap_or(0),
-                    age_seconds: u64::try_from(age.whole_seconds()).unwrap_or(0),
-                    seconds_left: u64::try_from(left.whole_seconds()).unwrap_or(0),
-                }
-            })
+            .map(|row| upload_view(row, now, ttl))
             .collect(),
         next_cursor,
     })
+}
+
+/// A row as the page shows it: its age, and the time left before the sweeper aborts it.
+fn upload_view(row: UploadRow, now: OffsetDateTime, ttl: std::time::Duration) -> AdminUpload {
+    let age = (now - row.file.created_at).max(time::Duration::ZERO);
+    let left = (time::Duration::try_from(ttl).unwrap_or(time::Duration::MAX) - age)
+        .max(time::Duration::ZERO);
+    AdminUpload {
+        owner_id: row.file.owner_id.to_string(),
+        file: row.file.view(),
+        owner_email: row.owner_email,
+        signed_parts: u32::try_from(row.signed_parts).unwrap_or(0),
+        age_seconds: u64::try_from(age.whole_seconds()).unwrap_or(0),
+        seconds_left: u64::try_from(left.whole_seconds()).unwrap_or(0),
+    }
 }
 
 /// What S3 holds of one upload in progress (ListParts).

@@ -66,26 +66,7 @@ pub fn AuditPage() -> impl IntoView {
     view! {
         <Title text="Audit log — Admin — Haul"/>
         <h1>"Audit log"</h1>
-        <Form method="GET" action="/admin/audit" attr:class="filters" attr:aria-label="Filter the log">
-            <label>
-                "Actor's email " <input type="email" name="actor" prop:value=move || actor.get()/>
-            </label>
-            <label>
-                "Action "
-                <select name="action">
-                    <option value="">"Any"</option>
-                    {ACTIONS
-                        .iter()
-                        .map(|name| {
-                            view! { <option value=*name selected=move || action.get() == *name>{*name}</option> }
-                        })
-                        .collect_view()}
-                </select>
-            </label>
-            <label>"From " <input type="date" name="from" prop:value=move || from.get()/></label>
-            <label>"To " <input type="date" name="to" prop:value=move || to.get()/></label>
-            <button type="submit" class="button">"Filter"</button>
-        </Form>
+        <AuditFilters actor action from to/>
         {loaded(
             page,
             move |page| {
@@ -139,4 +120,36 @@ fn AuditTable(entries: Vec<AuditEntry>) -> impl IntoView {
         </table>
     }
     .into_any()
+}
+
+/// The filter form: a GET to this page, so the filters land in the URL.
+#[component]
+fn AuditFilters(
+    actor: Memo<String>,
+    action: Memo<String>,
+    from: Memo<String>,
+    to: Memo<String>,
+) -> impl IntoView {
+    view! {
+    <Form method="GET" action="/admin/audit" attr:class="filters" attr:aria-label="Filter the log">
+        <label>
+            "Actor's email " <input type="email" name="actor" prop:value=move || actor.get()/>
+        </label>
+        <label>
+            "Action "
+            <select name="action">
+                <option value="">"Any"</option>
+                {ACTIONS
+                    .iter()
+                    .map(|name| {
+                        view! { <option value=*name selected=move || action.get() == *name>{*name}</option> }
+                    })
+                    .collect_view()}
+            </select>
+        </label>
+        <label>"From " <input type="date" name="from" prop:value=move || from.get()/></label>
+        <label>"To " <input type="date" name="to" prop:value=move || to.get()/></label>
+        <button type="submit" class="button">"Filter"</button>
+    </Form>
+    }
 }

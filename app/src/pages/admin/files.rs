@@ -276,33 +276,6 @@ fn FileRow(file: AdminFile, actions: Actions) -> impl IntoView {
             });
         }
     };
-    let on_delete = {
-        let (id, name) = (id.clone(), name.clone());
-        move |_| {
-            let question = format!("Delete {name} ({})? This cannot be undone.", bytes(size));
-            if window().confirm_with_message(&question).unwrap_or(false) {
-                actions.delete.dispatch(AdminDeleteFiles {
-                    file_ids: vec![id.clone()],
-                });
-            }
-        }
-    };
-    let on_abort = {
-        let id = id.clone();
-        move |_| {
-            actions.abort.dispatch(AdminAbortUpload {
-                file_id: id.clone(),
-            });
-        }
-    };
-    let on_download = {
-        let id = id.clone();
-        move |_| {
-            actions.download.dispatch(AdminDownloadUrl {
-                file_id: id.clone(),
-            });
-        }
-    };
     let checksum = file.checksum.clone().unwrap_or_default();
     let short = checksum
         .get(..12)
@@ -322,15 +295,51 @@ fn FileRow(file: AdminFile, actions: Actions) -> impl IntoView {
             <td class="secondary">{completed_at.as_deref().map(when)}</td>
             <td class="secondary" title=checksum.clone()>{short}</td>
             <td class="file-actions">
-                {(status == FileStatus::Complete).then(|| view! {
-                    <button type="button" class="link" aria-label=format!("Download {name}") on:click=on_download>"Download"</button>
-                })}
-                {(status == FileStatus::Uploading).then(|| view! {
-                    <button type="button" class="link" aria-label=format!("Abort {name}") on:click=on_abort>"Abort"</button>
-                })}
-                <button type="button" class="link danger" aria-label=format!("Delete {name}") on:click=on_delete>"Delete"</button>
+                <RowActions id name=name.clone() size status actions/>
             </td>
         </tr>
+    }
+}
+
+/// Download (complete files), abort (uploads), delete.
+#[component]
+fn RowActions(
+    id: String,
+    name: String,
+    size: u64,
+    status: FileStatus,
+    actions: Actions,
+) -> impl IntoView {
+    let on_delete = {
+        let (id, name) = (id.clone(), name.clone());
+        move |_| {
+            let question = format!("Delete {name} ({})? This cannot be undone.", bytes(size));
+            if window().confirm_with_message(&question).unwrap_or(false) {
+                actions.delete.dispatch(AdminDeleteFiles {
+                    file_ids: vec![id.clone()],
+                });
+            }
+        }
+    };
+    let (abort_id, download_id) = (id.clone(), id);
+    let on_abort = move |_| {
+        actions.abort.dispatch(AdminAbortUpload {
+            file_id: abort_id.clone(),
+        });
+    };
+    let on_download = move |_| {
+        actions.download.dispatch(AdminDownloadUrl {
+            file_id: download_id.clone(),
+        });
+    };
+    view! {
+        {(status == FileStatus::Complete).then(|| view! {
+            <button type="button" class="link" aria-label=format!("Download {name}") on:click=on_download>"Download"</button>
+        })}
+        {(status == FileStatus::Uploading).then(|| view! {
+            <button type="button" class="link" aria-label=format!("Abort {name}") on:click=on_abort>"Abort"</button>
+        })}
+        <button type="button" class="link danger" aria-label=format!("Delete {name}") on:click=on_delete>"Delete"</button>
     }
 }
 

@@ -44,42 +44,8 @@ fn Totals(overview: Overview) -> impl IntoView {
             overview.aborted_recently.to_string(),
         ),
     ];
-    let total_uploaded: u64 = overview.uploaded_per_day.iter().map(|d| d.bytes).sum();
-    let busiest = overview.uploaded_per_day.iter().max_by_key(|d| d.bytes);
-    let per_day_summary = match busiest {
-        Some(day) if day.bytes > 0 => format!(
-            "{} uploaded in the last 30 days; the most on {} ({}).",
-            bytes(total_uploaded),
-            day.day,
-            bytes(day.bytes)
-        ),
-        _ => "Nothing was uploaded in the last 30 days.".to_owned(),
-    };
-    let per_day = overview
-        .uploaded_per_day
-        .iter()
-        .map(|day| Bar {
-            label: day.day.clone(),
-            value: day.bytes,
-        })
-        .collect();
-    let top_summary = match overview.top_users.first() {
-        Some(top) => format!(
-            "The {} users storing the most; {} stores the most ({}).",
-            overview.top_users.len(),
-            top.email,
-            bytes(top.bytes)
-        ),
-        None => "No one stores anything yet.".to_owned(),
-    };
-    let top = overview
-        .top_users
-        .iter()
-        .map(|user| Bar {
-            label: user.email.clone(),
-            value: user.bytes,
-        })
-        .collect();
+    let (per_day_summary, per_day) = per_day_chart(&overview);
+    let (top_summary, top) = top_users_chart(&overview);
     view! {
         <dl class="totals" aria-label="Totals">
             {figures
@@ -99,4 +65,50 @@ fn Totals(overview: Overview) -> impl IntoView {
         <h2>"Storage by user"</h2>
         <RowChart title="Storage by user, top 10".into() summary=top_summary bars=top/>
     }
+}
+
+/// The uploads-per-day chart's summary and bars.
+fn per_day_chart(overview: &Overview) -> (String, Vec<Bar>) {
+    let total_uploaded: u64 = overview.uploaded_per_day.iter().map(|d| d.bytes).sum();
+    let busiest = overview.uploaded_per_day.iter().max_by_key(|d| d.bytes);
+    let summary = match busiest {
+        Some(day) if day.bytes > 0 => format!(
+            "{} uploaded in the last 30 days; the most on {} ({}).",
+            bytes(total_uploaded),
+            day.day,
+            bytes(day.bytes)
+        ),
+        _ => "Nothing was uploaded in the last 30 days.".to_owned(),
+    };
+    let bars = overview
+        .uploaded_per_day
+        .iter()
+        .map(|day| Bar {
+            label: day.day.clone(),
+            value: day.bytes,
+        })
+        .collect();
+    (summary, bars)
+}
+
+/// The storage-by-user chart's summary and bars.
+fn top_users_chart(overview: &Overview) -> (String, Vec<Bar>) {
+    let summary = match overview.top_users.first() {
+        Some(top) => format!(
+            "The {} users storing the most; {} stores the most ({}).",
+            overview.top_users.len(),
+            top.email,
+            bytes(top.bytes)
+        ),
+        None => "No one stores anything yet.".to_owned(),
+    };
+    let bars = overview
+        .top_users
+        .iter()
+        .map(|user| Bar {
+            label: user.email.clone(),
+            value: user.bytes,
+        })
+        .collect();
+    (summary, bars)
 }

@@ -130,17 +130,6 @@ fn UploadRow(upload: AdminUpload, actions: Actions) -> impl IntoView {
         Some(Err(error)) => error.to_string(),
         None => format!("{signed_parts} of {} signed", file.part_count),
     };
-    let on_abort_all = {
-        let email = owner_email.clone();
-        move |_| {
-            let question = format!("Abort every upload in progress of {email}?");
-            if window().confirm_with_message(&question).unwrap_or(false) {
-                actions.abort_all.dispatch(AdminAbortUserUploads {
-                    user_id: owner_id.clone(),
-                });
-            }
-        }
-    };
     view! {
         <tr aria-label=name.clone()>
             <td>{owner_email.clone()}</td>
@@ -160,25 +149,50 @@ fn UploadRow(upload: AdminUpload, actions: Actions) -> impl IntoView {
                 >
                     "Check S3"
                 </button>
-                <button
-                    type="button"
-                    class="link danger"
-                    aria-label=format!("Abort {name}")
-                    on:click=move |_| {
-                        actions.abort.dispatch(AdminAbortUpload { file_id: abort_id.clone() });
-                    }
-                >
-                    "Abort"
-                </button>
-                <button
-                    type="button"
-                    class="link danger"
-                    aria-label=format!("Abort all uploads of {owner_email}")
-                    on:click=on_abort_all
-                >
-                    "Abort all of this user"
-                </button>
+                <AbortButtons file_id=abort_id name=name.clone() owner_id owner_email=owner_email.clone() actions/>
             </td>
         </tr>
+    }
+}
+
+/// Abort this upload, or every upload of its owner (after a confirmation).
+#[component]
+fn AbortButtons(
+    file_id: String,
+    name: String,
+    owner_id: String,
+    owner_email: String,
+    actions: Actions,
+) -> impl IntoView {
+    let on_abort_all = {
+        let email = owner_email.clone();
+        move |_| {
+            let question = format!("Abort every upload in progress of {email}?");
+            if window().confirm_with_message(&question).unwrap_or(false) {
+                actions.abort_all.dispatch(AdminAbortUserUploads {
+                    user_id: owner_id.clone(),
+                });
+            }
+        }
+    };
+    view! {
+        <button
+            type="button"
+            class="link danger"
+            aria-label=format!("Abort {name}")
+            on:click=move |_| {
+                actions.abort.dispatch(AdminAbortUpload { file_id: file_id.clone() });
+            }
+        >
+            "Abort"
+        </button>
+        <button
+            type="button"
+            class="link danger"
+            aria-label=format!("Abort all uploads of {owner_email}")
+            on:click=on_abort_all
+        >
+            "Abort all of this user"
+        </button>
     }
 }
