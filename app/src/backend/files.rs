@@ -79,6 +79,27 @@ pub async fn find(db: &PgPool, id: Uuid) -> Result<FileRow, Error> {
     .ok_or(Error::NotFound)
 }
 
+/// Every file of `ids`, in one read; NotFound when any is missing.
+pub async fn find_many(db: &PgPool, ids: &[Uuid]) -> Result<Vec<FileRow>, Error> {
+    let rows = sqlx::query_as!(
+        FileRow,
+        r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes,
+                  status as "status: FileStatus",
+                  s3_upload_id, part_size, part_count, failure_reason, created_at,
+                  checksum_sha256, part_checksums
+           from file where file_id = any($1)"#,
+        ids
+    )
+    .fetch_all(db)
+    .await
+    .context("loading files")?;
+    let distinct: std::collections::BTreeSet<&Uuid> = ids.iter().collect();
+    if rows.len() != distinct.len() {
+        return Err(Error::NotFound);
+    }
+    Ok(rows)
+}
+
 /// The caller's file, or NotFound: someone else's file answers like a missing one.
 pub async fn find_owned(db: &PgPool, owner: Uuid, id: &str) -> Result<FileRow, Error> {
     match find(db, parse_id(id)?).await {

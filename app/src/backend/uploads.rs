@@ -632,16 +632,16 @@ pub async fn abort(state: &AppState, user: &User, file_id: &str) -> Result<(), E
             "This upload is complete; delete the file instead.",
         )),
         FileStatus::Uploading => {
-            abort_file(state, &file).await?;
+            abort_file(state, file.id).await?;
             Ok(())
         }
     }
 }
 
-/// Aborts an uploading `file` under its lease. True when this call aborted it (false: it had
-/// already ended).
-pub async fn abort_file(state: &AppState, file: &FileRow) -> Result<bool, Error> {
-    let Some((file, lease)) = files::claim(&state.db, file.id, lease_hold(state)).await? else {
+/// Aborts the uploading file `file_id` under its lease (which reads the row). True when this
+/// call aborted it (false: it had already ended).
+pub async fn abort_file(state: &AppState, file_id: Uuid) -> Result<bool, Error> {
+    let Some((file, lease)) = files::claim(&state.db, file_id, lease_hold(state)).await? else {
         return Err(busy());
     };
     if !files::finish(&state.db, &file, lease, Ending::Aborted(None)).await? {

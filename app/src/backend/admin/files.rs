@@ -225,10 +225,11 @@ pub async fn delete(
             format!("Name 1 to {MAX_BULK} files."),
         ));
     }
-    let mut found = Vec::with_capacity(file_ids.len());
-    for id in file_ids {
-        found.push(find(&state.db, id).await?);
-    }
+    let ids = file_ids
+        .iter()
+        .map(|id| files::parse_id(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let found = files::find_many(&state.db, &ids).await?;
     let mut deleted = Deleted { files: 0, bytes: 0 };
     for file in found {
         if files::purge(state, &file, &admin.actor()).await? {
@@ -248,7 +249,7 @@ pub async fn abort(state: &AppState, admin: &Admin, file_id: &str) -> Result<(),
             "Only an upload in progress can be aborted.",
         ));
     }
-    if uploads::abort_file(state, &file).await? {
+    if uploads::abort_file(state, file.id).await? {
         let detail = serde_json::json!({ "owner_id": file.owner_id, "name": file.name });
         admin
             .record(

@@ -123,8 +123,8 @@ pub async fn landed(state: &AppState, _admin: &Admin, file_id: &str) -> Result<L
 
 /// Aborts every upload in progress of the user `user_id`; how many this call aborted.
 pub async fn abort_all(state: &AppState, admin: &Admin, user_id: &str) -> Result<u64, Error> {
-    let owner = super::users::get(state, admin, super::users::parse_id(user_id)?).await?;
-    let owner_id = super::users::parse_id(&owner.id)?;
+    let owner_id = super::users::parse_id(user_id)?;
+    let owner = super::users::get(state, admin, owner_id).await?;
     let ids = sqlx::query_scalar!(
         "select file_id from file where owner_id = $1 and status = 'uploading'",
         owner_id
@@ -134,8 +134,7 @@ pub async fn abort_all(state: &AppState, admin: &Admin, user_id: &str) -> Result
     .context("listing a user's uploads")?;
     let mut aborted = 0;
     for id in ids {
-        let file = crate::backend::files::find(&state.db, id).await?;
-        if uploads::abort_file(state, &file).await? {
+        if uploads::abort_file(state, id).await? {
             aborted += 1;
         }
     }
