@@ -13,12 +13,17 @@ function partNumber(route: Route): number {
   return Number(new URL(route.request().url()).searchParams.get("partNumber"));
 }
 
-/** Holds each part PUT back `ms` before it goes on to S3. */
-async function delayParts(page: Page, ms: number) {
+/** Holds the first PUT of each part back `ms` before it goes on to S3; the others go at once.
+ * Answers how many PUTs each part had. */
+async function holdFirstPuts(page: Page, ms: number): Promise<Record<number, number>> {
+  const sends: Record<number, number> = {};
   await page.route(isPartPut, async (route) => {
-    await new Promise((resolve) => setTimeout(resolve, ms));
+    const number = partNumber(route);
+    sends[number] = (sends[number] ?? 0) + 1;
+    if (sends[number] === 1) await new Promise((resolve) => setTimeout(resolve, ms));
     await route.continue().catch(() => {});
   });
+  return sends;
 }
 
 test("a part changed on the way is refused by S3, read again and sent again", async ({ page }, testInfo) => {
@@ -171,21 +176,48 @@ test("a hashing worker that cannot start fails the file with the reason, and Ret
 test.describe("with part URLs that live 2 s", () => {
   test.use({ baseURL: `http://127.0.0.1:${process.env.HAUL_E2E_SHORT_TTL_PORT}` });
 
-  test("held-back part PUTs still finish: URLs are signed again, not failed", async ({ page }, testInfo) => {
+  test("part PUTs held on the way past their URL's lifetime are signed again and finish", async ({
+    page,
+  }, testInfo) => {
     test.setTimeout(120_000);
     const path = testInfo.outputPath("slow.bin");
     const hash = makeFile(path, 22 * MIB);
     await new AuthPages(page).signUpFresh();
-    await delayParts(page, 1_500);
+    // Each part's first PUT reaches S3 2.5 s after it was sent: its URL is over by then.
+    const sends = await holdFirstPuts(page, 2_500);
     const upload = new UploadPage(page);
     await upload.open();
     await upload.choose([path]);
     await upload.expectDone("slow.bin");
+    expect(Object.keys(sends).map(Number).sort()).toEqual([1, 2, 3, 4, 5]);
+    for (const count of Object.values(sends)) expect(count).toBeGreaterThanOrEqual(2);
 
     const files = new FilesPage(page);
     await files.open();
     expect(sha256OfFile(await files.download("slow.bin"))).toBe(hash);
   });
+});
+
+test("URLs the storage calls expired before their time fail the file: the clocks disagree", async ({
+  page,
+}, testInfo) => {
+  const { path, upload } = await signUpWithFile(page, testInfo, "skewed.bin", 6 * MIB);
+  // S3's clock runs ahead: it calls every URL expired the moment it arrives.
+  const refused: Record<number, number> = {};
+  await page.route(isPartPut, (route) => {
+    const number = partNumber(route);
+    refused[number] = (refused[number] ?? 0) + 1;
+    return route.fulfill({
+      status: 403,
+      headers: { "access-control-allow-origin": "*", "content-type": "application/xml" },
+      body: "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+    });
+  });
+  await upload.choose([path]);
+  await expect(upload.row("skewed.bin")).toHaveAttribute("data-phase", "Failed");
+  await expect(upload.row("skewed.bin")).toContainText("the clocks of the server and the storage disagree");
+  // A part failed after a few new URLs, not one and not twenty; none had more.
+  expect(Math.max(...Object.values(refused))).toBe(3);
 });
 
 /** Starts uploading `paths` (12 MiB each: parts 1 to 3), lets only part 1 of each land and
@@ -267,7 +299,7 @@ test("My files shows the progress of an upload this tab runs, then Complete and 
   const path = testInfo.outputPath("live.bin");
   makeFile(path, 22 * MIB);
   await new AuthPages(page).signUpFresh();
-  await delayParts(page, 1_000);
+  await holdFirstPuts(page, 1_000);
   const upload = new UploadPage(page);
   await upload.open();
   await upload.choose([path]);

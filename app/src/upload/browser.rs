@@ -20,7 +20,7 @@ use super::{
     ahead::{Ahead, Step},
     queue::MAX_CONNECTIONS,
     resume::Saved,
-    retry::{classify, Answer, Next, Policy},
+    retry::{classify, Answer, Next, Policy, Tries},
 };
 use crate::{
     api::uploads::{abort_upload, complete_upload, sign_parts, start_upload, uploaded_parts},
@@ -514,11 +514,6 @@ where
     }
 }
 
-/// Expiry refusals one part may meet before it fails: in all, and of URLs sent with nearly
-/// their whole lifetime left (one such may just have met a slow moment on the way).
-const MAX_EXPIRIES: u32 = 20;
-const FRESH_EXPIRIES: u32 = 3;
-
 /// A URL ready for one part, and when it stops working (ms, this browser's clock, measured
 /// from before the request: never later than the real expiry).
 struct Ready {
@@ -558,10 +553,12 @@ impl Ready {
         }
     }
 
-    /// Sent with nearly its whole lifetime left: if S3 still calls it expired, no URL can
-    /// do better (the clocks of the server and the storage disagree).
-    fn fresh(&self, sent_at: f64) -> bool {
-        self.expires_at - sent_at >= 0.9 * self.lifetime
+    /// S3's answer came back before this URL's expiry (on this browser's clock, counted from
+    /// before it was asked for, so never later than the real one): if S3 called it expired,
+    /// its clock runs ahead of the server's, and no new URL will do better. An answer that
+    /// came later proves nothing: the request may have been held on the way.
+    fn answered_early(&self, answered_at: f64) -> bool {
+        answered_at < self.expires_at
     }
 }
 
@@ -780,7 +777,7 @@ impl Upload<'_> {
                 return Err(stopped(self.cancel));
             }
             wait_online(self.cancel).await;
-            let (answer, sent_at) = self.put_part(&mut ready, &slice, sent).await?;
+            let answer = self.put_part(&mut ready, &slice, sent).await?;
             if answer == Answer::Stored {
                 return Ok(size);
             }
@@ -792,8 +789,9 @@ impl Upload<'_> {
             if answer == Answer::Network && !online() {
                 continue;
             }
-            let answer = ready.explain(answer, js_sys::Date::now());
-            tries.count(answer, ready.fresh(sent_at));
+            let now = js_sys::Date::now();
+            let answer = ready.explain(answer, now);
+            tries.count(answer, ready.answered_early(now));
             let next = policy.next(
                 answer,
                 tries.attempt,
@@ -818,24 +816,23 @@ impl Upload<'_> {
                         )));
                     }
                 }
-                Next::Fail => return Err(Stopped::Failed(failure_message(answer, number))),
+                Next::Fail => return Err(Stopped::Failed(tries.failure(answer, number))),
             }
         }
     }
 
     /// One PUT of the part, on a connection slot, with a URL that is not about to expire;
-    /// its progress goes into `sent`. Answers what came back, and when it was sent.
+    /// its progress goes into `sent`. Answers what came back.
     async fn put_part(
         &self,
         ready: &mut Ready,
         slice: &Blob,
         sent: &Rc<RefCell<HashMap<u32, u64>>>,
-    ) -> Result<(Answer, f64), Stopped> {
+    ) -> Result<Answer, Stopped> {
         let _slot = self.slots.take().await;
         if ready.stale(js_sys::Date::now()) {
             *ready = self.resign(ready).await?;
         }
-        let sent_at = js_sys::Date::now();
         let number = ready.number;
         let (sent, report) = (sent.clone(), self.report.clone());
         let (status, text) = put(
@@ -849,7 +846,7 @@ impl Upload<'_> {
             },
         )
         .await;
-        Ok((classify(status, &text), sent_at))
+        Ok(classify(status, &text))
     }
 
     async fn resign(&self, ready: &Ready) -> Result<Ready, Stopped> {
@@ -862,50 +859,5 @@ impl Upload<'_> {
             .into_iter()
             .next()
             .ok_or_else(|| Stopped::Failed("The server signed no URL.".to_owned()))
-    }
-}
-
-/// How one part's tries went so far.
-#[derive(Default)]
-struct Tries {
-    /// Failed sends, other than expiries.
-    attempt: u32,
-    /// New URLs asked for after a refusal.
-    resigns: u32,
-    expiries: u32,
-    /// Expiries of URLs sent with nearly all their life left.
-    fresh_expiries: u32,
-}
-
-impl Tries {
-    fn count(&mut self, answer: Answer, sent_fresh: bool) {
-        if answer == Answer::Expired {
-            self.expiries += 1;
-            self.fresh_expiries += u32::from(sent_fresh);
-        } else {
-            self.attempt += 1;
-        }
-    }
-
-    /// URLs sent with nearly all their life keep expiring (the clocks disagree), or too many
-    /// did: no new URL will do better.
-    fn hopeless(&self) -> bool {
-        self.fresh_expiries >= FRESH_EXPIRIES || self.expiries > MAX_EXPIRIES
-    }
-}
-
-fn failure_message(answer: Answer, number: u32) -> String {
-    match answer {
-        Answer::Network => "The connection to the storage failed repeatedly.".to_owned(),
-        Answer::Expired => "The storage says a URL signed a moment ago has expired: the clocks \
-                            of the server and the storage disagree."
-            .to_owned(),
-        Answer::BadDigest => {
-            format!("Part {number} kept arriving changed at the storage (checksum mismatch).")
-        }
-        Answer::Forbidden => "The storage refused the upload (signature invalid).".to_owned(),
-        Answer::Transient => "The storage kept answering with errors.".to_owned(),
-        Answer::Refused(status) => format!("The storage answered {status}."),
-        Answer::Stored => "The storage refused the upload.".to_owned(),
     }
 }

@@ -80,11 +80,9 @@ impl Default for Policy {
 
 impl Policy {
     /// `attempt` counts from 1; `resigns` is how many fresh URLs this part already had after
-    /// a refused signature; `hopeless` says new URLs cannot help an expired one (URLs sent
-    /// with nearly their whole lifetime left kept expiring); `jitter`
-    /// is in [0, 1). An expired URL is signed again without counting: only fresh URLs that
-    /// are refused as expired fail the part (the clocks of the server and the storage
-    /// disagree).
+    /// a refused signature; `hopeless` says new URLs cannot help an expired one
+    /// ([`Tries::hopeless`]); `jitter` is in [0, 1). An expired URL is signed again without
+    /// counting as an attempt.
     pub fn next(
         &self,
         answer: Answer,
@@ -115,6 +113,66 @@ impl Policy {
         let jitter = jitter.clamp(0.0, 1.0);
         // At least a tenth of the window, so a retry never fires at once.
         ((f64::from(exp) * (0.1 + 0.9 * jitter)) as u32).max(1)
+    }
+}
+
+/// Expiry refusals one part may meet before it fails: in all (each followed by a new URL),
+/// and of refusals that came back before the URL's own expiry (one may be a moment's
+/// disagreement between the clocks; several mean S3's clock runs ahead of the server's).
+pub const MAX_EXPIRIES: u32 = 20;
+pub const EARLY_EXPIRIES: u32 = 3;
+
+/// How one part's tries went so far.
+#[derive(Debug, Default)]
+pub struct Tries {
+    /// Failed sends, other than expiries.
+    pub attempt: u32,
+    /// New URLs asked for after a refusal.
+    pub resigns: u32,
+    expiries: u32,
+    /// Expiries S3 answered before the URL's expiry on this side's clock.
+    early_expiries: u32,
+}
+
+impl Tries {
+    /// Counts one failed send; `answered_early` says its answer came back before its URL
+    /// expired (by a clock that never runs later than the real expiry).
+    pub fn count(&mut self, answer: Answer, answered_early: bool) {
+        if answer == Answer::Expired {
+            self.expiries += 1;
+            self.early_expiries += u32::from(answered_early);
+        } else {
+            self.attempt += 1;
+        }
+    }
+
+    /// No new URL will do better: S3 keeps calling URLs expired before their time (the
+    /// clocks disagree), or they keep ageing out on the way (the link is too slow for them).
+    pub fn hopeless(&self) -> bool {
+        self.early_expiries >= EARLY_EXPIRIES || self.expiries > MAX_EXPIRIES
+    }
+
+    /// Why part `number` failed, after `answer`.
+    pub fn failure(&self, answer: Answer, number: u32) -> String {
+        match answer {
+            Answer::Network => "The connection to the storage failed repeatedly.".to_owned(),
+            Answer::Expired if self.early_expiries >= EARLY_EXPIRIES => {
+                "The storage says a URL signed a moment ago has expired: the clocks of the \
+                 server and the storage disagree."
+                    .to_owned()
+            }
+            Answer::Expired => format!(
+                "Part {number}'s URLs kept expiring before they reached the storage: the \
+                 link is too slow for how long they last."
+            ),
+            Answer::BadDigest => {
+                format!("Part {number} kept arriving changed at the storage (checksum mismatch).")
+            }
+            Answer::Forbidden => "The storage refused the upload (signature invalid).".to_owned(),
+            Answer::Transient => "The storage kept answering with errors.".to_owned(),
+            Answer::Refused(status) => format!("The storage answered {status}."),
+            Answer::Stored => "The storage refused the upload.".to_owned(),
+        }
     }
 }
 
@@ -179,7 +237,7 @@ mod tests {
     }
 
     #[test]
-    fn an_expired_url_is_signed_again_until_fresh_ones_keep_expiring() {
+    fn an_expired_url_is_signed_again_until_that_is_hopeless() {
         let policy = Policy::default();
         // However many times a URL aged out, that is no failure...
         assert_eq!(
@@ -187,7 +245,7 @@ mod tests {
             Next::Resign
         );
         assert_eq!(policy.next(Answer::Expired, 8, 0, false, 0.5), Next::Resign);
-        // ...but when URLs sent at once keep expiring, the clocks disagree.
+        // ...until new URLs cannot help (Tries::hopeless).
         assert_eq!(policy.next(Answer::Expired, 1, 0, true, 0.5), Next::Fail);
     }
 
@@ -225,5 +283,42 @@ mod tests {
             .map(|j| policy.backoff(4, *j))
             .collect();
         assert!(spread.windows(2).all(|w| w[0] < w[1]), "{spread:?}");
+    }
+
+    #[test]
+    fn expiries_answered_before_their_time_fail_the_part_after_a_few() {
+        let mut tries = Tries::default();
+        for _ in 0..EARLY_EXPIRIES - 1 {
+            tries.count(Answer::Expired, true);
+            assert!(!tries.hopeless());
+        }
+        tries.count(Answer::Expired, true);
+        assert!(tries.hopeless());
+        assert!(tries.failure(Answer::Expired, 2).contains("clocks"));
+        assert_eq!(tries.attempt, 0, "expiries are not failed attempts");
+    }
+
+    #[test]
+    fn expiries_answered_late_are_signed_again_many_times() {
+        // A request held on the way past its URL's expiry says nothing of the clocks.
+        let mut tries = Tries::default();
+        for _ in 0..MAX_EXPIRIES {
+            tries.count(Answer::Expired, false);
+            assert!(!tries.hopeless());
+        }
+        tries.count(Answer::Expired, false);
+        assert!(tries.hopeless());
+        assert!(tries
+            .failure(Answer::Expired, 2)
+            .contains("Part 2's URLs kept expiring"));
+    }
+
+    #[test]
+    fn other_failures_count_as_attempts() {
+        let mut tries = Tries::default();
+        tries.count(Answer::Transient, true);
+        tries.count(Answer::Network, false);
+        assert_eq!(tries.attempt, 2);
+        assert!(!tries.hopeless());
     }
 }
