@@ -1,8 +1,10 @@
 # Haul: `make run` serves the app with its embedded stack; `make test` runs every test.
 SHELL := /bin/bash
 TOOLS_DIR ?= $(HOME)/.cache/haul/tools
+# scripts/tools.sh installs into it, scripts/site.sh finds wasm-opt there.
+export HAUL_TOOLS_DIR := $(TOOLS_DIR)
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
-export PATH := $(TOOLS_DIR)/seaweedfs/bin:$(HOME)/.cargo/bin:$(PATH)
+export PATH := $(TOOLS_DIR)/seaweedfs/bin:$(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 # SQL is checked at compile time against the query data committed in .sqlx/ (no database
 # needed to build). After changing a query or a migration: `make sqlx-prepare DATABASE_URL=…`.
 export SQLX_OFFLINE ?= true
@@ -27,11 +29,11 @@ test-tools:
 	@scripts/tools.sh test
 
 # The browser bundle (wasm, JS glue, CSS, assets) in target/site: the size-optimised
-# wasm-release profile, then wasm-opt (npm binaryen, first on PATH so cargo-leptos downloads
-# nothing), then brotli and gzip copies. What `make run` serves and the tests load.
+# wasm-release profile, wasm-bindgen, wasm-opt (npm binaryen), then brotli and gzip copies
+# under content-hashed names. Plain cargo: no cargo-leptos to install. What `make run`
+# serves and the tests load.
 site:
-	PATH=$(TOOLS_DIR)/binaryen/node_modules/.bin:$$PATH cargo leptos build --release --frontend-only
-	node scripts/precompress.mjs target/site/pkg
+	scripts/site.sh
 
 fmt-check:
 	cargo fmt --all -- --check

@@ -8,7 +8,7 @@ REV="${1:?usage: scripts/bench-compare.sh REV [RUNS]}"
 RUNS="${2:-5}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-export PATH="${TOOLS_DIR:-$HOME/.cache/haul/tools}/seaweedfs/bin:$HOME/.cargo/bin:$PATH"
+export PATH="${TOOLS_DIR:-$HOME/.cache/haul/tools}/seaweedfs/bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export SQLX_OFFLINE=true
 
 WORK="$(mktemp -d /tmp/haul-bench-compare.XXXXXX)"
@@ -17,11 +17,14 @@ chmod 711 "$WORK"
 
 # Each build keeps its server binary in $WORK/<name>; its site stays in its tree, and its own
 # bench script runs from there. Both trees share the target directory: touching the server's
-# entry point makes cargo link this tree's binary.
+# entry point makes cargo link this tree's binary. Commits before scripts/site.sh built their
+# bundle with cargo-leptos.
 declare -A TREE=([old]="$WORK/tree" [new]="$ROOT")
+site() {
+  if [[ -x scripts/site.sh ]]; then scripts/site.sh; else cargo leptos build --frontend-only; fi
+}
 build() { # name
-  (cd "${TREE[$1]}" && touch server/src/main.rs && cargo leptos build --frontend-only >/dev/null \
-    && cargo build -p server >/dev/null)
+  (cd "${TREE[$1]}" && touch server/src/main.rs && site >/dev/null && cargo build -p server >/dev/null)
   mkdir -p "$WORK/$1"
   cp "$CARGO_TARGET_DIR/debug/server" "$WORK/$1/server"
 }

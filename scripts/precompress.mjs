@@ -1,10 +1,10 @@
-// Finishes the bundle in target/site/pkg after cargo-leptos built it:
+// Finishes the bundle scripts/site.sh built (or cargo-leptos, in target/site/pkg):
 // 1. fingerprints it: copies haul.js, haul.wasm and haul.css to haul.<hash>.* (one hash of the
 //    three, so they always go together) and writes bundle.json, which the server reads to link
 //    those names; a browser may then keep them for a year (a new build has new names);
 // 2. writes a brotli (.br) and a gzip (.gz) copy of every wasm, JS and CSS file, at the best
 //    compression, which the server sends as they are.
-// Usage: node scripts/precompress.mjs target/site/pkg
+// Usage: node scripts/precompress.mjs DIR
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";

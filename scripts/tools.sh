@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Haul need, when it is missing. Idempotent.
-#   scripts/tools.sh build   Rust wasm target, cargo-leptos, wasm-bindgen, wasm-opt, SeaweedFS
+#   scripts/tools.sh build   Rust wasm target, wasm-bindgen, wasm-opt, SeaweedFS
 #   scripts/tools.sh test    the above, plus Chromium and the end-to-end npm packages
 set -euo pipefail
 
-CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
 SEAWEEDFS_VERSION=4.48
 # Debian's binaryen 108 makes a wasm that never hydrates; npm's 132 works.
@@ -32,12 +31,8 @@ need_build() {
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
   fi
-  if [[ "$(cargo leptos --version 2>/dev/null)" != *"$CARGO_LEPTOS_VERSION"* ]]; then
-    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (once; takes a while)"
-    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
-  fi
-  # cargo-leptos would download wasm-bindgen from GitHub; the CLI must match the crate exactly.
-  # No --locked: its lockfile pins a crate that crates.io no longer serves.
+  # The CLI must match the wasm-bindgen crate exactly (Cargo.lock). No --locked: its
+  # lockfile pins a crate that crates.io no longer serves.
   if [[ "$(wasm-bindgen --version 2>/dev/null)" != *"$WASM_BINDGEN_VERSION"* ]]; then
     say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
@@ -65,8 +60,7 @@ need_test() {
   fi
 }
 
-# wasm-opt for the bundle, in $TOOLS_DIR/binaryen/node_modules/.bin (the Makefile puts
-# it first on PATH, so cargo-leptos finds it and downloads nothing).
+# wasm-opt for the bundle, in $TOOLS_DIR/binaryen/node_modules/.bin (scripts/site.sh).
 need_release() {
   local bin="$TOOLS_DIR/binaryen/node_modules/.bin/wasm-opt"
   if [[ "$("$bin" --version 2>/dev/null)" != *"version $BINARYEN_VERSION"* ]]; then

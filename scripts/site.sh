@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the browser bundle into target/site with plain cargo, what `cargo leptos build
+# --release --frontend-only` does, without installing cargo-leptos (17 minutes on 2 cores):
+#   1. the frontend crate for wasm32 in the size-optimised wasm-release profile;
+#   2. wasm-bindgen (the CLI matches the crate exactly) writes the JS glue and the wasm;
+#   3. wasm-opt -Oz (npm binaryen: Debian's breaks hydration), cargo-leptos's flags;
+#   4. the stylesheet and public/ beside it;
+#   5. brotli and gzip copies under content-hashed names (scripts/precompress.mjs).
+# The new pkg/ replaces the old one whole, so a server never serves half of each.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+TOOLS_DIR="${HAUL_TOOLS_DIR:-$HOME/.cache/haul/tools}"
+WASM_OPT="${WASM_OPT:-$TOOLS_DIR/binaryen/node_modules/.bin/wasm-opt}"
+# What Leptos's HydrationScripts links: pkg/haul.js and pkg/haul.wasm (LEPTOS_OUTPUT_NAME).
+NAME=haul
+SITE="$ROOT/target/site"
+PKG="$SITE/pkg"
+NEXT="$SITE/pkg.next"
+
+cd "$ROOT"
+cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+
+rm -rf "$NEXT"
+mkdir -p "$NEXT"
+wasm-bindgen --target web --no-typescript --out-name "$NAME" --out-dir "$NEXT" \
+  "$TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+mv "$NEXT/${NAME}_bg.wasm" "$NEXT/$NAME.wasm"
+"$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  "$NEXT/$NAME.wasm" -o "$NEXT/$NAME.wasm"
+cp style/main.css "$NEXT/$NAME.css"
+node scripts/precompress.mjs "$NEXT"
+
+cp -R public/. "$SITE/"
+rm -rf "$PKG.old"
+if [[ -d "$PKG" ]]; then mv "$PKG" "$PKG.old"; fi
+mv "$NEXT" "$PKG"
+rm -rf "$PKG.old"
