@@ -20,11 +20,19 @@ NEXT="$SITE/pkg.next"
 
 cd "$ROOT"
 cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+WASM="$TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+
+# Nothing newer than the last bundle: it stands (wasm-opt alone takes half a minute).
+STAMP="$PKG/bundle.json"
+if [[ -f "$STAMP" && -z "$(find "$WASM" style public scripts/site.sh scripts/precompress.mjs \
+  -newer "$STAMP" -print -quit)" ]]; then
+  echo "site: target/site is up to date"
+  exit 0
+fi
 
 rm -rf "$NEXT"
 mkdir -p "$NEXT"
-wasm-bindgen --target web --no-typescript --out-name "$NAME" --out-dir "$NEXT" \
-  "$TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+wasm-bindgen --target web --no-typescript --out-name "$NAME" --out-dir "$NEXT" "$WASM"
 mv "$NEXT/${NAME}_bg.wasm" "$NEXT/$NAME.wasm"
 "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
   "$NEXT/$NAME.wasm" -o "$NEXT/$NAME.wasm"
