@@ -10,6 +10,10 @@ use crate::model::UserView;
 /// Routes using it render with `SsrMode::Async`, so the server can answer with a redirect.
 /// It asks the server afresh when the page opens: right after signing in, the shared user
 /// resource may still hold the signed-out answer.
+///
+/// The answer is awaited in one `Suspend`, not read in a reactive closure: on the server a
+/// closure under `Transition` runs twice (once to find its resources, once to render), and so
+/// would `children`, with every resource the page creates, fetched twice.
 #[component]
 pub fn RequireUser<F, IV>(children: F) -> impl IntoView
 where
@@ -18,26 +22,23 @@ where
 {
     let user = Resource::new(|| (), |_| crate::api::auth::current_user());
     let location = use_location();
-    let children = std::sync::Arc::new(children);
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
-                let children = children.clone();
-                user.get()
-                    .map(move |user| match user {
-                        Ok(Some(user)) => children(user).into_any(),
-                        Ok(None) => {
-                            let here = format!(
-                                "{}{}",
-                                location.pathname.get_untracked(),
-                                location.search.get_untracked(),
-                            );
-                            let next = crate::format::url_encode(&here);
-                            view! { <Redirect path=format!("/signin?next={next}")/> }.into_any()
-                        }
-                        Err(error) => view! { <ErrorView error/> }.into_any(),
-                    })
-            }}
+            {Suspend::new(async move {
+                match user.await {
+                    Ok(Some(user)) => children(user).into_any(),
+                    Ok(None) => {
+                        let here = format!(
+                            "{}{}",
+                            location.pathname.get_untracked(),
+                            location.search.get_untracked(),
+                        );
+                        let next = crate::format::url_encode(&here);
+                        view! { <Redirect path=format!("/signin?next={next}")/> }.into_any()
+                    }
+                    Err(error) => view! { <ErrorView error/> }.into_any(),
+                }
+            })}
         </Transition>
     }
 }

@@ -12,6 +12,7 @@ mod fault;
 mod health;
 mod helpers;
 mod metrics;
+mod pages;
 mod resilience;
 mod storage;
 mod sweeper;
