@@ -51,7 +51,8 @@ e2e:
 	scripts/e2e.sh
 
 # Upload throughput: Haul in headless Chromium vs curl, 1 GiB to the local S3 (HAUL_BENCH_MIB=…).
-bench: tools site
+# Chromium and playwright-core come with the test tools.
+bench: test-tools site
 	cargo build -p server
 	scripts/bench.sh
 
@@ -61,7 +62,7 @@ bench-admin: tools
 	scripts/bench-admin.sh
 
 # The same benchmark for commit REV and the working tree, alternately (RUNS each, default 5).
-bench-compare: tools
+bench-compare: test-tools
 	scripts/bench-compare.sh $(REV) $(RUNS)
 
 # Refreshes .sqlx/ from a database that has the migrations applied (cargo install sqlx-cli
