@@ -71,6 +71,12 @@ pub struct Settings {
     #[arg(long, env = "HAUL_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
 
+    /// The same S3 store as browsers reach it, when not at HAUL_S3_ENDPOINT (a reverse proxy,
+    /// a CDN, another host name outside the server's network): the URLs Haul signs for
+    /// uploads and downloads point there. Unset: the URLs point at HAUL_S3_ENDPOINT.
+    #[arg(long, env = "HAUL_S3_PUBLIC_ENDPOINT")]
+    pub s3_public_endpoint: Option<String>,
+
     /// Bucket that holds the files (default "haul").
     #[arg(long, env = "HAUL_S3_BUCKET")]
     pub s3_bucket: Option<String>,
@@ -231,14 +237,11 @@ impl Settings {
             );
         };
         if let Some(endpoint) = &self.s3_endpoint {
-            let url = Url::parse(endpoint)
-                .with_context(|| format!("HAUL_S3_ENDPOINT is not a URL: {endpoint:?}"))?;
-            if !matches!(url.scheme(), "http" | "https") {
-                bail!("HAUL_S3_ENDPOINT must start with http:// or https://, not {endpoint:?}");
-            }
+            check_http_url("HAUL_S3_ENDPOINT", endpoint)?;
         }
         Ok(S3Settings {
             endpoint: self.s3_endpoint.clone(),
+            public_endpoint: self.s3_public_endpoint()?,
             region: self.s3_region.clone(),
             bucket: self.bucket(),
             access_key_id: access_key_id.clone(),
@@ -246,6 +249,14 @@ impl Settings {
             path_style: self.s3_path_style,
             timeouts: self.s3_timeouts(),
         })
+    }
+
+    /// HAUL_S3_PUBLIC_ENDPOINT, checked.
+    pub fn s3_public_endpoint(&self) -> anyhow::Result<Option<String>> {
+        if let Some(endpoint) = &self.s3_public_endpoint {
+            check_http_url("HAUL_S3_PUBLIC_ENDPOINT", endpoint)?;
+        }
+        Ok(self.s3_public_endpoint.clone())
     }
 
     /// HAUL_HASH_CONCURRENCY, or one per CPU core.
@@ -311,6 +322,15 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{input:?} is out of range"))
 }
 
+/// An S3 endpoint setting `name` must be an http(s) URL.
+fn check_http_url(name: &str, endpoint: &str) -> anyhow::Result<()> {
+    let url = Url::parse(endpoint).with_context(|| format!("{name} is not a URL: {endpoint:?}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        bail!("{name} must start with http:// or https://, not {endpoint:?}");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -369,6 +389,19 @@ mod tests {
         assert!(settings.uses_external_s3());
         let error = settings.external_s3().unwrap_err().to_string();
         assert!(error.contains("AWS_ACCESS_KEY_ID"), "{error}");
+    }
+
+    #[test]
+    fn a_public_s3_endpoint_must_be_an_http_url_and_alone_picks_no_external_store() {
+        let settings = parse(&["--s3-public-endpoint", "s3.example.com"]);
+        assert!(!settings.uses_external_s3());
+        let error = settings.s3_public_endpoint().unwrap_err().to_string();
+        assert!(error.contains("HAUL_S3_PUBLIC_ENDPOINT"), "{error}");
+        let settings = parse(&["--s3-public-endpoint", "https://s3.example.com"]);
+        assert_eq!(
+            settings.s3_public_endpoint().unwrap().as_deref(),
+            Some("https://s3.example.com")
+        );
     }
 
     #[test]

@@ -251,6 +251,7 @@ async fn connect_storage(
         check_external_bucket(&storage, &s3).await?;
         return Ok(storage);
     }
+    let public_endpoint = settings.s3_public_endpoint()?;
     tracing::info!(data_dir = %settings.data_dir.display(), "starting the embedded S3 store");
     let local = LocalS3::start(
         &settings.data_dir,
@@ -261,6 +262,7 @@ async fn connect_storage(
     .context("starting the embedded S3 store (or set HAUL_S3_ENDPOINT)")?;
     let storage = Storage::new(&S3Settings {
         timeouts: settings.s3_timeouts(),
+        public_endpoint,
         ..local.settings(&settings.bucket())
     });
     storage

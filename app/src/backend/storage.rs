@@ -30,6 +30,9 @@ use aws_sdk_s3::{
 pub struct S3Settings {
     /// None means AWS itself (the endpoint follows from the region).
     pub endpoint: Option<String>,
+    /// Where browsers reach the same store, when not at `endpoint` (a proxy, a CDN, another
+    /// name on another network): the URLs Haul signs point there. None: at `endpoint`.
+    pub public_endpoint: Option<String>,
     pub region: String,
     pub bucket: String,
     pub access_key_id: String,
@@ -65,6 +68,7 @@ impl std::fmt::Debug for S3Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("S3Settings")
             .field("endpoint", &self.endpoint)
+            .field("public_endpoint", &self.public_endpoint)
             .field("region", &self.region)
             .field("bucket", &self.bucket)
             .field("access_key_id", &self.access_key_id)
@@ -78,6 +82,8 @@ impl std::fmt::Debug for S3Settings {
 #[derive(Clone)]
 pub struct Storage {
     client: Client,
+    /// Signs the URLs browsers use: `client`, or the same store at its public endpoint.
+    presigner: Client,
     bucket: Arc<str>,
     timeouts: Timeouts,
     metrics: Metrics,
@@ -95,7 +101,7 @@ impl Storage {
             None,
             "haul-settings",
         );
-        let mut config = aws_sdk_s3::Config::builder()
+        let config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(settings.region.clone()))
             .credentials_provider(credentials)
@@ -111,11 +117,17 @@ impl Storage {
                     .operation_timeout(settings.timeouts.operation)
                     .build(),
             );
-        if let Some(endpoint) = &settings.endpoint {
-            config = config.endpoint_url(endpoint);
-        }
+        let client = match &settings.endpoint {
+            Some(endpoint) => Client::from_conf(config.clone().endpoint_url(endpoint).build()),
+            None => Client::from_conf(config.clone().build()),
+        };
+        let presigner = match &settings.public_endpoint {
+            Some(endpoint) => Client::from_conf(config.endpoint_url(endpoint).build()),
+            None => client.clone(),
+        };
         Self {
-            client: Client::from_conf(config.build()),
+            client,
+            presigner,
             bucket: settings.bucket.as_str().into(),
             timeouts: settings.timeouts,
             metrics: Metrics::new(),
@@ -258,7 +270,7 @@ impl Storage {
     /// connections to it in their Content-Security-Policy. Pre-signing never contacts S3.
     pub async fn browser_origin(&self) -> anyhow::Result<String> {
         let probe = self
-            .client
+            .presigner
             .get_object()
             .bucket(self.bucket())
             .key("probe")
@@ -302,7 +314,7 @@ impl Storage {
             .build()
             .context("invalid URL lifetime")?;
         let request = self
-            .client
+            .presigner
             .upload_part()
             .bucket(self.bucket())
             .key(key)
@@ -336,7 +348,7 @@ impl Storage {
         ttl: Duration,
     ) -> anyhow::Result<String> {
         let request = self
-            .client
+            .presigner
             .get_object()
             .bucket(self.bucket())
             .key(key)

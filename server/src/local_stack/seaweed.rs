@@ -144,6 +144,7 @@ impl LocalS3 {
     pub fn settings(&self, bucket: &str) -> S3Settings {
         S3Settings {
             endpoint: Some(self.endpoint.clone()),
+            public_endpoint: None,
             region: "us-east-1".to_owned(),
             bucket: bucket.to_owned(),
             access_key_id: self.credentials.access_key.clone(),

@@ -32,6 +32,8 @@ pub struct FaultProxy {
     rule: Arc<Mutex<Option<(Matcher, Fault)>>>,
     /// Requests that matched, so a test can tell its fault was hit.
     hits: Arc<Mutex<usize>>,
+    /// Every request that came through: method and path with query.
+    seen: Arc<Mutex<Vec<(Method, String)>>>,
 }
 
 impl FaultProxy {
@@ -42,6 +44,7 @@ impl FaultProxy {
             endpoint: format!("http://{}", listener.local_addr().unwrap()),
             rule: Arc::default(),
             hits: Arc::default(),
+            seen: Arc::default(),
         };
         let state = (proxy.clone(), upstream.to_owned(), reqwest::Client::new());
         let app = Router::new().fallback(forward).with_state(state);
@@ -65,6 +68,11 @@ impl FaultProxy {
 
     pub fn hits(&self) -> usize {
         *self.hits.lock().unwrap()
+    }
+
+    /// Every request so far, in order: method and path with query.
+    pub fn seen(&self) -> Vec<(Method, String)> {
+        self.seen.lock().unwrap().clone()
     }
 
     fn fault_for(&self, method: &Method, target: &str) -> Option<Fault> {
@@ -94,6 +102,11 @@ async fn forward(
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
+    proxy
+        .seen
+        .lock()
+        .unwrap()
+        .push((method.clone(), target.clone()));
     match proxy.fault_for(&method, &target) {
         Some(Fault::Hang) => std::future::pending::<()>().await,
         Some(Fault::Status(status)) => return s3_error(status),

@@ -9,7 +9,13 @@ use aws_sdk_s3::{
 
 use app::backend::storage::PresignedPart;
 
-use crate::helpers::{digest, header, sha256, spawn_app, test_bytes, TestApp};
+use axum::http::Method;
+
+use crate::{
+    fault::FaultProxy,
+    helpers::{digest, header, sha256, spawn_app, spawn_app_with, stack, test_bytes, TestApp},
+    upload,
+};
 
 const MIB: usize = 1024 * 1024;
 const TTL: Duration = Duration::from_secs(300);
@@ -470,4 +476,44 @@ async fn the_stores_data_is_private() {
         }
     }
     assert!(open.is_empty(), "readable by others: {open:?}");
+}
+
+/// HAUL_S3_PUBLIC_ENDPOINT: the store as browsers reach it (here a proxy in front of it).
+#[tokio::test]
+async fn with_a_public_endpoint_browsers_go_there_and_the_server_does_not() {
+    let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
+    let mut args = upload::ARGS.to_vec();
+    args.extend(["--s3-public-endpoint", proxy.endpoint.as_str()]);
+    let app = spawn_app_with(&args).await;
+    app.signed_up_user().await;
+    let bytes = test_bytes(6 * MIB, 31);
+    let (status, started) = app.start("public.bin", bytes.len(), OCTETS).await;
+    assert_eq!(status, 200, "{started}");
+    let file_id = upload::id(&started);
+
+    // The browser's URLs point at the public endpoint, and its bytes go through there.
+    let (status, signed) = app
+        .sign(&file_id, &[(1, upload::part_of(&bytes, 5 * MIB, 1))])
+        .await;
+    assert_eq!(status, 200, "{signed}");
+    let url = signed[0]["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/", proxy.endpoint)), "{url}");
+    app.upload_parts(&file_id, &bytes, 5 * MIB, None).await;
+    let (status, file) = app.complete(&file_id).await;
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(file["status"], "complete");
+    // The server's own calls (create, list, complete) went straight to the store.
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen.iter().all(|(method, _)| method == Method::PUT),
+        "{seen:?}"
+    );
+
+    // Downloads too; and pages let the browser connect there.
+    assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
+    assert_eq!(proxy.seen().last().unwrap().0, Method::GET);
+    let page = app.get("/upload").await;
+    let policy = header(&page, "content-security-policy");
+    assert!(policy.contains(&proxy.endpoint), "{policy}");
 }
