@@ -7,7 +7,10 @@
 //   HAUL_BENCH_SERVER     the server binary
 //   HAUL_BENCH_SITE_ROOT  the browser bundle (target/site)
 //   HAUL_BENCH_TMP        a scratch directory, removed by the caller
-// Optional: HAUL_BENCH_MIB (file size, default 1024), CHROMIUM (browser executable).
+// Optional: HAUL_BENCH_MIB (file size, default 1024), CHROMIUM (browser executable),
+// HAUL_BENCH_PARALLEL (parts in flight, default 4), HAUL_BENCH_PART (part size, default 16MiB),
+// HAUL_BENCH_MBIT and HAUL_BENCH_RTT_MS: both S3 runs go through a WAN-shaped link of that
+// rate (each direction, shared by all connections) and round trip (end2end/bench/shaper.mjs).
 //
 // Exits 0 whatever the ratio (this is a measurement); non-zero only when something breaks.
 
@@ -20,8 +23,12 @@ import { chromium } from "playwright-core";
 import { apiClient as sharedClient, freePort, startServer, stopServer } from "./common.mjs";
 
 const MIB = 1024 * 1024;
-// The browser's default ("Parts in flight per file" on the upload page); curl gets the same.
-const PARALLEL = 4;
+// "Parts in flight per file" on the upload page (its default is 4); curl gets the same.
+const PARALLEL = Number(process.env.HAUL_BENCH_PARALLEL ?? "4");
+const PART_SIZE = process.env.HAUL_BENCH_PART ?? "16MiB";
+const wan = process.env.HAUL_BENCH_MBIT
+  ? { mbit: Number(process.env.HAUL_BENCH_MBIT), rttMs: Number(process.env.HAUL_BENCH_RTT_MS ?? "50") }
+  : null;
 const TARGET_RATIO = 0.8;
 const SAMPLE_MS = 200;
 const PASSWORD = "bench password, long enough";
@@ -42,6 +49,7 @@ const chromiumSettings = JSON.parse(
 );
 
 let server; // the spawned server (ChildProcess)
+let shaper; // the WAN-shaped link (a child process), in WAN mode
 let browser; // the launched Chromium
 let stopping = false; // set once we stop the server ourselves
 
@@ -60,7 +68,7 @@ function fail(message) {
   process.exit(1);
 }
 
-async function startHaul(port) {
+async function startHaul(port, extraEnv = {}) {
   server = await startServer({
     bin: serverBin,
     port,
@@ -68,13 +76,69 @@ async function startHaul(port) {
     env: {
       HAUL_DATA_DIR: path.join(tmp, "data"),
       LEPTOS_SITE_ROOT: siteRoot,
-      HAUL_PART_SIZE: "16MiB",
+      HAUL_PART_SIZE: PART_SIZE,
       HAUL_DEFAULT_QUOTA: "20GiB",
       HAUL_LOG: "warn",
       // Two sign-ups per run from one IP; keep repeated runs clear of the default limit.
       HAUL_RATE_LIMIT_PER_IP: "1000",
+      ...extraEnv,
     },
   });
+}
+
+/** Starts end2end/bench/shaper.mjs in front of 127.0.0.1:`upstreamPort`; `command("reset")`
+ * and `command("stats")` talk to it. */
+async function startShaper(upstreamPort) {
+  const child = spawn(
+    process.execPath,
+    [new URL("./shaper.mjs", import.meta.url).pathname, String(upstreamPort), String(wan.rttMs), String(wan.mbit)],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const lines = [];
+  const waiting = [];
+  let pending = "";
+  child.stdout.on("data", (data) => {
+    pending += data;
+    let newline;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      const line = JSON.parse(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+      if (waiting.length) waiting.shift()(line);
+      else lines.push(line);
+    }
+  });
+  const next = () => (lines.length ? Promise.resolve(lines.shift()) : new Promise((resolve) => waiting.push(resolve)));
+  const { port } = await next();
+  return {
+    child,
+    port,
+    command(command) {
+      child.stdin.write(`${command}\n`);
+      return next();
+    },
+    async stop() {
+      child.stdin.end();
+      await new Promise((resolve) => child.once("exit", resolve));
+    },
+  };
+}
+
+/** Starts measuring the link, and returns a function that ends the measurement from `t0Epoch`
+ * (when the run began, ms since the epoch). */
+async function measureLink() {
+  if (!shaper) return async () => ({});
+  await shaper.command("reset");
+  const cpuStart = processUsage(shaper.child.pid).cpu;
+  return async (t0Epoch, seconds) => {
+    const link = await shaper.command("stats");
+    const linkBytesPerSecond = (wan.mbit * 1e6) / 8;
+    return {
+      linkShare: sizeBytes / (seconds * linkBytesPerSecond),
+      firstByte: (link.firstByteAt - t0Epoch) / 1000,
+      idle: (link.lastByteAt - link.firstByteAt - link.busyMs) / 1000,
+      shaperCpu: processUsage(shaper.child.pid).cpu - cpuStart,
+    };
+  };
 }
 
 /** CPU time (s) and resident memory (MiB) of one process, from /proc. */
@@ -199,8 +263,10 @@ async function runCurl(base, file) {
   const partFile = (number) => path.join(partsDir, `part.${String(number - 1).padStart(5, "0")}`);
   flushDisk();
 
+  const link = await measureLink();
   const stop = sampleServer();
   const t0 = performance.now();
+  const t0Epoch = Date.now();
   const puts = [];
   for (let number = 1; number <= partCount; number++) {
     puts.push(async () => {
@@ -217,11 +283,12 @@ async function runCurl(base, file) {
   const completed = await post("complete_upload", new URLSearchParams({ file_id: fileId }));
   const seconds = (performance.now() - t0) / 1000;
   const usage = stop();
+  const onLink = await link(t0Epoch, seconds);
   if (completed.status !== "complete") throw new Error(`curl upload not complete: ${JSON.stringify(completed)}`);
 
   // The parts are no longer needed; free the disk before the browser run.
   fs.rmSync(partsDir, { recursive: true });
-  return { seconds, partSize, ...usage };
+  return { seconds, partSize, ...usage, ...onLink };
 }
 
 /** Haul itself: the upload page in headless Chromium, from picking the file to "Done". */
@@ -246,10 +313,16 @@ async function runBrowser(base, file) {
   await page.waitForSelector('body[data-hydrated="true"]');
   const input = page.getByLabel("Choose files");
   const row = `li[aria-label="${path.basename(file)}"]`;
+  await page.getByText("Transfer settings").click();
+  const inFlight = page.getByLabel("Parts in flight per file");
+  await inFlight.fill(String(PARALLEL));
+  await inFlight.dispatchEvent("change");
   flushDisk();
 
+  const link = await measureLink();
   const stop = sampleServer();
   const t0 = performance.now();
+  const t0Epoch = Date.now();
   // A local browser gets the path, not the bytes: Chromium reads the file from disk itself.
   await input.setInputFiles(file);
   // Done comes after complete_upload has verified the file, as in the curl run.
@@ -259,12 +332,13 @@ async function runBrowser(base, file) {
   );
   const seconds = (performance.now() - t0) / 1000;
   const usage = stop();
+  const onLink = await link(t0Epoch, seconds);
   const phase = await finished.getAttribute("data-phase");
   if (phase !== "Done") {
     const text = (await finished.innerText()).replace(/\s+/g, " ");
     throw new Error(`browser upload ended ${phase}: ${text}${pageErrors.length ? `\npage errors: ${pageErrors.join("\n")}` : ""}`);
   }
-  return { seconds, ...usage };
+  return { seconds, ...usage, ...onLink };
 }
 
 function printTable(curl, haul) {
@@ -278,8 +352,9 @@ function printTable(curl, haul) {
     ].join(" ");
   const ratio = curl.seconds / haul.seconds; // same bytes, so the throughput ratio
   const verdict = ratio >= TARGET_RATIO ? "PASS" : "FAIL";
+  const where = wan ? `a ${wan.mbit} Mbit/s link with ${wan.rttMs} ms round trip to the local SeaweedFS` : "local SeaweedFS";
   console.log(
-    `Haul upload benchmark: ${sizeMib} MiB, parts of ${curl.partSize / MIB} MiB, ${PARALLEL} in flight, local SeaweedFS`,
+    `Haul upload benchmark: ${sizeMib} MiB, parts of ${curl.partSize / MIB} MiB, ${PARALLEL} in flight, ${where}`,
   );
   console.log("method               seconds   MiB/s   server CPU s   server RSS start→peak MiB");
   console.log(row(`curl (${PARALLEL} parallel)`, curl));
@@ -287,11 +362,26 @@ function printTable(curl, haul) {
   console.log(
     `browser / curl throughput: ${(ratio * 100).toFixed(0)} %  (target >= ${TARGET_RATIO * 100} %: ${verdict})`,
   );
+  if (wan) {
+    console.log("on the link          share of link   first byte s   link idle s   shaper CPU s");
+    for (const [method, r] of [[`curl (${PARALLEL} parallel)`, curl], ["browser (Haul)", haul]]) {
+      console.log(
+        [
+          method.padEnd(18),
+          `${(r.linkShare * 100).toFixed(1)} %`.padStart(15),
+          r.firstByte.toFixed(2).padStart(14),
+          r.idle.toFixed(2).padStart(13),
+          r.shaperCpu.toFixed(2).padStart(14),
+        ].join(" "),
+      );
+    }
+  }
 }
 
 async function cleanUp() {
   if (browser) await browser.close().catch(() => {});
   await stopServer(server);
+  if (shaper) await shaper.stop();
 }
 
 async function main() {
@@ -301,8 +391,20 @@ async function main() {
 
   log(`writing a ${sizeMib} MiB test file`);
   makeRandomFile(file, sizeBytes);
+  let extraEnv = {};
+  if (wan) {
+    // The browser and curl reach the store through the shaped link: the URLs are signed for
+    // its address; the server itself reaches the store directly.
+    const s3Port = await freePort();
+    shaper = await startShaper(s3Port);
+    log(`WAN-shaped link: ${wan.mbit} Mbit/s each way, ${wan.rttMs} ms round trip, on port ${shaper.port}`);
+    extraEnv = {
+      HAUL_LOCAL_S3_PORT: String(s3Port),
+      HAUL_S3_PUBLIC_ENDPOINT: `http://127.0.0.1:${shaper.port}`,
+    };
+  }
   log(`starting the server on ${base}`);
-  await startHaul(port);
+  await startHaul(port, extraEnv);
   // A server that dies mid-run would otherwise surface as a confusing /proc read error.
   server.exited.then(({ code, signal }) => {
     if (!stopping) {
@@ -316,6 +418,8 @@ async function main() {
   log("browser run");
   const haul = await runBrowser(base, file);
   printTable(curl, haul);
+  // For scripts that gather several runs (end2end/bench/wan.mjs).
+  console.log(`RESULT ${JSON.stringify({ curl, haul })}`);
 }
 
 for (const signal of ["SIGINT", "SIGTERM"]) {
