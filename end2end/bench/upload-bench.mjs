@@ -152,6 +152,53 @@ function processUsage(pid) {
   return { cpu: ticks / clockTicks, rss: rssKib / 1024 };
 }
 
+/** The fields of /proc/`pid`/stat after the command, as numbers (field N is at N - 3). */
+function statFields(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+}
+
+/** CPU seconds of every process below `root` that is alive now, plus the children they and
+ * `root` have already waited for; with `withRoot`, `root`'s own too. */
+function treeCpu(root, withRoot) {
+  const children = new Map();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = statFields(entry)[4 - 3];
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  // Not the server (nor the PostgreSQL and SeaweedFS it runs), nor the shaped link.
+  const skip = new Set([server?.pid, shaper?.child.pid]);
+  let ticks = 0;
+  const pending = [root];
+  while (pending.length) {
+    const pid = pending.pop();
+    if (skip.has(pid)) continue;
+    try {
+      const fields = statFields(pid);
+      // utime, stime (of the process itself), cutime, cstime (of its waited-for children)
+      if (pid !== root || withRoot) ticks += fields[14 - 3] + fields[15 - 3];
+      ticks += fields[16 - 3] + fields[17 - 3];
+    } catch {
+      continue;
+    }
+    pending.push(...(children.get(pid) ?? []));
+  }
+  return ticks / clockTicks;
+}
+
+/** The CPU seconds the uploading client spends from now until the returned function is called:
+ * for curl, this process (it hashes and signs each part) and the curl processes it runs; for
+ * the browser, every Chromium process (Playwright runs them below this process). */
+function sampleClient(withThisProcess) {
+  const first = treeCpu(process.pid, withThisProcess);
+  return () => treeCpu(process.pid, withThisProcess) - first;
+}
+
 /** Samples the server process (only it, not PostgreSQL or SeaweedFS) until stopped. */
 function sampleServer() {
   const first = processUsage(server.pid);
@@ -265,6 +312,7 @@ async function runCurl(base, file) {
 
   const link = await measureLink();
   const stop = sampleServer();
+  const client = sampleClient(true);
   const t0 = performance.now();
   const t0Epoch = Date.now();
   const puts = [];
@@ -283,12 +331,13 @@ async function runCurl(base, file) {
   const completed = await post("complete_upload", new URLSearchParams({ file_id: fileId }));
   const seconds = (performance.now() - t0) / 1000;
   const usage = stop();
+  const clientCpu = client();
   const onLink = await link(t0Epoch, seconds);
   if (completed.status !== "complete") throw new Error(`curl upload not complete: ${JSON.stringify(completed)}`);
 
   // The parts are no longer needed; free the disk before the browser run.
   fs.rmSync(partsDir, { recursive: true });
-  return { seconds, partSize, ...usage, ...onLink };
+  return { seconds, partSize, clientCpu, ...usage, ...onLink };
 }
 
 /** Haul itself: the upload page in headless Chromium, from picking the file to "Done". */
@@ -321,6 +370,7 @@ async function runBrowser(base, file) {
 
   const link = await measureLink();
   const stop = sampleServer();
+  const client = sampleClient(false);
   const t0 = performance.now();
   const t0Epoch = Date.now();
   // A local browser gets the path, not the bytes: Chromium reads the file from disk itself.
@@ -332,13 +382,14 @@ async function runBrowser(base, file) {
   );
   const seconds = (performance.now() - t0) / 1000;
   const usage = stop();
+  const clientCpu = client();
   const onLink = await link(t0Epoch, seconds);
   const phase = await finished.getAttribute("data-phase");
   if (phase !== "Done") {
     const text = (await finished.innerText()).replace(/\s+/g, " ");
     throw new Error(`browser upload ended ${phase}: ${text}${pageErrors.length ? `\npage errors: ${pageErrors.join("\n")}` : ""}`);
   }
-  return { seconds, ...usage, ...onLink };
+  return { seconds, clientCpu, ...usage, ...onLink };
 }
 
 function printTable(curl, haul) {
@@ -361,6 +412,10 @@ function printTable(curl, haul) {
   console.log(row("browser (Haul)", haul));
   console.log(
     `browser / curl throughput: ${(ratio * 100).toFixed(0)} %  (target >= ${TARGET_RATIO * 100} %: ${verdict})`,
+  );
+  const perGib = (r) => (r.clientCpu / (sizeMib / 1024)).toFixed(2);
+  console.log(
+    `client CPU s per GiB: curl and its driver (hashing, signing) ${perGib(curl)}, Chromium (all processes) ${perGib(haul)}`,
   );
   if (wan) {
     console.log("on the link          share of link   first byte s   link idle s   shaper CPU s");
