@@ -4,8 +4,8 @@
 // a queue of at most QUEUE_MS of link time; then its socket is paused, and TCP's own flow
 // control slows it down, as a full router queue would (without the drops).
 //
-// It also records what the benchmark reports: when the first bytes went up, how long the
-// upstream link was busy (so how long it sat idle) and its own CPU time.
+// It also records what the benchmark reports: when the first bytes went up, and how long the
+// upstream link was busy (so how long it sat idle). Its CPU time the benchmark reads from /proc.
 
 import net from "node:net";
 
@@ -18,7 +18,6 @@ class Direction {
     this.delayMs = delayMs;
     this.busyUntil = 0; // when the serialiser is done with what it holds (ms, performance.now)
     this.busyMs = 0; // time spent sending, in all
-    this.bytes = 0;
     this.first = null; // when the first byte was taken (ms since the epoch)
     this.last = null; // when the last byte taken so far is through the serialiser (epoch ms)
   }
@@ -32,7 +31,6 @@ class Direction {
     this.busyUntil = start + sendMs;
     this.last = Date.now() + (this.busyUntil - now);
     this.busyMs += sendMs;
-    this.bytes += chunk.length;
     // Too much waiting for the serialiser: hold the sender until the queue drains.
     const queued = this.busyUntil - now;
     if (queued > QUEUE_MS && !from.isPaused()) {
@@ -98,25 +96,15 @@ export async function startShaper({ upstreamPort, rttMs, mbit }) {
     upstream.on("close", () => client.destroy());
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const cpuAtStart = process.cpuUsage();
   return {
     port: server.address().port,
-    /** Starts counting afresh: first byte, busy time, bytes and CPU. */
+    /** Starts counting afresh: first and last byte, busy time. */
     reset() {
-      for (const direction of [up, down]) Object.assign(direction, { busyMs: 0, bytes: 0, first: null, last: null });
-      this.cpuFrom = process.cpuUsage();
+      for (const direction of [up, down]) Object.assign(direction, { busyMs: 0, first: null, last: null });
     },
-    cpuFrom: cpuAtStart,
-    /** The upload direction since the last reset, and this process's CPU seconds. */
+    /** The upload direction since the last reset. */
     stats() {
-      const cpu = process.cpuUsage(this.cpuFrom);
-      return {
-        firstByteAt: up.first,
-        lastByteAt: up.last,
-        busyMs: up.busyMs,
-        bytes: up.bytes,
-        cpuSeconds: (cpu.user + cpu.system) / 1e6,
-      };
+      return { firstByteAt: up.first, lastByteAt: up.last, busyMs: up.busyMs };
     },
     async close() {
       for (const socket of sockets) socket.destroy();

@@ -141,21 +141,20 @@ async function measureLink() {
   };
 }
 
-/** CPU time (s) and resident memory (MiB) of one process, from /proc. */
-function processUsage(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Field 2 (the command) may hold spaces; count fields from the last ")": field 3 comes next.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[14 - 3]) + Number(fields[15 - 3]); // utime + stime
-  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  const rssKib = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)[1]);
-  return { cpu: ticks / clockTicks, rss: rssKib / 1024 };
-}
-
-/** The fields of /proc/`pid`/stat after the command, as numbers (field N is at N - 3). */
+/** The fields of /proc/`pid`/stat after the command, as numbers (field N is at N - 3). Field 2
+ * (the command) may hold spaces: they are counted from the last ")". */
 function statFields(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+}
+
+/** CPU time (s) and resident memory (MiB) of one process, from /proc. */
+function processUsage(pid) {
+  const fields = statFields(pid);
+  const ticks = fields[14 - 3] + fields[15 - 3]; // utime + stime
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const rssKib = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)[1]);
+  return { cpu: ticks / clockTicks, rss: rssKib / 1024 };
 }
 
 /** CPU seconds of every process below `root` that is alive now, plus the children they and
