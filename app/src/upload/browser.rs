@@ -18,6 +18,7 @@ use web_sys::{Blob, File, ProgressEvent, XmlHttpRequest};
 
 use super::{
     ahead::{Ahead, Step},
+    progress::Sent,
     queue::MAX_CONNECTIONS,
     resume::Saved,
     retry::{classify, Answer, Next, Policy, Tries},
@@ -634,13 +635,13 @@ impl Upload<'_> {
         held: &[UploadedPart],
         parts_in_flight: usize,
     ) -> Result<(), Stopped> {
-        let sent: Rc<RefCell<HashMap<u32, u64>>> = Rc::new(RefCell::new(
-            held.iter().map(|p| (p.part_number, p.size)).collect(),
-        ));
+        let sent = Rc::new(RefCell::new(Sent::held(
+            held.iter().map(|p| (p.part_number, p.size)),
+        )));
         let todo: Vec<u32> = (1..=self.saved.part_count)
-            .filter(|n| !sent.borrow().contains_key(n))
+            .filter(|&n| !sent.borrow().contains(n))
             .collect();
-        self.report.progress(sent.borrow().values().sum());
+        self.report.progress(sent.borrow().total());
         let in_flight = parts_in_flight.clamp(1, MAX_CONNECTIONS);
         let scheduler = Rc::new(RefCell::new(Ahead::new(todo, in_flight)));
         let failure: Rc<RefCell<Option<Stopped>>> = Rc::default();
@@ -664,11 +665,11 @@ impl Upload<'_> {
                 let number = ready.number;
                 match self.send_part(ready, &sent).await {
                     Ok(size) => {
-                        sent.borrow_mut().insert(number, size);
-                        self.report.progress(sent.borrow().values().sum());
+                        sent.borrow_mut().set(number, size);
+                        self.report.progress(sent.borrow().total());
                     }
                     Err(error) => {
-                        sent.borrow_mut().remove(&number);
+                        sent.borrow_mut().remove(number);
                         failure.borrow_mut().get_or_insert(error);
                     }
                 }
@@ -762,11 +763,7 @@ impl Upload<'_> {
     /// Sends one part until it lands: backs off on transient errors, waits out a lost
     /// network without counting it, signs again a URL that is about to expire or has, and
     /// re-reads a part that S3 says arrived changed. Returns the part's size.
-    async fn send_part(
-        &self,
-        first: Ready,
-        sent: &Rc<RefCell<HashMap<u32, u64>>>,
-    ) -> Result<u64, Stopped> {
+    async fn send_part(&self, first: Ready, sent: &Rc<RefCell<Sent>>) -> Result<u64, Stopped> {
         let policy = Policy::default();
         let number = first.number;
         let (slice, size) = self.slice(number)?;
@@ -781,7 +778,7 @@ impl Upload<'_> {
             if answer == Answer::Stored {
                 return Ok(size);
             }
-            sent.borrow_mut().insert(number, 0);
+            sent.borrow_mut().set(number, 0);
             if self.cancel.is_cancelled() {
                 return Err(stopped(self.cancel));
             }
@@ -827,7 +824,7 @@ impl Upload<'_> {
         &self,
         ready: &mut Ready,
         slice: &Blob,
-        sent: &Rc<RefCell<HashMap<u32, u64>>>,
+        sent: &Rc<RefCell<Sent>>,
     ) -> Result<Answer, Stopped> {
         let _slot = self.slots.take().await;
         if ready.stale(js_sys::Date::now()) {
@@ -841,8 +838,8 @@ impl Upload<'_> {
             slice,
             self.cancel,
             move |loaded| {
-                sent.borrow_mut().insert(number, loaded as u64);
-                report.progress(sent.borrow().values().sum());
+                sent.borrow_mut().set(number, loaded as u64);
+                report.progress(sent.borrow().total());
             },
         )
         .await;

@@ -136,9 +136,8 @@ impl Default for Queue {
     }
 }
 
-/// Progress of one item: bytes, speed and time left from the meter.
-pub fn record(item: &Item, meter: &mut Meter, at: f64, done: u64) {
-    meter.record(at, done);
+/// Shows one item's progress: bytes, and speed and time left from the meter.
+pub fn show(item: &Item, meter: &Meter, done: u64) {
     item.sent_bytes.set(done);
     item.speed.set(meter.speed());
     item.eta.set(meter.eta(item.size.saturating_sub(done)));
@@ -165,10 +164,10 @@ mod engine {
     use leptos::{prelude::*, task::spawn_local};
     use web_sys::{File, FileList};
 
-    use super::{record, Item, Phase, Queue};
+    use super::{show, Item, Phase, Queue};
     use crate::upload::{
         browser::{self, remembered, Report, Slots, StopSwitch, Stopped},
-        progress::Meter,
+        progress::{Meter, Throttle},
         resume::{self, Saved},
     };
 
@@ -370,9 +369,17 @@ mod engine {
         }
     }
 
+    #[derive(Default)]
+    struct Shown {
+        meter: Meter,
+        throttle: Throttle,
+        /// The latest count, shown or not.
+        done: u64,
+    }
+
     struct Reporter {
         item: Item,
-        meter: RefCell<Meter>,
+        shown: RefCell<Shown>,
     }
 
     impl Report for Reporter {
@@ -382,15 +389,19 @@ mod engine {
         }
 
         fn progress(&self, done: u64) {
-            record(
-                &self.item,
-                &mut self.meter.borrow_mut(),
-                browser::now(),
-                done,
-            );
+            let at = browser::now();
+            let mut shown = self.shown.borrow_mut();
+            shown.meter.record(at, done);
+            shown.done = done;
+            if shown.throttle.due(at) {
+                show(&self.item, &shown.meter, done);
+            }
         }
 
         fn verifying(&self) {
+            // The last counts may have come between two showings.
+            let shown = self.shown.borrow();
+            show(&self.item, &shown.meter, shown.done);
             self.item.phase.set(Phase::Verifying);
             self.item.eta.set(None);
         }
@@ -409,7 +420,7 @@ mod engine {
         };
         let reporter = Rc::new(Reporter {
             item: item.clone(),
-            meter: RefCell::new(Meter::default()),
+            shown: RefCell::default(),
         });
         let slots = SLOTS.with(Slots::clone);
         let result = browser::upload(
