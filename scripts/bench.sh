@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Upload benchmark: curl vs Haul in headless Chromium against the embedded local stack
-# (end2end/bench/upload-bench.mjs), on loopback, then through a WAN-shaped link at 1, 4 and 6
-# parts in flight and 16 and 64 MiB parts (end2end/bench/wan.mjs; HAUL_BENCH_WAN=0 skips it).
-# Between them, end2end/bench/plan-bench.mjs times signing every part of a 50 GiB upload.
+# (end2end/bench/upload-bench.mjs, one run), on loopback 3 times and once more for Haul's memory
+# during a 4 GiB upload (end2end/bench/loopback.mjs), then through a WAN-shaped link: one 1 GiB
+# file and 4 files of 256 MiB at once, 3 times each, and curl and Haul at 1, 4 and 6 parts in
+# flight and 16 and 64 MiB parts (end2end/bench/wan.mjs; HAUL_BENCH_WAN=0 skips it).
+# Between them, end2end/bench/send-bench.mjs compares ways of sending parts from Chromium
+# (XHR, fetch, reading each slice first) by its CPU, and end2end/bench/plan-bench.mjs times
+# signing every part of a 50 GiB upload.
 # Expects the server binary and target/site to be built (`make bench` builds them).
-# HAUL_BENCH_MIB=64 for a quick loopback run; the default is 1024.
+# HAUL_BENCH_MIB=64 HAUL_BENCH_MEMORY_MIB=0 for a quick loopback run; the defaults are 1024 and
+# 4096. The other settings are listed at the top of each script.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -19,7 +24,8 @@ chmod 711 "$BENCH_DIR"
 export HAUL_BENCH_SERVER="$TARGET_DIR/debug/server"
 export HAUL_BENCH_SITE_ROOT="$ROOT/target/site"
 export HAUL_BENCH_TMP="$BENCH_DIR"
-node "$ROOT/end2end/bench/upload-bench.mjs"
+node "$ROOT/end2end/bench/loopback.mjs"
+node "$ROOT/end2end/bench/send-bench.mjs"
 node "$ROOT/end2end/bench/plan-bench.mjs"
 if [[ "${HAUL_BENCH_WAN:-1}" != 0 ]]; then
   node "$ROOT/end2end/bench/wan.mjs"

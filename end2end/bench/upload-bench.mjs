@@ -7,7 +7,9 @@
 //   HAUL_BENCH_SERVER     the server binary
 //   HAUL_BENCH_SITE_ROOT  the browser bundle (target/site)
 //   HAUL_BENCH_TMP        a scratch directory, removed by the caller
-// Optional: HAUL_BENCH_MIB (file size, default 1024), CHROMIUM (browser executable),
+// Optional: HAUL_BENCH_MIB (file size, default 1024), HAUL_BENCH_FILES (files of that size the
+// browser uploads at once, default 1; curl sends the first), HAUL_BENCH_CURL=0 (no curl run),
+// CHROMIUM (browser executable),
 // HAUL_BENCH_PARALLEL (parts in flight, default 4), HAUL_BENCH_PART (part size, default 16MiB),
 // HAUL_BENCH_MBIT and HAUL_BENCH_RTT_MS: both S3 runs go through a WAN-shaped link of that
 // rate (each direction, shared by all connections) and round trip (end2end/bench/shaper.mjs).
@@ -21,6 +23,7 @@ import path from "node:path";
 // Resolved from end2end/node_modules, next to this directory, whatever the working directory.
 import { chromium } from "playwright-core";
 import { apiClient as sharedClient, freePort, startServer, stopServer } from "./common.mjs";
+import { cpuOf, processesBelow, processUsage, profileChromium, sampleMemory } from "./procfs.mjs";
 
 const MIB = 1024 * 1024;
 // "Parts in flight per file" on the upload page (its default is 4); curl gets the same.
@@ -29,7 +32,6 @@ const PART_SIZE = process.env.HAUL_BENCH_PART ?? "16MiB";
 const wan = process.env.HAUL_BENCH_MBIT
   ? { mbit: Number(process.env.HAUL_BENCH_MBIT), rttMs: Number(process.env.HAUL_BENCH_RTT_MS ?? "50") }
   : null;
-const TARGET_RATIO = 0.8;
 const SAMPLE_MS = 200;
 const PASSWORD = "bench password, long enough";
 
@@ -41,7 +43,11 @@ if (!Number.isInteger(sizeMib) || sizeMib < 1) {
   fail(`HAUL_BENCH_MIB must be a whole number of MiB, got ${process.env.HAUL_BENCH_MIB}`);
 }
 const sizeBytes = sizeMib * MIB;
-const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+const fileCount = Number(process.env.HAUL_BENCH_FILES ?? "1");
+if (!Number.isInteger(fileCount) || fileCount < 1) {
+  fail(`HAUL_BENCH_FILES must be a whole number, got ${process.env.HAUL_BENCH_FILES}`);
+}
+const withCurl = process.env.HAUL_BENCH_CURL !== "0";
 const serverLog = path.join(tmp, "server.log");
 // The machine's Chromium and its flags, as the end-to-end tests use them.
 const chromiumSettings = JSON.parse(
@@ -125,7 +131,7 @@ async function startShaper(upstreamPort) {
 
 /** Starts measuring the link, and returns a function that ends the measurement from `t0Epoch`
  * (when the run began, ms since the epoch). */
-async function measureLink() {
+async function measureLink(bytes) {
   if (!shaper) return async () => ({});
   await shaper.command("reset");
   const cpuStart = processUsage(shaper.child.pid).cpu;
@@ -133,7 +139,7 @@ async function measureLink() {
     const link = await shaper.command("stats");
     const linkBytesPerSecond = (wan.mbit * 1e6) / 8;
     return {
-      linkShare: sizeBytes / (seconds * linkBytesPerSecond),
+      linkShare: bytes / (seconds * linkBytesPerSecond),
       firstByte: (link.firstByteAt - t0Epoch) / 1000,
       idle: (link.lastByteAt - link.firstByteAt - link.busyMs) / 1000,
       shaperCpu: processUsage(shaper.child.pid).cpu - cpuStart,
@@ -141,61 +147,24 @@ async function measureLink() {
   };
 }
 
-/** The fields of /proc/`pid`/stat after the command, as numbers (field N is at N - 3). Field 2
- * (the command) may hold spaces: they are counted from the last ")". */
-function statFields(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+/** `root` and every process below it alive now, except the server (and the PostgreSQL and
+ * SeaweedFS it runs) and the shaped link. */
+function clientProcesses(root) {
+  return processesBelow(root, new Set([server?.pid, shaper?.child.pid]));
 }
 
-/** CPU time (s) and resident memory (MiB) of one process, from /proc. */
-function processUsage(pid) {
-  const fields = statFields(pid);
-  const ticks = fields[14 - 3] + fields[15 - 3]; // utime + stime
-  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  const rssKib = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)[1]);
-  return { cpu: ticks / clockTicks, rss: rssKib / 1024 };
-}
-
-/** CPU seconds of every process below `root` that is alive now, plus the children they and
- * `root` have already waited for; with `withRoot`, `root`'s own too. */
-function treeCpu(root, withRoot) {
-  const children = new Map();
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const ppid = statFields(entry)[4 - 3];
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  // Not the server (nor the PostgreSQL and SeaweedFS it runs), nor the shaped link.
-  const skip = new Set([server?.pid, shaper?.child.pid]);
-  let ticks = 0;
-  const pending = [root];
-  while (pending.length) {
-    const pid = pending.pop();
-    if (skip.has(pid)) continue;
-    try {
-      const fields = statFields(pid);
-      // utime, stime (of the process itself), cutime, cstime (of its waited-for children)
-      if (pid !== root || withRoot) ticks += fields[14 - 3] + fields[15 - 3];
-      ticks += fields[16 - 3] + fields[17 - 3];
-    } catch {
-      continue;
-    }
-    pending.push(...(children.get(pid) ?? []));
-  }
-  return ticks / clockTicks;
+/** Chromium's processes (all below this one, apart from the server and the shaper). */
+function chromiumProcesses() {
+  return clientProcesses(process.pid).filter((pid) => pid !== process.pid);
 }
 
 /** The CPU seconds the uploading client spends from now until the returned function is called:
  * for curl, this process (it hashes and signs each part) and the curl processes it runs; for
  * the browser, every Chromium process (Playwright runs them below this process). */
 function sampleClient(withThisProcess) {
-  const first = treeCpu(process.pid, withThisProcess);
-  return () => treeCpu(process.pid, withThisProcess) - first;
+  const spent = () => cpuOf(clientProcesses(process.pid), process.pid, withThisProcess);
+  const first = spent();
+  return () => spent() - first;
 }
 
 /** Samples the server process (only it, not PostgreSQL or SeaweedFS) until stopped. */
@@ -290,7 +259,6 @@ async function warmUpStore(post) {
 /** The ceiling: curl PUTs pre-split parts to their pre-signed URLs, PARALLEL at a time. */
 async function runCurl(base, file) {
   const post = await apiClient(base, `bench-curl-${randomUUID()}@example.com`);
-  await warmUpStore(post);
   const started = await post(
     "start_upload",
     new URLSearchParams({ name: path.basename(file), size: String(sizeBytes), content_type: "application/octet-stream" }),
@@ -309,7 +277,7 @@ async function runCurl(base, file) {
   const partFile = (number) => path.join(partsDir, `part.${String(number - 1).padStart(5, "0")}`);
   flushDisk();
 
-  const link = await measureLink();
+  const link = await measureLink(sizeBytes);
   const stop = sampleServer();
   const client = sampleClient(true);
   const t0 = performance.now();
@@ -339,8 +307,9 @@ async function runCurl(base, file) {
   return { seconds, partSize, clientCpu, ...usage, ...onLink };
 }
 
-/** Haul itself: the upload page in headless Chromium, from picking the file to "Done". */
-async function runBrowser(base, file) {
+/** Headless Chromium on the upload page, signed in as a fresh account, with PARALLEL parts in
+ * flight per file. */
+async function openUploadPage(base) {
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? chromiumSettings.executablePath,
     headless: true,
@@ -359,76 +328,97 @@ async function runBrowser(base, file) {
   page.on("pageerror", (error) => pageErrors.push(error.message));
   await page.goto(`${base}/upload`);
   await page.waitForSelector('body[data-hydrated="true"]');
-  const input = page.getByLabel("Choose files");
-  const row = `li[aria-label="${path.basename(file)}"]`;
   await page.getByText("Transfer settings").click();
   const inFlight = page.getByLabel("Parts in flight per file");
   await inFlight.fill(String(PARALLEL));
   await inFlight.dispatchEvent("change");
-  flushDisk();
+  return { page, pageErrors };
+}
 
-  const link = await measureLink();
-  const stop = sampleServer();
-  const client = sampleClient(false);
-  const t0 = performance.now();
-  const t0Epoch = Date.now();
-  // A local browser gets the path, not the bytes: Chromium reads the file from disk itself.
-  await input.setInputFiles(file);
+/** Waits until the row of `file` has finished, and fails unless it is Done. */
+async function waitDone(page, file, pageErrors) {
+  const row = `li[aria-label="${path.basename(file)}"]`;
   // Done comes after complete_upload has verified the file, as in the curl run.
   const finished = await page.waitForSelector(
     `${row}:is([data-phase="Done"], [data-phase="Failed"], [data-phase="Cancelled"])`,
     { timeout: 15 * 60_000 },
   );
-  const seconds = (performance.now() - t0) / 1000;
-  const usage = stop();
-  const clientCpu = client();
-  const onLink = await link(t0Epoch, seconds);
   const phase = await finished.getAttribute("data-phase");
   if (phase !== "Done") {
     const text = (await finished.innerText()).replace(/\s+/g, " ");
     throw new Error(`browser upload ended ${phase}: ${text}${pageErrors.length ? `\npage errors: ${pageErrors.join("\n")}` : ""}`);
   }
-  return { seconds, clientCpu, ...usage, ...onLink };
+}
+
+/** Haul itself: the upload page in headless Chromium, from picking the files (all at once) to
+ * "Done" on each. */
+async function runBrowser(base, files) {
+  const { page, pageErrors } = await openUploadPage(base);
+  flushDisk();
+
+  const link = await measureLink(sizeBytes * files.length);
+  const stop = sampleServer();
+  const client = sampleClient(false);
+  const threads = profileChromium(chromiumProcesses);
+  const memory = sampleMemory(chromiumProcesses, SAMPLE_MS);
+  const t0 = performance.now();
+  const t0Epoch = Date.now();
+  // A local browser gets the paths, not the bytes: Chromium reads the files from disk itself.
+  await page.getByLabel("Choose files").setInputFiles(files);
+  for (const file of files) await waitDone(page, file, pageErrors);
+  const seconds = (performance.now() - t0) / 1000;
+  const usage = stop();
+  const clientCpu = client();
+  const profile = threads();
+  const onLink = await link(t0Epoch, seconds);
+  const { start: browserRssStart, peak: browserRssPeak } = memory();
+  return { seconds, clientCpu, profile, browserRssStart, browserRssPeak, ...usage, ...onLink };
 }
 
 function printTable(curl, haul) {
-  const row = (method, r) =>
+  const gib = (sizeMib * fileCount) / 1024;
+  const row = (method, r, mib) =>
     [
       method.padEnd(18),
       r.seconds.toFixed(1).padStart(9),
-      (sizeMib / r.seconds).toFixed(0).padStart(7),
+      (mib / r.seconds).toFixed(0).padStart(7),
       r.cpu.toFixed(2).padStart(14),
       `${r.rssStart.toFixed(1)} → ${r.rssPeak.toFixed(1)}`.padStart(27),
     ].join(" ");
-  const ratio = curl.seconds / haul.seconds; // same bytes, so the throughput ratio
-  const verdict = ratio >= TARGET_RATIO ? "PASS" : "FAIL";
   const where = wan ? `a ${wan.mbit} Mbit/s link with ${wan.rttMs} ms round trip to the local SeaweedFS` : "local SeaweedFS";
-  console.log(
-    `Haul upload benchmark: ${sizeMib} MiB, parts of ${curl.partSize / MIB} MiB, ${PARALLEL} in flight, ${where}`,
-  );
+  const what = fileCount > 1 ? `${fileCount} files of ${sizeMib} MiB at once` : `${sizeMib} MiB`;
+  console.log(`Haul upload benchmark: ${what}, parts of ${PART_SIZE}, ${PARALLEL} in flight, ${where}`);
   console.log("method               seconds   MiB/s   server CPU s   server RSS start→peak MiB");
-  console.log(row(`curl (${PARALLEL} parallel)`, curl));
-  console.log(row("browser (Haul)", haul));
+  if (curl) console.log(row(`curl (${PARALLEL} parallel)`, curl, sizeMib));
+  console.log(row("browser (Haul)", haul, sizeMib * fileCount));
+  const perGib = (r, bytesGib) => (r.clientCpu / bytesGib).toFixed(2);
+  if (curl && fileCount === 1) {
+    const ratio = curl.seconds / haul.seconds; // same bytes, so the throughput ratio
+    console.log(`browser / curl throughput: ${(ratio * 100).toFixed(0)} %`);
+    console.log(`client CPU s per GiB: curl and its driver (hashing, signing) ${perGib(curl, gib)}`);
+  }
+  console.log(`client CPU s per GiB: Chromium (all processes) ${perGib(haul, gib)}`);
   console.log(
-    `browser / curl throughput: ${(ratio * 100).toFixed(0)} %  (target >= ${TARGET_RATIO * 100} %: ${verdict})`,
+    `Chromium's resident memory, all processes: ${haul.browserRssStart.toFixed(0)} → ${haul.browserRssPeak.toFixed(0)} MiB at its peak`,
   );
-  const perGib = (r) => (r.clientCpu / (sizeMib / 1024)).toFixed(2);
-  console.log(
-    `client CPU s per GiB: curl and its driver (hashing, signing) ${perGib(curl)}, Chromium (all processes) ${perGib(haul)}`,
-  );
-  if (wan) {
-    console.log("on the link          share of link   first byte s   link idle s   shaper CPU s");
-    for (const [method, r] of [[`curl (${PARALLEL} parallel)`, curl], ["browser (Haul)", haul]]) {
-      console.log(
-        [
-          method.padEnd(18),
-          `${(r.linkShare * 100).toFixed(1)} %`.padStart(15),
-          r.firstByte.toFixed(2).padStart(14),
-          r.idle.toFixed(2).padStart(13),
-          r.shaperCpu.toFixed(2).padStart(14),
-        ].join(" "),
-      );
-    }
+  console.log("Chromium's CPU s by thread (process kind: thread name), those over 0.05 s:");
+  for (const [thread, cpu] of haul.profile) console.log(`  ${cpu.toFixed(2).padStart(6)}  ${thread}`);
+  if (wan) printLink(curl, haul);
+}
+
+function printLink(curl, haul) {
+  console.log("on the link          share of link   first byte s   link idle s   shaper CPU s");
+  const runs = [[`curl (${PARALLEL} parallel)`, curl], ["browser (Haul)", haul]];
+  for (const [method, r] of runs.filter(([, r]) => r)) {
+    console.log(
+      [
+        method.padEnd(18),
+        `${(r.linkShare * 100).toFixed(1)} %`.padStart(15),
+        r.firstByte.toFixed(2).padStart(14),
+        r.idle.toFixed(2).padStart(13),
+        r.shaperCpu.toFixed(2).padStart(14),
+      ].join(" "),
+    );
   }
 }
 
@@ -441,10 +431,11 @@ async function cleanUp() {
 async function main() {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const file = path.join(tmp, `haul-bench-${sizeMib}MiB.bin`);
-
-  log(`writing a ${sizeMib} MiB test file`);
-  makeRandomFile(file, sizeBytes);
+  const files = Array.from({ length: fileCount }, (_, index) =>
+    path.join(tmp, `haul-bench-${sizeMib}MiB${fileCount > 1 ? `-${index + 1}` : ""}.bin`),
+  );
+  log(`writing ${fileCount} test file(s) of ${sizeMib} MiB`);
+  for (const file of files) makeRandomFile(file, sizeBytes);
   let extraEnv = {};
   if (wan) {
     // The browser and curl reach the store through the shaped link: the URLs are signed for
@@ -467,10 +458,14 @@ async function main() {
     }
   });
 
-  log("curl run");
-  const curl = await runCurl(base, file);
+  await warmUpStore(await apiClient(base, `bench-warm-up-${randomUUID()}@example.com`));
+  let curl = null;
+  if (withCurl) {
+    log("curl run");
+    curl = await runCurl(base, files[0]);
+  }
   log("browser run");
-  const haul = await runBrowser(base, file);
+  const haul = await runBrowser(base, files);
   printTable(curl, haul);
   // For scripts that gather several runs (end2end/bench/wan.mjs).
   console.log(`RESULT ${JSON.stringify({ curl, haul })}`);

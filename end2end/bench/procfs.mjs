@@ -1,0 +1,134 @@
+// What the benchmarks read from /proc: CPU time and memory of processes and of Chromium's
+// threads, by process tree.
+
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+
+const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+
+/** The fields of /proc/`pid`/stat after the command, as numbers (field N is at N - 3). Field 2
+ * (the command) may hold spaces: they are counted from the last ")". `pid` may be
+ * "PID/task/TID" for one thread. */
+export function statFields(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+}
+
+/** Resident memory of one process in MiB, 0 if it is gone. */
+function rssMib(pid) {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time (s) and resident memory (MiB) of one process. */
+export function processUsage(pid) {
+  const fields = statFields(pid);
+  return { cpu: (fields[14 - 3] + fields[15 - 3]) / clockTicks, rss: rssMib(pid) };
+}
+
+/** The processes alive now, as children by parent pid. */
+function processTree() {
+  const children = new Map();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = statFields(entry)[4 - 3];
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return children;
+}
+
+/** `root` and every process below it alive now, leaving out the processes in `skip` and
+ * everything below them. */
+export function processesBelow(root, skip = new Set()) {
+  const children = processTree();
+  const found = [];
+  const pending = [root];
+  while (pending.length) {
+    const pid = pending.pop();
+    if (skip.has(pid)) continue;
+    found.push(pid);
+    pending.push(...(children.get(pid) ?? []));
+  }
+  return found;
+}
+
+/** CPU seconds of `pids`, plus the children they have already waited for; `root`'s own time
+ * only with `withRoot`. */
+export function cpuOf(pids, root, withRoot) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = statFields(pid);
+      // utime, stime (of the process itself), cutime, cstime (of its waited-for children)
+      if (pid !== root || withRoot) ticks += fields[14 - 3] + fields[15 - 3];
+      ticks += fields[16 - 3] + fields[17 - 3];
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return ticks / clockTicks;
+}
+
+/** Chromium's kind of process, from its command line. */
+function chromiumKind(pid) {
+  // Chromium rewrites the command lines of its children as one string of spaced words.
+  const args = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split(/[\0 ]/);
+  const type = args.find((arg) => arg.startsWith("--type="))?.slice("--type=".length);
+  if (!type) return "browser";
+  const sub = args.find((arg) => arg.startsWith("--utility-sub-type="));
+  return sub ? sub.slice("--utility-sub-type=".length).replace(/\.mojom\./, " ") : type;
+}
+
+/** CPU seconds of each thread of `pids` (Chromium's processes) alive now, by "process kind:
+ * thread name" (threads of a pool, numbered by name, are added up). */
+function chromiumThreads(pids) {
+  const threads = new Map();
+  for (const pid of pids) {
+    try {
+      const kind = chromiumKind(pid);
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+        const name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+        const fields = statFields(`${pid}/task/${tid}`);
+        const key = `${kind}: ${name.replace(/\d+$/, "")}`;
+        threads.set(key, (threads.get(key) ?? 0) + (fields[14 - 3] + fields[15 - 3]) / clockTicks);
+      }
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return threads;
+}
+
+/** Where Chromium's CPU goes from now until the returned function is called: the threads that
+ * spent the most, largest first, as [name, seconds]. `pids()` lists Chromium's processes. */
+export function profileChromium(pids) {
+  const first = chromiumThreads(pids());
+  return () => {
+    const spent = [...chromiumThreads(pids())].map(([key, cpu]) => [key, cpu - (first.get(key) ?? 0)]);
+    return spent.filter(([, cpu]) => cpu >= 0.05).sort((a, b) => b[1] - a[1]);
+  };
+}
+
+/** Samples the resident memory of `pids()`, added up, every `everyMs` until stopped: at the
+ * start and at its peak. Shared pages count once per process, so growth is, if anything,
+ * overstated. */
+export function sampleMemory(pids, everyMs) {
+  const total = () => pids().reduce((sum, pid) => sum + rssMib(pid), 0);
+  const start = total();
+  let peak = start;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, total());
+  }, everyMs);
+  return () => {
+    clearInterval(timer);
+    return { start, peak: Math.max(peak, total()) };
+  };
+}
