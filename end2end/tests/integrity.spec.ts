@@ -173,6 +173,47 @@ test("a hashing worker that cannot start fails the file with the reason, and Ret
   await files.expectDownload("unhashed.bin", hash);
 });
 
+test("a hashing worker that stops answering is replaced after a minute and the file finishes", async ({
+  page,
+}, testInfo) => {
+  const path = testInfo.outputPath("stuck-hash.bin");
+  const hash = makeFile(path, 6 * MIB);
+  await new AuthPages(page).signUpFresh();
+  // The page's timers run on a clock the test can move; time flows as usual until then.
+  await page.clock.install();
+  // The first worker takes requests and never answers; the next one is the real worker.
+  let workers = 0;
+  await page.route("**/hash-worker.js", async (route) => {
+    workers += 1;
+    if (workers === 1) {
+      await route.fulfill({ contentType: "text/javascript", body: "self.onmessage = () => {};" });
+    } else {
+      await route.continue();
+    }
+  });
+  let puts = 0;
+  page.on("request", (request) => {
+    if (request.method() === "PUT" && isPartPut(new URL(request.url()))) puts += 1;
+  });
+  const upload = new UploadPage(page);
+  await upload.open();
+  await upload.choose([path]);
+  await expect.poll(() => workers).toBe(1);
+  await expect(upload.row("stuck-hash.bin")).toHaveAttribute("data-phase", "Uploading");
+
+  // Within its patience the upload waits, with nothing sent; past it, a new worker hashes
+  // the part.
+  await page.clock.fastForward(59_000);
+  await expect(upload.row("stuck-hash.bin")).toHaveAttribute("data-phase", "Uploading");
+  expect(workers).toBe(1);
+  expect(puts).toBe(0);
+  await page.clock.fastForward(2_000);
+  await upload.expectDone("stuck-hash.bin");
+  expect(workers).toBe(2);
+  const files = new FilesPage(page);
+  await files.expectDownload("stuck-hash.bin", hash);
+});
+
 test.describe("with part URLs that live 2 s", () => {
   test.use({ baseURL: `http://127.0.0.1:${process.env.HAUL_E2E_SHORT_TTL_PORT}` });
 

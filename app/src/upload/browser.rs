@@ -11,6 +11,7 @@ use std::{
 
 use futures::{
     channel::{mpsc, oneshot},
+    future::{self, Either},
     StreamExt,
 };
 use wasm_bindgen::{closure::Closure, JsCast};
@@ -235,8 +236,39 @@ async fn wait_online(cancel: &StopSwitch) {
 /// The base64 SHA-256 of `blob`, by Web Crypto in a worker (`/hash-worker.js`): reading the
 /// slice and hashing it both happen off the page's main thread (Chromium hashes on the calling
 /// thread), so the page never stalls, whatever the part size.
+///
+/// A worker that has not answered after `HASH_PATIENCE_MS` is taken for stuck: it is
+/// replaced and the part hashed again, up to `HASH_TRIES` times. Without this, one read or
+/// digest that never ends would hold the upload for good.
 async fn sha256(blob: &Blob) -> Result<String, String> {
-    HASHER.with(|hasher| hasher.hash(blob)).await
+    for _ in 0..HASH_TRIES {
+        let answer = Box::pin(HASHER.with(|hasher| hasher.hash(blob)));
+        match future::select(answer, alarm(HASH_PATIENCE_MS)).await {
+            Either::Left((answer, _)) => return answer,
+            Either::Right(_) => HASHER.with(Hasher::replace),
+        }
+    }
+    Err("The browser stopped answering while it checksummed the file.".to_owned())
+}
+
+/// Reading and hashing a part takes well under a second here, a few seconds from a slow disk.
+const HASH_PATIENCE_MS: u32 = 60_000;
+const HASH_TRIES: u32 = 3;
+
+/// Resolves after `ms` milliseconds. Unlike `sleep`, it may be dropped before then: its
+/// callback frees itself when the timer fires.
+fn alarm(ms: u32) -> oneshot::Receiver<()> {
+    let (send, receive) = oneshot::channel::<()>();
+    let callback = Closure::once_into_js(move || {
+        let _ = send.send(());
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            callback.unchecked_ref(),
+            ms as i32,
+        );
+    }
+    receive
 }
 
 const NO_CRYPTO: &str = "This browser cannot checksum the file: Web Crypto needs the page \
@@ -278,6 +310,12 @@ impl Hasher {
                 .await
                 .unwrap_or_else(|_| Err("The hashing worker stopped.".to_owned()))
         }
+    }
+
+    /// The next request starts a new worker; this one is stopped then. Its unanswered
+    /// requests stay unanswered: each is asked again when its patience runs out.
+    fn replace(&self) {
+        self.broken.set(true);
     }
 
     fn worker(&self) -> Option<web_sys::Worker> {
