@@ -7,7 +7,8 @@
 //   HAUL_BENCH_SERVER     the server binary
 //   HAUL_BENCH_SITE_ROOT  the browser bundle (target/site)
 //   HAUL_BENCH_TMP        a scratch directory, removed by the caller
-// Optional: HAUL_BENCH_MIB (file size, default 1024), HAUL_BENCH_FILES (files of that size the
+// Optional: HAUL_BENCH_FILES_DIR (where test files are made, and found by later runs),
+// HAUL_BENCH_MIB (file size, default 1024), HAUL_BENCH_FILES (files of that size the
 // browser uploads at once, default 1; curl sends the first), HAUL_BENCH_CURL=0 (no curl run),
 // CHROMIUM (browser executable),
 // HAUL_BENCH_PARALLEL (parts in flight, default 4), HAUL_BENCH_PART (part size, default 16MiB),
@@ -38,6 +39,9 @@ const PASSWORD = "bench password, long enough";
 const serverBin = requiredEnv("HAUL_BENCH_SERVER");
 const siteRoot = requiredEnv("HAUL_BENCH_SITE_ROOT");
 const tmp = requiredEnv("HAUL_BENCH_TMP");
+// Where the test files are written; kept there for the next runs when set (scripts/bench.sh
+// sets it, so a whole bench writes each size once).
+const filesDir = process.env.HAUL_BENCH_FILES_DIR ?? tmp;
 const sizeMib = Number(process.env.HAUL_BENCH_MIB ?? "1024");
 if (!Number.isInteger(sizeMib) || sizeMib < 1) {
   fail(`HAUL_BENCH_MIB must be a whole number of MiB, got ${process.env.HAUL_BENCH_MIB}`);
@@ -432,10 +436,13 @@ async function main() {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const files = Array.from({ length: fileCount }, (_, index) =>
-    path.join(tmp, `haul-bench-${sizeMib}MiB${fileCount > 1 ? `-${index + 1}` : ""}.bin`),
+    path.join(filesDir, `haul-bench-${sizeMib}MiB${index > 0 ? `-${index + 1}` : ""}.bin`),
   );
-  log(`writing ${fileCount} test file(s) of ${sizeMib} MiB`);
-  for (const file of files) makeRandomFile(file, sizeBytes);
+  for (const file of files) {
+    if (fs.statSync(file, { throwIfNoEntry: false })?.size === sizeBytes) continue;
+    log(`writing a ${sizeMib} MiB test file`);
+    makeRandomFile(file, sizeBytes);
+  }
   let extraEnv = {};
   if (wan) {
     // The browser and curl reach the store through the shaped link: the URLs are signed for
