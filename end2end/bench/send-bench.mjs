@@ -1,4 +1,4 @@
-// Chromium's CPU per GiB for ways of sending a file's parts, on their own: a 1 GiB file is PUT
+// Chromium's CPU per GiB for ways of sending a file's parts, on their own: a 256 MiB file is PUT
 // in parts, 4 at a time, to a local sink (this process) that discards the bytes, by
 // XMLHttpRequest with upload progress events (what the engine uses), by XMLHttpRequest without
 // them, by fetch with the slice as its body (no upload progress), and by XMLHttpRequest after
@@ -7,7 +7,7 @@
 // (it is in upload-bench's).
 //
 // Environment (scripts/bench.sh sets HAUL_BENCH_TMP):
-//   HAUL_BENCH_TMP (scratch directory), HAUL_SEND_MIB (default 512), HAUL_SEND_RUNS (default 3),
+//   HAUL_BENCH_TMP (scratch directory), HAUL_SEND_MIB (default 256), HAUL_SEND_RUNS (default 3),
 //   HAUL_SEND_BYTES=1 (also send the bytes read, as an ArrayBuffer: slow, see below)
 
 import { spawnSync } from "node:child_process";
@@ -19,7 +19,7 @@ import { cpuOf, processesBelow } from "./procfs.mjs";
 import { fixed2, spread } from "./runs.mjs";
 
 const MIB = 1024 * 1024;
-const mib = Number(process.env.HAUL_SEND_MIB ?? "512");
+const mib = Number(process.env.HAUL_SEND_MIB ?? "256");
 const runs = Number(process.env.HAUL_SEND_RUNS ?? "3");
 const IN_FLIGHT = 4;
 const ways = ["xhr with progress", "xhr", "fetch", "xhr, slice read first", "xhr, slice streamed first"];
