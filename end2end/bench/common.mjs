@@ -1,7 +1,7 @@
-// Pieces both benchmarks use: a free port, the server started and stopped, and an API client
-// like the pages' own.
+// Pieces the benchmarks share: a free port, the server started and stopped, an API client like
+// the pages' own, random test files, and the machine's Chromium launched headless.
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -105,4 +105,23 @@ export async function stopServer(server) {
     server.kill("SIGKILL");
     await server.exited;
   }
+}
+
+/** Fills `file` with `bytes` random bytes, so nothing along the way can compress them. */
+export function makeRandomFile(file, bytes) {
+  const fd = fs.openSync(file, "w");
+  const made = spawnSync("head", ["-c", String(bytes), "/dev/urandom"], { stdio: ["ignore", fd, "inherit"] });
+  fs.closeSync(fd);
+  if (made.status !== 0) throw new Error(`could not write ${file}`);
+}
+
+/** The machine's Chromium with the end-to-end tests' flags (end2end/chromium.json), headless;
+ * CHROMIUM overrides the executable. `chromium` is playwright-core's launcher. */
+export function launchChromium(chromium) {
+  const settings = JSON.parse(fs.readFileSync(new URL("../chromium.json", import.meta.url), "utf8"));
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? settings.executablePath,
+    headless: true,
+    args: settings.args,
+  });
 }

@@ -10,11 +10,11 @@
 //   HAUL_BENCH_TMP (scratch directory), HAUL_SEND_MIB (default 256), HAUL_SEND_RUNS (default 3),
 //   HAUL_SEND_BYTES=1 (also send the bytes read, as an ArrayBuffer: slow, see below)
 
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { launchChromium, makeRandomFile } from "./common.mjs";
 import { cpuOf, processesBelow } from "./procfs.mjs";
 import { fixed2, spread } from "./runs.mjs";
 
@@ -27,7 +27,6 @@ const ways = ["xhr with progress", "xhr", "fetch", "xhr, slice read first", "xhr
 // sends at about 16 MiB/s for 90 CPU s per GiB, so it is measured only when asked for.
 if (process.env.HAUL_SEND_BYTES === "1") ways.push("xhr of the bytes read");
 const partSizes = [16, 64];
-const chromiumSettings = JSON.parse(fs.readFileSync(new URL("../chromium.json", import.meta.url), "utf8"));
 
 const PAGE = '<!doctype html><link rel="icon" href="data:,"><input type="file" id="file">';
 
@@ -91,15 +90,9 @@ async function sendInPage({ way, partSize, inFlight }) {
 
 async function main() {
   const file = path.join(process.env.HAUL_BENCH_TMP, `send-${mib}MiB.bin`);
-  const fd = fs.openSync(file, "w");
-  spawnSync("head", ["-c", String(mib * MIB), "/dev/urandom"], { stdio: ["ignore", fd, "inherit"] });
-  fs.closeSync(fd);
+  makeRandomFile(file, mib * MIB);
   const sink = await startSink();
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? chromiumSettings.executablePath,
-    headless: true,
-    args: chromiumSettings.args,
-  });
+  const browser = await launchChromium(chromium);
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${sink.address().port}/`);
   await page.locator("#file").setInputFiles(file);

@@ -17,13 +17,20 @@
 //
 // Exits 0 whatever the ratio (this is a measurement); non-zero only when something breaks.
 
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 // Resolved from end2end/node_modules, next to this directory, whatever the working directory.
 import { chromium } from "playwright-core";
-import { apiClient as sharedClient, freePort, startServer, stopServer } from "./common.mjs";
+import {
+  apiClient as sharedClient,
+  freePort,
+  launchChromium,
+  makeRandomFile,
+  startServer,
+  stopServer,
+} from "./common.mjs";
 import { cpuOf, processesBelow, processUsage, profileChromium, sampleMemory } from "./procfs.mjs";
 
 const MIB = 1024 * 1024;
@@ -53,11 +60,6 @@ if (!Number.isInteger(fileCount) || fileCount < 1) {
 }
 const withCurl = process.env.HAUL_BENCH_CURL !== "0";
 const serverLog = path.join(tmp, "server.log");
-// The machine's Chromium and its flags, as the end-to-end tests use them.
-const chromiumSettings = JSON.parse(
-  fs.readFileSync(new URL("../chromium.json", import.meta.url), "utf8"),
-);
-
 let server; // the spawned server (ChildProcess)
 let shaper; // the WAN-shaped link (a child process), in WAN mode
 let browser; // the launched Chromium
@@ -185,14 +187,6 @@ function sampleServer() {
   };
 }
 
-/** Fills `file` with `bytes` random bytes, so nothing along the way can compress them. */
-function makeRandomFile(file, bytes) {
-  const fd = fs.openSync(file, "w");
-  const made = spawnSync("head", ["-c", String(bytes), "/dev/urandom"], { stdio: ["ignore", fd, "inherit"] });
-  fs.closeSync(fd);
-  if (made.status !== 0) throw new Error(`could not write ${file}`);
-}
-
 /** Flushes written files to disk, so their writeback does not compete with a timed run. */
 function flushDisk() {
   execFileSync("sync");
@@ -314,11 +308,7 @@ async function runCurl(base, file) {
 /** Headless Chromium on the upload page, signed in as a fresh account, with PARALLEL parts in
  * flight per file. */
 async function openUploadPage(base) {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? chromiumSettings.executablePath,
-    headless: true,
-    args: chromiumSettings.args,
-  });
+  browser = await launchChromium(chromium);
   const context = await browser.newContext();
   // The context's request client shares its cookie jar with the page: this signs the page in.
   const signedUp = await context.request.post(`${base}/api/sign_up`, {
