@@ -214,6 +214,38 @@ test("a hashing worker that stops answering is replaced after a minute and the f
   await files.expectDownload("stuck-hash.bin", hash);
 });
 
+test("a part PUT that hangs without an answer is aborted after a minute of silence and sent again", async ({
+  page,
+}, testInfo) => {
+  const path = testInfo.outputPath("hung-put.bin");
+  const hash = makeFile(path, 6 * MIB);
+  await new AuthPages(page).signUpFresh();
+  await page.clock.install();
+  // The first PUT of part 1 never gets an answer, nor an error: a connection that hangs.
+  const sends: Record<number, number> = {};
+  await page.route(isPartPut, async (route) => {
+    const number = partNumber(route);
+    sends[number] = (sends[number] ?? 0) + 1;
+    if (number === 1 && sends[1] === 1) return;
+    await route.continue().catch(() => {});
+  });
+  const upload = new UploadPage(page);
+  await upload.open();
+  await upload.choose([path]);
+  await expect.poll(() => sends[1]).toBe(1);
+  await expect(upload.row("hung-put.bin")).toHaveAttribute("data-phase", "Uploading");
+
+  // Within its patience the PUT is left alone; past it, it is aborted and part 1 sent again.
+  await page.clock.fastForward(59_000);
+  await expect(upload.row("hung-put.bin")).toHaveAttribute("data-phase", "Uploading");
+  expect(sends[1]).toBe(1);
+  await page.clock.fastForward(2_000);
+  await upload.expectDone("hung-put.bin");
+  expect(sends[1]).toBe(2);
+  const files = new FilesPage(page);
+  await files.expectDownload("hung-put.bin", hash);
+});
+
 test.describe("with part URLs that live 2 s", () => {
   test.use({ baseURL: `http://127.0.0.1:${process.env.HAUL_E2E_SHORT_TTL_PORT}` });
 

@@ -143,7 +143,8 @@ pub mod remembered {
 }
 
 /// PUTs `body` to `url` with `headers`, reporting bytes sent as they go. Returns the HTTP
-/// status (0 for a network error or an abort) and the answer's text (S3's error, if any).
+/// status (0 for a network error, an abort or a stall) and the answer's text (S3's error, if
+/// any). A PUT that sends nothing for `PUT_PATIENCE_MS` is aborted (see `end_or_stall`).
 async fn put(
     url: &str,
     headers: &[(String, String)],
@@ -172,9 +173,14 @@ async fn put(
             }
         })
     };
-    let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
-        on_progress(event.loaded())
-    });
+    let heard_at = Rc::new(Cell::new(js_sys::Date::now()));
+    let progress = {
+        let heard_at = heard_at.clone();
+        Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
+            heard_at.set(js_sys::Date::now());
+            on_progress(event.loaded())
+        })
+    };
     if let Ok(upload) = request.upload() {
         upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
     }
@@ -182,7 +188,7 @@ async fn put(
     cancel.requests.borrow_mut().push(request.clone());
     let sent = request.send_with_opt_blob(Some(body));
     if sent.is_ok() {
-        let _ = finished.await;
+        end_or_stall(&request, finished, &heard_at).await;
     }
     cancel.requests.borrow_mut().retain(|r| r != &request);
     // Keep the callbacks alive until the request is over.
@@ -199,20 +205,37 @@ async fn put(
     (status, text)
 }
 
+/// A PUT that has sent nothing for this long is taken for stalled: a connection that hangs
+/// without failing (a dead proxy, a half-open socket, a store that stopped reading) would
+/// otherwise hold its part, and the file, for good. Long enough for a store to answer a part
+/// it has all of; a slow link still sends something every few seconds.
+const PUT_PATIENCE_MS: f64 = 60_000.0;
+
+/// Waits until `request` ends (`finished`); a request that has sent nothing since `heard_at`
+/// for `PUT_PATIENCE_MS` is aborted first, so it ends as a network error and is retried.
+async fn end_or_stall(
+    request: &XmlHttpRequest,
+    mut finished: oneshot::Receiver<()>,
+    heard_at: &Cell<f64>,
+) {
+    loop {
+        let quiet_for = js_sys::Date::now() - heard_at.get();
+        if quiet_for >= PUT_PATIENCE_MS {
+            // The abort ends the request at once (its loadend fires within `abort`).
+            let _ = request.abort();
+            let _ = finished.await;
+            return;
+        }
+        let wait = (PUT_PATIENCE_MS - quiet_for).ceil() as u32;
+        if let Either::Left(_) = future::select(&mut finished, alarm(wait)).await {
+            return;
+        }
+    }
+}
+
 /// Resolves after `ms` milliseconds.
 async fn sleep(ms: u32) {
-    let (send, receive) = oneshot::channel::<()>();
-    let callback = Closure::once(move || {
-        let _ = send.send(());
-    });
-    if let Some(window) = web_sys::window() {
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-            callback.as_ref().unchecked_ref(),
-            ms as i32,
-        );
-    }
-    let _ = receive.await;
-    drop(callback);
+    let _ = alarm(ms).await;
 }
 
 /// Seconds since an arbitrary origin, for speed measurements.
@@ -255,8 +278,8 @@ async fn sha256(blob: &Blob) -> Result<String, String> {
 const HASH_PATIENCE_MS: u32 = 60_000;
 const HASH_TRIES: u32 = 3;
 
-/// Resolves after `ms` milliseconds. Unlike `sleep`, it may be dropped before then: its
-/// callback frees itself when the timer fires.
+/// Resolves after `ms` milliseconds; it may be dropped before then (its callback frees itself
+/// when the timer fires).
 fn alarm(ms: u32) -> oneshot::Receiver<()> {
     let (send, receive) = oneshot::channel::<()>();
     let callback = Closure::once_into_js(move || {
