@@ -33,6 +33,7 @@ function figures({ curl, haul }) {
     haulCpu: haul.clientCpu / (mib / 1024),
     curlCpu: curl.clientCpu / (mib / 1024),
     profile: new Map(haul.profile),
+    growth: haul.browserRssPeak - haul.browserRssStart,
   };
 }
 
@@ -49,6 +50,7 @@ function printLoopback(results) {
   console.log(`curl MiB/s                    ${spread(column("curlMibs"), whole)}`);
   console.log(`Chromium CPU s per GiB        ${spread(column("haulCpu"), fixed2).padEnd(26)} target <= ${CPU_TARGET.toFixed(2)}: ${verdict(cpu <= CPU_TARGET)}`);
   console.log(`curl and driver CPU s per GiB ${spread(column("curlCpu"), fixed2)}`);
+  console.log(`Chromium's RSS growth, MiB    ${spread(column("growth"), whole)} (compare the ${memoryMib} MiB run below)`);
   const threads = new Set(results.flatMap((r) => [...r.profile.keys()]));
   const byThread = [...threads].map((thread) => [thread, results.map((r) => r.profile.get(thread) ?? 0)]);
   byThread.sort((a, b) => median(b[1]) - median(a[1]));
@@ -60,9 +62,13 @@ async function memoryRun() {
   console.error(`loopback: Haul alone, one ${memoryMib} MiB file, Chromium's memory sampled`);
   const { haul } = await uploadBench({ HAUL_BENCH_MIB: String(memoryMib), HAUL_BENCH_CURL: "0" }, "memory run");
   const growth = haul.browserRssPeak - haul.browserRssStart;
+  const { pssStart, pssPeak, byKind } = haul.browserMemory;
   console.log(
     `\nChromium's resident memory (all processes) during a ${memoryMib} MiB upload: ${haul.browserRssStart.toFixed(0)} → ${haul.browserRssPeak.toFixed(0)} MiB at its peak, growth ${growth.toFixed(0)} MiB (target < ${MEMORY_TARGET_MIB}: ${verdict(growth < MEMORY_TARGET_MIB)}); ${(memoryMib / haul.seconds).toFixed(0)} MiB/s`,
   );
+  console.log(`  proportional share (PSS): ${pssStart.toFixed(0)} → ${pssPeak.toFixed(0)} MiB, growth ${(pssPeak - pssStart).toFixed(0)} MiB`);
+  const grown = (m) => `${(m.peak.rss - m.start.rss).toFixed(0)} (anonymous ${(m.peak.anon - m.start.anon).toFixed(0)}, file ${(m.peak.file - m.start.file).toFixed(0)}, shared ${(m.peak.shmem - m.start.shmem).toFixed(0)})`;
+  for (const kind of byKind) console.log(`  ${kind.kind.padEnd(24)} grew ${grown(kind)} MiB`);
 }
 
 const results = [];

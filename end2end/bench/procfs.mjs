@@ -117,18 +117,63 @@ export function profileChromium(pids) {
   };
 }
 
-/** Samples the resident memory of `pids()`, added up, every `everyMs` until stopped: at the
- * start and at its peak. Shared pages count once per process, so growth is, if anything,
- * overstated. */
+/** Resident memory of one process in MiB by kind (status's RssAnon, RssFile, RssShmem) and
+ * its proportional share (Pss, from smaps_rollup: a page shared by N processes counts 1/N in
+ * each); null if it is gone. */
+function memoryOf(pid) {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    const kib = (text, field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0) / 1024;
+    return {
+      kind: chromiumKind(pid),
+      rss: kib(status, "VmRSS"),
+      anon: kib(status, "RssAnon"),
+      file: kib(status, "RssFile"),
+      shmem: kib(status, "RssShmem"),
+      pss: kib(rollup, "Pss"),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Chromium's memory now: RSS and PSS added up, and the same by process kind. */
+function chromiumMemory(pids) {
+  const byKind = new Map();
+  const total = { rss: 0, pss: 0 };
+  for (const pid of pids) {
+    const memory = memoryOf(pid);
+    if (!memory) continue;
+    const kind = byKind.get(memory.kind) ?? { rss: 0, anon: 0, file: 0, shmem: 0, pss: 0 };
+    for (const key of Object.keys(kind)) kind[key] += memory[key];
+    byKind.set(memory.kind, kind);
+    total.rss += memory.rss;
+    total.pss += memory.pss;
+  }
+  return { ...total, byKind };
+}
+
+/** Samples Chromium's memory (`pids()` lists its processes) every `everyMs` until stopped: at
+ * the start and at the peak of the RSS added up (shared pages count once per process there, so
+ * that growth is, if anything, overstated), with the peak of the PSS added up beside it and
+ * each kind of process at both moments. */
 export function sampleMemory(pids, everyMs) {
-  const total = () => pids().reduce((sum, pid) => sum + rssMib(pid), 0);
-  const start = total();
+  const start = chromiumMemory(pids());
   let peak = start;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, total());
-  }, everyMs);
+  let pssPeak = start.pss;
+  const sample = () => {
+    const now = chromiumMemory(pids());
+    if (now.rss > peak.rss) peak = now;
+    pssPeak = Math.max(pssPeak, now.pss);
+  };
+  const timer = setInterval(sample, everyMs);
   return () => {
     clearInterval(timer);
-    return { start, peak: Math.max(peak, total()) };
+    sample();
+    const kinds = [...new Set([...start.byKind.keys(), ...peak.byKind.keys()])];
+    const none = { rss: 0, anon: 0, file: 0, shmem: 0, pss: 0 };
+    const byKind = kinds.map((kind) => ({ kind, start: start.byKind.get(kind) ?? none, peak: peak.byKind.get(kind) ?? none }));
+    return { start: start.rss, peak: peak.rss, pssStart: start.pss, pssPeak, byKind };
   };
 }

@@ -365,8 +365,23 @@ async function runBrowser(base, files) {
   const clientCpu = client();
   const profile = threads();
   const onLink = await link(t0Epoch, seconds);
-  const { start: browserRssStart, peak: browserRssPeak } = memory();
-  return { seconds, clientCpu, profile, browserRssStart, browserRssPeak, ...usage, ...onLink };
+  const { start: browserRssStart, peak: browserRssPeak, pssStart, pssPeak, byKind } = memory();
+  const browserMemory = { pssStart, pssPeak, byKind };
+  return { seconds, clientCpu, profile, browserRssStart, browserRssPeak, browserMemory, ...usage, ...onLink };
+}
+
+/** Chromium's memory at the start and at the peak, added up and by kind of process. */
+function printMemory(haul) {
+  const { pssStart, pssPeak, byKind } = haul.browserMemory;
+  const mib = (value) => value.toFixed(0);
+  console.log(
+    `Chromium's resident memory, all processes: ${mib(haul.browserRssStart)} → ${mib(haul.browserRssPeak)} MiB at its peak (proportional share: ${mib(pssStart)} → ${mib(pssPeak)} MiB)`,
+  );
+  console.log("  by process kind at the start → at the peak, MiB: RSS (anonymous + file + shared), PSS");
+  for (const { kind, start, peak } of byKind) {
+    const parts = (m) => `${mib(m.rss)} (${mib(m.anon)} + ${mib(m.file)} + ${mib(m.shmem)}), ${mib(m.pss)}`;
+    console.log(`  ${kind.padEnd(24)} ${parts(start)} → ${parts(peak)}`);
+  }
 }
 
 function printTable(curl, haul) {
@@ -392,9 +407,7 @@ function printTable(curl, haul) {
     console.log(`client CPU s per GiB: curl and its driver (hashing, signing) ${perGib(curl, gib)}`);
   }
   console.log(`client CPU s per GiB: Chromium (all processes) ${perGib(haul, gib)}`);
-  console.log(
-    `Chromium's resident memory, all processes: ${haul.browserRssStart.toFixed(0)} → ${haul.browserRssPeak.toFixed(0)} MiB at its peak`,
-  );
+  printMemory(haul);
   console.log("Chromium's CPU s by thread (process kind: thread name), those over 0.05 s:");
   for (const [thread, cpu] of haul.profile) console.log(`  ${cpu.toFixed(2).padStart(6)}  ${thread}`);
   if (wan) printLink(curl, haul);
