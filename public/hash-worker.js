@@ -51,8 +51,12 @@ async function read(blob) {
   if (buffer.byteLength < blob.size) buffer = new ArrayBuffer(blob.size);
   let filled = 0;
   while (filled < blob.size) {
-    // Each read hands the buffer over and gives it back: keep the one it gives back.
-    const { value, done } = await reader.read(new Uint8Array(buffer, filled, blob.size - filled));
+    // Each read hands the buffer over and gives it back: keep the one it gives back. With
+    // `min`, one read fills the whole part: without it, a read ends with whatever the file's
+    // pipe holds (about 128 KiB), and the 130 reads of each part left the worker a promise and
+    // its results to collect apiece. A browser that ignores `min` goes round this loop.
+    const left = blob.size - filled;
+    const { value, done } = await reader.read(new Uint8Array(buffer, filled, left), { min: left });
     if (done) break;
     buffer = value.buffer;
     filled += value.byteLength;
