@@ -214,6 +214,62 @@ test("a hashing worker that stops answering is replaced after a minute and the f
   await files.expectDownload("stuck-hash.bin", hash);
 });
 
+test("a fresh hashing worker takes over every 32 parts, and the file arrives whole", async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  // 33 parts of 5 MiB: the first worker hashes 32, a second one the last.
+  const path = testInfo.outputPath("many-parts.bin");
+  const hash = makeFile(path, 32 * 5 * MIB + MIB);
+  await new AuthPages(page).signUpFresh();
+  let started = 0;
+  let stopped = 0;
+  page.on("worker", (worker) => {
+    started += 1;
+    worker.on("close", () => (stopped += 1));
+  });
+  const upload = new UploadPage(page);
+  await upload.open();
+  await upload.choose([path]);
+  await upload.expectDone("many-parts.bin");
+  expect(started).toBe(2);
+  await expect.poll(() => stopped).toBe(1);
+  const files = new FilesPage(page);
+  await files.expectDownload("many-parts.bin", hash);
+});
+
+test("the hashing worker is stopped after 20 s with nothing to hash, and the next file starts another", async ({
+  page,
+}, testInfo) => {
+  const first = testInfo.outputPath("first.bin");
+  const second = testInfo.outputPath("second.bin");
+  makeFile(first, 6 * MIB);
+  const hash = makeFile(second, 6 * MIB);
+  await new AuthPages(page).signUpFresh();
+  await page.clock.install();
+  let started = 0;
+  let stopped = 0;
+  page.on("worker", (worker) => {
+    started += 1;
+    worker.on("close", () => (stopped += 1));
+  });
+  const upload = new UploadPage(page);
+  await upload.open();
+  await upload.choose([first]);
+  await upload.expectDone("first.bin");
+  expect(started).toBe(1);
+
+  // The worker holds the last part it read until it is stopped.
+  await page.clock.fastForward(18_000);
+  expect(stopped).toBe(0);
+  await page.clock.fastForward(3_000);
+  await expect.poll(() => stopped).toBe(1);
+
+  await upload.choose([second]);
+  await upload.expectDone("second.bin");
+  expect(started).toBe(2);
+  const files = new FilesPage(page);
+  await files.expectDownload("second.bin", hash);
+});
+
 test("a part PUT that hangs without an answer is aborted after a minute of silence and sent again", async ({
   page,
 }, testInfo) => {

@@ -267,7 +267,10 @@ async fn sha256(blob: &Blob) -> Result<String, String> {
     for _ in 0..HASH_TRIES {
         let answer = Box::pin(HASHER.with(|hasher| hasher.hash(blob)));
         match future::select(answer, alarm(HASH_PATIENCE_MS)).await {
-            Either::Left((answer, _)) => return answer,
+            Either::Left((answer, _)) => {
+                HASHER.with(Hasher::answered);
+                return answer;
+            }
             Either::Right(_) => HASHER.with(Hasher::replace),
         }
     }
@@ -304,15 +307,54 @@ thread_local! {
 /// Where a hash request's answer goes: the digest, or why there is none.
 type DigestReply = oneshot::Sender<Result<String, String>>;
 
-/// The page's side of the hashing worker: one worker for the tab, started on first use;
-/// answers are matched to requests by id.
+/// A hashing worker that has had nothing to hash for this long is stopped: it holds the last
+/// part it read (its buffer) and the garbage of every part before, for as long as it lives.
+/// The next hash starts another, in a few milliseconds. During an upload the worker is busy
+/// every part; on a slow link it may rest between parts, and is then stopped and restarted.
+const HASHER_IDLE_MS: f64 = 20_000.0;
+
+/// Parts one hashing worker hashes before a fresh one takes over. Each part leaves garbage in
+/// the worker (Chromium's objects for each chunk of the slice's stream, about 120 KB a part)
+/// that its collector takes only every 20 to 30 seconds: 20 to 50 MiB piled up during a large
+/// upload. The end of a worker frees all of it at once; a new one starts in milliseconds.
+const PARTS_PER_WORKER: u32 = 32;
+
+/// The page's side of the hashing worker: one worker for the tab, started on first use,
+/// replaced every `PARTS_PER_WORKER` parts and stopped when idle; answers are matched to
+/// requests by id.
 #[derive(Default)]
 struct Hasher {
     worker: RefCell<Option<web_sys::Worker>>,
+    /// The worker's message and error handlers, dropped with it.
+    handlers: RefCell<Option<WorkerHandlers>>,
     waiting: Rc<RefCell<HashMap<u32, DigestReply>>>,
     next_id: Cell<u32>,
     /// The worker failed: start another on the next request.
     broken: Rc<Cell<bool>>,
+    /// When the last answer came (ms, `Date.now`).
+    answered_at: Cell<f64>,
+    /// Answers from the current worker.
+    answers: Cell<u32>,
+    /// A task watches for the worker going idle.
+    watching: Cell<bool>,
+}
+
+type WorkerHandlers = (
+    Closure<dyn FnMut(web_sys::MessageEvent)>,
+    Closure<dyn FnMut()>,
+);
+
+/// Stops the hashing worker once it has been idle for `HASHER_IDLE_MS`; ends then.
+async fn stop_when_idle() {
+    let mut wait = HASHER_IDLE_MS;
+    loop {
+        let _ = alarm(wait.ceil() as u32).await;
+        match HASHER.with(Hasher::stop_if_idle) {
+            Some(left) => wait = left,
+            None => break,
+        }
+    }
+    HASHER.with(|hasher| hasher.watching.set(false));
 }
 
 impl Hasher {
@@ -341,11 +383,48 @@ impl Hasher {
         self.broken.set(true);
     }
 
+    /// An answer came: a worker that has hashed its share of parts is stopped (the next
+    /// request starts another); otherwise it is idle from now unless asked again, and is
+    /// watched.
+    fn answered(&self) {
+        self.answered_at.set(js_sys::Date::now());
+        self.answers.set(self.answers.get() + 1);
+        if self.answers.get() >= PARTS_PER_WORKER && self.waiting.borrow().is_empty() {
+            self.stop();
+            return;
+        }
+        if !self.watching.replace(true) {
+            leptos::task::spawn_local(stop_when_idle());
+        }
+    }
+
+    /// Stops the worker if nothing has been asked of it for `HASHER_IDLE_MS`; otherwise
+    /// answers how long until it may have been.
+    fn stop_if_idle(&self) -> Option<f64> {
+        if !self.waiting.borrow().is_empty() {
+            return Some(HASHER_IDLE_MS);
+        }
+        let idle_for = js_sys::Date::now() - self.answered_at.get();
+        if idle_for < HASHER_IDLE_MS {
+            return Some(HASHER_IDLE_MS - idle_for);
+        }
+        self.stop();
+        None
+    }
+
+    fn stop(&self) {
+        if let Some(worker) = self.worker.borrow_mut().take() {
+            worker.set_onmessage(None);
+            worker.set_onerror(None);
+            worker.terminate();
+        }
+        self.handlers.borrow_mut().take();
+        self.answers.set(0);
+    }
+
     fn worker(&self) -> Option<web_sys::Worker> {
         if self.broken.replace(false) {
-            if let Some(worker) = self.worker.borrow_mut().take() {
-                worker.terminate();
-            }
+            self.stop();
         }
         if let Some(worker) = self.worker.borrow().as_ref() {
             return Some(worker.clone());
@@ -389,9 +468,7 @@ impl Hasher {
             }
         });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        // The worker lives as long as the page.
-        on_message.forget();
-        on_error.forget();
+        *self.handlers.borrow_mut() = Some((on_message, on_error));
         *self.worker.borrow_mut() = Some(worker.clone());
         Some(worker)
     }
