@@ -21,6 +21,9 @@ const parallel = process.env.HAUL_BENCH_PARALLEL ?? "4";
 const RATIO_TARGET = 0.75;
 const CPU_TARGET = 11.24 * 0.85;
 const MEMORY_TARGET_MIB = 100;
+// The memory run reads Chromium's memory again this long after the upload: its hashing worker
+// is stopped after 20 s idle.
+const IDLE_S = 25;
 
 const verdict = (pass) => (pass ? "PASS" : "FAIL");
 
@@ -60,7 +63,10 @@ function printLoopback(results) {
 
 async function memoryRun() {
   console.error(`loopback: Haul alone, one ${memoryMib} MiB file, Chromium's memory sampled`);
-  const { haul } = await uploadBench({ HAUL_BENCH_MIB: String(memoryMib), HAUL_BENCH_CURL: "0" }, "memory run");
+  const { haul } = await uploadBench(
+    { HAUL_BENCH_MIB: String(memoryMib), HAUL_BENCH_CURL: "0", HAUL_BENCH_IDLE_S: String(IDLE_S) },
+    "memory run",
+  );
   const growth = haul.browserRssPeak - haul.browserRssStart;
   const { pssStart, pssPeak, byKind } = haul.browserMemory;
   console.log(
@@ -69,6 +75,10 @@ async function memoryRun() {
   console.log(`  proportional share (PSS): ${pssStart.toFixed(0)} → ${pssPeak.toFixed(0)} MiB, growth ${(pssPeak - pssStart).toFixed(0)} MiB`);
   const grown = (m) => `${(m.peak.rss - m.start.rss).toFixed(0)} (anonymous ${(m.peak.anon - m.start.anon).toFixed(0)}, file ${(m.peak.file - m.start.file).toFixed(0)}, shared ${(m.peak.shmem - m.start.shmem).toFixed(0)})`;
   for (const kind of byKind) console.log(`  ${kind.kind.padEnd(24)} grew ${grown(kind)} MiB`);
+  const idle = haul.browserMemory.idle;
+  console.log(
+    `  ${IDLE_S} s after the upload: ${idle.rss.toFixed(0)} MiB, ${(idle.rss - haul.browserRssStart).toFixed(0)} MiB above the start (renderers ${idle.renderers.toFixed(0)} MiB, ${(idle.renderers - byKind.find((k) => k.kind === "renderer").start.rss).toFixed(0)} above their start)`,
+  );
 }
 
 const results = [];

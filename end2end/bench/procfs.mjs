@@ -139,7 +139,7 @@ function memoryOf(pid) {
 }
 
 /** Chromium's memory now: RSS and PSS added up, and the same by process kind. */
-function chromiumMemory(pids) {
+export function chromiumMemory(pids) {
   const byKind = new Map();
   const total = { rss: 0, pss: 0 };
   for (const pid of pids) {

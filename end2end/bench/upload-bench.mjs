@@ -31,7 +31,7 @@ import {
   startServer,
   stopServer,
 } from "./common.mjs";
-import { cpuOf, processesBelow, processUsage, profileChromium, sampleMemory } from "./procfs.mjs";
+import { chromiumMemory, cpuOf, processesBelow, processUsage, profileChromium, sampleMemory } from "./procfs.mjs";
 
 const MIB = 1024 * 1024;
 // "Parts in flight per file" on the upload page (its default is 4); curl gets the same.
@@ -41,6 +41,8 @@ const wan = process.env.HAUL_BENCH_MBIT
   ? { mbit: Number(process.env.HAUL_BENCH_MBIT), rttMs: Number(process.env.HAUL_BENCH_RTT_MS ?? "50") }
   : null;
 const SAMPLE_MS = 200;
+// Seconds to wait after the upload before Chromium's memory is read once more (0: not read).
+const IDLE_S = Number(process.env.HAUL_BENCH_IDLE_S ?? "0");
 const PASSWORD = "bench password, long enough";
 
 const serverBin = requiredEnv("HAUL_BENCH_SERVER");
@@ -367,6 +369,13 @@ async function runBrowser(base, files) {
   const onLink = await link(t0Epoch, seconds);
   const { start: browserRssStart, peak: browserRssPeak, pssStart, pssPeak, byKind } = memory();
   const browserMemory = { pssStart, pssPeak, byKind };
+  if (IDLE_S > 0) {
+    // What stays once the page has had nothing to do for a while (its hashing worker stops
+    // after 20 s idle).
+    await new Promise((resolve) => setTimeout(resolve, IDLE_S * 1000));
+    const now = chromiumMemory(chromiumProcesses());
+    browserMemory.idle = { rss: now.rss, renderers: now.byKind.get("renderer")?.rss ?? 0 };
+  }
   return { seconds, clientCpu, profile, browserRssStart, browserRssPeak, browserMemory, ...usage, ...onLink };
 }
 
