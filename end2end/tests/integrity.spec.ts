@@ -26,6 +26,16 @@ async function holdFirstPuts(page: Page, ms: number): Promise<Record<number, num
   return sends;
 }
 
+/** Counts the page's workers as they start and stop. */
+function countWorkers(page: Page): { started: number; stopped: number } {
+  const counts = { started: 0, stopped: 0 };
+  page.on("worker", (worker) => {
+    counts.started += 1;
+    worker.on("close", () => (counts.stopped += 1));
+  });
+  return counts;
+}
+
 test("a part changed on the way is refused by S3, read again and sent again", async ({ page }, testInfo) => {
   test.setTimeout(120_000);
   const path = testInfo.outputPath("corrupted.bin");
@@ -220,18 +230,13 @@ test("a fresh hashing worker takes over every 32 parts, and the file arrives who
   const path = testInfo.outputPath("many-parts.bin");
   const hash = makeFile(path, 32 * 5 * MIB + MIB);
   await new AuthPages(page).signUpFresh();
-  let started = 0;
-  let stopped = 0;
-  page.on("worker", (worker) => {
-    started += 1;
-    worker.on("close", () => (stopped += 1));
-  });
+  const workers = countWorkers(page);
   const upload = new UploadPage(page);
   await upload.open();
   await upload.choose([path]);
   await upload.expectDone("many-parts.bin");
-  expect(started).toBe(2);
-  await expect.poll(() => stopped).toBe(1);
+  expect(workers.started).toBe(2);
+  await expect.poll(() => workers.stopped).toBe(1);
   const files = new FilesPage(page);
   await files.expectDownload("many-parts.bin", hash);
 });
@@ -245,27 +250,22 @@ test("the hashing worker is stopped after 20 s with nothing to hash, and the nex
   const hash = makeFile(second, 6 * MIB);
   await new AuthPages(page).signUpFresh();
   await page.clock.install();
-  let started = 0;
-  let stopped = 0;
-  page.on("worker", (worker) => {
-    started += 1;
-    worker.on("close", () => (stopped += 1));
-  });
+  const workers = countWorkers(page);
   const upload = new UploadPage(page);
   await upload.open();
   await upload.choose([first]);
   await upload.expectDone("first.bin");
-  expect(started).toBe(1);
+  expect(workers.started).toBe(1);
 
   // The worker holds the last part it read until it is stopped.
   await page.clock.fastForward(18_000);
-  expect(stopped).toBe(0);
+  expect(workers.stopped).toBe(0);
   await page.clock.fastForward(3_000);
-  await expect.poll(() => stopped).toBe(1);
+  await expect.poll(() => workers.stopped).toBe(1);
 
   await upload.choose([second]);
   await upload.expectDone("second.bin");
-  expect(started).toBe(2);
+  expect(workers.started).toBe(2);
   const files = new FilesPage(page);
   await files.expectDownload("second.bin", hash);
 });
