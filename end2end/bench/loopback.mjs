@@ -1,7 +1,7 @@
 // The loopback benchmark: curl and Haul in Chromium upload the same file to the local S3
 // (upload-bench.mjs), RUNS times, each run with a fresh server; the median and range of each
-// figure are printed against the targets. Then Haul alone uploads one large file while
-// Chromium's memory is sampled: it must not grow with the file.
+// figure are printed against the targets. Then Haul alone uploads one large file, RUNS times,
+// while Chromium's memory is sampled: it must not grow with the file.
 //
 // Environment (scripts/bench.sh sets the first three):
 //   HAUL_BENCH_SERVER, HAUL_BENCH_SITE_ROOT, HAUL_BENCH_TMP   as for upload-bench.mjs
@@ -61,23 +61,35 @@ function printLoopback(results) {
   for (const [thread, values] of byThread.slice(0, 10)) console.log(`  ${spread(values, fixed2).padEnd(20)} ${thread}`);
 }
 
-async function memoryRun() {
-  console.error(`loopback: Haul alone, one ${memoryMib} MiB file, Chromium's memory sampled`);
-  const { haul } = await uploadBench(
-    { HAUL_BENCH_MIB: String(memoryMib), HAUL_BENCH_CURL: "0", HAUL_BENCH_IDLE_S: String(IDLE_S) },
-    "memory run",
-  );
-  const growth = haul.browserRssPeak - haul.browserRssStart;
-  const { pssStart, pssPeak, byKind } = haul.browserMemory;
+/** One upload of the large file by Haul alone; with `idleS`, Chromium's memory is read again
+ * that long after it. */
+async function memoryRun(run, idleS) {
+  console.error(`loopback: memory run ${run} of ${runs}: Haul alone, one ${memoryMib} MiB file`);
+  const env = { HAUL_BENCH_MIB: String(memoryMib), HAUL_BENCH_CURL: "0", HAUL_BENCH_IDLE_S: String(idleS) };
+  const { haul } = await uploadBench(env, `memory run ${run}`);
+  return haul;
+}
+
+function printMemory(hauls) {
+  const growths = hauls.map((h) => h.browserRssPeak - h.browserRssStart);
+  const growth = median(growths);
+  const whole = (value) => value.toFixed(0);
   console.log(
-    `\nChromium's resident memory (all processes) during a ${memoryMib} MiB upload: ${haul.browserRssStart.toFixed(0)} → ${haul.browserRssPeak.toFixed(0)} MiB at its peak, growth ${growth.toFixed(0)} MiB (target < ${MEMORY_TARGET_MIB}: ${verdict(growth < MEMORY_TARGET_MIB)}); ${(memoryMib / haul.seconds).toFixed(0)} MiB/s`,
+    `\nChromium's resident memory (all processes) during a ${memoryMib} MiB upload; median (range) of ${hauls.length} runs`,
   );
-  console.log(`  proportional share (PSS): ${pssStart.toFixed(0)} → ${pssPeak.toFixed(0)} MiB, growth ${(pssPeak - pssStart).toFixed(0)} MiB`);
-  const grown = (m) => `${(m.peak.rss - m.start.rss).toFixed(0)} (anonymous ${(m.peak.anon - m.start.anon).toFixed(0)}, file ${(m.peak.file - m.start.file).toFixed(0)}, shared ${(m.peak.shmem - m.start.shmem).toFixed(0)})`;
-  for (const kind of byKind) console.log(`  ${kind.kind.padEnd(24)} grew ${grown(kind)} MiB`);
-  const idle = haul.browserMemory.idle;
+  console.log(`RSS growth, start to peak, MiB  ${spread(growths, whole).padEnd(20)} target < ${MEMORY_TARGET_MIB}: ${verdict(growth < MEMORY_TARGET_MIB)}`);
+  console.log(`PSS growth, MiB                 ${spread(hauls.map((h) => h.browserMemory.pssPeak - h.browserMemory.pssStart), whole)}`);
+  console.log(`Haul MiB/s                      ${spread(hauls.map((h) => memoryMib / h.seconds), whole)}`);
+  // The run whose growth is the median, by kind of process.
+  const middle = hauls[growths.indexOf(growth)];
+  const { byKind } = middle.browserMemory;
+  console.log(`The median run by process kind, start → peak, MiB:`);
+  const grown = (m) => `${whole(m.peak.rss - m.start.rss)} (anonymous ${whole(m.peak.anon - m.start.anon)}, file ${whole(m.peak.file - m.start.file)}, shared ${whole(m.peak.shmem - m.start.shmem)})`;
+  for (const kind of byKind) console.log(`  ${kind.kind.padEnd(24)} grew ${grown(kind)}`);
+  const first = hauls[0].browserMemory;
+  const renderersAtStart = first.byKind.find((k) => k.kind === "renderer").start.rss;
   console.log(
-    `  ${IDLE_S} s after the upload: ${idle.rss.toFixed(0)} MiB, ${(idle.rss - haul.browserRssStart).toFixed(0)} MiB above the start (renderers ${idle.renderers.toFixed(0)} MiB, ${(idle.renderers - byKind.find((k) => k.kind === "renderer").start.rss).toFixed(0)} above their start)`,
+    `Run 1, ${IDLE_S} s after its upload: ${whole(first.idle.rss)} MiB, ${whole(first.idle.rss - hauls[0].browserRssStart)} above its start (renderers ${whole(first.idle.renderers - renderersAtStart)} above theirs)`,
   );
 }
 
@@ -87,4 +99,8 @@ for (let run = 1; run <= runs; run++) {
   results.push(figures(await uploadBench({ HAUL_BENCH_MIB: String(mib) }, `loopback run ${run}`)));
 }
 printLoopback(results);
-if (memoryMib > 0) await memoryRun();
+if (memoryMib > 0) {
+  const hauls = [];
+  for (let run = 1; run <= runs; run++) hauls.push(await memoryRun(run, run === 1 ? IDLE_S : 0));
+  printMemory(hauls);
+}

@@ -88,18 +88,23 @@ function chromiumKind(pid) {
 }
 
 /** CPU seconds of each thread of `pids` (Chromium's processes) alive now, by "process kind:
- * thread name" (threads of a pool, numbered by name, are added up). */
+ * thread name" (threads of a pool, numbered by name, are added up); the threads that have
+ * ended (a process's own time counts them, its task list does not) as "kind: (ended threads)". */
 function chromiumThreads(pids) {
   const threads = new Map();
+  const add = (key, seconds) => threads.set(key, (threads.get(key) ?? 0) + seconds);
+  const cpu = (fields) => (fields[14 - 3] + fields[15 - 3]) / clockTicks;
   for (const pid of pids) {
     try {
       const kind = chromiumKind(pid);
+      let live = 0;
       for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
         const name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
-        const fields = statFields(`${pid}/task/${tid}`);
-        const key = `${kind}: ${name.replace(/\d+$/, "")}`;
-        threads.set(key, (threads.get(key) ?? 0) + (fields[14 - 3] + fields[15 - 3]) / clockTicks);
+        const seconds = cpu(statFields(`${pid}/task/${tid}`));
+        add(`${kind}: ${name.replace(/\d+$/, "")}`, seconds);
+        live += seconds;
       }
+      add(`${kind}: (ended threads)`, Math.max(0, cpu(statFields(pid)) - live));
     } catch {
       // Gone meanwhile.
     }
