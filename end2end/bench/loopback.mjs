@@ -65,7 +65,12 @@ function printLoopback(results) {
  * that long after it. */
 async function memoryRun(run, idleS) {
   console.error(`loopback: memory run ${run} of ${runs}: Haul alone, one ${memoryMib} MiB file`);
-  const env = { HAUL_BENCH_MIB: String(memoryMib), HAUL_BENCH_CURL: "0", HAUL_BENCH_IDLE_S: String(idleS) };
+  const env = {
+    HAUL_BENCH_MIB: String(memoryMib),
+    HAUL_BENCH_CURL: "0",
+    HAUL_BENCH_IDLE_S: String(idleS),
+    HAUL_BENCH_MEMORY_DETAIL: "1",
+  };
   const { haul } = await uploadBench(env, `memory run ${run}`);
   return haul;
 }

@@ -41,6 +41,8 @@ const wan = process.env.HAUL_BENCH_MBIT
   ? { mbit: Number(process.env.HAUL_BENCH_MBIT), rttMs: Number(process.env.HAUL_BENCH_RTT_MS ?? "50") }
   : null;
 const SAMPLE_MS = 200;
+// Chromium's memory in detail (by kind of process, and PSS), at a CPU cost (procfs.mjs).
+const MEMORY_DETAIL = process.env.HAUL_BENCH_MEMORY_DETAIL === "1";
 // Seconds to wait after the upload before Chromium's memory is read once more (0: not read).
 const IDLE_S = Number(process.env.HAUL_BENCH_IDLE_S ?? "0");
 const PASSWORD = "bench password, long enough";
@@ -356,7 +358,7 @@ async function runBrowser(base, files) {
   const stop = sampleServer();
   const client = sampleClient(false);
   const threads = profileChromium(chromiumProcesses);
-  const memory = sampleMemory(chromiumProcesses, SAMPLE_MS);
+  const memory = sampleMemory(chromiumProcesses, SAMPLE_MS, MEMORY_DETAIL);
   const t0 = performance.now();
   const t0Epoch = Date.now();
   // A local browser gets the paths, not the bytes: Chromium reads the files from disk itself.
@@ -367,8 +369,7 @@ async function runBrowser(base, files) {
   const clientCpu = client();
   const profile = threads();
   const onLink = await link(t0Epoch, seconds);
-  const { start: browserRssStart, peak: browserRssPeak, pssStart, pssPeak, byKind } = memory();
-  const browserMemory = { pssStart, pssPeak, byKind };
+  const { start: browserRssStart, peak: browserRssPeak, ...browserMemory } = memory();
   if (IDLE_S > 0) {
     // What stays once the page has had nothing to do for a while (its hashing worker stops
     // after 20 s idle).
@@ -379,13 +380,15 @@ async function runBrowser(base, files) {
   return { seconds, clientCpu, profile, browserRssStart, browserRssPeak, browserMemory, ...usage, ...onLink };
 }
 
-/** Chromium's memory at the start and at the peak, added up and by kind of process. */
+/** Chromium's memory at the start and at the peak, added up and, in detail, by kind of process. */
 function printMemory(haul) {
   const { pssStart, pssPeak, byKind } = haul.browserMemory;
   const mib = (value) => value.toFixed(0);
   console.log(
-    `Chromium's resident memory, all processes: ${mib(haul.browserRssStart)} → ${mib(haul.browserRssPeak)} MiB at its peak (proportional share: ${mib(pssStart)} → ${mib(pssPeak)} MiB)`,
+    `Chromium's resident memory, all processes: ${mib(haul.browserRssStart)} → ${mib(haul.browserRssPeak)} MiB at its peak`,
   );
+  if (!byKind) return;
+  console.log(`  proportional share (PSS): ${mib(pssStart)} → ${mib(pssPeak)} MiB`);
   console.log("  by process kind at the start → at the peak, MiB: RSS (anonymous + file + shared), PSS");
   for (const { kind, start, peak } of byKind) {
     const parts = (m) => `${mib(m.rss)} (${mib(m.anon)} + ${mib(m.file)} + ${mib(m.shmem)}), ${mib(m.pss)}`;
