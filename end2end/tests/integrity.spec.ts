@@ -1,5 +1,7 @@
 import { expect, type Page, type Route, test } from "@playwright/test";
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import { AuthPages } from "./fixtures/auth";
 import { countStoredParts, FilesPage, makeFile, sha256OfFile, signUpWithFile, throttleUploads, UploadPage } from "./fixtures/files";
@@ -13,17 +15,28 @@ function partNumber(route: Route): number {
   return Number(new URL(route.request().url()).searchParams.get("partNumber"));
 }
 
-/** Holds the first PUT of each part back `ms` before it goes on to S3; the others go at once.
- * Answers how many PUTs each part had. */
-async function holdFirstPuts(page: Page, ms: number): Promise<Record<number, number>> {
+/** Routes every part PUT through `handle`, with its part number and how many PUTs that part
+ * has had, this one included. Answers those counts, by part, as they grow. */
+async function routePartPuts(
+  page: Page,
+  handle: (route: Route, number: number, count: number) => Promise<void>,
+): Promise<Record<number, number>> {
   const sends: Record<number, number> = {};
   await page.route(isPartPut, async (route) => {
     const number = partNumber(route);
     sends[number] = (sends[number] ?? 0) + 1;
-    if (sends[number] === 1) await new Promise((resolve) => setTimeout(resolve, ms));
-    await route.continue().catch(() => {});
+    await handle(route, number, sends[number]);
   });
   return sends;
+}
+
+/** Holds the first PUT of each part back `ms` before it goes on to S3; the others go at once.
+ * Answers how many PUTs each part had. */
+function holdFirstPuts(page: Page, ms: number): Promise<Record<number, number>> {
+  return routePartPuts(page, async (route, _number, count) => {
+    if (count === 1) await new Promise((resolve) => setTimeout(resolve, ms));
+    await route.continue().catch(() => {});
+  });
 }
 
 /** Counts the page's workers as they start and stop. */
@@ -278,11 +291,8 @@ test("a part PUT that hangs without an answer is aborted after a minute of silen
   await new AuthPages(page).signUpFresh();
   await page.clock.install();
   // The first PUT of part 1 never gets an answer, nor an error: a connection that hangs.
-  const sends: Record<number, number> = {};
-  await page.route(isPartPut, async (route) => {
-    const number = partNumber(route);
-    sends[number] = (sends[number] ?? 0) + 1;
-    if (number === 1 && sends[1] === 1) return;
+  const sends = await routePartPuts(page, async (route, number, count) => {
+    if (number === 1 && count === 1) return;
     await route.continue().catch(() => {});
   });
   const upload = new UploadPage(page);
@@ -300,6 +310,52 @@ test("a part PUT that hangs without an answer is aborted after a minute of silen
   expect(sends[1]).toBe(2);
   const files = new FilesPage(page);
   await files.expectDownload("hung-put.bin", hash);
+});
+
+test("a part PUT whose whole body went out waits 5 minutes for its answer before it is sent again", async ({
+  page,
+}, testInfo) => {
+  const path = testInfo.outputPath("unanswered.bin");
+  const hash = makeFile(path, 6 * MIB);
+  // A sink that takes whole bodies and never answers, as a proxy that holds them would.
+  let received = 0;
+  let dropped = false;
+  const sink = createServer((request) => {
+    request.on("data", (chunk: Buffer) => (received += chunk.length));
+    request.socket.on("close", () => (dropped = true));
+  });
+  await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
+  const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/`;
+  try {
+    await new AuthPages(page).signUpFresh();
+    await page.clock.install();
+    const sends = await routePartPuts(page, async (route, number, count) => {
+      const url = number === 1 && count === 1 ? sinkUrl : undefined;
+      await route.continue({ url }).catch(() => {});
+    });
+    const upload = new UploadPage(page);
+    await upload.open();
+    await upload.choose([path]);
+    // Part 1 (5 MiB) has gone out whole.
+    await expect.poll(() => received).toBe(5 * MIB);
+
+    // A minute without an answer is not a stall once the body has gone; five are. Whether the
+    // PUT was dropped at 60 s can only be seen by waiting for the sink to hear of it: a second
+    // of real time, far more than a local connection's close takes to arrive.
+    await page.clock.fastForward(61_000);
+    await page.waitForTimeout(1_000);
+    expect(dropped).toBe(false);
+    expect(sends[1]).toBe(1);
+    await page.clock.fastForward(240_000);
+    await expect.poll(() => dropped).toBe(true);
+    await upload.expectDone("unanswered.bin");
+    expect(sends[1]).toBe(2);
+    const files = new FilesPage(page);
+    await files.expectDownload("unanswered.bin", hash);
+  } finally {
+    sink.closeAllConnections();
+    sink.close();
+  }
 });
 
 test.describe("with part URLs that live 2 s", () => {

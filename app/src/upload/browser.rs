@@ -173,11 +173,12 @@ async fn put(
             }
         })
     };
-    let heard_at = Rc::new(Cell::new(js_sys::Date::now()));
+    let heard = Rc::new(Heard::default());
     let progress = {
-        let heard_at = heard_at.clone();
+        let heard = heard.clone();
         Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
-            heard_at.set(js_sys::Date::now());
+            heard.at.set(js_sys::Date::now());
+            heard.all_sent.set(event.loaded() >= event.total());
             on_progress(event.loaded())
         })
     };
@@ -188,7 +189,7 @@ async fn put(
     cancel.requests.borrow_mut().push(request.clone());
     let sent = request.send_with_opt_blob(Some(body));
     if sent.is_ok() {
-        end_or_stall(&request, finished, &heard_at).await;
+        end_or_stall(&request, finished, &heard).await;
     }
     cancel.requests.borrow_mut().retain(|r| r != &request);
     // Keep the callbacks alive until the request is over.
@@ -207,26 +208,52 @@ async fn put(
 
 /// A PUT that has sent nothing for this long is taken for stalled: a connection that hangs
 /// without failing (a dead proxy, a half-open socket, a store that stopped reading) would
-/// otherwise hold its part, and the file, for good. Long enough for a store to answer a part
-/// it has all of; a slow link still sends something every few seconds.
+/// otherwise hold its part, and the file, for good. A slow link still sends something every
+/// few seconds.
 const PUT_PATIENCE_MS: f64 = 60_000.0;
 
-/// Waits until `request` ends (`finished`); a request that has sent nothing since `heard_at`
-/// for `PUT_PATIENCE_MS` is aborted first, so it ends as a network error and is retried.
+/// Once the whole body has left the browser, the answer may take longer: a proxy that holds
+/// the body before passing it on sends it over its own link meanwhile.
+const ANSWER_PATIENCE_MS: f64 = 300_000.0;
+
+/// What a PUT's progress events told: when the last came (ms, `Date.now`), and whether the
+/// whole body had gone by then.
+struct Heard {
+    at: Cell<f64>,
+    all_sent: Cell<bool>,
+}
+
+impl Default for Heard {
+    fn default() -> Self {
+        Self {
+            at: Cell::new(js_sys::Date::now()),
+            all_sent: Cell::new(false),
+        }
+    }
+}
+
+/// Waits until `request` ends (`finished`); a request that has been quiet for its patience
+/// (`PUT_PATIENCE_MS` while sending, `ANSWER_PATIENCE_MS` once all is sent) is aborted first,
+/// so it ends as a network error and is retried.
 async fn end_or_stall(
     request: &XmlHttpRequest,
     mut finished: oneshot::Receiver<()>,
-    heard_at: &Cell<f64>,
+    heard: &Heard,
 ) {
     loop {
-        let quiet_for = js_sys::Date::now() - heard_at.get();
-        if quiet_for >= PUT_PATIENCE_MS {
+        let patience = if heard.all_sent.get() {
+            ANSWER_PATIENCE_MS
+        } else {
+            PUT_PATIENCE_MS
+        };
+        let quiet_for = js_sys::Date::now() - heard.at.get();
+        if quiet_for >= patience {
             // The abort ends the request at once (its loadend fires within `abort`).
             let _ = request.abort();
             let _ = finished.await;
             return;
         }
-        let wait = (PUT_PATIENCE_MS - quiet_for).ceil() as u32;
+        let wait = (patience - quiet_for).ceil() as u32;
         if let Either::Left(_) = future::select(&mut finished, alarm(wait)).await {
             return;
         }
