@@ -214,6 +214,7 @@ test("a hashing worker that stops answering is replaced after a minute and the f
       await route.continue();
     }
   });
+  const lifetimes = countWorkers(page);
   let puts = 0;
   page.on("request", (request) => {
     if (request.method() === "PUT" && isPartPut(new URL(request.url()))) puts += 1;
@@ -233,6 +234,10 @@ test("a hashing worker that stops answering is replaced after a minute and the f
   await page.clock.fastForward(2_000);
   await upload.expectDone("stuck-hash.bin");
   expect(workers).toBe(2);
+  // The request given up on is forgotten: the new worker counts as idle once done, and is
+  // stopped after 20 s like any other (the stuck one was stopped when it was replaced).
+  await page.clock.fastForward(21_000);
+  await expect.poll(() => lifetimes.stopped).toBe(2);
   const files = new FilesPage(page);
   await files.expectDownload("stuck-hash.bin", hash);
 });

@@ -366,6 +366,20 @@ struct Hasher {
     watching: Cell<bool>,
 }
 
+/// A hash request's place among those `waiting` for the worker. A request given up on (its
+/// patience ran out, or its upload stopped) leaves with it: otherwise the worker would never
+/// again count as idle, nor be replaced after its share of parts.
+struct Waiting {
+    waiting: Rc<RefCell<HashMap<u32, DigestReply>>>,
+    id: u32,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.waiting.borrow_mut().remove(&self.id);
+    }
+}
+
 type WorkerHandlers = (
     Closure<dyn FnMut(web_sys::MessageEvent)>,
     Closure<dyn FnMut()>,
@@ -394,10 +408,15 @@ impl Hasher {
             js_sys::Reflect::set(&message, &"id".into(), &id.into()).ok()?;
             js_sys::Reflect::set(&message, &"blob".into(), blob).ok()?;
             self.waiting.borrow_mut().insert(id, send);
-            worker.post_message(&message).ok()
+            let place = Waiting {
+                waiting: self.waiting.clone(),
+                id,
+            };
+            worker.post_message(&message).ok()?;
+            Some(place)
         });
         async move {
-            sent.ok_or_else(|| NO_CRYPTO.to_owned())?;
+            let _place = sent.ok_or_else(|| NO_CRYPTO.to_owned())?;
             receive
                 .await
                 .unwrap_or_else(|_| Err("The hashing worker stopped.".to_owned()))
