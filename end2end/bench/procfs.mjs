@@ -14,11 +14,15 @@ export function statFields(pid) {
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
 }
 
+/** The "FIELD:   N kB" line of a /proc status or smaps_rollup text, in MiB (0 if absent). */
+function mibOf(text, field) {
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0) / 1024;
+}
+
 /** Resident memory of one process in MiB, 0 if it is gone. */
 function rssMib(pid) {
   try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
+    return mibOf(fs.readFileSync(`/proc/${pid}/status`, "utf8"), "VmRSS");
   } catch {
     return 0;
   }
@@ -129,14 +133,13 @@ function memoryOf(pid) {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
     const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-    const kib = (text, field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0) / 1024;
     return {
       kind: chromiumKind(pid),
-      rss: kib(status, "VmRSS"),
-      anon: kib(status, "RssAnon"),
-      file: kib(status, "RssFile"),
-      shmem: kib(status, "RssShmem"),
-      pss: kib(rollup, "Pss"),
+      rss: mibOf(status, "VmRSS"),
+      anon: mibOf(status, "RssAnon"),
+      file: mibOf(status, "RssFile"),
+      shmem: mibOf(status, "RssShmem"),
+      pss: mibOf(rollup, "Pss"),
     };
   } catch {
     return null;
