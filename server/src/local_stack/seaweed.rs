@@ -34,6 +34,8 @@ use super::{absolute_data_dir, create_private_dir, find_binary, free_ports, proc
 
 pub struct LocalS3 {
     child: Child,
+    /// The unix sockets weed makes for its gRPC servers, removed once it has stopped.
+    sockets: Vec<PathBuf>,
     endpoint: String,
     credentials: Credentials,
     log: PathBuf,
@@ -101,6 +103,7 @@ impl LocalS3 {
         write_security_config(&layout.root)?;
         write_master_config(&layout.root)?;
         let ports = Ports::free(s3_port)?;
+        remove_stale_grpc_sockets(Path::new(GRPC_SOCKET_DIR), STALE_SOCKET_AGE);
         let log = layout.root.join("weed.log");
         let command = weed_command(&weed, &layout, &ports, super::append_private(&log)?)?;
         // SIGTERM can leave weed hanging; a dying parent gets no second chance, so SIGKILL.
@@ -108,6 +111,7 @@ impl LocalS3 {
             .with_context(|| format!("starting {}", weed.display()))?;
         let mut local = Self {
             child,
+            sockets: ports.grpc_sockets(Path::new(GRPC_SOCKET_DIR)),
             endpoint: format!("http://127.0.0.1:{}", ports.s3),
             credentials,
             log,
@@ -129,6 +133,11 @@ impl LocalS3 {
         // Dropping `local` on failure stops weed.
         local.ensure_grpc_needs_tls()?;
         Ok(local)
+    }
+
+    /// The unix sockets of weed's gRPC servers (see `GRPC_SOCKET_DIR`).
+    pub fn grpc_sockets(&self) -> &[PathBuf] {
+        &self.sockets
     }
 
     pub fn endpoint(&self) -> &str {
@@ -212,6 +221,9 @@ impl LocalS3 {
     pub fn stop(&mut self) {
         if !process::stop(&mut self.child, Signal::SIGTERM, Duration::from_secs(5)) {
             tracing::warn!("the local S3 store did not stop in time and was killed");
+        }
+        for socket in self.sockets.drain(..) {
+            let _ = fs::remove_file(socket);
         }
     }
 }
@@ -417,6 +429,69 @@ impl Layout {
     }
 }
 
+/// Where weed mini makes a unix socket for each of its gRPC servers, as
+/// `seaweedfs-KIND-grpc-PORT.sock` (fixed in weed's code, not settable). weed never removes
+/// them, so Haul does: its own when weed stops, and at start those that earlier runs left.
+const GRPC_SOCKET_DIR: &str = "/tmp";
+const GRPC_SOCKET_KINDS: [&str; 5] = ["master", "volume", "filer", "s3", "admin"];
+/// A socket that refuses connections is left alone until this old: weed makes the file just
+/// before it listens on it.
+const STALE_SOCKET_AGE: Duration = Duration::from_secs(60);
+
+fn grpc_socket(dir: &Path, kind: &str, port: u16) -> PathBuf {
+    dir.join(format!("seaweedfs-{kind}-grpc-{port}.sock"))
+}
+
+/// Removes from `dir` the gRPC sockets of weed processes that are gone (nothing listens on
+/// them), when older than `min_age` and this account's. A kill (a test run's store, a
+/// crash) leaves five sockets in /tmp per run otherwise.
+pub fn remove_stale_grpc_sockets(dir: &Path, min_age: Duration) {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let me = nix::unistd::Uid::effective().as_raw();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+            continue;
+        };
+        if !is_grpc_socket_name(name) {
+            continue;
+        }
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let old_enough = meta
+            .modified()
+            .ok()
+            .and_then(|made| made.elapsed().ok())
+            .is_some_and(|age| age >= min_age);
+        let stale = meta.file_type().is_socket()
+            && meta.uid() == me
+            && old_enough
+            && std::os::unix::net::UnixStream::connect(&path).is_err();
+        if stale {
+            let _ = fs::remove_file(&path);
+        }
+    }
+}
+
+/// `seaweedfs-KIND-grpc-PORT.sock`, KIND one of weed's gRPC servers.
+fn is_grpc_socket_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("seaweedfs-") else {
+        return false;
+    };
+    let Some(port) = rest.strip_suffix(".sock") else {
+        return false;
+    };
+    GRPC_SOCKET_KINDS.iter().any(|kind| {
+        port.strip_prefix(kind)
+            .and_then(|rest| rest.strip_prefix("-grpc-"))
+            .is_some_and(|port| port.parse::<u16>().is_ok())
+    })
+}
+
 /// weed mini opens ten listeners; each gets a port chosen now, so none falls back to a fixed
 /// default that may be taken (gRPC would otherwise use port + 10000).
 struct Ports {
@@ -433,6 +508,22 @@ struct Ports {
 }
 
 impl Ports {
+    /// The gRPC sockets weed makes in `dir` for these ports.
+    fn grpc_sockets(&self, dir: &Path) -> Vec<PathBuf> {
+        let ports = [
+            self.master_grpc,
+            self.volume_grpc,
+            self.filer_grpc,
+            self.s3_grpc,
+            self.admin_grpc,
+        ];
+        GRPC_SOCKET_KINDS
+            .iter()
+            .zip(ports)
+            .map(|(kind, port)| grpc_socket(dir, kind, port))
+            .collect()
+    }
+
     /// Free ports, with `s3` for the S3 API unless it is 0.
     fn free(s3: u16) -> anyhow::Result<Self> {
         let mut ports = free_ports(10)?;
@@ -633,4 +724,69 @@ fn random_token(len: usize) -> String {
         .take(len)
         .map(char::from)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixListener;
+    use std::process::Command;
+
+    use super::*;
+
+    /// A socket file nothing listens on, as a killed weed leaves it, dated `minutes` ago.
+    fn dead_socket(path: &Path, minutes: u32) {
+        drop(UnixListener::bind(path).unwrap());
+        let status = Command::new("touch")
+            .args(["-h", "-d", &format!("{minutes} minutes ago")])
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    #[test]
+    fn only_old_sockets_nothing_listens_on_are_removed() {
+        let dir = std::env::temp_dir().join(format!("haul-sockets-{}", random_token(12)));
+        fs::create_dir(&dir).unwrap();
+        let dead = grpc_socket(&dir, "master", 40001);
+        dead_socket(&dead, 2);
+        let fresh = grpc_socket(&dir, "volume", 40002);
+        dead_socket(&fresh, 0);
+        let live = grpc_socket(&dir, "filer", 40003);
+        let listener = UnixListener::bind(&live).unwrap();
+        dead_socket(&dir.join("seaweedfs-other-grpc-40004.sock"), 2);
+        dead_socket(&dir.join("unrelated.sock"), 2);
+        let plain = grpc_socket(&dir, "s3", 40005);
+        fs::write(&plain, "not a socket").unwrap();
+
+        remove_stale_grpc_sockets(&dir, STALE_SOCKET_AGE);
+
+        let mut left: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "seaweedfs-filer-grpc-40003.sock",
+                "seaweedfs-other-grpc-40004.sock",
+                "seaweedfs-s3-grpc-40005.sock",
+                "seaweedfs-volume-grpc-40002.sock",
+                "unrelated.sock",
+            ]
+        );
+        drop(listener);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn socket_names_are_weeds_grpc_servers_with_a_port() {
+        assert!(is_grpc_socket_name("seaweedfs-master-grpc-19333.sock"));
+        assert!(is_grpc_socket_name("seaweedfs-admin-grpc-1.sock"));
+        assert!(!is_grpc_socket_name("seaweedfs-master-grpc-.sock"));
+        assert!(!is_grpc_socket_name("seaweedfs-master-grpc-70000.sock"));
+        assert!(!is_grpc_socket_name("seaweedfs-master-grpc-19333.sock.bak"));
+        assert!(!is_grpc_socket_name("seaweedfs-mastergrpc-19333.sock"));
+    }
 }

@@ -517,3 +517,40 @@ async fn with_a_public_endpoint_browsers_go_there_and_the_server_does_not() {
     let policy = header(&page, "content-security-policy");
     assert!(policy.contains(&proxy.endpoint), "{policy}");
 }
+
+#[tokio::test]
+async fn the_local_store_leaves_no_grpc_socket_in_tmp() {
+    // weed makes /tmp/seaweedfs-KIND-grpc-PORT.sock for each gRPC server and never removes it.
+    // One that a killed store left: two minutes old, nothing listening (its port is free).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let left = std::path::PathBuf::from(format!("/tmp/seaweedfs-master-grpc-{port}.sock"));
+    drop(std::os::unix::net::UnixListener::bind(&left).unwrap());
+    let touched = std::process::Command::new("touch")
+        .args(["-h", "-d", "2 minutes ago"])
+        .arg(&left)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+
+    let dir = stack().await.dir.join(crate::helpers::unique_name("store"));
+    let mut store = server::local_stack::LocalS3::start(&dir, None, 0)
+        .await
+        .unwrap();
+    assert!(
+        !left.exists(),
+        "the socket a killed store left is still there"
+    );
+    let sockets = store.grpc_sockets().to_vec();
+    assert_eq!(sockets.len(), 5);
+    for socket in &sockets {
+        assert!(socket.exists(), "{} is missing", socket.display());
+    }
+    store.stop();
+    for socket in &sockets {
+        assert!(!socket.exists(), "{} is left after stop", socket.display());
+    }
+}
