@@ -35,6 +35,13 @@ function figures({ curl, haul }) {
     curlMibs: mib / curl.seconds,
     haulCpu: haul.clientCpu / (mib / 1024),
     curlCpu: curl.clientCpu / (mib / 1024),
+    // Everything the upload cost the machine: the client, the server and its store.
+    haulTotal: (haul.clientCpu + haul.cpu + haul.storeCpu) / (mib / 1024),
+    curlTotal: (curl.clientCpu + curl.cpu + curl.storeCpu) / (mib / 1024),
+    haulStore: haul.storeCpu / (mib / 1024),
+    curlStore: curl.storeCpu / (mib / 1024),
+    haulBusy: haul.busy,
+    curlBusy: curl.busy,
     profile: new Map(haul.profile),
     growth: haul.browserRssPeak - haul.browserRssStart,
   };
@@ -53,6 +60,12 @@ function printLoopback(results) {
   console.log(`curl MiB/s                    ${spread(column("curlMibs"), whole)}`);
   console.log(`Chromium CPU s per GiB        ${spread(column("haulCpu"), fixed2).padEnd(26)} target <= ${CPU_TARGET.toFixed(2)}: ${verdict(cpu <= CPU_TARGET)}`);
   console.log(`curl and driver CPU s per GiB ${spread(column("curlCpu"), fixed2)}`);
+  // On 2 shared cores the ratio follows the machine's CPU per GiB on each side (curl's total
+  // over Haul's), when both keep the machine as busy.
+  console.log(`store CPU s per GiB (SeaweedFS, PostgreSQL): in curl's runs ${spread(column("curlStore"), fixed2)}, in Haul's ${spread(column("haulStore"), fixed2)}`);
+  console.log(`all CPU s per GiB (client, server, store):   curl ${spread(column("curlTotal"), fixed2)}, Haul ${spread(column("haulTotal"), fixed2)}`);
+  console.log(`curl's total / Haul's, run by run:           ${spread(results.map((r) => r.curlTotal / r.haulTotal), percent)}`);
+  console.log(`machine busy:                                curl ${spread(column("curlBusy"), percent)}, Haul ${spread(column("haulBusy"), percent)}`);
   console.log(`Chromium's RSS growth, MiB    ${spread(column("growth"), whole)} (compare the ${memoryMib} MiB run below)`);
   const threads = new Set(results.flatMap((r) => [...r.profile.keys()]));
   const byThread = [...threads].map((thread) => [thread, results.map((r) => r.profile.get(thread) ?? 0)]);

@@ -34,6 +34,22 @@ export function processUsage(pid) {
   return { cpu: (fields[14 - 3] + fields[15 - 3]) / clockTicks, rss: rssMib(pid) };
 }
 
+/** How busy the machine's CPUs are from now until the returned function is called: the share
+ * of their time not idle (nor waiting for I/O), from /proc/stat, 0 to 1. */
+export function machineBusy() {
+  const ticks = () => {
+    const [, ...fields] = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
+    // user nice system idle iowait irq softirq steal (guest time is already in user and nice)
+    const numbers = fields.slice(0, 8).map(Number);
+    return { idle: numbers[3] + numbers[4], total: numbers.reduce((sum, n) => sum + n, 0) };
+  };
+  const first = ticks();
+  return () => {
+    const last = ticks();
+    return 1 - (last.idle - first.idle) / (last.total - first.total);
+  };
+}
+
 /** The processes alive now, as children by parent pid. */
 function processTree() {
   const children = new Map();

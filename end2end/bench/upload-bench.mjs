@@ -31,7 +31,7 @@ import {
   startServer,
   stopServer,
 } from "./common.mjs";
-import { chromiumMemory, cpuOf, processesBelow, processUsage, profileChromium, sampleMemory } from "./procfs.mjs";
+import { chromiumMemory, cpuOf, machineBusy, processesBelow, processUsage, profileChromium, sampleMemory } from "./procfs.mjs";
 
 const MIB = 1024 * 1024;
 // "Parts in flight per file" on the upload page (its default is 4); curl gets the same.
@@ -177,9 +177,13 @@ function sampleClient(withThisProcess) {
   return () => spent() - first;
 }
 
-/** Samples the server process (only it, not PostgreSQL or SeaweedFS) until stopped. */
+/** Samples the server process until stopped: its CPU and memory; and the CPU of the store it
+ * runs (SeaweedFS and PostgreSQL, the processes below it), and how busy the machine was. */
 function sampleServer() {
   const first = processUsage(server.pid);
+  const storeSpent = () => cpuOf(processesBelow(server.pid), server.pid, false);
+  const storeFirst = storeSpent();
+  const busy = machineBusy();
   let peak = first.rss;
   const timer = setInterval(() => {
     peak = Math.max(peak, processUsage(server.pid).rss);
@@ -187,7 +191,13 @@ function sampleServer() {
   return () => {
     clearInterval(timer);
     const last = processUsage(server.pid);
-    return { cpu: last.cpu - first.cpu, rssStart: first.rss, rssPeak: Math.max(peak, last.rss) };
+    return {
+      cpu: last.cpu - first.cpu,
+      rssStart: first.rss,
+      rssPeak: Math.max(peak, last.rss),
+      storeCpu: storeSpent() - storeFirst,
+      busy: busy(),
+    };
   };
 }
 
@@ -405,11 +415,15 @@ function printTable(curl, haul) {
       (mib / r.seconds).toFixed(0).padStart(7),
       r.cpu.toFixed(2).padStart(14),
       `${r.rssStart.toFixed(1)} → ${r.rssPeak.toFixed(1)}`.padStart(27),
+      r.storeCpu.toFixed(2).padStart(13),
+      `${(r.busy * 100).toFixed(0)} %`.padStart(13),
     ].join(" ");
   const where = wan ? `a ${wan.mbit} Mbit/s link with ${wan.rttMs} ms round trip to the local SeaweedFS` : "local SeaweedFS";
   const what = fileCount > 1 ? `${fileCount} files of ${sizeMib} MiB at once` : `${sizeMib} MiB`;
   console.log(`Haul upload benchmark: ${what}, parts of ${PART_SIZE}, ${PARALLEL} in flight, ${where}`);
-  console.log("method               seconds   MiB/s   server CPU s   server RSS start→peak MiB");
+  console.log(
+    "method               seconds   MiB/s   server CPU s   server RSS start→peak MiB   store CPU s   machine busy",
+  );
   if (curl) console.log(row(`curl (${PARALLEL} parallel)`, curl, sizeMib));
   console.log(row("browser (Haul)", haul, sizeMib * fileCount));
   const perGib = (r, bytesGib) => (r.clientCpu / bytesGib).toFixed(2);
