@@ -104,6 +104,11 @@ impl LocalS3 {
         write_master_config(&layout.root)?;
         let ports = Ports::free(s3_port)?;
         remove_stale_grpc_sockets(Path::new(GRPC_SOCKET_DIR), STALE_SOCKET_AGE);
+        let sockets = ports.grpc_sockets(Path::new(GRPC_SOCKET_DIR));
+        // Their ports are free, so no weed uses them: a socket there is stale, however young.
+        for socket in &sockets {
+            remove_if_stale(socket, Duration::ZERO);
+        }
         let log = layout.root.join("weed.log");
         let command = weed_command(&weed, &layout, &ports, super::append_private(&log)?)?;
         // SIGTERM can leave weed hanging; a dying parent gets no second chance, so SIGKILL.
@@ -111,7 +116,7 @@ impl LocalS3 {
             .with_context(|| format!("starting {}", weed.display()))?;
         let mut local = Self {
             child,
-            sockets: ports.grpc_sockets(Path::new(GRPC_SOCKET_DIR)),
+            sockets,
             endpoint: format!("http://127.0.0.1:{}", ports.s3),
             credentials,
             log,
@@ -430,8 +435,9 @@ impl Layout {
 }
 
 /// Where weed mini makes a unix socket for each of its gRPC servers, as
-/// `seaweedfs-KIND-grpc-PORT.sock` (fixed in weed's code, not settable). weed never removes
-/// them, so Haul does: its own when weed stops, and at start those that earlier runs left.
+/// `seaweedfs-KIND-grpc-PORT.sock` (fixed in weed's code, not settable). weed removes some of
+/// them when it stops and none when killed, so Haul does: its own when weed stops, and at
+/// start those that earlier runs left.
 const GRPC_SOCKET_DIR: &str = "/tmp";
 const GRPC_SOCKET_KINDS: [&str; 5] = ["master", "volume", "filer", "s3", "admin"];
 /// A socket that refuses connections is left alone until this old: weed makes the file just
@@ -445,35 +451,40 @@ fn grpc_socket(dir: &Path, kind: &str, port: u16) -> PathBuf {
 /// Removes from `dir` the gRPC sockets of weed processes that are gone (nothing listens on
 /// them), when older than `min_age` and this account's. A kill (a test run's store, a
 /// crash) leaves five sockets in /tmp per run otherwise.
-pub fn remove_stale_grpc_sockets(dir: &Path, min_age: Duration) {
-    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+fn remove_stale_grpc_sockets(dir: &Path, min_age: Duration) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
-    let me = nix::unistd::Uid::effective().as_raw();
     for entry in entries.flatten() {
         let path = entry.path();
-        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
-            continue;
-        };
-        if !is_grpc_socket_name(name) {
-            continue;
+        let named = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(is_grpc_socket_name);
+        if named {
+            remove_if_stale(&path, min_age);
         }
-        let Ok(meta) = fs::symlink_metadata(&path) else {
-            continue;
-        };
-        let old_enough = meta
-            .modified()
-            .ok()
-            .and_then(|made| made.elapsed().ok())
-            .is_some_and(|age| age >= min_age);
-        let stale = meta.file_type().is_socket()
-            && meta.uid() == me
-            && old_enough
-            && std::os::unix::net::UnixStream::connect(&path).is_err();
-        if stale {
-            let _ = fs::remove_file(&path);
-        }
+    }
+}
+
+/// Removes the socket at `path` if it is this account's, older than `min_age`, and nothing
+/// listens on it.
+fn remove_if_stale(path: &Path, min_age: Duration) {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return;
+    };
+    let old_enough = meta
+        .modified()
+        .ok()
+        .and_then(|made| made.elapsed().ok())
+        .is_some_and(|age| age >= min_age);
+    let stale = meta.file_type().is_socket()
+        && meta.uid() == nix::unistd::Uid::effective().as_raw()
+        && old_enough
+        && std::os::unix::net::UnixStream::connect(path).is_err();
+    if stale {
+        let _ = fs::remove_file(path);
     }
 }
 
@@ -482,11 +493,12 @@ fn is_grpc_socket_name(name: &str) -> bool {
     let Some(rest) = name.strip_prefix("seaweedfs-") else {
         return false;
     };
-    let Some(port) = rest.strip_suffix(".sock") else {
+    let Some(middle) = rest.strip_suffix(".sock") else {
         return false;
     };
     GRPC_SOCKET_KINDS.iter().any(|kind| {
-        port.strip_prefix(kind)
+        middle
+            .strip_prefix(kind)
             .and_then(|rest| rest.strip_prefix("-grpc-"))
             .is_some_and(|port| port.parse::<u16>().is_ok())
     })
