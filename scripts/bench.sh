@@ -6,7 +6,8 @@
 # flight and 16 and 64 MiB parts (end2end/bench/wan.mjs; HAUL_BENCH_WAN=0 skips it).
 # Between them, end2end/bench/plan-bench.mjs times signing every part of a 50 GiB upload.
 # HAUL_BENCH_SEND=1 adds end2end/bench/send-bench.mjs, which compares ways of sending parts from
-# Chromium (XHR, fetch, reading each slice first) by its CPU (about 40 s more).
+# Chromium (XHR, fetch, reading each slice first) by its CPU, and end2end/bench/hash-bench.mjs,
+# which splits the CPU of hashing parts into reading and SHA-256 (about a minute more).
 # Expects the server binary and target/site to be built (`make bench` builds them).
 # HAUL_BENCH_MIB=64 HAUL_BENCH_MEMORY_MIB=0 for a quick loopback run; the defaults are 1024 and
 # 4096. The other settings are listed at the top of each script.
@@ -30,6 +31,7 @@ mkdir "$HAUL_BENCH_FILES_DIR"
 node "$ROOT/end2end/bench/loopback.mjs"
 if [[ "${HAUL_BENCH_SEND:-0}" == 1 ]]; then
   node "$ROOT/end2end/bench/send-bench.mjs"
+  node "$ROOT/end2end/bench/hash-bench.mjs"
 fi
 node "$ROOT/end2end/bench/plan-bench.mjs"
 if [[ "${HAUL_BENCH_WAN:-1}" != 0 ]]; then
