@@ -8,7 +8,8 @@
 //
 // Environment (scripts/bench.sh sets HAUL_BENCH_TMP):
 //   HAUL_BENCH_TMP (scratch directory), HAUL_SEND_MIB (default 256), HAUL_SEND_RUNS (default 3),
-//   HAUL_SEND_BYTES=1 (also send the bytes read, as an ArrayBuffer: slow, see below)
+//   HAUL_SEND_BYTES=1 (also send the bytes read, as an ArrayBuffer: slow, see below),
+//   HAUL_SEND_WAYS (only these ways, separated by ";", e.g. "xhr with progress;fetch")
 
 import fs from "node:fs";
 import http from "node:http";
@@ -26,6 +27,12 @@ const ways = ["xhr with progress", "xhr", "fetch", "xhr, slice read first", "xhr
 // Sending the bytes already read (an ArrayBuffer body) instead of the slice: Chromium then
 // sends at about 16 MiB/s for 90 CPU s per GiB, so it is measured only when asked for.
 if (process.env.HAUL_SEND_BYTES === "1") ways.push("xhr of the bytes read");
+if (process.env.HAUL_SEND_WAYS) {
+  const chosen = process.env.HAUL_SEND_WAYS.split(";");
+  const unknown = chosen.filter((way) => !ways.includes(way) && way !== "xhr of the bytes read");
+  if (unknown.length) throw new Error(`HAUL_SEND_WAYS: unknown ways ${unknown.join(", ")}; known: ${ways.join("; ")}`);
+  ways.splice(0, ways.length, ...chosen);
+}
 const partSizes = [16, 64];
 
 const PAGE = '<!doctype html><link rel="icon" href="data:,"><input type="file" id="file">';
