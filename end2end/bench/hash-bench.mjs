@@ -1,7 +1,7 @@
 // Chromium's CPU per GiB for hashing parts, split in its two halves: a 512 MiB file is hashed
 // part by part (16 MiB) in a dedicated worker, RUNS rounds, alternating:
 //   - the whole of it: public/hash-worker.js itself, as the upload engine uses it;
-//   - reading only: each slice read into one reused buffer (BYOB), as hash-worker.js reads;
+//   - reading only: hash-worker.js's own `read` (BYOB, into one reused buffer);
 //   - SHA-256 only: Web Crypto's digest of a buffer already read, once per part;
 // and, for comparison, Node's SHA-256 (OpenSSL) of the same bytes in this process.
 //
@@ -23,26 +23,18 @@ const runs = Number(process.env.HAUL_HASH_RUNS ?? "3");
 const PART = 16 * MIB;
 const HASH_WORKER = fs.readFileSync(new URL("../../public/hash-worker.js", import.meta.url), "utf8");
 
-// The halves, each a worker answering { id, blob } like hash-worker.js. Reading is the loop of
-// hash-worker.js; the digest hashes one buffer of a part's size, filled once.
+// The halves, each a worker answering { id, blob } like hash-worker.js: its own `read` alone
+// (the script is imported, so its reading is measured, not a copy), or the digest alone of one
+// buffer of a part's size, filled once.
 const HALVES = `
-let buffer = new ArrayBuffer(0);
+importScripts("/hash-worker.js");
+let digestBuffer = new ArrayBuffer(0);
 self.onmessage = async ({ data: { id, blob, half } }) => {
   if (half === "read") {
-    if (buffer.byteLength < blob.size) buffer = new ArrayBuffer(blob.size);
-    const reader = blob.stream().getReader({ mode: "byob" });
-    let filled = 0;
-    while (filled < blob.size) {
-      const left = blob.size - filled;
-      const { value, done } = await reader.read(new Uint8Array(buffer, filled, left), { min: left });
-      if (done) break;
-      buffer = value.buffer;
-      filled += value.byteLength;
-    }
-    reader.releaseLock();
+    await read(blob);
   } else {
-    if (buffer.byteLength !== blob.size) buffer = new ArrayBuffer(blob.size);
-    await crypto.subtle.digest("SHA-256", buffer);
+    if (digestBuffer.byteLength !== blob.size) digestBuffer = new ArrayBuffer(blob.size);
+    await crypto.subtle.digest("SHA-256", digestBuffer);
   }
   self.postMessage({ id });
 };`;
