@@ -85,6 +85,11 @@ impl LocalPostgres {
         Ok(cluster)
     }
 
+    /// The postmaster's process id, when this process started the cluster.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Connection options for one database of the cluster.
     pub fn connect_options(&self, database: &str) -> PgConnectOptions {
         PgConnectOptions::new()

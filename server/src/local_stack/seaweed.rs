@@ -140,6 +140,11 @@ impl LocalS3 {
         Ok(local)
     }
 
+    /// weed's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The unix sockets of weed's gRPC servers (see `GRPC_SOCKET_DIR`).
     pub fn grpc_sockets(&self) -> &[PathBuf] {
         &self.sockets

@@ -64,3 +64,32 @@ async fn unknown_page_is_a_404() {
     assert_eq!(response.status(), 404);
     assert!(response.text().await.unwrap().contains("Page not found"));
 }
+
+/// The test stack lives in a static that is never dropped: at exit, an `atexit` hook stops its
+/// PostgreSQL and weed and removes its folder (over a GiB after a full run). This runs one
+/// test in a child process of this binary and looks at what it left.
+#[tokio::test]
+async fn the_test_stack_is_stopped_and_removed_when_the_binary_exits() {
+    let child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "health::healthz_answers_ok", "--test-threads=1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its stack's folder is named after its process id.
+    let dir = std::path::Path::new(crate::helpers::TEST_ROOT).join(child.id().unwrap().to_string());
+    let output = child.wait_with_output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{stdout}"
+    );
+    assert!(!dir.exists(), "{} is left", dir.display());
+    // Nor is any process of that stack still running (weed and PostgreSQL name it).
+    let needle = dir.to_string_lossy().into_owned();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        assert!(!cmdline.contains(&needle), "still running: {cmdline}");
+    }
+}

@@ -30,7 +30,7 @@ static STACK: OnceCell<TestStack> = OnceCell::const_new();
 
 /// Test data lives under /tmp (not the target dir, which may sit in a home directory that
 /// the `postgres` account cannot enter), one folder per test process.
-const TEST_ROOT: &str = "/tmp/haul-tests";
+pub const TEST_ROOT: &str = "/tmp/haul-tests";
 
 pub async fn stack() -> &'static TestStack {
     STACK
@@ -44,9 +44,57 @@ pub async fn stack() -> &'static TestStack {
             let s3 = LocalS3::start(&dir, None, 0)
                 .await
                 .expect("starting the test S3 store");
+            // SAFETY: registers a plain function to run at exit; it only reads STACK, which
+            // is set before it can run (this closure returns before the binary exits).
+            unsafe { libc::atexit(stop_stack_at_exit) };
             TestStack { dir, postgres, s3 }
         })
         .await
+}
+
+/// Stops the shared stack and removes its folder when the test binary exits. It is never
+/// dropped (a static), and its processes would otherwise die with the binary and leave their
+/// data behind (a database per test, WAL, the stored objects: over a GiB) until the next run.
+extern "C" fn stop_stack_at_exit() {
+    use nix::{
+        sys::{
+            signal::{kill, Signal},
+            wait::{waitpid, WaitPidFlag, WaitStatus},
+        },
+        unistd::Pid,
+    };
+    let Some(stack) = STACK.get() else {
+        return;
+    };
+    // weed: killed outright (its data is thrown away). PostgreSQL: immediate shutdown, which
+    // waits for its own children, so none writes into the folder while it is removed.
+    let children = [
+        Some((stack.s3.pid(), Signal::SIGKILL)),
+        stack.postgres.pid().map(|pid| (pid, Signal::SIGQUIT)),
+    ];
+    for (pid, signal) in children.into_iter().flatten() {
+        let pid = Pid::from_raw(pid as i32);
+        if kill(pid, signal).is_err() {
+            continue;
+        }
+        // At most 10 s each, then killed: the binary's exit must not hang on them.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while matches!(
+            waitpid(pid, Some(WaitPidFlag::WNOHANG)),
+            Ok(WaitStatus::StillAlive)
+        ) {
+            if std::time::Instant::now() > deadline {
+                let _ = kill(pid, Signal::SIGKILL);
+                let _ = waitpid(pid, None);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    for socket in stack.s3.grpc_sockets() {
+        let _ = std::fs::remove_file(socket);
+    }
+    let _ = std::fs::remove_dir_all(&stack.dir);
 }
 
 /// Folders of earlier test processes that are gone (their stack died with them).
