@@ -109,13 +109,26 @@ impl LocalPostgres {
                 .fetch_one(&mut conn)
                 .await?;
         if !exists {
-            // Identifiers cannot be bound as parameters; quote it instead.
-            let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-            sqlx::query(&format!("create database {quoted}"))
+            sqlx::query(&format!("create database {}", quoted(name)))
                 .execute(&mut conn)
                 .await
                 .with_context(|| format!("creating database {name}"))?;
         }
+        Ok(())
+    }
+
+    /// Drops `name` if it exists, ending the sessions still connected to it.
+    pub async fn drop_database(&self, name: &str) -> anyhow::Result<()> {
+        let mut conn = PgConnection::connect_with(&self.connect_options("postgres"))
+            .await
+            .context("connecting to the local PostgreSQL")?;
+        sqlx::query(&format!(
+            "drop database if exists {} with (force)",
+            quoted(name)
+        ))
+        .execute(&mut conn)
+        .await
+        .with_context(|| format!("dropping database {name}"))?;
         Ok(())
     }
 
@@ -344,4 +357,9 @@ fn init_cluster(
         );
     }
     Ok(())
+}
+
+/// `name` as a quoted SQL identifier: identifiers cannot be bound as parameters.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }

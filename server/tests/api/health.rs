@@ -1,3 +1,5 @@
+use sqlx::Connection;
+
 use crate::helpers::spawn_app;
 
 #[tokio::test]
@@ -92,4 +94,45 @@ async fn the_test_stack_is_stopped_and_removed_when_the_binary_exits() {
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         assert!(!cmdline.contains(&needle), "still running: {cmdline}");
     }
+}
+
+/// Each test's database goes when the test's app is dropped, so a run holds only the running
+/// tests' databases; an app beside it or another browser on it shares it and leaves it.
+#[tokio::test]
+async fn a_tests_database_is_dropped_with_its_app_and_not_with_those_sharing_it() {
+    let app = spawn_app().await;
+    let database: String = sqlx::query_scalar("select current_database()")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let mut admin = sqlx::PgConnection::connect_with(
+        &crate::helpers::stack()
+            .await
+            .postgres
+            .connect_options("postgres"),
+    )
+    .await
+    .unwrap();
+    let mut exists = async || -> bool {
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(&database)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap()
+    };
+
+    drop(crate::helpers::spawn_beside(&app, &[]).await);
+    drop(app.other_browser());
+    assert!(
+        exists().await,
+        "{database} was dropped with an app sharing it"
+    );
+    // Still usable by its own app.
+    assert_eq!(app.get("/healthz").await.status(), 200);
+
+    drop(app);
+    assert!(
+        !exists().await,
+        "{database} is left after its app was dropped"
+    );
 }

@@ -114,7 +114,6 @@ fn remove_stale_test_dirs() {
     }
 }
 
-/// A unique, valid name for a database or a bucket.
 /// A response header's value as text ("" when absent).
 pub fn header(response: &reqwest::Response, name: &str) -> String {
     response
@@ -125,6 +124,7 @@ pub fn header(response: &reqwest::Response, name: &str) -> String {
         .to_owned()
 }
 
+/// A unique, valid name for a database or a bucket.
 pub fn unique_name(prefix: &str) -> String {
     format!(
         "{prefix}-{}",
@@ -145,6 +145,9 @@ pub struct TestApp {
     /// http://address of HAUL_METRICS_ADDR's listener, when the app has one.
     pub metrics_address: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
+    /// The database this app was made with, dropped with it (apps beside it and other
+    /// browsers share it and own none).
+    owned_database: Option<String>,
 }
 
 impl Drop for TestApp {
@@ -152,6 +155,30 @@ impl Drop for TestApp {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+        if let Some(database) = self.owned_database.take() {
+            drop_test_database(database);
+        }
+    }
+}
+
+/// Drops a finished test's database now rather than with the cluster at exit, so a run holds
+/// a database per running test, not one per test (about 8 MB each). Sessions still connected
+/// (the app's pool, the test's) are ended. On a thread of its own: `drop` cannot await, and
+/// the test's runtime may run on this very thread.
+fn drop_test_database(database: String) {
+    let Some(stack) = STACK.get() else {
+        return;
+    };
+    let dropped = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(stack.postgres.drop_database(&database))
+    })
+    .join();
+    // A database left behind goes with the cluster at exit: worth a line, not a failed test.
+    if let Ok(Err(error)) = dropped {
+        eprintln!("test database left behind: {error:#}");
     }
 }
 
@@ -163,6 +190,13 @@ pub async fn test_settings_with(extra: &[&str]) -> (Settings, String) {
 
 /// `test_settings_with`, reaching S3 at `endpoint` (a fault proxy) instead of the store itself.
 pub async fn test_settings_via(endpoint: Option<&str>, extra: &[&str]) -> (Settings, String) {
+    let (_, database_url) = new_database().await;
+    let settings = settings_for(&database_url, &unique_name("test"), endpoint, extra).await;
+    (settings, database_url)
+}
+
+/// A fresh database of the stack: its name and URL.
+async fn new_database() -> (String, String) {
     let stack = stack().await;
     let database = unique_name("test").replace('-', "_");
     stack
@@ -175,8 +209,7 @@ pub async fn test_settings_via(endpoint: Option<&str>, extra: &[&str]) -> (Setti
         "postgres://haul@localhost/{database}?host={}",
         socket_dir.display()
     );
-    let settings = settings_for(&database_url, &unique_name("test"), endpoint, extra).await;
-    (settings, database_url)
+    (database, database_url)
 }
 
 /// Settings for an app on a random port against `database_url` and `bucket` of the stack.
@@ -226,8 +259,9 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
 
 /// An app whose S3 traffic (its own calls and the URLs it signs) goes through `endpoint`.
 pub async fn spawn_app_via(endpoint: Option<&str>, extra: &[&str]) -> TestApp {
-    let (settings, database_url) = test_settings_via(endpoint, extra).await;
-    spawn(settings, database_url).await
+    let (database, database_url) = new_database().await;
+    let settings = settings_for(&database_url, &unique_name("test"), endpoint, extra).await;
+    spawn(settings, database_url, Some(database)).await
 }
 
 /// A second app server beside `app`: the same database, bucket and public origin (as behind
@@ -236,10 +270,15 @@ pub async fn spawn_beside(app: &TestApp, extra: &[&str]) -> TestApp {
     let mut args = vec!["--public-origin", app.origin.as_str()];
     args.extend_from_slice(extra);
     let settings = settings_for(&app.database_url, app.storage.bucket(), None, &args).await;
-    spawn(settings, app.database_url.clone()).await
+    spawn(settings, app.database_url.clone(), None).await
 }
 
-async fn spawn(settings: Settings, database_url: String) -> TestApp {
+/// An app of `settings`, dropping `owned_database` when it is dropped.
+async fn spawn(
+    settings: Settings,
+    database_url: String,
+    owned_database: Option<String>,
+) -> TestApp {
     let app = Application::build(&settings)
         .await
         .expect("building the app");
@@ -267,6 +306,7 @@ async fn spawn(settings: Settings, database_url: String) -> TestApp {
         cookies,
         metrics_address,
         shutdown: Some(shutdown),
+        owned_database,
     }
 }
 
@@ -300,6 +340,7 @@ impl TestApp {
             cookies,
             metrics_address: self.metrics_address.clone(),
             shutdown: None,
+            owned_database: None,
         }
     }
 
