@@ -342,15 +342,16 @@ async fn count_upload(tx: &mut Transaction<'_, Postgres>, bytes: i64) -> anyhow:
 }
 
 /// Records the digests parts are signed with. A part keeps the first digest it was given:
-/// returns the numbers of parts that already had another one.
+/// returns the numbers of parts that already had another one, or None when the file is gone
+/// (deleted since the caller read it).
 pub async fn record_digests(
     db: &PgPool,
     file_id: Uuid,
     digests: &BTreeMap<u32, Digest>,
-) -> anyhow::Result<Vec<u32>> {
+) -> anyhow::Result<Option<Vec<u32>>> {
     let numbers: Vec<i32> = digests.keys().map(|&n| n as i32).collect();
     let values: Vec<Vec<u8>> = digests.values().map(|d| d.to_vec()).collect();
-    sqlx::query!(
+    let recorded = sqlx::query!(
         "insert into file_part (file_id, part_number, sha256)
          select $1, n, d from unnest($2::int4[], $3::bytea[]) as t(n, d)
          on conflict (file_id, part_number) do nothing",
@@ -359,8 +360,11 @@ pub async fn record_digests(
         &values
     )
     .execute(db)
-    .await
-    .context("recording part digests")?;
+    .await;
+    match recorded {
+        Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => return Ok(None),
+        recorded => recorded.context("recording part digests")?,
+    };
     let clashes = sqlx::query_scalar!(
         r#"select p.part_number as "n!" from file_part p
            join unnest($2::int4[], $3::bytea[]) as t(n, d) on p.part_number = t.n
@@ -373,7 +377,7 @@ pub async fn record_digests(
     .fetch_all(db)
     .await
     .context("comparing part digests")?;
-    Ok(clashes.into_iter().map(|n| n as u32).collect())
+    Ok(Some(clashes.into_iter().map(|n| n as u32).collect()))
 }
 
 /// The digests the file's parts were signed with, by part number.
@@ -669,9 +673,17 @@ pub(crate) fn make_cursor(time: OffsetDateTime, id: Uuid) -> String {
 
 pub(crate) fn parse_cursor(cursor: &str) -> Option<(OffsetDateTime, Uuid)> {
     let (micros, id) = cursor.split_once('_')?;
-    let micros: i128 = micros.parse().ok()?;
+    Some((
+        cursor_time(micros.parse().ok()?)?,
+        Uuid::parse_str(id).ok()?,
+    ))
+}
+
+/// The time of a cursor's microseconds, when PostgreSQL can compare it: years 1 to 9999 (it
+/// holds none before 4713 BC, and a bound it cannot hold is an error, not an empty page).
+pub(crate) fn cursor_time(micros: i128) -> Option<OffsetDateTime> {
     let time = OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1000)?).ok()?;
-    Some((time, Uuid::parse_str(id).ok()?))
+    (1..=9999).contains(&time.year()).then_some(time)
 }
 
 /// The type a download is served as: the declared one, except types a browser would run as
@@ -709,5 +721,16 @@ mod tests {
         let huge = format!("{}_{id}", i128::MAX);
         assert_eq!(parse_cursor(&huge), None);
         assert_eq!(parse_cursor(&format!("-99999999999999999999_{id}")), None);
+        // Times the time crate holds but PostgreSQL does not (about 5950 BC).
+        assert_eq!(parse_cursor(&format!("-250000000000000000_{id}")), None);
+        // Year 1 is the first it takes.
+        let year_one = OffsetDateTime::new_utc(
+            time::Date::from_calendar_date(1, time::Month::January, 1).unwrap(),
+            time::Time::MIDNIGHT,
+        );
+        assert_eq!(
+            parse_cursor(&make_cursor(year_one, id)),
+            Some((year_one, id))
+        );
     }
 }

@@ -230,7 +230,10 @@ pub async fn sign_parts(
         ));
     };
     if file.part_checksums {
-        let clashes = files::record_digests(&state.db, file.id, &digests).await?;
+        // Gone since it was read: deleted by its owner, an admin or the sweeper.
+        let Some(clashes) = files::record_digests(&state.db, file.id, &digests).await? else {
+            return Err(Error::NotFound);
+        };
         if let Some(part) = clashes.first() {
             return Err(Error::invalid(
                 "parts",
@@ -387,22 +390,10 @@ pub async fn complete(state: &AppState, user: &User, file_id: &str) -> Result<Fi
 /// `complete` under the lease. A storage that does not answer leaves the file as it was
 /// (lease released, 503): only S3's definitive refusals and a wrong size fail it.
 async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<FileView, Error> {
-    // The digests the parts were signed with, which S3 holds them to.
-    let digests = if file.part_checksums {
-        match files::part_digests(&state.db, file.id).await {
-            Ok(digests) => Some(digests),
-            Err(error) => {
-                files::release(&state.db, lease).await?;
-                return Err(error.into());
-            }
-        }
-    } else {
-        None
-    };
     let outcome = match &file.s3_upload_id {
-        Some(upload_id) => assemble_parts(state, file, upload_id, digests.as_ref()).await,
+        Some(upload_id) => assemble_parts(state, file, upload_id).await,
         // Files sent in one PUT by an earlier version: the object is all there is.
-        None => check_object(state, file, None).await,
+        None => check_object(state, file, None).await.map_err(Error::from),
     };
     match outcome {
         Ok(Assembled::Done(checksum)) => {
@@ -425,7 +416,7 @@ async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<File
         Ok(Assembled::Wrong(reason)) => fail(state, file, lease, &reason).await,
         Err(error) => {
             files::release(&state.db, lease).await?;
-            Err(error.into())
+            Err(error)
         }
     }
 }
@@ -443,16 +434,24 @@ async fn assemble_parts(
     state: &AppState,
     file: &FileRow,
     upload_id: &str,
-    digests: Option<&BTreeMap<u32, Digest>>,
-) -> Result<Assembled, StorageError> {
-    // No such upload: an earlier call completed it (then the object exists) or it was
-    // aborted (then it does not). HeadObject tells.
-    let Some(mut parts) = state
+) -> Result<Assembled, Error> {
+    let listed = state
         .storage
         .list_parts(&file.object_key, upload_id)
-        .await?
-    else {
-        return check_object(state, file, digests).await;
+        .await?;
+    // The digests the parts were signed with, which S3 holds them to. Read after the listing:
+    // a part is signed (its digest recorded, never replaced) before it can be sent, so every
+    // part listed has its digest here, even one sent while this call was running.
+    let digests = if file.part_checksums {
+        Some(files::part_digests(&state.db, file.id).await?)
+    } else {
+        None
+    };
+    let digests = digests.as_ref();
+    // No such upload: an earlier call completed it (then the object exists) or it was
+    // aborted (then it does not). HeadObject tells.
+    let Some(mut parts) = listed else {
+        return Ok(check_object(state, file, digests).await?);
     };
     match check_parts(file, &parts) {
         Ok(()) => {}
@@ -479,14 +478,14 @@ async fn assemble_parts(
         .complete_multipart(&file.object_key, upload_id, &parts)
         .await
     {
-        Ok(()) | Err(StorageError::NoSuchUpload) => check_object(state, file, digests).await,
+        Ok(()) | Err(StorageError::NoSuchUpload) => Ok(check_object(state, file, digests).await?),
         Err(StorageError::Refused { code, message }) => {
             tracing::warn!(file = %file.id, code, message, "S3 refused to assemble the parts");
             Ok(Assembled::Wrong(format!(
                 "The storage refused to assemble the parts ({code})."
             )))
         }
-        Err(error) => Err(error),
+        Err(error) => Err(error.into()),
     }
 }
 

@@ -310,6 +310,35 @@ async fn the_file_list_filters_sorts_and_pages_with_no_row_twice_or_missing() {
     assert!(nobody.is_empty());
 }
 
+/// A range up to the calendar's last day, 9999-12-31, has no day after it to stop before:
+/// files and audit events up to now are all in it.
+#[tokio::test]
+async fn a_range_to_the_last_day_of_the_calendar_lists_everything() {
+    let (admin, admin_email, user, _) = admin_and_user().await;
+    let file_id = user.upload_file("kept.bin", &test_bytes(1000, 2)).await;
+    let filter = json!({ "from": "0001-01-01", "to": "9999-12-31" });
+
+    let (status, page) = admin.admin_files(filter.clone(), None).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["files"][0]["file"]["id"], file_id.as_str(), "{page}");
+
+    let (status, log) = admin
+        .json_body(
+            "/api/admin/audit",
+            json!({ "filter": filter, "cursor": null }),
+        )
+        .await;
+    assert_eq!(status, 200, "{log}");
+    assert!(
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["target"] == admin_email.as_str() && e["action"] == "user.role"),
+        "{log}"
+    );
+}
+
 #[tokio::test]
 async fn malformed_filters_and_cursors_are_400_and_unknown_ids_404() {
     let (admin, _, _user, _) = admin_and_user().await;
@@ -328,6 +357,8 @@ async fn malformed_filters_and_cursors_are_400_and_unknown_ids_404() {
         "garbage",
         "12_notauuid",
         "99999999999999999999999_00000000-0000-0000-0000-000000000000",
+        // About 5950 BC: a time the server's calendar holds and PostgreSQL does not.
+        "-250000000000000000_00000000-0000-0000-0000-000000000000",
     ] {
         let (status, _) = admin.admin_files(json!({}), Some(cursor)).await;
         assert_eq!(status, 400, "{cursor}");

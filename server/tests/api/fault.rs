@@ -11,7 +11,7 @@ use axum::{
     response::Response,
     Router,
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Notify};
 
 /// What the proxy does to a request that matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,8 @@ pub enum Fault {
     ErrorIn200,
     /// Never answers.
     Hang,
+    /// Waits until the test calls `release`, then passes.
+    Hold,
 }
 
 type Matcher = Box<dyn Fn(&Method, &str) -> bool + Send + Sync>;
@@ -34,6 +36,9 @@ pub struct FaultProxy {
     hits: Arc<Mutex<usize>>,
     /// Every request that came through: method and path with query.
     seen: Arc<Mutex<Vec<(Method, String)>>>,
+    /// Told when a request is held; tells a held request to pass.
+    held: Arc<Notify>,
+    released: Arc<Notify>,
 }
 
 impl FaultProxy {
@@ -45,6 +50,8 @@ impl FaultProxy {
             rule: Arc::default(),
             hits: Arc::default(),
             seen: Arc::default(),
+            held: Arc::default(),
+            released: Arc::default(),
         };
         let state = (proxy.clone(), upstream.to_owned(), reqwest::Client::new());
         let app = Router::new().fallback(forward).with_state(state);
@@ -70,6 +77,16 @@ impl FaultProxy {
         *self.hits.lock().unwrap()
     }
 
+    /// Returns once a request is held (`Fault::Hold`).
+    pub async fn wait_held(&self) {
+        self.held.notified().await;
+    }
+
+    /// Lets the held request pass (heal first, or the next match is held again).
+    pub fn release(&self) {
+        self.released.notify_one();
+    }
+
     /// Every request so far, in order: method and path with query.
     pub fn seen(&self) -> Vec<(Method, String)> {
         self.seen.lock().unwrap().clone()
@@ -92,6 +109,11 @@ pub fn is_complete(method: &Method, target: &str) -> bool {
     method == Method::POST && target.contains("uploadId=")
 }
 
+/// ListParts: `GET /bucket/key?uploadId=…`.
+pub fn is_list_parts(method: &Method, target: &str) -> bool {
+    method == Method::GET && target.contains("uploadId=")
+}
+
 async fn forward(
     State((proxy, upstream, client)): State<(FaultProxy, String, reqwest::Client)>,
     request: Request,
@@ -111,6 +133,10 @@ async fn forward(
         Some(Fault::Hang) => std::future::pending::<()>().await,
         Some(Fault::Status(status)) => return s3_error(status),
         Some(Fault::ErrorIn200) => return s3_error(200),
+        Some(Fault::Hold) => {
+            proxy.held.notify_one();
+            proxy.released.notified().await;
+        }
         None => {}
     }
     let headers = request.headers().clone();

@@ -7,7 +7,7 @@ use app::backend::{files, sweeper::sweep};
 use serde_json::Value;
 
 use crate::{
-    fault::{is_complete, Fault, FaultProxy},
+    fault::{is_complete, is_list_parts, Fault, FaultProxy},
     helpers::{sha256, spawn_app_via, stack, test_bytes, TestApp},
     sweeper::ttl,
     upload::{app, id, ARGS},
@@ -121,6 +121,63 @@ async fn storage_faults_during_completion_leave_the_upload_to_retry() {
         assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
     }
     assert_quota_matches_rows(&app).await;
+}
+
+/// A part signed and sent while `complete_upload` lists the parts (a second tab resuming the
+/// file, say) has its digest recorded before it can be sent: the listing finds it with its
+/// digest, and the file completes. (Digests read before the listing failed the file: "stored
+/// without a checksum".)
+#[tokio::test]
+async fn a_part_sent_while_completion_lists_the_parts_is_held_to_its_digest() {
+    let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
+    let app = spawn_app_via(Some(&proxy.endpoint), ARGS).await;
+    app.signed_up_user().await;
+    let bytes = test_bytes(8 * MIB, 90);
+    let (status, started) = app.start("late.bin", bytes.len(), "").await;
+    assert_eq!(status, 200, "{started}");
+    let file_id = id(&started);
+    app.upload_parts(&file_id, &bytes, 5 * MIB, Some(2)).await;
+
+    proxy.fail(is_list_parts, Fault::Hold);
+    let late_part = async {
+        proxy.wait_held().await;
+        proxy.heal();
+        let part = &bytes[5 * MIB..];
+        let signed = signed_part(&app, &file_id, 2, part).await;
+        assert_eq!(app.put_part(&signed, part.to_vec()).await, 200);
+        proxy.release();
+    };
+    let ((status, file), ()) = tokio::join!(app.complete(&file_id), late_part);
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(file["status"], "complete");
+    assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
+    assert_quota_matches_rows(&app).await;
+}
+
+/// `sign_parts` reads the file, then records the digests. A delete in between (by its owner,
+/// an admin or the sweeper) leaves no file to record them for: that is told apart from a
+/// database error, so the call answers like a missing file (404) rather than a 500.
+#[tokio::test]
+async fn digests_for_a_file_deleted_meanwhile_are_not_recorded_and_say_so() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let (status, started) = app.start("gone.bin", 1000, "").await;
+    assert_eq!(status, 200, "{started}");
+    let file_id = id(&started);
+    let uuid = files::parse_id(&file_id).unwrap();
+    let (status, body) = app.json("/api/delete_file", &[("file_id", &file_id)]).await;
+    assert_eq!(status, 200, "{body}");
+
+    let digests = std::collections::BTreeMap::from([(1, [7u8; 32])]);
+    let recorded = files::record_digests(&app.db, uuid, &digests).await;
+    assert_eq!(recorded.unwrap(), None);
+}
+
+/// Part `number`, to hold `body`, signed.
+async fn signed_part(app: &TestApp, file_id: &str, number: i64, body: &[u8]) -> Value {
+    let (status, signed) = app.sign(file_id, &[(number, body)]).await;
+    assert_eq!(status, 200, "{signed}");
+    signed[0].clone()
 }
 
 /// PUTs `body` again, with its signed headers, to every part signed before the file ended.

@@ -159,8 +159,8 @@ fn list_query(
     if let Some((key, id)) = after {
         match checked.sort {
             FileSort::Newest => {
-                let time = OffsetDateTime::from_unix_timestamp_nanos(i128::from(key) * 1000)
-                    .map_err(|_| Error::Malformed("invalid cursor".into()))?;
+                let time = files::cursor_time(i128::from(key))
+                    .ok_or_else(|| Error::Malformed("invalid cursor".into()))?;
                 query
                     .push(" and (f.created_at, f.file_id) < (")
                     .push_bind(time)

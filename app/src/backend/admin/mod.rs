@@ -89,10 +89,12 @@ impl DayRange {
                 .push(format!(" and {column} >= "))
                 .push_bind(midnight(from));
         }
-        if let Some(to) = self.to {
-            query
-                .push(format!(" and {column} < "))
-                .push_bind(midnight(to) + Duration::days(1));
+        // After the calendar's last day (9999-12-31) there is nothing to leave out.
+        let end = self
+            .to
+            .and_then(|to| midnight(to).checked_add(Duration::days(1)));
+        if let Some(end) = end {
+            query.push(format!(" and {column} < ")).push_bind(end);
         }
     }
 }
