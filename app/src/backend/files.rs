@@ -534,7 +534,10 @@ pub async fn rename(
 ) -> Result<FileView, Error> {
     let name = crate::validate::file_name(name).map_err(|m| Error::invalid("name", m))?;
     let file = find_owned(&state.db, user.id, file_id).await?;
-    set_name(&state.db, &file, &name).await?;
+    // Deleted since it was read: it answers as missing, not with the details of a file gone.
+    if !set_name(&state.db, &file, &name).await? {
+        return Err(Error::NotFound);
+    }
     Ok(FileRow { name, ..file }.view())
 }
 
@@ -608,8 +611,9 @@ pub async fn purge(state: &AppState, file: &FileRow, actor: &Actor) -> Result<bo
     Ok(remove(&state.db, file, lease, actor).await?)
 }
 
-async fn set_name(db: &PgPool, file: &FileRow, name: &str) -> anyhow::Result<()> {
-    sqlx::query!(
+/// False when the row is gone.
+async fn set_name(db: &PgPool, file: &FileRow, name: &str) -> anyhow::Result<bool> {
+    let renamed = sqlx::query!(
         "update file set name = $2 where file_id = $1",
         file.id,
         name
@@ -617,7 +621,7 @@ async fn set_name(db: &PgPool, file: &FileRow, name: &str) -> anyhow::Result<()>
     .execute(db)
     .await
     .context("renaming a file")?;
-    Ok(())
+    Ok(renamed.rows_affected() == 1)
 }
 
 /// Files shown in "My files".

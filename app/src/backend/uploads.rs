@@ -638,10 +638,16 @@ pub async fn abort(state: &AppState, user: &User, file_id: &str) -> Result<(), E
 }
 
 /// Aborts the uploading file `file_id` under its lease (which reads the row). True when this
-/// call aborted it (false: it had already ended).
+/// call aborted it (false: it had already ended, or is gone).
 pub async fn abort_file(state: &AppState, file_id: Uuid) -> Result<bool, Error> {
     let Some((file, lease)) = files::claim(&state.db, file_id, lease_hold(state)).await? else {
-        return Err(busy());
+        // Not claimed: someone holds the lease, or the file ended (or went) since the caller
+        // read it. Only the first is worth trying again.
+        return match files::find(&state.db, file_id).await {
+            Ok(file) if file.status == FileStatus::Uploading => Err(busy()),
+            Ok(_) | Err(Error::NotFound) => Ok(false),
+            Err(error) => Err(error),
+        };
     };
     if !files::finish(&state.db, &file, lease, Ending::Aborted(None)).await? {
         return Ok(false);

@@ -7,9 +7,10 @@ use std::collections::HashSet;
 use app::{
     backend::{
         audit::Actor,
+        files, uploads,
         users::{self, Change},
     },
-    model::Role,
+    model::{FileStatus, Role},
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -492,6 +493,57 @@ async fn an_admin_aborts_uploads_in_progress_and_s3_drops_their_parts() {
     assert_eq!(user.usage().await, (0, 0));
     let (status, _) = user.complete(&id(&second)).await;
     assert_eq!(status, 422);
+}
+
+/// "Abort all" goes on past an upload whose completion holds it: the others are aborted and
+/// recorded, and the answer says how many were left. Aborting an upload that has ended since
+/// it was listed is not a failure.
+#[tokio::test]
+async fn aborting_all_of_a_users_uploads_goes_past_one_being_completed() {
+    let (admin, _, user, user_email) = admin_and_user().await;
+    let target = user_id(&user, &user_email).await;
+    let (_, held) = user.start("held.bin", 1000, "").await;
+    let (_, free) = user.start("free.bin", 1000, "").await;
+    let held = files::parse_id(&id(&held)).unwrap();
+    let free = files::parse_id(&id(&free)).unwrap();
+    // Its completion holds the lease.
+    let (_, lease) = files::claim(&admin.db, held, std::time::Duration::from_secs(3600))
+        .await
+        .unwrap()
+        .unwrap();
+    let status_of = async |file| files::find(&admin.db, file).await.unwrap().status;
+
+    let (status, body) = admin
+        .json("/api/admin/abort_user_uploads", &[("user_id", &target)])
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.to_string().contains("Aborted 1; 1 being completed"),
+        "{body}"
+    );
+    assert_eq!(status_of(free).await, FileStatus::Aborted);
+    assert_eq!(status_of(held).await, FileStatus::Uploading);
+    let (_, log) = admin
+        .json_body(
+            "/api/admin/audit",
+            json!({ "filter": { "action": "admin.upload.abort_all" }, "cursor": null }),
+        )
+        .await;
+    let detail: Value =
+        serde_json::from_str(log["entries"][0]["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (detail["aborted"].clone(), detail["busy"].clone()),
+        (json!(1), json!(1))
+    );
+
+    files::release(&admin.db, lease).await.unwrap();
+    let (status, aborted) = admin
+        .json("/api/admin/abort_user_uploads", &[("user_id", &target)])
+        .await;
+    assert_eq!((status, aborted), (200, json!(1)));
+    assert_eq!(status_of(held).await, FileStatus::Aborted);
+    // Ended since: nothing to abort, and nothing to try again.
+    assert!(!uploads::abort_file(&admin.state, held).await.unwrap());
 }
 
 #[tokio::test]

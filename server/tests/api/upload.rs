@@ -447,6 +447,31 @@ async fn another_users_file_answers_404_on_every_endpoint() {
     assert_eq!(page["files"][0]["name"], "mine.bin");
 }
 
+/// A file deleted while it is renamed answers 404, not the gone file's details. The delete is
+/// injected between the rename's read and its write: a trigger makes the write find no row.
+#[tokio::test]
+async fn renaming_a_file_deleted_meanwhile_answers_404() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let (_, started) = app.start("before.bin", 10, "").await;
+    let file_id = id(&started);
+    sqlx::raw_sql(
+        "create function gone() returns trigger language plpgsql as $$ begin return null; end $$;
+         create trigger gone before update on file for each row execute function gone();",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+
+    let (status, body) = app
+        .json(
+            "/api/rename_file",
+            &[("file_id", &file_id), ("name", "after.bin")],
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+}
+
 #[tokio::test]
 async fn files_are_listed_newest_first_in_pages_and_can_be_renamed() {
     let app = app().await;

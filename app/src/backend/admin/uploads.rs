@@ -132,15 +132,26 @@ pub async fn abort_all(state: &AppState, admin: &Admin, user_id: &str) -> Result
     .fetch_all(&state.db)
     .await
     .context("listing a user's uploads")?;
-    let mut aborted = 0;
+    // One upload that cannot be aborted now (its completion holds the lease) does not stop
+    // the others, and those aborted are recorded either way.
+    let (mut aborted, mut busy) = (0, 0);
     for id in ids {
-        if uploads::abort_file(state, id).await? {
-            aborted += 1;
+        match uploads::abort_file(state, id).await {
+            Ok(true) => aborted += 1,
+            Ok(false) => {}
+            Err(Error::Conflict(_)) => busy += 1,
+            Err(error) => return Err(error),
         }
     }
-    let detail = serde_json::json!({ "email": owner.email, "aborted": aborted });
+    let detail = serde_json::json!({ "email": owner.email, "aborted": aborted, "busy": busy });
     let mut event = Event::new("admin.upload.abort_all").detail(detail);
     event.target_user = Some((owner_id, &owner.email));
     admin.record(state, event).await?;
+    if busy > 0 {
+        return Err(Error::Conflict(format!(
+            "Aborted {aborted}; {busy} being completed right now could not be aborted. Try \
+             again in a moment."
+        )));
+    }
     Ok(aborted)
 }
