@@ -167,7 +167,7 @@ pub struct Settings {
     #[arg(long, env = "HAUL_SESSION_LIFETIME", default_value = "30d", value_parser = parse_duration)]
     pub session_lifetime: Duration,
 
-    /// Sign-in and sign-up attempts allowed per client IP within HAUL_RATE_WINDOW.
+    /// Sign-in and sign-up attempts allowed per client IP (IPv6: per /64) within HAUL_RATE_WINDOW.
     #[arg(long, env = "HAUL_RATE_LIMIT_PER_IP", default_value_t = 30)]
     pub rate_limit_per_ip: u32,
 

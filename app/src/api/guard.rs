@@ -80,15 +80,19 @@ pub async fn client_ip(state: &AppState) -> Result<IpAddr, AppError> {
         .ok_or_else(|| unexpected(anyhow::anyhow!("no peer address (serve with connect info)")))
 }
 
-/// The address a trusted proxy appended last to X-Forwarded-For.
+/// The address a trusted proxy appended last to X-Forwarded-For: the last entry, which the
+/// proxy wrote, never one before it, which the client may have. Some proxies add the port
+/// (`203.0.113.7:51234`, `[2001:db8::1]:443`); an entry that is no address at all gives None
+/// (the caller then counts the proxy's own address, one key for all such clients).
 pub(super) fn last_forwarded_for(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|ip| ip.trim().parse().ok())
-        .next_back()
+    let last = headers.get_all("x-forwarded-for").iter().next_back()?;
+    let entry = last.to_str().ok()?.rsplit(',').next()?.trim();
+    entry.parse().ok().or_else(|| {
+        entry
+            .parse::<std::net::SocketAddr>()
+            .ok()
+            .map(|addr| addr.ip())
+    })
 }
 
 /// Records how long a server function took, from its first line (the session check too).

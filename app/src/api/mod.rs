@@ -50,6 +50,25 @@ mod tests {
         );
     }
 
+    /// A forged address before an entry that does not parse as a bare address is never taken.
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn only_the_last_forwarded_entry_counts_with_or_without_its_port() {
+        let last = |values: &[&str]| {
+            let mut headers = axum::http::HeaderMap::new();
+            for value in values {
+                headers.append("x-forwarded-for", value.parse().unwrap());
+            }
+            super::guard::last_forwarded_for(&headers)
+        };
+        let ip = |text: &str| Some(text.parse::<std::net::IpAddr>().unwrap());
+        assert_eq!(last(&["1.2.3.4, 203.0.113.9:51234"]), ip("203.0.113.9"));
+        assert_eq!(last(&["1.2.3.4", "[2001:db8::1]:443"]), ip("2001:db8::1"));
+        assert_eq!(last(&["1.2.3.4, unknown"]), None);
+        assert_eq!(last(&["1.2.3.4", "not an address"]), None);
+        assert_eq!(last(&["1.2.3.4, "]), None);
+    }
+
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next(Some("/account?tab=1")), "/account?tab=1");

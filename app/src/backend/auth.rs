@@ -67,10 +67,26 @@ async fn dummy_hash() -> anyhow::Result<String> {
 
 /// Counts one `action` attempt from `ip` against the per-IP limit.
 async fn limit_ip(state: &AppState, action: &str, ip: IpAddr) -> Result<(), Error> {
-    let key = format!("{action}:{ip}");
+    let key = format!("{action}:{}", ip_key(ip));
     let limit = state.config.rate_limit_per_ip;
     let counted = state.rate_limiter.hit(&state.db, &key, limit).await?;
     counted.map(drop).map_err(|wait| refused(state, "ip", wait))
+}
+
+/// Who an address's attempts are counted against: an IPv4 address, or an IPv6 address's /64
+/// network, the block one host or home is given (one counter per IPv6 address would give
+/// each of them 2^64). An IPv4 address written as IPv6 (::ffff:a.b.c.d) counts as itself.
+pub(crate) fn ip_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", std::net::Ipv6Addr::from(network))
+            }
+        },
+    }
 }
 
 /// A refusal by a rate limit, counted by which limit.
@@ -239,6 +255,19 @@ mod tests {
     #[tokio::test]
     async fn no_hash_never_verifies() {
         assert!(!verify_password("anything".into(), None).await.unwrap());
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_and_ipv4_by_itself() {
+        let key = |ip: &str| ip_key(ip.parse().unwrap());
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            key("2001:db8:1:2::ffff"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
     }
 
     #[test]

@@ -228,6 +228,46 @@ async fn sign_in_rate_limit_trips_after_the_configured_count_per_ip() {
     );
 }
 
+/// Behind a proxy, the per-IP limit counts what the proxy appended last, whatever the client
+/// wrote before it and whether the proxy adds a port; and an IPv6 client counts by its /64,
+/// so walking through its own addresses gets it nowhere.
+#[tokio::test]
+async fn behind_a_proxy_the_ip_limit_holds_against_forged_entries_and_ipv6_hopping() {
+    let app = spawn_app_with(&[
+        "--trust-proxy",
+        "true",
+        "--rate-limit-per-ip",
+        "3",
+        "--rate-limit-per-account",
+        "100",
+    ])
+    .await;
+    let sign_in_from = async |forwarded: &str| {
+        app.client
+            .post(app.url("/api/sign_in"))
+            .header("x-forwarded-for", forwarded)
+            .form(&[("email", "nobody@example.com"), ("password", "wrong")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // A fresh forged address each time, before the proxy's entry with its port.
+    let mut forged = Vec::new();
+    for n in 1..=4 {
+        forged.push(sign_in_from(&format!("1.2.3.{n}, 203.0.113.9:51234")).await);
+    }
+    assert_eq!(forged, [401, 401, 401, 429]);
+    // Four addresses of one /64, then one of another network.
+    let mut hopping = Vec::new();
+    for n in 1..=4 {
+        hopping.push(sign_in_from(&format!("2001:db8:1:2::{n}")).await);
+    }
+    assert_eq!(hopping, [401, 401, 401, 429]);
+    assert_eq!(sign_in_from("2001:db8:1:3::1").await, 401);
+}
+
 #[tokio::test]
 async fn sign_in_rate_limit_per_account_stops_guessing_even_the_right_password() {
     let app = spawn_app_with(&[
