@@ -224,6 +224,22 @@ pub async fn claim(
     Ok(row.map(|row| (row, Lease { file_id, token })))
 }
 
+/// Holds the lease `hold` from now, if it is still this holder's: false when it ran out and
+/// someone else took it (or the file ended meanwhile).
+pub async fn renew(db: &PgPool, lease: &Lease, hold: Duration) -> anyhow::Result<bool> {
+    let renewed = sqlx::query!(
+        "update file set lease_until = now() + make_interval(secs => $3::float8)
+         where file_id = $1 and lease_token = $2 and status = 'uploading'",
+        lease.file_id,
+        lease.token,
+        hold.as_secs_f64()
+    )
+    .execute(db)
+    .await
+    .context("renewing a file's lease")?;
+    Ok(renewed.rows_affected() == 1)
+}
+
 /// Gives the lease back without changing the file (S3 could not be reached: try later).
 pub async fn release(db: &PgPool, lease: Lease) -> anyhow::Result<()> {
     sqlx::query!(

@@ -360,7 +360,7 @@ fn settled(file: &FileRow) -> Option<Result<FileView, Error>> {
 }
 
 /// How long a lease is held: longer than the slowest S3 call made under it, so it never runs
-/// out while its holder still works.
+/// out while its holder still works (`complete` holds it again after listing the parts).
 pub(crate) fn lease_hold(state: &AppState) -> Duration {
     state.storage.timeouts().complete + Duration::from_secs(60)
 }
@@ -391,7 +391,7 @@ pub async fn complete(state: &AppState, user: &User, file_id: &str) -> Result<Fi
 /// (lease released, 503): only S3's definitive refusals and a wrong size fail it.
 async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<FileView, Error> {
     let outcome = match &file.s3_upload_id {
-        Some(upload_id) => assemble_parts(state, file, upload_id).await,
+        Some(upload_id) => assemble_parts(state, file, &lease, upload_id).await,
         // Files sent in one PUT by an earlier version: the object is all there is.
         None => check_object(state, file, None).await.map_err(Error::from),
     };
@@ -414,6 +414,8 @@ async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<File
             Err(Error::invalid("file", message))
         }
         Ok(Assembled::Wrong(reason)) => fail(state, file, lease, &reason).await,
+        // Someone else holds the file now: theirs is the answer.
+        Ok(Assembled::LeaseLost) => answer_now(state, file).await,
         Err(error) => {
             files::release(&state.db, lease).await?;
             Err(error)
@@ -428,11 +430,15 @@ enum Assembled {
     NotYet(String),
     /// The bytes are not the declared file: it fails, with this reason.
     Wrong(String),
+    /// The lease ran out while the parts were listed (a slow store) and was taken: nothing
+    /// was asked of S3 to assemble.
+    LeaseLost,
 }
 
 async fn assemble_parts(
     state: &AppState,
     file: &FileRow,
+    lease: &Lease,
     upload_id: &str,
 ) -> Result<Assembled, Error> {
     let listed = state
@@ -457,6 +463,12 @@ async fn assemble_parts(
         Ok(()) => {}
         Err(PartProblem::Missing(message)) => return Ok(Assembled::NotYet(message)),
         Err(PartProblem::WrongSize(reason)) => return Ok(Assembled::Wrong(reason)),
+    }
+    // Listing thousands of parts takes a call per 1 000, each up to the operation timeout: the
+    // lease is held again for the assembling, the longest call, and nothing is assembled under
+    // a lease someone else has taken.
+    if !files::renew(&state.db, lease, lease_hold(state)).await? {
+        return Ok(Assembled::LeaseLost);
     }
     if let Some(digests) = digests {
         // S3 checks each part against the digest it was signed with; it holds no others.

@@ -154,6 +154,49 @@ async fn a_part_sent_while_completion_lists_the_parts_is_held_to_its_digest() {
     assert_quota_matches_rows(&app).await;
 }
 
+/// A completion whose lease ran out while it listed the parts (a store slower than the lease)
+/// and was taken by another caller asks S3 to assemble nothing: the file is the new holder's.
+#[tokio::test]
+async fn a_completion_that_lost_its_lease_while_listing_assembles_nothing() {
+    let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
+    let app = spawn_app_via(Some(&proxy.endpoint), ARGS).await;
+    app.signed_up_user().await;
+    let bytes = test_bytes(8 * MIB, 91);
+    let file_id = sent(&app, "slow.bin", &bytes).await;
+    let uuid = files::parse_id(&file_id).unwrap();
+
+    proxy.fail(is_list_parts, Fault::Hold);
+    let takeover = async {
+        proxy.wait_held().await;
+        proxy.heal();
+        // The lease runs out, as after a listing slower than it, and another caller takes it.
+        sqlx::query("update file set lease_until = now() - interval '1 second' where file_id = $1")
+            .bind(uuid)
+            .execute(&app.db)
+            .await
+            .unwrap();
+        let (_, lease) = files::claim(&app.db, uuid, HOUR).await.unwrap().unwrap();
+        proxy.release();
+        lease
+    };
+    let ((status, body), lease) = tokio::join!(app.complete(&file_id), takeover);
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        !proxy
+            .seen()
+            .iter()
+            .any(|(method, target)| is_complete(method, target)),
+        "S3 was asked to assemble under a lease taken by another"
+    );
+    assert_eq!(row(&app, &file_id).await.0, "uploading");
+
+    files::release(&app.db, lease).await.unwrap();
+    let (status, file) = app.complete(&file_id).await;
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
+    assert_quota_matches_rows(&app).await;
+}
+
 /// `sign_parts` reads the file, then records the digests. A delete in between (by its owner,
 /// an admin or the sweeper) leaves no file to record them for: that is told apart from a
 /// database error, so the call answers like a missing file (404) rather than a 500.
