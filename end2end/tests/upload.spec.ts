@@ -142,6 +142,53 @@ test("an upload can be paused and resumed", async ({ page }, testInfo) => {
   await new FilesPage(page).expectDownload("pause.bin", hash);
 });
 
+test("the same file picked again while its upload is in the queue is not queued twice", async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  const { path, hash, upload, cdp } = await startSlowUpload(page, testInfo, "twice.bin", 1);
+  await page.getByRole("button", { name: "Pause twice.bin" }).click();
+  await expect(upload.row("twice.bin")).toHaveAttribute("data-phase", "Paused");
+  await cdp.detach();
+
+  // Its upload is remembered: a second row would run the same upload beside the first.
+  await upload.choose([path]);
+  await expect(page.getByRole("status").filter({ hasText: "Already in the queue: twice.bin" })).toBeVisible();
+  await expect(upload.row("twice.bin")).toHaveCount(1);
+
+  await page.getByRole("button", { name: "Resume twice.bin" }).click();
+  await upload.expectDone("twice.bin");
+  await new FilesPage(page).expectDownload("twice.bin", hash);
+});
+
+test("a pause stops the parts waiting for a connection too", async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  const { path: first, upload } = await signUpWithFile(page, testInfo, "first.bin", 40 * MIB);
+  const second = testInfo.outputPath("second.bin");
+  makeFile(second, 40 * MIB);
+  const cdp = await throttleUploads(page, 4 * MIB);
+  // Part PUTs as they start, by the file id in their URL (.../u/USER/FILE?partNumber=...).
+  const puts: string[] = [];
+  page.on("request", (request) => {
+    if (request.method() === "PUT" && request.url().includes("partNumber=")) {
+      puts.push(new URL(request.url()).pathname.split("/").pop()!);
+    }
+  });
+  // first.bin takes 4 of the 6 connections; second.bin gets the other 2, and 2 of its parts
+  // wait for one (a part takes seconds at this rate).
+  await upload.choose([first]);
+  await expect.poll(() => puts.length).toBeGreaterThanOrEqual(4);
+  const firstId = puts[0];
+  const ofSecond = () => puts.filter((file) => file !== firstId).length;
+  await upload.choose([second]);
+  await expect.poll(ofSecond).toBeGreaterThanOrEqual(2);
+
+  const sentBefore = ofSecond();
+  await page.getByRole("button", { name: "Pause second.bin" }).click();
+  // Its aborted parts free their connections; the parts that waited for one do not take them.
+  await expect(upload.row("second.bin")).toHaveAttribute("data-phase", "Paused");
+  expect(ofSecond()).toBe(sentBefore);
+  await cdp.detach();
+});
+
 test("cancelling an upload frees its place and keeps nothing", async ({ page }, testInfo) => {
   const big = testInfo.outputPath("cancel.bin");
   makeFile(big, 40 * MIB);

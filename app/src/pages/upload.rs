@@ -117,6 +117,7 @@ fn DropZone(queue: Queue) -> impl IntoView {
             <p>"Drop files here, or"</p>
             <label class="button" for="pick-files">"Choose files"</label>
             <input id="pick-files" class="visually-hidden" type="file" multiple on:change=on_pick/>
+            {move || queue.notice.get().map(|notice| view! { <p class="notice" role="status">{notice}</p> })}
         </section>
     }
 }

@@ -23,6 +23,7 @@ use super::{
     queue::MAX_CONNECTIONS,
     resume::Saved,
     retry::{classify, Answer, Next, Policy, Tries},
+    stop::Stop,
 };
 use crate::{
     api::uploads::{abort_upload, complete_upload, sign_parts, start_upload, uploaded_parts},
@@ -82,30 +83,35 @@ impl Drop for SlotGuard {
 /// aborted and no new ones start. A pause keeps the upload on the server, to be resumed.
 #[derive(Clone, Default)]
 pub struct StopSwitch {
-    cancelled: Rc<Cell<bool>>,
-    paused: Rc<Cell<bool>>,
+    stop: Stop,
     requests: Rc<RefCell<Vec<XmlHttpRequest>>>,
 }
 
 impl StopSwitch {
     pub fn cancel(&self) {
-        self.cancelled.set(true);
+        self.stop.cancel();
+        self.abort_requests();
+    }
+
+    pub fn pause(&self) {
+        if self.stop.pause() {
+            self.abort_requests();
+        }
+    }
+
+    fn abort_requests(&self) {
         for request in self.requests.borrow_mut().drain(..) {
             let _ = request.abort();
         }
     }
 
-    pub fn pause(&self) {
-        self.paused.set(true);
-        self.cancel();
-    }
-
+    /// Paused or cancelled: nothing new starts.
     pub fn is_cancelled(&self) -> bool {
-        self.cancelled.get()
+        self.stop.is_stopped()
     }
 
     pub fn is_paused(&self) -> bool {
-        self.paused.get()
+        self.stop.is_paused()
     }
 }
 
@@ -186,6 +192,10 @@ async fn put(
         upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
     }
     request.set_onloadend(Some(finish.as_ref().unchecked_ref()));
+    // Stopped while this part waited (for a connection, a URL): it is not sent.
+    if cancel.is_cancelled() {
+        return (0, String::new());
+    }
     cancel.requests.borrow_mut().push(request.clone());
     let sent = request.send_with_opt_blob(Some(body));
     if sent.is_ok() {
@@ -528,6 +538,8 @@ pub trait Report {
     fn progress(&self, done: u64);
     /// Every byte is in S3; the server is checking the result.
     fn verifying(&self);
+    /// The parts S3 held are this file's: a resume or retry need not check them again.
+    fn held_checked(&self);
 }
 
 /// How an upload that did not finish ended.
@@ -808,6 +820,7 @@ impl Upload<'_> {
             .map_err(|e| ended_or_failed(&e))?;
         if check_held {
             self.check_held(&held).await?;
+            self.report.held_checked();
         }
         self.send_parts(&held, parts_in_flight).await
     }
@@ -1011,6 +1024,10 @@ impl Upload<'_> {
         sent: &Rc<RefCell<Sent>>,
     ) -> Result<Answer, Stopped> {
         let _slot = self.slots.take().await;
+        // Paused or cancelled while waiting for a connection: the connection goes to others.
+        if self.cancel.is_cancelled() {
+            return Err(stopped(self.cancel));
+        }
         if ready.stale(js_sys::Date::now()) {
             *ready = self.resign(ready).await?;
         }

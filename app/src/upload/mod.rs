@@ -8,6 +8,7 @@ pub mod progress;
 pub mod queue;
 pub mod resume;
 pub mod retry;
+pub mod stop;
 
 #[cfg(feature = "hydrate")]
 pub mod browser;

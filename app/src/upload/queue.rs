@@ -70,6 +70,8 @@ pub struct Queue {
     pub completed: RwSignal<usize>,
     /// An unfinished upload (from My files) waiting for its file to be picked again.
     pub resume_request: RwSignal<Option<FileView>>,
+    /// Why files just picked were not queued (e.g. already in the queue).
+    pub notice: RwSignal<Option<String>>,
 }
 
 impl Queue {
@@ -82,6 +84,7 @@ impl Queue {
             offline: RwSignal::new(false),
             completed: RwSignal::new(0),
             resume_request: RwSignal::new(None),
+            notice: RwSignal::new(None),
         };
         engine::schedule(queue);
         queue
@@ -197,12 +200,22 @@ mod engine {
     pub fn add(queue: Queue, files: &FileList) {
         let remembered = remembered::load();
         let mut added = Vec::new();
+        let mut already = Vec::new();
         for index in 0..files.length() {
             let Some(file) = files.get(index) else {
                 continue;
             };
-            let key = next_key();
             let (saved, check_held) = upload_to_resume(queue, &remembered, &file);
+            // One upload, one runner: a file whose upload the queue already runs (or holds
+            // paused or failed) is not queued twice, or both would send the same parts and
+            // the first to complete would fail the other.
+            if let Some(saved) = &saved {
+                if in_queue(queue, &saved.file_id) {
+                    already.push(file.name());
+                    continue;
+                }
+            }
+            let key = next_key();
             added.push(new_item(key, &file, saved.as_ref()));
             ENTRIES.with(|e| {
                 e.borrow_mut().insert(
@@ -217,6 +230,24 @@ mod engine {
             });
         }
         queue.items.update(|items| items.extend(added));
+        queue.notice.set((!already.is_empty()).then(|| {
+            format!(
+                "Already in the queue: {}. Resume or retry it there.",
+                already.join(", ")
+            )
+        }));
+    }
+
+    /// An item of the queue, not done or cancelled, runs the upload `file_id`.
+    fn in_queue(queue: Queue, file_id: &str) -> bool {
+        queue.items.with_untracked(|items| {
+            items.iter().any(|item| {
+                !matches!(item.phase.get_untracked(), Phase::Done | Phase::Cancelled)
+                    && item
+                        .file_id
+                        .with_untracked(|id| id.as_deref() == Some(file_id))
+            })
+        })
     }
 
     fn next_key() -> usize {
@@ -296,6 +327,8 @@ mod engine {
                 });
             }
             item.phase.set(Phase::Cancelled);
+            // Nothing runs it: its file and switch are not needed any more.
+            ENTRIES.with(|e| e.borrow_mut().remove(&item.key));
         }
     }
 
@@ -396,6 +429,10 @@ mod engine {
             if shown.throttle.due(at) {
                 show(&self.item, &shown.meter, done);
             }
+        }
+
+        fn held_checked(&self) {
+            with_entry(self.item.key, |entry| entry.check_held = false);
         }
 
         fn verifying(&self) {

@@ -42,6 +42,8 @@ pub fn classify(status: u16, body: &str) -> Answer {
         }
         403 => Answer::Forbidden,
         408 | 429 | 500..=599 => Answer::Transient,
+        // S3 answers a socket that sent too slowly 400 RequestTimeout: the same PUT may pass.
+        _ if matches!(code, "RequestTimeout" | "SlowDown") => Answer::Transient,
         other => Answer::Refused(other),
     }
 }
@@ -200,6 +202,14 @@ mod tests {
         for status in [408, 429, 500, 503] {
             assert_eq!(classify(status, ""), Answer::Transient, "{status}");
         }
+        // A socket S3 found too slow, and throttling, whatever the status they come with.
+        let timeout = "<Error><Code>RequestTimeout</Code><Message>Your socket connection to the \
+                       server was not read from or written to within the timeout period.</Message></Error>";
+        assert_eq!(classify(400, timeout), Answer::Transient);
+        assert_eq!(
+            classify(400, "<Error><Code>SlowDown</Code></Error>"),
+            Answer::Transient
+        );
         assert_eq!(error_code(BAD_DIGEST), Some("BadDigest"));
         assert_eq!(error_code("<html>"), None);
     }
