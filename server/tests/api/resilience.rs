@@ -32,6 +32,15 @@ pub(crate) async fn app_behind_proxy() -> (TestApp, FaultProxy) {
     (app, proxy)
 }
 
+/// An app behind a fault proxy with the default S3 timeouts, so a request the proxy holds
+/// waits for the test; and a signed-up user.
+async fn patient_app_behind_proxy() -> (TestApp, FaultProxy) {
+    let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
+    let app = spawn_app_via(Some(&proxy.endpoint), ARGS).await;
+    app.signed_up_user().await;
+    (app, proxy)
+}
+
 /// A started upload of `bytes` with every part in S3, not completed yet.
 async fn sent(app: &TestApp, name: &str, bytes: &[u8]) -> String {
     let (status, started) = app.start(name, bytes.len(), "").await;
@@ -129,9 +138,7 @@ async fn storage_faults_during_completion_leave_the_upload_to_retry() {
 /// without a checksum".)
 #[tokio::test]
 async fn a_part_sent_while_completion_lists_the_parts_is_held_to_its_digest() {
-    let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
-    let app = spawn_app_via(Some(&proxy.endpoint), ARGS).await;
-    app.signed_up_user().await;
+    let (app, proxy) = patient_app_behind_proxy().await;
     let bytes = test_bytes(8 * MIB, 90);
     let (status, started) = app.start("late.bin", bytes.len(), "").await;
     assert_eq!(status, 200, "{started}");
@@ -158,9 +165,7 @@ async fn a_part_sent_while_completion_lists_the_parts_is_held_to_its_digest() {
 /// and was taken by another caller asks S3 to assemble nothing: the file is the new holder's.
 #[tokio::test]
 async fn a_completion_that_lost_its_lease_while_listing_assembles_nothing() {
-    let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
-    let app = spawn_app_via(Some(&proxy.endpoint), ARGS).await;
-    app.signed_up_user().await;
+    let (app, proxy) = patient_app_behind_proxy().await;
     let bytes = test_bytes(8 * MIB, 91);
     let file_id = sent(&app, "slow.bin", &bytes).await;
     let uuid = files::parse_id(&file_id).unwrap();
