@@ -208,6 +208,31 @@ test("cancelling an upload frees its place and keeps nothing", async ({ page }, 
   await expect(page.getByText("0 B of 100.0 GiB used")).toBeVisible();
 });
 
+test("a retried upload that was completed meanwhile is done, not sent again", async ({ page }, testInfo) => {
+  const { path, hash, upload } = await signUpWithFile(page, testInfo, "meanwhile.bin", 12 * MIB);
+  // The completion fails in the browser (an error it does not retry), after which the upload
+  // is completed on the server, as by an earlier call whose answer was lost.
+  let fileId = "";
+  await page.route("**/api/complete_upload", async (route) => {
+    fileId = new URLSearchParams(route.request().postData() ?? "").get("file_id") ?? "";
+    await route.fulfill({ status: 500, contentType: "application/json", body: JSON.stringify({ Internal: "lost" }) });
+  });
+  await upload.choose([path]);
+  await expect(upload.row("meanwhile.bin")).toHaveAttribute("data-phase", "Failed");
+  await page.unroute("**/api/complete_upload");
+  const completed = await page.request.post("/api/complete_upload", {
+    form: { file_id: fileId },
+    headers: { Origin: new URL(page.url()).origin },
+  });
+  expect(completed.status()).toBe(200);
+
+  const puts = countStoredParts(page);
+  await page.getByRole("button", { name: "Retry meanwhile.bin" }).click();
+  await upload.expectDone("meanwhile.bin");
+  expect(puts.count).toBe(0);
+  await new FilesPage(page).expectDownload("meanwhile.bin", hash);
+});
+
 test("an empty file is done at once, and a completion the storage could not answer is retried", async ({
   page,
 }, testInfo) => {

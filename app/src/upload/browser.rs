@@ -815,9 +815,14 @@ impl Upload<'_> {
         parts_in_flight: usize,
     ) -> Result<(), Stopped> {
         let file_id = &self.saved.file_id;
-        let held = call(self.cancel, || uploaded_parts(file_id.clone()))
-            .await
-            .map_err(|e| ended_or_failed(&e))?;
+        let held = match call(self.cancel, || uploaded_parts(file_id.clone())).await {
+            Ok(held) => held,
+            // Ended on the server: completed by an earlier call whose answer never came back,
+            // or failed, or cancelled elsewhere. There is nothing to send, and completion
+            // answers an ended file as it is: complete, or why it ended.
+            Err(AppError::Invalid(_)) => return Ok(()),
+            Err(error) => return Err(ended_or_failed(&error)),
+        };
         if check_held {
             self.check_held(&held).await?;
             self.report.held_checked();
