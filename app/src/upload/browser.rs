@@ -106,7 +106,7 @@ impl StopSwitch {
     }
 
     /// Paused or cancelled: nothing new starts.
-    pub fn is_cancelled(&self) -> bool {
+    pub fn is_stopped(&self) -> bool {
         self.stop.is_stopped()
     }
 
@@ -193,7 +193,7 @@ async fn put(
     }
     request.set_onloadend(Some(finish.as_ref().unchecked_ref()));
     // Stopped while this part waited (for a connection, a URL): it is not sent.
-    if cancel.is_cancelled() {
+    if cancel.is_stopped() {
         return (0, String::new());
     }
     cancel.requests.borrow_mut().push(request.clone());
@@ -288,7 +288,7 @@ pub fn online() -> bool {
 /// Returns once the browser is online again (at once when it is), or the upload is stopped.
 /// Time spent here burns no retries.
 async fn wait_online(cancel: &StopSwitch) {
-    while !online() && !cancel.is_cancelled() {
+    while !online() && !cancel.is_stopped() {
         sleep(250).await;
     }
 }
@@ -590,7 +590,7 @@ pub async fn upload(
     if cancel.is_paused() {
         return Err(Stopped::Paused);
     }
-    if cancel.is_cancelled() {
+    if cancel.is_stopped() {
         let _ = abort_upload(file_id.clone()).await;
         remembered::forget(&file_id);
         return Err(Stopped::Cancelled);
@@ -631,7 +631,7 @@ enum Begun {
 /// second upload behind), but not tried in vain either: it waits for the network.
 async fn begin(file: &File, cancel: &StopSwitch) -> Result<Begun, Stopped> {
     wait_online(cancel).await;
-    if cancel.is_cancelled() {
+    if cancel.is_stopped() {
         return Err(stopped(cancel));
     }
     let started = start_upload(file.name(), file.size() as u64, file.type_())
@@ -697,7 +697,7 @@ where
             answer,
             Err(AppError::Unavailable(_) | AppError::Unreachable(_))
         );
-        if !transient || cancel.is_cancelled() {
+        if !transient || cancel.is_stopped() {
             return answer;
         }
         if !online() {
@@ -861,7 +861,7 @@ impl Upload<'_> {
             async move {
                 scheduler.borrow_mut().taken();
                 let _ = wake.unbounded_send(());
-                if failure.borrow().is_some() || self.cancel.is_cancelled() {
+                if failure.borrow().is_some() || self.cancel.is_stopped() {
                     return;
                 }
                 let number = ready.number;
@@ -880,7 +880,7 @@ impl Upload<'_> {
         futures::join!(hasher, senders);
         match failure.take() {
             Some(error) => Err(error),
-            None if self.cancel.is_cancelled() => Err(stopped(self.cancel)),
+            None if self.cancel.is_stopped() => Err(stopped(self.cancel)),
             None => Ok(()),
         }
     }
@@ -896,7 +896,7 @@ impl Upload<'_> {
     ) {
         let mut digests: HashMap<u32, String> = HashMap::new();
         loop {
-            if failure.borrow().is_some() || self.cancel.is_cancelled() {
+            if failure.borrow().is_some() || self.cancel.is_stopped() {
                 break;
             }
             let step = scheduler.borrow_mut().step();
@@ -946,7 +946,7 @@ impl Upload<'_> {
     /// digest it was signed with.
     async fn check_held(&self, held: &[UploadedPart]) -> Result<(), Stopped> {
         for part in held {
-            if self.cancel.is_cancelled() {
+            if self.cancel.is_stopped() {
                 return Err(stopped(self.cancel));
             }
             let (slice, _) = self.slice(part.part_number)?;
@@ -972,7 +972,7 @@ impl Upload<'_> {
         let mut ready = first;
         let mut tries = Tries::default();
         loop {
-            if self.cancel.is_cancelled() {
+            if self.cancel.is_stopped() {
                 return Err(stopped(self.cancel));
             }
             wait_online(self.cancel).await;
@@ -981,7 +981,7 @@ impl Upload<'_> {
                 return Ok(size);
             }
             sent.borrow_mut().set(number, 0);
-            if self.cancel.is_cancelled() {
+            if self.cancel.is_stopped() {
                 return Err(stopped(self.cancel));
             }
             // Lost while offline: not the URL's fault nor the part's; wait, then go on.
@@ -1030,7 +1030,7 @@ impl Upload<'_> {
     ) -> Result<Answer, Stopped> {
         let _slot = self.slots.take().await;
         // Paused or cancelled while waiting for a connection: the connection goes to others.
-        if self.cancel.is_cancelled() {
+        if self.cancel.is_stopped() {
             return Err(stopped(self.cancel));
         }
         if ready.stale(js_sys::Date::now()) {

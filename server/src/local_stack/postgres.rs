@@ -100,9 +100,7 @@ impl LocalPostgres {
 
     /// Creates `name` unless it exists.
     pub async fn create_database(&self, name: &str) -> anyhow::Result<()> {
-        let mut conn = PgConnection::connect_with(&self.connect_options("postgres"))
-            .await
-            .context("connecting to the local PostgreSQL")?;
+        let mut conn = self.admin_connection().await?;
         let exists: bool =
             sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
                 .bind(name)
@@ -117,11 +115,16 @@ impl LocalPostgres {
         Ok(())
     }
 
+    /// A connection to the cluster's `postgres` database, for creating and dropping others.
+    async fn admin_connection(&self) -> anyhow::Result<PgConnection> {
+        PgConnection::connect_with(&self.connect_options("postgres"))
+            .await
+            .context("connecting to the local PostgreSQL")
+    }
+
     /// Drops `name` if it exists, ending the sessions still connected to it.
     pub async fn drop_database(&self, name: &str) -> anyhow::Result<()> {
-        let mut conn = PgConnection::connect_with(&self.connect_options("postgres"))
-            .await
-            .context("connecting to the local PostgreSQL")?;
+        let mut conn = self.admin_connection().await?;
         sqlx::query(&format!(
             "drop database if exists {} with (force)",
             quoted(name)

@@ -22,7 +22,7 @@ pub enum Fault {
     ErrorIn200,
     /// Never answers.
     Hang,
-    /// Waits until the test calls `release`, then passes.
+    /// Waits until the test's `while_held` has run, then passes.
     Hold,
 }
 
@@ -77,14 +77,14 @@ impl FaultProxy {
         *self.hits.lock().unwrap()
     }
 
-    /// Returns once a request is held (`Fault::Hold`).
-    pub async fn wait_held(&self) {
+    /// Once a request is held (`Fault::Hold`), everything passes again and `meanwhile` runs;
+    /// then the held request goes on. What happens while a call waits on S3.
+    pub async fn while_held<T>(&self, meanwhile: impl std::future::Future<Output = T>) -> T {
         self.held.notified().await;
-    }
-
-    /// Lets the held request pass (heal first, or the next match is held again).
-    pub fn release(&self) {
+        self.heal();
+        let result = meanwhile.await;
         self.released.notify_one();
+        result
     }
 
     /// Every request so far, in order: method and path with query.

@@ -146,14 +146,11 @@ async fn a_part_sent_while_completion_lists_the_parts_is_held_to_its_digest() {
     app.upload_parts(&file_id, &bytes, 5 * MIB, Some(2)).await;
 
     proxy.fail(is_list_parts, Fault::Hold);
-    let late_part = async {
-        proxy.wait_held().await;
-        proxy.heal();
+    let late_part = proxy.while_held(async {
         let part = &bytes[5 * MIB..];
         let signed = signed_part(&app, &file_id, 2, part).await;
         assert_eq!(app.put_part(&signed, part.to_vec()).await, 200);
-        proxy.release();
-    };
+    });
     let ((status, file), ()) = tokio::join!(app.complete(&file_id), late_part);
     assert_eq!(status, 200, "{file}");
     assert_eq!(file["status"], "complete");
@@ -171,19 +168,15 @@ async fn a_completion_that_lost_its_lease_while_listing_assembles_nothing() {
     let uuid = files::parse_id(&file_id).unwrap();
 
     proxy.fail(is_list_parts, Fault::Hold);
-    let takeover = async {
-        proxy.wait_held().await;
-        proxy.heal();
+    let takeover = proxy.while_held(async {
         // The lease runs out, as after a listing slower than it, and another caller takes it.
         sqlx::query("update file set lease_until = now() - interval '1 second' where file_id = $1")
             .bind(uuid)
             .execute(&app.db)
             .await
             .unwrap();
-        let (_, lease) = files::claim(&app.db, uuid, HOUR).await.unwrap().unwrap();
-        proxy.release();
-        lease
-    };
+        files::claim(&app.db, uuid, HOUR).await.unwrap().unwrap().1
+    });
     let ((status, body), lease) = tokio::join!(app.complete(&file_id), takeover);
     assert_eq!(status, 503, "{body}");
     assert!(
