@@ -255,12 +255,7 @@ async fn bad_declarations_are_refused_and_write_nothing() {
     app.signed_up_user().await;
     let long = "n".repeat(10_000);
     let cases: [(&str, &str, &str, &str); 7] = [
-        (
-            "<img src=x onerror=alert(1)>.png",
-            "10",
-            "image/png",
-            "name",
-        ),
+        ("invoice\u{3164}.png", "10", "image/png", "name"),
         ("../../etc/passwd", "10", "", "name"),
         ("invoice\u{202E}fdp.exe", "10", "", "name"),
         (&long, "10", "", "name"),
@@ -599,6 +594,12 @@ async fn invisible_and_line_breaking_characters_in_names_are_refused() {
         "line\u{2028}sep.pdf",
         "para\u{2029}sep.pdf",
         "word\u{2060}joiner.pdf",
+        "hangul\u{3164}filler.pdf",
+        "braille\u{2800}blank.pdf",
+        "zero\u{200D}width-joiner.pdf",
+        "\u{301}lone-mark.pdf",
+        "\u{FE0F}lone-selector.pdf",
+        "\u{3164}",
     ] {
         let (status, body) = app.start(name, 10, "").await;
         assert_eq!(status, 422, "{name:?}: {body}");
@@ -614,6 +615,83 @@ async fn invisible_and_line_breaking_characters_in_names_are_refused() {
         .await;
     assert_eq!(status, 422);
     assert_eq!(app.usage().await, (0, 10));
+}
+
+#[tokio::test]
+async fn invisible_names_are_refused_and_punctuation_is_kept_through_download() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let (status, error) = app.start("invoice\u{3164}.pdf", 10, "").await;
+    assert_eq!(status, 422, "{error}");
+    assert_eq!(error["Invalid"][0]["field"], "name", "{error}");
+    assert_eq!(
+        error["Invalid"][0]["message"],
+        "File names cannot contain invisible characters (U+3164, a Hangul filler, at position 8)."
+    );
+    let (_, page) = app.json("/api/list_files", &[]).await;
+    assert_eq!(page["files"], json!([]));
+    assert_eq!(app.usage().await, (0, 0));
+
+    // Names Linux and macOS allow come back as they are, on the page and in the download.
+    let cases = [
+        (
+            "what?.txt",
+            r#"attachment; filename="what?.txt"; filename*=UTF-8''what%3F.txt"#,
+        ),
+        (
+            "Q&A <draft> \"v2\" | final*.pdf",
+            r#"attachment; filename="Q&A <draft> _v2_ | final*.pdf"; filename*=UTF-8''Q&A%20%3Cdraft%3E%20%22v2%22%20|%20final%2A.pdf"#,
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (seed, (name, disposition)) in cases.into_iter().enumerate() {
+        let bytes = test_bytes(1000, seed as u64);
+        let (status, started) = app.start(name, bytes.len(), "text/plain").await;
+        assert_eq!(status, 200, "{name}: {started}");
+        assert_eq!(started["file"]["name"], name);
+        let file_id = id(&started);
+        app.upload_parts(&file_id, &bytes, 5 * MIB, None).await;
+        assert_eq!(app.complete(&file_id).await.0, 200);
+        let (_, url) = app
+            .json("/api/download_url", &[("file_id", &file_id)])
+            .await;
+        let response = reqwest::get(url.as_str().unwrap()).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "content-disposition"), disposition);
+        assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
+        ids.push(file_id);
+    }
+    let html = app.get("/files").await.text().await.unwrap();
+    assert!(html.contains("what?.txt"), "{html}");
+    assert!(html.contains("Q&amp;A &lt;draft&gt;"), "{html}");
+    assert!(!html.contains("<draft>"), "{html}");
+
+    // Renaming follows the same rule.
+    for (name, message) in [
+        (
+            "what\u{3164}.txt",
+            "File names cannot contain invisible characters (U+3164, a Hangul filler, at position 5).",
+        ),
+        ("\u{2800}", "A file name needs at least one visible character."),
+    ] {
+        let (status, error) = app
+            .json("/api/rename_file", &[("file_id", &ids[0]), ("name", name)])
+            .await;
+        assert_eq!(status, 422, "{error}");
+        assert_eq!(error["Invalid"][0]["field"], "name", "{error}");
+        assert_eq!(error["Invalid"][0]["message"], message);
+    }
+    let (status, renamed) = app
+        .json(
+            "/api/rename_file",
+            &[("file_id", &ids[0]), ("name", "a:b?.txt")],
+        )
+        .await;
+    assert_eq!(
+        (status, &renamed["name"]),
+        (200, &json!("a:b?.txt")),
+        "{renamed}"
+    );
 }
 
 /// What S3 reports for an object assembled from these parts, computed here from the bytes.
