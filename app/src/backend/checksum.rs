@@ -40,6 +40,14 @@ pub fn recorded(parts: &[Digest]) -> String {
     }
 }
 
+/// Whether the checksum the storage reports for an object is the one recorded for its file.
+/// A one-part file records its own SHA-256, which the storage may report as the composite of
+/// that one part (`<SHA-256 of the digest>-1`); a 0-byte file's object and files of more
+/// parts are reported as recorded.
+pub fn stored_matches(recorded: &str, stored: &str) -> bool {
+    recorded == stored || parse(recorded).is_some_and(|digest| stored == composite(&[digest]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +82,21 @@ mod tests {
         let only = digest(b"the whole file");
         assert_eq!(recorded(&[only]), of_bytes(b"the whole file"));
         assert_eq!(recorded(&[only, only]), composite(&[only, only]));
+    }
+
+    #[test]
+    fn a_one_part_file_matches_its_own_digest_and_its_composite() {
+        let only = digest(b"the whole file");
+        let recorded = recorded(&[only]);
+        assert!(stored_matches(&recorded, &recorded));
+        assert!(stored_matches(&recorded, &composite(&[only])));
+        let other = digest(b"other bytes");
+        assert!(!stored_matches(&recorded, &encode(&other)));
+        assert!(!stored_matches(&recorded, &composite(&[other])));
+        // More parts: only the composite itself.
+        let two = composite(&[only, other]);
+        assert!(stored_matches(&two, &two));
+        assert!(!stored_matches(&two, &composite(&[other, only])));
     }
 
     #[test]

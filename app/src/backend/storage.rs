@@ -747,42 +747,69 @@ impl Storage {
     /// Every multipart upload in progress under `prefix`, following ListMultipartUploads' pages.
     pub async fn open_uploads(&self, prefix: &str) -> Result<Vec<OpenUpload>, StorageError> {
         let mut uploads = Vec::new();
-        let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
+        let mut marker = None;
         loop {
-            let page = self
-                .call(
-                    "ListMultipartUploads",
-                    self.client
-                        .list_multipart_uploads()
-                        .bucket(self.bucket())
-                        .prefix(prefix)
-                        .set_key_marker(key_marker.clone())
-                        .set_upload_id_marker(id_marker.clone())
-                        .send(),
-                )
-                .await
-                .map_err(|e| storage_error(e, "listing multipart uploads"))?;
-            uploads.extend(page.uploads().iter().filter_map(|upload| {
+            let (page, next) = self.open_uploads_page(prefix, marker).await?;
+            uploads.extend(page);
+            match next {
+                Some(next) => marker = Some(next),
+                None => return Ok(uploads),
+            }
+        }
+    }
+
+    /// One page of the multipart uploads in progress under `prefix` (up to 1 000), after
+    /// `marker`, and the marker of the next page: a caller going through any number of them
+    /// holds one page at a time.
+    pub async fn open_uploads_page(
+        &self,
+        prefix: &str,
+        marker: Option<UploadMarker>,
+    ) -> Result<(Vec<OpenUpload>, Option<UploadMarker>), StorageError> {
+        let (key_marker, id_marker) = match &marker {
+            Some(marker) => (Some(marker.key.clone()), marker.upload_id.clone()),
+            None => (None, None),
+        };
+        let page = self
+            .call(
+                "ListMultipartUploads",
+                self.client
+                    .list_multipart_uploads()
+                    .bucket(self.bucket())
+                    .prefix(prefix)
+                    .set_key_marker(key_marker)
+                    .set_upload_id_marker(id_marker)
+                    .send(),
+            )
+            .await
+            .map_err(|e| storage_error(e, "listing multipart uploads"))?;
+        let uploads = page
+            .uploads()
+            .iter()
+            .filter_map(|upload| {
                 Some(OpenUpload {
                     key: upload.key()?.to_owned(),
                     upload_id: upload.upload_id()?.to_owned(),
                     initiated: SystemTime::try_from(*upload.initiated()?).ok()?,
                 })
-            }));
-            let next = (
-                page.next_key_marker().map(str::to_owned),
-                page.next_upload_id_marker().map(str::to_owned),
-            );
-            if page.is_truncated() != Some(true)
-                || next.0.is_none()
-                || (next.0.clone(), next.1.clone()) == (key_marker.clone(), id_marker.clone())
-            {
-                break;
-            }
-            (key_marker, id_marker) = next;
-        }
-        Ok(uploads)
+            })
+            .collect();
+        let next = page.next_key_marker().map(|key| UploadMarker {
+            key: key.to_owned(),
+            upload_id: page.next_upload_id_marker().map(str::to_owned),
+        });
+        // A store that answers the same marker again would page forever.
+        let next =
+            next.filter(|next| page.is_truncated() == Some(true) && Some(next) != marker.as_ref());
+        Ok((uploads, next))
     }
+}
+
+/// Where a listing of multipart uploads carries on: after this key and upload id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadMarker {
+    pub key: String,
+    pub upload_id: Option<String>,
 }
 
 /// An S3 error while setting the bucket up, with its whole context (the server stops on it).
