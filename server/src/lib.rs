@@ -4,5 +4,6 @@ pub mod admin_cli;
 pub mod local_stack;
 pub mod routes;
 pub mod security;
+pub mod serve;
 pub mod settings;
 pub mod startup;

@@ -17,17 +17,18 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde_json::json;
 use tower_http::{
-    catch_panic::CatchPanicLayer, compression::CompressionLayer, limit::RequestBodyLimitLayer,
+    catch_panic::CatchPanicLayer, compression::CompressionLayer,
     services::ServeDir, trace::TraceLayer,
 };
 use tower_sessions::SessionManagerLayer;
 use tower_sessions_sqlx_store::PostgresStore;
 
-/// Server functions take small JSON or form bodies; file bytes never come through here.
-const MAX_BODY_BYTES: usize = 1024 * 1024;
-
 /// The whole app, built the same way for the binary and for tests.
-pub fn router(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> Router {
+pub fn router(
+    state: AppState,
+    sessions: SessionManagerLayer<PostgresStore>,
+    bodies: security::BodyLimits,
+) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     // The bundle (wasm, JS, CSS), with Last-Modified and 304 answers to revalidation, sent
@@ -64,13 +65,18 @@ pub fn router(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> 
             origin,
             security::reject_cross_site,
         ))
-        .layer(middleware::from_fn(security::security_headers))
         .layer(middleware::from_fn(cache_headers))
         // Pages, JSON and the bundle (wasm, JS, CSS) go out compressed to browsers that take
         // brotli or gzip; file bytes never pass through here.
         .layer(CompressionLayer::new())
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            bodies,
+            security::read_body_within,
+        ))
         .layer(CatchPanicLayer::new())
+        // Outermost but for tracing: every answer above, early ones (413, 408, a panic's
+        // 500) included, carries the security headers.
+        .layer(middleware::from_fn(security::security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -80,6 +86,7 @@ pub fn router(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> 
 pub fn metrics_router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(private_metrics))
+        .layer(middleware::from_fn(security::security_headers))
         .with_state(state)
 }
 

@@ -1,6 +1,9 @@
 //! Request and response guards that apply to every route.
 
+use std::time::Duration;
+
 use axum::{
+    body::{to_bytes, Body},
     extract::{Request, State},
     http::{header, HeaderValue, Method, StatusCode},
     middleware::Next,
@@ -47,30 +50,111 @@ fn same_site(request: &Request, origin: &str) -> bool {
     true
 }
 
-/// Headers every response carries: no MIME sniffing, no framing, no leaking paths to other sites.
+/// Headers every answer carries, whatever answers it (a page, JSON, the bundle, a 404, a 413,
+/// a panic's 500, a refused connection's 503): no MIME sniffing, no framing, no paths leaked.
+pub const HEADERS: [(header::HeaderName, &str); 3] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "same-origin"),
+];
+
+/// The policy of everything but pages: JSON, files and errors need no scripts at all. Pages
+/// set their own, with a script nonce (see app::shell).
+pub const NON_PAGE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Adds `HEADERS`, and `NON_PAGE_POLICY` to answers that are not pages. The outermost layer,
+/// so that no early answer escapes it.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    for (name, value) in HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
     let is_page = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if !is_page && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        // Pages set their own policy with a script nonce (see app::shell); everything else
-        // (JSON, files, errors) needs no scripts at all.
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            HeaderValue::from_static(NON_PAGE_POLICY),
         );
     }
     response
+}
+
+/// Bounds on request bodies: server functions take small JSON or form bodies, and file bytes
+/// never come through here.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    pub max_bytes: usize,
+    /// The whole body must arrive within this time of the headers.
+    pub timeout: Duration,
+}
+
+/// Reads a request's whole body before handing the request on: one larger than allowed gets a
+/// 413, one that has not all arrived within the timeout a 408, and its connection is closed.
+/// A client that trickles a body can hold a connection for the timeout at most.
+pub async fn read_body_within(
+    State(limits): State<BodyLimits>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.max_bytes as u64) {
+        return too_large(limits);
+    }
+    if declared == Some(0) || (declared.is_none() && is_safe(request.method())) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(limits.timeout, to_bytes(body, limits.max_bytes)).await {
+        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Err(error)) if is_length_limit(&error) => too_large(limits),
+        Ok(Err(_)) => closing(
+            StatusCode::BAD_REQUEST,
+            "The request body could not be read.".into(),
+        ),
+        Err(_) => {
+            tracing::info!(uri = %parts.uri, "a request body did not arrive in time");
+            closing(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "The request body did not arrive within {} s.",
+                    limits.timeout.as_secs_f64()
+                ),
+            )
+        }
+    }
+}
+
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if cause.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+fn too_large(limits: BodyLimits) -> Response {
+    closing(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "The request body is larger than {} bytes.",
+            limits.max_bytes
+        ),
+    )
+}
+
+/// A plain-text answer after which the connection is closed (what is left of the body is
+/// not worth reading).
+fn closing(status: StatusCode, message: String) -> Response {
+    (status, [(header::CONNECTION, "close")], message).into_response()
 }

@@ -184,6 +184,26 @@ pub struct Settings {
     #[arg(long, env = "HAUL_TRUST_PROXY", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_proxy: bool,
 
+    /// A request's headers must all arrive within this time of its first byte, or the
+    /// connection is closed (a client that sends half its headers holds nothing for long).
+    #[arg(long, env = "HAUL_HEADER_TIMEOUT", default_value = "30s", value_parser = parse_positive_duration)]
+    pub header_timeout: Duration,
+
+    /// A request's body (server functions take small forms and JSON) must arrive within this
+    /// time of its headers, or the answer is 408 and the connection is closed.
+    #[arg(long, env = "HAUL_BODY_TIMEOUT", default_value = "30s", value_parser = parse_positive_duration)]
+    pub body_timeout: Duration,
+
+    /// A connection with no request in progress is closed after this long.
+    #[arg(long, env = "HAUL_IDLE_TIMEOUT", default_value = "75s", value_parser = parse_positive_duration)]
+    pub idle_timeout: Duration,
+
+    /// Open client connections at most (lowered to what the open-file limit allows). At the
+    /// cap, a new connection closes the one idle longest; when every connection is busy, it
+    /// is answered 503 with Retry-After and closed.
+    #[arg(long, env = "HAUL_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
     /// Serve Prometheus metrics at /metrics on this separate address (keep it private: bind a
     /// loopback or internal address). Off by default.
     #[arg(long, env = "HAUL_METRICS_ADDR")]
@@ -204,6 +224,9 @@ pub struct Settings {
 }
 
 pub const DEFAULT_BUCKET: &str = "haul";
+
+/// Server functions take small JSON or form bodies; file bytes never come through Haul.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 impl Settings {
     /// The origin browsers use, without a trailing slash, e.g. `http://127.0.0.1:3000`;
@@ -266,6 +289,25 @@ impl Settings {
             .max(1)
     }
 
+    /// What one client connection may hold, with the cap fitted to `open_file_limit`.
+    pub fn connection_limits(&self, open_file_limit: u64) -> crate::serve::Limits {
+        crate::serve::Limits {
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: crate::serve::connection_cap(
+                self.max_connections as usize,
+                open_file_limit,
+            ),
+        }
+    }
+
+    pub fn body_limits(&self) -> crate::security::BodyLimits {
+        crate::security::BodyLimits {
+            max_bytes: MAX_BODY_BYTES,
+            timeout: self.body_timeout,
+        }
+    }
+
     pub fn s3_timeouts(&self) -> Timeouts {
         let floor = Duration::from_millis(100);
         Timeouts {
@@ -296,6 +338,14 @@ fn parse_part_size(input: &str) -> Result<u64, String> {
 }
 
 /// `90`, `90s`, `15m`, `12h`, `7d`.
+/// `parse_duration`, refusing zero (a timeout of nothing would close every connection).
+fn parse_positive_duration(input: &str) -> Result<Duration, String> {
+    match parse_duration(input)? {
+        Duration::ZERO => Err("must be at least 1s".into()),
+        duration => Ok(duration),
+    }
+}
+
 pub fn parse_duration(input: &str) -> Result<Duration, String> {
     let input = input.trim();
     let split = input

@@ -27,6 +27,8 @@ use tower_sessions_sqlx_store::PostgresStore;
 use crate::{
     local_stack::{LocalPostgres, LocalS3, LocalStack},
     routes::router,
+    security::BodyLimits,
+    serve,
     settings::Settings,
 };
 
@@ -42,6 +44,8 @@ pub struct Application {
     session_sweeper: JoinHandle<()>,
     upload_sweeper: JoinHandle<()>,
     stack: LocalStack,
+    connections: serve::Limits,
+    bodies: BodyLimits,
 }
 
 impl Application {
@@ -94,6 +98,8 @@ impl Application {
             session_sweeper,
             upload_sweeper,
             stack,
+            connections: connection_limits(settings),
+            bodies: settings.body_limits(),
         })
     }
 
@@ -126,15 +132,23 @@ impl Application {
             session_sweeper,
             upload_sweeper,
             mut stack,
+            connections,
+            bodies,
         } = self;
         let db = state.db.clone();
+        let metrics = state.metrics.clone();
         let metrics_server = metrics_listener.map(|listener| {
             let app = crate::routes::metrics_router(state.clone());
-            tokio::spawn(async move { axum::serve(listener, app).await })
+            tokio::spawn(serve::serve(
+                listener,
+                app,
+                connections,
+                None,
+                std::future::pending(),
+            ))
         });
-        let app = router(state, sessions).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
+        let app = router(state, sessions, bodies);
+        let served = serve::serve(listener, app, connections, Some(metrics), shutdown)
             .await
             .context("serving HTTP");
         session_sweeper.abort();
@@ -148,6 +162,24 @@ impl Application {
             .context("stopping the local stack")?;
         served
     }
+}
+
+/// The connection bounds, with the open-file limit raised as far as allowed (and the cap
+/// lowered to fit it).
+fn connection_limits(settings: &Settings) -> serve::Limits {
+    let open_files = serve::raise_open_file_limit().unwrap_or_else(|error| {
+        tracing::warn!(%error, "cannot read the open-file limit");
+        1024
+    });
+    let limits = settings.connection_limits(open_files);
+    if limits.max_connections < settings.max_connections as usize {
+        tracing::warn!(
+            open_files,
+            max_connections = limits.max_connections,
+            "the open-file limit holds fewer connections than HAUL_MAX_CONNECTIONS: raise it (ulimit -n, LimitNOFILE)"
+        );
+    }
+    limits
 }
 
 /// Sessions in PostgreSQL (their own schema), with a task that deletes expired ones.

@@ -8,6 +8,7 @@ mod admin_cli;
 mod auth;
 mod cluster;
 mod config_errors;
+mod connections;
 mod fault;
 mod health;
 mod helpers;
