@@ -474,6 +474,38 @@ pub struct StoredPart {
     pub etag: String,
     /// The part's SHA-256 (base64), when known: completion passes it to S3, which checks it.
     pub sha256: Option<String>,
+    /// When this PUT of the part was stored, when S3 says.
+    pub last_modified: Option<SystemTime>,
+}
+
+/// One entry per part number, in part order. S3 keeps only the last PUT of a part, but some
+/// stores (SeaweedFS) list every PUT of it: a part sent three times would count thrice in
+/// the bytes that landed, and completion would pass the duplicates on (AWS refuses a list
+/// that is not strictly ascending, `InvalidPartOrder`). Of one number's entries, the one
+/// whose checksum is `recorded(number)` (the digest the part was signed with) is kept;
+/// failing that, the latest stored, and of equally late ones the last listed.
+pub fn one_per_part(
+    parts: Vec<StoredPart>,
+    recorded: impl Fn(i32) -> Option<String>,
+) -> Vec<StoredPart> {
+    let mut kept: std::collections::BTreeMap<i32, StoredPart> = Default::default();
+    for part in parts {
+        match kept.entry(part.number) {
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                entry.insert(part);
+            }
+            std::collections::btree_map::Entry::Occupied(mut entry) => {
+                let wanted = recorded(part.number);
+                let matches = |p: &StoredPart| wanted.is_some() && p.sha256 == wanted;
+                let (new, old) = (matches(&part), matches(entry.get()));
+                let later = part.last_modified >= entry.get().last_modified;
+                if (new && !old) || (new == old && later) {
+                    entry.insert(part);
+                }
+            }
+        }
+    }
+    kept.into_values().collect()
 }
 
 /// An object's size and, when S3 keeps one, its SHA-256 checksum (`…-N` when composite).
@@ -542,8 +574,9 @@ impl Storage {
         Ok(())
     }
 
-    /// Every part S3 holds for an upload, following ListParts' pages (1 000 parts each).
-    /// None when S3 knows no such upload (completed or aborted).
+    /// Every part S3 holds for an upload, following ListParts' pages (1 000 parts each), as
+    /// listed: a store may list a part once per PUT of it (see [`one_per_part`]). None when S3
+    /// knows no such upload (completed or aborted).
     pub async fn list_parts(
         &self,
         key: &str,
@@ -586,6 +619,9 @@ impl Storage {
                     size: part.size()?,
                     etag: part.e_tag()?.to_owned(),
                     sha256: part.checksum_sha256().map(str::to_owned),
+                    last_modified: part
+                        .last_modified()
+                        .and_then(|at| SystemTime::try_from(*at).ok()),
                 })
             }));
             match (page.is_truncated(), page.next_part_number_marker()) {
@@ -827,6 +863,69 @@ fn presigning(ttl: Duration) -> anyhow::Result<PresigningConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stored(number: i32, etag: &str, sha256: Option<&str>, at: Option<u64>) -> StoredPart {
+        StoredPart {
+            number,
+            size: 5,
+            etag: etag.to_owned(),
+            sha256: sha256.map(str::to_owned),
+            last_modified: at.map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s)),
+        }
+    }
+
+    fn etags(parts: &[StoredPart]) -> Vec<(i32, &str)> {
+        parts.iter().map(|p| (p.number, p.etag.as_str())).collect()
+    }
+
+    #[test]
+    fn a_part_listed_once_per_put_is_kept_once() {
+        // SeaweedFS after part 1 was sent three times and part 3 twice.
+        let listed = vec![
+            stored(1, "1a", None, Some(10)),
+            stored(1, "1b", None, Some(30)),
+            stored(1, "1c", None, Some(20)),
+            stored(2, "2a", None, Some(10)),
+            stored(3, "3a", None, None),
+            stored(3, "3b", None, None),
+        ];
+        let kept = one_per_part(listed, |_| None);
+        // The latest stored; of equally dated ones, the last listed.
+        assert_eq!(etags(&kept), [(1, "1b"), (2, "2a"), (3, "3b")]);
+    }
+
+    #[test]
+    fn the_entry_with_the_recorded_checksum_wins_over_a_later_one() {
+        let listed = vec![
+            stored(1, "right", Some("R"), Some(10)),
+            stored(1, "wrong", Some("W"), Some(20)),
+            stored(2, "old", Some("W"), Some(10)),
+            stored(2, "new", Some("R"), Some(5)),
+            stored(3, "only", Some("W"), Some(1)),
+        ];
+        let kept = one_per_part(listed, |_| Some("R".to_owned()));
+        assert_eq!(etags(&kept), [(1, "right"), (2, "new"), (3, "only")]);
+        // Without a recorded digest, the latest.
+        let listed = vec![
+            stored(1, "right", Some("R"), Some(10)),
+            stored(1, "wrong", Some("W"), Some(20)),
+        ];
+        assert_eq!(etags(&one_per_part(listed, |_| None)), [(1, "wrong")]);
+    }
+
+    #[test]
+    fn parts_come_out_in_ascending_order() {
+        let listed = vec![
+            stored(3, "3", None, None),
+            stored(1, "1", None, None),
+            stored(2, "2", None, None),
+        ];
+        let numbers: Vec<i32> = one_per_part(listed, |_| None)
+            .iter()
+            .map(|p| p.number)
+            .collect();
+        assert_eq!(numbers, [1, 2, 3]);
+    }
 
     #[test]
     fn only_definitive_refusals_fail_a_file() {

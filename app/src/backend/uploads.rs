@@ -20,7 +20,7 @@ use super::{
     checksum::{self, Digest},
     files::{self, Ending, FileRow, Lease, NewFile},
     state::AppState,
-    storage::{StorageError, StoredPart},
+    storage::{one_per_part, StorageError, StoredPart},
     users::User,
 };
 use crate::{
@@ -321,15 +321,13 @@ pub async fn uploaded_parts(
     file_id: &str,
 ) -> Result<Vec<UploadedPart>, Error> {
     let file = uploading_file(state, user, file_id).await?;
-    let parts = match &file.s3_upload_id {
-        Some(upload_id) => state
-            .storage
-            .list_parts(&file.object_key, upload_id)
-            .await?
-            .unwrap_or_default(),
-        None => Vec::new(),
+    let (parts, digests) = match &file.s3_upload_id {
+        Some(upload_id) => {
+            let (parts, digests) = landed(state, &file, upload_id).await?;
+            (parts.unwrap_or_default(), digests)
+        }
+        None => (Vec::new(), BTreeMap::new()),
     };
-    let digests = files::part_digests(&state.db, file.id).await?;
     Ok(parts
         .into_iter()
         .map(|part| UploadedPart {
@@ -342,6 +340,31 @@ pub async fn uploaded_parts(
             etag: part.etag,
         })
         .collect())
+}
+
+/// The parts S3 holds of `file`'s multipart upload, one entry per part (`one_per_part`:
+/// the one that holds the digest the part was signed with), and those digests. The digests
+/// are read after the listing: a part is signed (its digest recorded, never replaced) before
+/// it can be sent, so every part listed has its digest here, even one sent meanwhile. No
+/// parts (None) when S3 knows no such upload.
+pub async fn landed(
+    state: &AppState,
+    file: &FileRow,
+    upload_id: &str,
+) -> Result<(Option<Vec<StoredPart>>, BTreeMap<u32, Digest>), Error> {
+    let listed = state
+        .storage
+        .list_parts(&file.object_key, upload_id)
+        .await?;
+    let digests = files::part_digests(&state.db, file.id).await?;
+    let recorded = |number: i32| {
+        u32::try_from(number)
+            .ok()
+            .and_then(|n| digests.get(&n))
+            .map(checksum::encode)
+    };
+    let parts = listed.map(|parts| one_per_part(parts, recorded));
+    Ok((parts, digests))
 }
 
 /// The file's state as an answer to `complete_upload`, once it has left `uploading`.
@@ -441,19 +464,10 @@ async fn assemble_parts(
     lease: &Lease,
     upload_id: &str,
 ) -> Result<Assembled, Error> {
-    let listed = state
-        .storage
-        .list_parts(&file.object_key, upload_id)
-        .await?;
-    // The digests the parts were signed with, which S3 holds them to. Read after the listing:
-    // a part is signed (its digest recorded, never replaced) before it can be sent, so every
-    // part listed has its digest here, even one sent while this call was running.
-    let digests = if file.part_checksums {
-        Some(files::part_digests(&state.db, file.id).await?)
-    } else {
-        None
-    };
-    let digests = digests.as_ref();
+    // The digests the parts were signed with, which S3 holds them to (none for an upload
+    // begun before checksums). One entry per part: S3 wants each number once, ascending.
+    let (listed, digests) = landed(state, file, upload_id).await?;
+    let digests = file.part_checksums.then_some(&digests);
     // No such upload: an earlier call completed it (then the object exists) or it was
     // aborted (then it does not). HeadObject tells.
     let Some(mut parts) = listed else {

@@ -1,5 +1,13 @@
 //! The upload protocol end to end: bytes really go to the pre-signed URLs.
 
+use app::{
+    backend::{
+        audit::Actor,
+        files, uploads,
+        users::{self, Change},
+    },
+    model::Role,
+};
 use serde_json::{json, Value};
 
 use crate::helpers::{digest, header, sha256, spawn_app_with, test_bytes, TestApp};
@@ -207,6 +215,103 @@ async fn complete_with_a_missing_part_is_refused_and_can_finish_later() {
     let (status, _) = app.complete(&file_id).await;
     assert_eq!(status, 200);
     assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
+}
+
+/// A store may list a part once per PUT of it (SeaweedFS does): a part sent again counts
+/// once in what `uploaded_parts` answers, in the admin's view of what landed, and in the list
+/// completion hands to S3.
+#[tokio::test]
+async fn a_part_sent_several_times_counts_once() {
+    let app = app().await;
+    let (email, _) = app.signed_up_user().await;
+    let user = users::find_by_email(&app.db, &email)
+        .await
+        .unwrap()
+        .unwrap();
+    users::change(
+        &app.db,
+        user.id,
+        Change::Role(Role::Admin),
+        &Actor::system(),
+    )
+    .await
+    .unwrap();
+    let bytes = test_bytes(11 * MIB, 26);
+    let (_, started) = app.start("resent.bin", bytes.len(), "").await;
+    let file_id = id(&started);
+    let parts: Vec<(i64, &[u8])> = (1..=3).map(|n| (n, part_of(&bytes, 5 * MIB, n))).collect();
+    let (status, signed) = app.sign(&file_id, &parts).await;
+    assert_eq!(status, 200, "{signed}");
+    // Part 1 three times, part 2 once, part 3 twice, one PUT after the other.
+    for part in signed.as_array().unwrap() {
+        let number = part["part_number"].as_i64().unwrap();
+        let times = [3, 1, 2][number as usize - 1];
+        for _ in 0..times {
+            let body = part_of(&bytes, 5 * MIB, number).to_vec();
+            assert_eq!(app.put_part(part, body).await, 200);
+        }
+    }
+    let (key, upload_id): (String, String) =
+        sqlx::query_as("select object_key, s3_upload_id from file where file_id = $1::uuid")
+            .bind(&file_id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let listed = app.storage.list_parts(&key, &upload_id).await.unwrap();
+    let numbers: Vec<i32> = listed.unwrap().iter().map(|p| p.number).collect();
+    // What the store itself lists: each PUT (SeaweedFS), or each part (AWS, MinIO).
+    assert!(
+        numbers == [1, 1, 1, 2, 3, 3] || numbers == [1, 2, 3],
+        "{numbers:?}"
+    );
+
+    let (status, uploaded) = app
+        .json("/api/uploaded_parts", &[("file_id", &file_id)])
+        .await;
+    assert_eq!(status, 200, "{uploaded}");
+    let uploaded: Vec<(i64, u64)> = uploaded
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["part_number"].as_i64().unwrap(),
+                p["size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mib = MIB as u64;
+    assert_eq!(uploaded, [(1, 5 * mib), (2, 5 * mib), (3, mib)]);
+    let (status, landed) = app
+        .json("/api/admin/landed_parts", &[("file_id", &file_id)])
+        .await;
+    assert_eq!(status, 200, "{landed}");
+    assert_eq!(
+        landed,
+        json!({ "landed_parts": 3, "landed_bytes": 11 * MIB, "part_count": 3 })
+    );
+
+    // What completion hands to S3 (SeaweedFS takes duplicates; AWS refuses them).
+    let row = files::find(&app.db, files::parse_id(&file_id).unwrap())
+        .await
+        .unwrap();
+    let (parts, _) = uploads::landed(&app.state, &row, &upload_id).await.unwrap();
+    let numbers: Vec<i32> = parts.unwrap().iter().map(|p| p.number).collect();
+    assert_eq!(numbers, [1, 2, 3]);
+
+    let (status, file) = app.complete(&file_id).await;
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(
+        file["checksum"],
+        composite_of(&[
+            &bytes[..5 * MIB],
+            &bytes[5 * MIB..10 * MIB],
+            &bytes[10 * MIB..]
+        ])
+        .as_str()
+    );
+    assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
+    assert_eq!(app.usage().await, (bytes.len() as i64, 0));
 }
 
 #[tokio::test]

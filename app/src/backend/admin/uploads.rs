@@ -94,16 +94,17 @@ fn upload_view(row: UploadRow, now: OffsetDateTime, ttl: std::time::Duration) ->
     }
 }
 
-/// What S3 holds of one upload in progress (ListParts).
+/// What S3 holds of one upload in progress (ListParts), each part once.
 pub async fn landed(state: &AppState, _admin: &Admin, file_id: &str) -> Result<LandedParts, Error> {
     let file =
         crate::backend::files::find(&state.db, crate::backend::files::parse_id(file_id)?).await?;
     let parts = match (&file.s3_upload_id, file.status) {
-        (Some(upload_id), crate::model::FileStatus::Uploading) => state
-            .storage
-            .list_parts(&file.object_key, upload_id)
-            .await?
-            .unwrap_or_default(),
+        (Some(upload_id), crate::model::FileStatus::Uploading) => {
+            uploads::landed(state, &file, upload_id)
+                .await?
+                .0
+                .unwrap_or_default()
+        }
         _ => {
             return Err(Error::invalid(
                 "file",
