@@ -45,9 +45,36 @@ pub enum AppError {
     /// with another request; nothing was changed and the same call may succeed shortly.
     #[error("{0}")]
     Unavailable(String),
+    /// Completion found these parts (of `part_count`; the first 100 missing) not in the
+    /// storage. Nothing was changed: send them, then complete again. Unlike a wrong file
+    /// (`Invalid`), the upload goes on.
+    #[error("{}", missing_parts(.parts, *.part_count))]
+    PartsMissing { parts: Vec<u32>, part_count: u32 },
     /// Something failed on the server; the id finds it in the log.
     #[error("Something went wrong on our side (reference {0}). Please try again.")]
     Internal(String),
+}
+
+fn missing_parts(parts: &[u32], part_count: u32) -> String {
+    const SHOWN: usize = 5;
+    match parts {
+        [] => "Parts of this upload have not arrived yet.".to_owned(),
+        [part] => format!("Part {part} of {part_count} has not arrived yet."),
+        [first @ .., last] if parts.len() <= SHOWN => {
+            let first: Vec<String> = first.iter().map(u32::to_string).collect();
+            format!(
+                "Parts {} and {last} of {part_count} have not arrived yet.",
+                first.join(", ")
+            )
+        }
+        _ => {
+            let shown: Vec<String> = parts[..SHOWN].iter().map(u32::to_string).collect();
+            format!(
+                "Parts {} and more of {part_count} have not arrived yet.",
+                shown.join(", ")
+            )
+        }
+    }
 }
 
 fn join_fields(errors: &[FieldError]) -> String {
@@ -101,6 +128,7 @@ impl AppError {
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::Invalid(_) => 422,
+            Self::PartsMissing { .. } => 409,
             Self::RateLimited { .. } => 429,
             Self::BadRequest(_) => 400,
             Self::Unreachable(_) | Self::Unavailable(_) => 503,
@@ -176,6 +204,34 @@ mod tests {
         ] {
             assert_eq!(AppError::from_server_fn_error(error).status(), 400);
         }
+    }
+
+    #[test]
+    fn missing_parts_are_named() {
+        let text = |parts: &[u32], count| {
+            AppError::PartsMissing {
+                parts: parts.to_vec(),
+                part_count: count,
+            }
+            .to_string()
+        };
+        assert_eq!(text(&[2], 3), "Part 2 of 3 has not arrived yet.");
+        assert_eq!(
+            text(&[2, 5, 7], 9),
+            "Parts 2, 5 and 7 of 9 have not arrived yet."
+        );
+        assert_eq!(
+            text(&[1, 2, 3, 4, 5, 6], 10),
+            "Parts 1, 2, 3, 4, 5 and more of 10 have not arrived yet."
+        );
+        assert_eq!(
+            AppError::PartsMissing {
+                parts: vec![2],
+                part_count: 3
+            }
+            .status(),
+            409
+        );
     }
 
     #[test]

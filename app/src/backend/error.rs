@@ -32,6 +32,10 @@ pub enum Error {
     /// the same call may pass in a moment.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Completion found these parts of `part_count` (the first 100 missing) not in the
+    /// storage: nothing was changed, and they can still be sent.
+    #[error("parts missing: {parts:?} of {part_count}")]
+    PartsMissing { parts: Vec<u32>, part_count: u32 },
     /// The account has no room for a file of `needed` bytes; `free` bytes are left.
     #[error("over quota: {needed} bytes needed, {free} free")]
     Quota { needed: u64, free: u64 },
@@ -98,6 +102,7 @@ impl From<Error> for AppError {
             Error::WrongCredentials => Self::InvalidCredentials,
             Error::RateLimited { retry_after } => Self::RateLimited { retry_after },
             Error::Conflict(message) => Self::Unavailable(message),
+            Error::PartsMissing { parts, part_count } => Self::PartsMissing { parts, part_count },
             Error::Quota { needed, free } => Self::invalid(
                 "size",
                 format!(
@@ -174,6 +179,16 @@ mod tests {
             answer.field("size").as_deref(),
             Some("Not enough room: this file needs 3.0 GiB, and 1.0 GiB of your quota is free.")
         );
+    }
+
+    #[test]
+    fn missing_parts_are_named_apart_from_a_wrong_file() {
+        let answer = AppError::from(Error::PartsMissing {
+            parts: vec![2],
+            part_count: 3,
+        });
+        assert_eq!(answer.status(), 409);
+        assert_eq!(answer.to_string(), "Part 2 of 3 has not arrived yet.");
     }
 
     #[test]

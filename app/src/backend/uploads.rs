@@ -436,6 +436,13 @@ async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<File
             files::release(&state.db, lease).await?;
             Err(Error::invalid("file", message))
         }
+        Ok(Assembled::Missing(parts)) => {
+            files::release(&state.db, lease).await?;
+            Err(Error::PartsMissing {
+                parts,
+                part_count: file_plan(file).part_count,
+            })
+        }
         Ok(Assembled::Wrong(reason)) => fail(state, file, lease, &reason).await,
         // Someone else holds the file now: theirs is the answer.
         Ok(Assembled::LeaseLost) => answer_now(state, file).await,
@@ -449,8 +456,11 @@ async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<File
 enum Assembled {
     /// The object exists with the declared size and the parts' checksum (recorded here).
     Done(Option<String>),
-    /// Parts are missing; the client can still send them.
+    /// Nothing was sent for a file of one PUT (an earlier version's).
     NotYet(String),
+    /// These parts (the first `MAX_PARTS_PER_SIGN` missing) have not arrived; the client
+    /// can still send them.
+    Missing(Vec<u32>),
     /// The bytes are not the declared file: it fails, with this reason.
     Wrong(String),
     /// The lease ran out while the parts were listed (a slow store) and was taken: nothing
@@ -475,7 +485,7 @@ async fn assemble_parts(
     };
     match check_parts(file, &parts) {
         Ok(()) => {}
-        Err(PartProblem::Missing(message)) => return Ok(Assembled::NotYet(message)),
+        Err(PartProblem::Missing(parts)) => return Ok(Assembled::Missing(parts)),
         Err(PartProblem::WrongSize(reason)) => return Ok(Assembled::Wrong(reason)),
     }
     // Listing thousands of parts takes a call per 1 000, each up to the operation timeout: the
@@ -576,8 +586,8 @@ async fn answer_now(state: &AppState, file: &FileRow) -> Result<FileView, Error>
 }
 
 enum PartProblem {
-    /// Can still be sent.
-    Missing(String),
+    /// Can still be sent: the first `MAX_PARTS_PER_SIGN` missing.
+    Missing(Vec<u32>),
     /// The bytes are not the declared file.
     WrongSize(String),
 }
@@ -586,10 +596,13 @@ enum PartProblem {
 fn check_parts(file: &FileRow, parts: &[StoredPart]) -> Result<(), PartProblem> {
     let count = file.part_count;
     let numbers: BTreeSet<i32> = parts.iter().map(|p| p.number).collect();
-    if let Some(missing) = (1..=count).find(|n| !numbers.contains(n)) {
-        return Err(PartProblem::Missing(format!(
-            "Part {missing} of {count} has not been uploaded yet."
-        )));
+    let missing: Vec<u32> = (1..=count)
+        .filter(|n| !numbers.contains(n))
+        .filter_map(|n| u32::try_from(n).ok())
+        .take(MAX_PARTS_PER_SIGN)
+        .collect();
+    if !missing.is_empty() {
+        return Err(PartProblem::Missing(missing));
     }
     let last_size = file.size_bytes - i64::from(count - 1) * file.part_size;
     let wrong = parts.iter().find(|p| {

@@ -22,7 +22,7 @@ use super::{
     progress::Sent,
     queue::MAX_CONNECTIONS,
     resume::Saved,
-    retry::{classify, Answer, Next, Policy, Tries},
+    retry::{classify, resend_missing, Answer, Next, Policy, Tries},
     stop::Stop,
 };
 use crate::{
@@ -538,6 +538,8 @@ pub trait Report {
     fn progress(&self, done: u64);
     /// Every byte is in S3; the server is checking the result.
     fn verifying(&self);
+    /// Parts are being sent again: the server found them missing.
+    fn sending(&self);
     /// The parts S3 held are this file's: a resume or retry need not check them again.
     fn held_checked(&self);
 }
@@ -586,36 +588,49 @@ pub async fn upload(
         slots,
         report: report.clone(),
     };
-    let result = upload.send_missing_parts(check_held, parts_in_flight).await;
-    if cancel.is_paused() {
-        return Err(Stopped::Paused);
-    }
-    if cancel.is_stopped() {
-        let _ = abort_upload(file_id.clone()).await;
-        remembered::forget(&file_id);
-        return Err(Stopped::Cancelled);
-    }
-    if let Err(stopped) = result {
-        // An upload the server ended, or one the file no longer matches, cannot be resumed.
-        if matches!(stopped, Stopped::Rejected(_)) {
-            remembered::forget(&file_id);
+    let mut check_held = check_held;
+    let mut resent = 0;
+    loop {
+        let result = upload.send_missing_parts(check_held, parts_in_flight).await;
+        if cancel.is_paused() {
+            return Err(Stopped::Paused);
         }
-        return Err(stopped);
-    }
-    report.verifying();
-    let verified = upload.complete().await;
-    match verified {
-        Ok(file) => {
+        if cancel.is_stopped() {
+            let _ = abort_upload(file_id.clone()).await;
             remembered::forget(&file_id);
-            Ok(file)
+            return Err(Stopped::Cancelled);
         }
-        // Failed for good on the server (the bytes were not the file): nothing to resume.
-        Err(AppError::Invalid(fields)) => {
-            remembered::forget(&file_id);
-            Err(Stopped::Rejected(message(&AppError::Invalid(fields))))
+        if let Err(stopped) = result {
+            // An upload the server ended, or one the file no longer matches, cannot be resumed.
+            if matches!(stopped, Stopped::Rejected(_)) {
+                remembered::forget(&file_id);
+            }
+            return Err(stopped);
         }
-        // Anything else leaves it remembered, to try again.
-        Err(other) => Err(Stopped::Failed(message(&other))),
+        // What S3 held was checked once; a later round only sends.
+        check_held = false;
+        report.verifying();
+        match upload.complete().await {
+            Ok(file) => {
+                remembered::forget(&file_id);
+                return Ok(file);
+            }
+            // S3 does not hold parts whose PUTs were answered as stored (something on the way
+            // answered for S3, or S3 lost them): they are sent again from S3's own list, and
+            // the upload completed again; not forever.
+            Err(missing @ AppError::PartsMissing { .. }) => {
+                resend_missing(resent, &message(&missing)).map_err(Stopped::Failed)?;
+                resent += 1;
+                report.sending();
+            }
+            // Failed for good on the server (the bytes were not the file): nothing to resume.
+            Err(AppError::Invalid(fields)) => {
+                remembered::forget(&file_id);
+                return Err(Stopped::Rejected(message(&AppError::Invalid(fields))));
+            }
+            // Anything else leaves it remembered, to try again.
+            Err(other) => return Err(Stopped::Failed(message(&other))),
+        }
     }
 }
 

@@ -435,6 +435,10 @@ mod engine {
             with_entry(self.item.key, |entry| entry.check_held = false);
         }
 
+        fn sending(&self) {
+            self.item.phase.set(Phase::Uploading);
+        }
+
         fn verifying(&self) {
             // The last counts may have come between two showings.
             let shown = self.shown.borrow();

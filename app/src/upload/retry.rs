@@ -178,9 +178,42 @@ impl Tries {
     }
 }
 
+/// Rounds of sending parts again that completion found missing, before the file fails. A
+/// part whose PUT was answered as stored but that S3 does not hold (a proxy or cache on the
+/// way answered for S3, or S3 lost it) is sent again; one that still does not arrive after
+/// this many rounds will not arrive by sending it once more.
+pub const MISSING_ROUNDS: u32 = 3;
+
+/// Completion said parts are missing (`missing`, its words) after `resent` rounds of sending
+/// them again: another round (Ok), or the file fails with why (Err).
+pub fn resend_missing(resent: u32, missing: &str) -> Result<(), String> {
+    if resent < MISSING_ROUNDS {
+        Ok(())
+    } else {
+        Err(format!(
+            "{missing} What was missing was sent again {resent} times and never reached the \
+             storage."
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_parts_are_sent_again_a_few_rounds_then_the_file_fails() {
+        let missing = "Part 2 of 3 has not arrived yet.";
+        for resent in 0..MISSING_ROUNDS {
+            assert_eq!(resend_missing(resent, missing), Ok(()));
+        }
+        let failure = resend_missing(MISSING_ROUNDS, missing).unwrap_err();
+        assert_eq!(
+            failure,
+            "Part 2 of 3 has not arrived yet. What was missing was sent again 3 times and never \
+             reached the storage."
+        );
+    }
 
     const EXPIRED_AWS: &str =
         "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";

@@ -195,8 +195,10 @@ async fn a_multipart_file_sent_out_of_order_in_parallel_is_assembled_exactly() {
     assert_eq!(app.usage().await, (bytes.len() as i64, 0));
 }
 
+/// A part that has not arrived is no wrong file: completion names it (409, `PartsMissing`),
+/// and the upload stays as it was, its quota reserved, for the part to be sent.
 #[tokio::test]
-async fn complete_with_a_missing_part_is_refused_and_can_finish_later() {
+async fn complete_with_a_missing_part_names_it_and_can_finish_later() {
     let app = app().await;
     app.signed_up_user().await;
     let bytes = test_bytes(2 * 5 * MIB + 1, 12);
@@ -205,8 +207,14 @@ async fn complete_with_a_missing_part_is_refused_and_can_finish_later() {
     app.upload_parts(&file_id, &bytes, 5 * MIB, Some(2)).await;
 
     let (status, error) = app.complete(&file_id).await;
-    assert_eq!(status, 422, "{error}");
-    assert!(error.to_string().contains("Part 2 of 3"), "{error}");
+    assert_eq!(status, 409, "{error}");
+    assert_eq!(
+        error,
+        json!({ "PartsMissing": { "parts": [2], "part_count": 3 } })
+    );
+    let (_, page) = app.json("/api/list_files", &[]).await;
+    assert_eq!(page["files"][0]["status"], "uploading");
+    assert_eq!(app.usage().await, (0, bytes.len() as i64));
 
     // Nothing is lost: send the missing part and finish.
     let part = &bytes[5 * MIB..10 * MIB];
