@@ -5,6 +5,7 @@
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
+    Bytes, Decodes,
 };
 use serde::{Deserialize, Serialize};
 
@@ -153,6 +154,24 @@ impl FromServerFnError for AppError {
 }
 
 impl AppError {
+    /// A server function's error answer (a 4xx or 5xx status), read in the browser: the
+    /// server's own error (JSON), else what the status says. A proxy or load balancer on the
+    /// way answers in its own words (an HTML page): its 502, 503 and 504 say the server is
+    /// out of reach for now, its 429 and 408 that it is busy; all may pass on a later try,
+    /// like the server's own 503. Any other body is malformed, as before.
+    pub fn from_answer(status: u16, body: Bytes) -> Self {
+        if let Ok(error) = <JsonEncoding as Decodes<Self>>::decode(body.clone()) {
+            return error;
+        }
+        match status {
+            408 | 429 | 502..=504 => Self::Unavailable(format!(
+                "The server could not be reached just now (HTTP {status} on the way). Try \
+                 again in a moment."
+            )),
+            _ => Self::de(body),
+        }
+    }
+
     /// Any other server-function failure: its text is logged with a fresh reference, and only
     /// the reference is shown (the text may say things about the server's insides).
     fn unexpected(detail: String) -> Self {
@@ -204,6 +223,52 @@ mod tests {
         ] {
             assert_eq!(AppError::from_server_fn_error(error).status(), 400);
         }
+    }
+
+    #[test]
+    fn a_proxys_page_for_a_gateway_error_or_throttling_is_worth_another_try() {
+        let page = Bytes::from_static(b"<html><body><h1>502 Bad Gateway</h1></body></html>");
+        for status in [408, 429, 502, 503, 504] {
+            let error = AppError::from_answer(status, page.clone());
+            assert!(
+                matches!(error, AppError::Unavailable(_)),
+                "{status}: {error:?}"
+            );
+            assert!(error.to_string().contains(&status.to_string()), "{error}");
+        }
+        // An empty body too.
+        assert!(matches!(
+            AppError::from_answer(503, Bytes::new()),
+            AppError::Unavailable(_)
+        ));
+        // Other statuses with a body that is no error stay malformed answers.
+        for status in [400, 404, 500] {
+            assert_eq!(AppError::from_answer(status, page.clone()).status(), 400);
+        }
+    }
+
+    #[test]
+    fn the_servers_own_errors_are_read_whatever_the_status() {
+        for error in [
+            AppError::Unavailable("The storage is not answering.".into()),
+            AppError::invalid("file", "This upload was cancelled."),
+            AppError::RateLimited { retry_after: 7 },
+            AppError::PartsMissing {
+                parts: vec![2, 5],
+                part_count: 9,
+            },
+        ] {
+            let body = Bytes::from(serde_json_text(&error));
+            assert_eq!(AppError::from_answer(error.status(), body.clone()), error);
+            assert_eq!(AppError::from_answer(502, body), error);
+        }
+    }
+
+    fn serde_json_text(error: &AppError) -> Vec<u8> {
+        use leptos::server_fn::Encodes;
+        <JsonEncoding as Encodes<AppError>>::encode(error)
+            .expect("an AppError encodes")
+            .to_vec()
     }
 
     #[test]

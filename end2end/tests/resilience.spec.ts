@@ -3,6 +3,48 @@ import { FilesPage, signUpWithFile } from "./fixtures/files";
 
 const MIB = 1024 * 1024;
 
+/** What a proxy or load balancer between the page and the server answers in its own words. */
+function proxyAnswer(status: number) {
+  return status === 429
+    ? { status, contentType: "text/plain", body: "Too Many Requests" }
+    : { status, contentType: "text/html", body: `<html><body><h1>${status}</h1><p>The proxy got no answer.</p></body></html>` };
+}
+
+/** Answers the first calls of server function `name` with these statuses, as a proxy on the
+ * way would; later calls reach the server. Returns the calls made so far. */
+async function answerByProxy(page: Page, name: string, statuses: number[]): Promise<{ calls: number }> {
+  const seen = { calls: 0 };
+  await page.route(`**/api/${name}`, async (route) => {
+    seen.calls += 1;
+    const status = statuses[seen.calls - 1];
+    if (status === undefined) await route.continue();
+    else await route.fulfill(proxyAnswer(status));
+  });
+  return seen;
+}
+
+test("a proxy's 502 page and 429 while parts are signed are waited out, and the file arrives whole", async ({
+  page,
+}, testInfo) => {
+  const { path, hash, upload } = await signUpWithFile(page, testInfo, "gateway-sign.bin", 12 * MIB);
+  const signs = await answerByProxy(page, "sign_parts", [502, 429]);
+  await upload.choose([path]);
+  await upload.expectDone("gateway-sign.bin");
+  expect(signs.calls).toBeGreaterThanOrEqual(3);
+  await new FilesPage(page).expectDownload("gateway-sign.bin", hash);
+});
+
+test("a proxy's 502 and 504 pages in answer to the completion are waited out, and the file is done", async ({
+  page,
+}, testInfo) => {
+  const { path, hash, upload } = await signUpWithFile(page, testInfo, "gateway-complete.bin", 12 * MIB);
+  const completions = await answerByProxy(page, "complete_upload", [502, 504]);
+  await upload.choose([path]);
+  await upload.expectDone("gateway-complete.bin");
+  expect(completions.calls).toBe(3);
+  await new FilesPage(page).expectDownload("gateway-complete.bin", hash);
+});
+
 /** Part PUTs to S3 (their URLs carry `partNumber`). */
 const isPartPut = (url: URL) => url.searchParams.has("partNumber");
 

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod client;
 pub mod files;
 pub mod uploads;
 

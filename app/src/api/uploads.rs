@@ -1,16 +1,18 @@
 //! Server functions of the upload protocol: start, sign parts, list what arrived, complete,
-//! abort. Each checks the session and calls `backend::uploads`.
+//! abort. Each checks the session and calls `backend::uploads`. The browser calls them with
+//! `StatusAware`, which reads a proxy's error page by its status.
 
 use leptos::{prelude::*, server_fn::codec::Json};
 
 use crate::{
+    api::client::StatusAware,
     error::AppError,
     model::{FileView, NewUpload, PartDigest, SignedPart, UploadedPart},
 };
 
 /// Reserves quota and returns the plan: how the file is cut into parts, whose URLs come from
 /// `sign_parts`. A 0-byte file is complete at once.
-#[server(endpoint = "start_upload")]
+#[server(endpoint = "start_upload", client = StatusAware)]
 pub async fn start_upload(
     name: String,
     size: u64,
@@ -26,7 +28,7 @@ pub async fn start_upload(
 /// Pre-signed URLs for up to 100 parts, each given with the base64 SHA-256 of its bytes,
 /// which the URL signs (S3 refuses other bytes). PUT each with the headers returned. Ask
 /// again when a URL has expired.
-#[server(endpoint = "sign_parts", input = Json)]
+#[server(endpoint = "sign_parts", input = Json, client = StatusAware)]
 pub async fn sign_parts(
     file_id: String,
     parts: Vec<PartDigest>,
@@ -39,7 +41,7 @@ pub async fn sign_parts(
 }
 
 /// The parts S3 already holds: resume from here.
-#[server(endpoint = "uploaded_parts")]
+#[server(endpoint = "uploaded_parts", client = StatusAware)]
 pub async fn uploaded_parts(file_id: String) -> Result<Vec<UploadedPart>, AppError> {
     let (state, user) = super::require_user().await?;
     Ok(crate::backend::uploads::uploaded_parts(&state, &user, &file_id).await?)
@@ -47,7 +49,7 @@ pub async fn uploaded_parts(file_id: String) -> Result<Vec<UploadedPart>, AppErr
 
 /// Assembles the parts S3 holds and checks the result against the declared size and the
 /// parts' checksums; the file's checksum is recorded.
-#[server(endpoint = "complete_upload")]
+#[server(endpoint = "complete_upload", client = StatusAware)]
 pub async fn complete_upload(file_id: String) -> Result<FileView, AppError> {
     let started = std::time::Instant::now();
     let (state, user) = super::require_user().await?;
@@ -57,7 +59,7 @@ pub async fn complete_upload(file_id: String) -> Result<FileView, AppError> {
 }
 
 /// Cancels an upload in progress and frees its quota.
-#[server(endpoint = "abort_upload")]
+#[server(endpoint = "abort_upload", client = StatusAware)]
 pub async fn abort_upload(file_id: String) -> Result<(), AppError> {
     let (state, user) = super::require_user().await?;
     Ok(crate::backend::uploads::abort(&state, &user, &file_id).await?)

@@ -1,0 +1,53 @@
+//! How the browser calls the upload protocol's server functions: server_fn's own `fetch`
+//! client, except that an error answer is read with its HTTP status (`AppError::from_answer`).
+//! server_fn reads an error answer's body alone, so a proxy's HTML 502 between the page and
+//! the server became a malformed answer and failed the file; here it is the transient
+//! failure it is, and the upload engine tries again.
+
+use futures::{Sink, Stream};
+use leptos::server_fn::{
+    client::{browser::BrowserClient, Client},
+    response::ClientRes,
+    Bytes,
+};
+
+use crate::error::AppError;
+
+/// `#[server(client = StatusAware)]`.
+pub struct StatusAware;
+
+impl Client<AppError> for StatusAware {
+    type Request = <BrowserClient as Client<AppError>>::Request;
+    type Response = <BrowserClient as Client<AppError>>::Response;
+
+    async fn send(request: Self::Request) -> Result<Self::Response, AppError> {
+        let response = <BrowserClient as Client<AppError>>::send(request).await?;
+        let status = ClientRes::<AppError>::status(&response);
+        if !(400..=599).contains(&status) {
+            return Ok(response);
+        }
+        // A body cut short is a failed connection, not a malformed answer.
+        match ClientRes::<AppError>::try_into_bytes(response).await {
+            Ok(body) => Err(AppError::from_answer(status, body)),
+            Err(error) => Err(AppError::Unreachable(error.to_string())),
+        }
+    }
+
+    fn open_websocket(
+        path: &str,
+    ) -> impl std::future::Future<
+        Output = Result<
+            (
+                impl Stream<Item = Result<Bytes, Bytes>> + Send + 'static,
+                impl Sink<Bytes> + Send + 'static,
+            ),
+            AppError,
+        >,
+    > + Send {
+        <BrowserClient as Client<AppError>>::open_websocket(path)
+    }
+
+    fn spawn(future: impl std::future::Future<Output = ()> + Send + 'static) {
+        <BrowserClient as Client<AppError>>::spawn(future)
+    }
+}
