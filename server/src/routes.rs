@@ -17,8 +17,8 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde_json::json;
 use tower_http::{
-    catch_panic::CatchPanicLayer, compression::CompressionLayer,
-    services::ServeDir, trace::TraceLayer,
+    catch_panic::CatchPanicLayer, compression::CompressionLayer, services::ServeDir,
+    trace::TraceLayer,
 };
 use tower_sessions::SessionManagerLayer;
 use tower_sessions_sqlx_store::PostgresStore;

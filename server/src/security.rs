@@ -113,7 +113,10 @@ pub async fn read_body_within(
     }
     let (parts, body) = request.into_parts();
     match tokio::time::timeout(limits.timeout, to_bytes(body, limits.max_bytes)).await {
-        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
         Ok(Err(error)) if is_length_limit(&error) => too_large(limits),
         Ok(Err(_)) => closing(
             StatusCode::BAD_REQUEST,

@@ -75,7 +75,9 @@ pub fn raise_open_file_limit() -> io::Result<u64> {
 /// descriptors the server needs besides.
 pub fn connection_cap(wanted: usize, open_file_limit: u64) -> usize {
     let room = open_file_limit.saturating_sub(RESERVED_FDS).max(16);
-    wanted.min(usize::try_from(room).unwrap_or(usize::MAX)).max(1)
+    wanted
+        .min(usize::try_from(room).unwrap_or(usize::MAX))
+        .max(1)
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets requests in progress
@@ -167,8 +169,7 @@ async fn serve_connection(
         inner: stream,
         state: state.clone(),
     });
-    let connection =
-        builder.serve_connection_with_upgrades(io, TowerToHyperService::new(service));
+    let connection = builder.serve_connection_with_upgrades(io, TowerToHyperService::new(service));
     let mut connection = std::pin::pin!(connection);
     tokio::select! {
         _ = connection.as_mut() => return,
@@ -399,7 +400,9 @@ impl Registry {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Conn>>> {
-        self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn len(&self) -> usize {

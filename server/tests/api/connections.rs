@@ -106,13 +106,7 @@ async fn connections_idle_past_the_idle_timeout_are_closed_silent_or_after_a_req
 
 #[tokio::test]
 async fn at_the_cap_idle_connections_make_room_for_new_requests() {
-    let app = spawn_app_with(&[
-        "--max-connections",
-        "20",
-        "--metrics-addr",
-        "127.0.0.1:0",
-    ])
-    .await;
+    let app = spawn_app_with(&["--max-connections", "20", "--metrics-addr", "127.0.0.1:0"]).await;
     let mut held = Vec::new();
     for _ in 0..20 {
         held.push(connect(&app).await);
@@ -142,8 +136,7 @@ const UNFINISHED_POST: &[u8] = b"POST /api/sign_in HTTP/1.1\r\nHost: haul\r\n\
     Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail=a";
 
 #[tokio::test]
-async fn past_the_cap_with_every_connection_busy_a_new_one_gets_a_503_then_the_server_recovers()
-{
+async fn past_the_cap_with_every_connection_busy_a_new_one_gets_a_503_then_the_server_recovers() {
     let app = spawn_app_with(&[
         "--max-connections",
         "4",
@@ -208,7 +201,11 @@ async fn every_early_answer_carries_the_security_headers() {
     assert_eq!(wrong_method.status(), 405);
     assert_security_headers("405", &head(&wrong_method));
 
-    for path in ["/no-such-page", "/pkg/no-such-file.js", "/api/no_such_function"] {
+    for path in [
+        "/no-such-page",
+        "/pkg/no-such-file.js",
+        "/api/no_such_function",
+    ] {
         let missing = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(missing.status(), 404, "{path}");
         assert_security_headers(path, &head(&missing));
