@@ -140,6 +140,12 @@ pub struct Settings {
     #[arg(long, env = "HAUL_SWEEP_INTERVAL", default_value = "10m", value_parser = parse_duration)]
     pub sweep_interval: Duration,
 
+    /// How long an app server's claim on a file (while it completes, aborts or deletes it)
+    /// lasts without being renewed. It is renewed every third of this while the server works;
+    /// a server that was killed blocks its files this long at most.
+    #[arg(long, env = "HAUL_LEASE", default_value = "30s", value_parser = parse_positive_duration)]
+    pub lease: Duration,
+
     /// Longest wait for one try of an S3 request; a stalled store fails the request instead of
     /// holding it.
     #[arg(long, env = "HAUL_S3_ATTEMPT_TIMEOUT", default_value = "10s", value_parser = parse_duration)]

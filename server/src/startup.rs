@@ -350,6 +350,7 @@ fn domain_config(settings: &Settings, public_origin: String, storage_origin: Str
         rate_window: settings.rate_window,
         trust_proxy: settings.trust_proxy,
         upload_ttl: settings.upload_ttl,
+        lease: settings.lease,
         metrics_token: settings.metrics_token.clone().filter(|t| !t.is_empty()),
     }
 }

@@ -30,6 +30,9 @@ pub struct Config {
     pub trust_proxy: bool,
     /// An upload still in progress this long after it began is aborted by the sweeper.
     pub upload_ttl: Duration,
+    /// How long a claim on a file (completing, aborting, deleting it) lasts without a
+    /// heartbeat: how long a killed app server can block one of its files.
+    pub lease: Duration,
     /// /metrics answers requests with `Authorization: Bearer <token>`; None: not on the
     /// public address.
     pub metrics_token: Option<String>,

@@ -45,7 +45,11 @@ pub enum Error {
     /// The storage answered with a failure that may pass (a 5xx, throttling, an odd answer).
     #[error("storage failed for now: {0:#}")]
     StorageTransient(anyhow::Error),
-    /// Anything else: a bug, the database, a refusal nothing here expected.
+    /// The database cannot be reached (down, restarting, no connection free in time):
+    /// nothing was changed, and the same call may pass in a moment.
+    #[error("database unavailable: {0:#}")]
+    DatabaseUnavailable(anyhow::Error),
+    /// Anything else: a bug, a query that failed, a refusal nothing here expected.
     #[error(transparent)]
     Internal(anyhow::Error),
 }
@@ -63,19 +67,47 @@ impl Error {
 
 impl From<anyhow::Error> for Error {
     fn from(error: anyhow::Error) -> Self {
-        Self::Internal(error)
+        let unreachable = error
+            .chain()
+            .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+            .any(database_unreachable);
+        if unreachable {
+            Self::DatabaseUnavailable(error)
+        } else {
+            Self::Internal(error)
+        }
     }
 }
 
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
-        Self::Internal(error.into())
+        anyhow::Error::from(error).into()
+    }
+}
+
+/// Failures of reaching PostgreSQL rather than of a query: no free connection in time, a
+/// connection lost, a server shutting down or starting (SQLSTATE class 08, 57P01–57P03).
+fn database_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
     }
 }
 
 impl From<tower_sessions::session::Error> for Error {
     fn from(error: tower_sessions::session::Error) -> Self {
-        Self::Internal(anyhow::Error::from(error).context("session store"))
+        use tower_sessions::{session::Error as Session, session_store::Error as Store};
+        let error_is_the_stores = matches!(&error, Session::Store(Store::Backend(_)));
+        let error = anyhow::Error::from(error).context("session store");
+        // The store reports its database's failures as text: it has no other.
+        if error_is_the_stores {
+            Self::DatabaseUnavailable(error)
+        } else {
+            Self::Internal(error)
+        }
     }
 }
 
@@ -123,6 +155,12 @@ impl From<Error> for AppError {
                     "The storage could not do that just now (reference {reference}). Try again in a moment."
                 ))
             }
+            Error::DatabaseUnavailable(cause) => {
+                let reference = logged_warning(&cause, "database unavailable");
+                Self::Unavailable(format!(
+                    "The database is not answering right now (reference {reference}). Try again in a moment."
+                ))
+            }
             Error::Internal(cause) => {
                 let reference = crate::error::reference();
                 tracing::error!(reference, error = format!("{cause:#}"), "unexpected error");
@@ -166,6 +204,22 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn an_unreachable_database_is_a_503_and_a_failed_query_a_500() {
+        let lost = || sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        for error in [
+            Error::from(sqlx::Error::PoolTimedOut),
+            Error::from(lost()),
+            Error::from(anyhow::Error::from(lost()).context("claiming a file")),
+        ] {
+            assert!(matches!(error, Error::DatabaseUnavailable(_)), "{error}");
+            assert_eq!(AppError::from(error).status(), 503);
+        }
+        let failed = Error::from(sqlx::Error::RowNotFound);
+        assert!(matches!(failed, Error::Internal(_)), "{failed}");
+        assert_eq!(AppError::from(failed).status(), 500);
     }
 
     #[test]

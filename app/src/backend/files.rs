@@ -191,10 +191,46 @@ pub async fn insert(
 
 /// A claim on an uploading file: only its holder may complete, fail, abort or delete it, so
 /// two requests (or a request and the sweeper) never decide its fate at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// It is held for a short time and renewed every third of it while its holder lives (the
+/// heartbeat ends when the lease is finished, released or dropped), so a holder that died (a
+/// killed app server, a lost machine) blocks the file for one hold at most, not for the
+/// longest S3 call.
+#[derive(Debug)]
 pub struct Lease {
     pub file_id: Uuid,
     token: Uuid,
+    _heartbeat: Heartbeat,
+}
+
+/// Renews a lease until dropped.
+#[derive(Debug)]
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Heartbeat {
+    fn start(db: &PgPool, file_id: Uuid, token: Uuid, hold: Duration) -> Self {
+        let db = db.clone();
+        Self(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(hold / 3).await;
+                match renew_token(&db, file_id, token, hold).await {
+                    Ok(true) => {}
+                    // Finished, released, or run out and taken: nothing left to hold.
+                    Ok(false) => return,
+                    // The database is away for now; the lease runs out if it stays away.
+                    Err(error) => {
+                        tracing::warn!(file = %file_id, error = format!("{error:#}"), "renewing a lease failed")
+                    }
+                }
+            }
+        }))
+    }
 }
 
 /// Takes the lease on an uploading file for `hold`, unless someone else holds it. Returns the
@@ -221,17 +257,33 @@ pub async fn claim(
     .fetch_optional(db)
     .await
     .context("claiming a file")?;
-    Ok(row.map(|row| (row, Lease { file_id, token })))
+    Ok(row.map(|row| {
+        let lease = Lease {
+            file_id,
+            token,
+            _heartbeat: Heartbeat::start(db, file_id, token, hold),
+        };
+        (row, lease)
+    }))
 }
 
 /// Holds the lease `hold` from now, if it is still this holder's: false when it ran out and
 /// someone else took it (or the file ended meanwhile).
 pub async fn renew(db: &PgPool, lease: &Lease, hold: Duration) -> anyhow::Result<bool> {
+    renew_token(db, lease.file_id, lease.token, hold).await
+}
+
+async fn renew_token(
+    db: &PgPool,
+    file_id: Uuid,
+    token: Uuid,
+    hold: Duration,
+) -> anyhow::Result<bool> {
     let renewed = sqlx::query!(
         "update file set lease_until = now() + make_interval(secs => $3::float8)
          where file_id = $1 and lease_token = $2 and status = 'uploading'",
-        lease.file_id,
-        lease.token,
+        file_id,
+        token,
         hold.as_secs_f64()
     )
     .execute(db)

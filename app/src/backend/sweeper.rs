@@ -26,6 +26,9 @@ const JOB: &str = "sweeper";
 pub struct Swept {
     /// Uploads older than the TTL, aborted and their quota released.
     pub abandoned: usize,
+    /// Uploads older than the TTL that S3 had already assembled (their completer died before
+    /// recording it): completed.
+    pub completed: usize,
     /// Multipart uploads S3 held open that no uploading file knows of.
     pub orphans: usize,
     /// Objects under the app's prefix that no live row owns.
@@ -88,6 +91,7 @@ fn record(state: &AppState, swept: &Swept, succeeded: bool) {
         swept.abandoned as u64,
     );
     metrics.count(removed, &[("what", "orphan_uploads")], swept.orphans as u64);
+    metrics.count("haul_sweeper_completed_total", &[], swept.completed as u64);
     metrics.count(
         removed,
         &[("what", "stray_objects")],
@@ -123,6 +127,24 @@ async fn abandon_stale_uploads(
         let Some((file, lease)) = files::claim(&state.db, id, hold).await? else {
             continue;
         };
+        // Its completer may have died after S3 assembled it: then it is complete, not lost.
+        match uploads::assembled_meanwhile(state, &file).await {
+            Ok(Some(checksum)) => {
+                let ending = files::Ending::Complete(checksum.as_deref());
+                if files::finish(&state.db, &file, lease, ending).await? {
+                    swept.completed += 1;
+                    state.metrics.upload_ended("completed", file.size_bytes);
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(file = %file.id, error = %error, "checking an abandoned upload failed; the next sweep tries again");
+                swept.failures += 1;
+                files::release(&state.db, lease).await?;
+                continue;
+            }
+        }
         let reason = "Abandoned: not completed in time.";
         if files::finish(
             &state.db,
@@ -248,6 +270,7 @@ pub fn spawn(
                 Ok(Some(swept)) if swept != Swept::default() => {
                     tracing::info!(
                         abandoned = swept.abandoned,
+                        completed = swept.completed,
                         orphans = swept.orphans,
                         stray_objects = swept.stray_objects,
                         rate_limits = swept.rate_limits,

@@ -382,10 +382,10 @@ fn settled(file: &FileRow) -> Option<Result<FileView, Error>> {
     }
 }
 
-/// How long a lease is held: longer than the slowest S3 call made under it, so it never runs
-/// out while its holder still works (`complete` holds it again after listing the parts).
+/// How long a lease is held between heartbeats (`files::Lease`): a holder that died blocks
+/// its file this long at most.
 pub(crate) fn lease_hold(state: &AppState) -> Duration {
-    state.storage.timeouts().complete + Duration::from_secs(60)
+    state.config.lease
 }
 
 /// Assembles and verifies the file. Parts come from S3's own list, never from the client; the
@@ -572,6 +572,35 @@ async fn check_object(
             tracing::warn!(file = %file.id, "the storage reports no checksum for a completed upload");
             Assembled::Done(None)
         }
+    })
+}
+
+/// For an upload nobody finished: whether S3 already assembled it, the object there with the
+/// declared size and checksum (its completer died between S3's answer and the database
+/// write). Then it is complete, with this checksum, and must not be discarded.
+pub(crate) async fn assembled_meanwhile(
+    state: &AppState,
+    file: &FileRow,
+) -> Result<Option<Option<String>>, Error> {
+    let Some(upload_id) = &file.s3_upload_id else {
+        return Ok(None);
+    };
+    if state
+        .storage
+        .list_parts(&file.object_key, upload_id)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let digests = if file.part_checksums {
+        Some(files::part_digests(&state.db, file.id).await?)
+    } else {
+        None
+    };
+    Ok(match check_object(state, file, digests.as_ref()).await? {
+        Assembled::Done(checksum) => Some(checksum),
+        _ => None,
     })
 }
 

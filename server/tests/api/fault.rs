@@ -24,6 +24,9 @@ pub enum Fault {
     Hang,
     /// Waits until the test's `while_held` has run, then passes.
     Hold,
+    /// Passes the request on, then never answers: the store did the work, and its caller
+    /// never learns it (`swallowed` says when it has happened).
+    Swallow,
 }
 
 type Matcher = Box<dyn Fn(&Method, &str) -> bool + Send + Sync>;
@@ -39,6 +42,7 @@ pub struct FaultProxy {
     /// Told when a request is held; tells a held request to pass.
     held: Arc<Notify>,
     released: Arc<Notify>,
+    swallowed: Arc<Notify>,
 }
 
 impl FaultProxy {
@@ -52,6 +56,7 @@ impl FaultProxy {
             seen: Arc::default(),
             held: Arc::default(),
             released: Arc::default(),
+            swallowed: Arc::default(),
         };
         let state = (proxy.clone(), upstream.to_owned(), reqwest::Client::new());
         let app = Router::new().fallback(forward).with_state(state);
@@ -85,6 +90,12 @@ impl FaultProxy {
         let result = meanwhile.await;
         self.released.notify_one();
         result
+    }
+
+    /// Resolves once a request matching a `Fault::Swallow` has been answered by the store
+    /// (and its answer dropped).
+    pub async fn swallowed(&self) {
+        self.swallowed.notified().await;
     }
 
     /// Every request so far, in order: method and path with query.
@@ -129,7 +140,8 @@ async fn forward(
         .lock()
         .unwrap()
         .push((method.clone(), target.clone()));
-    match proxy.fault_for(&method, &target) {
+    let fault = proxy.fault_for(&method, &target);
+    match fault {
         Some(Fault::Hang) => std::future::pending::<()>().await,
         Some(Fault::Status(status)) => return s3_error(status),
         Some(Fault::ErrorIn200) => return s3_error(200),
@@ -137,7 +149,7 @@ async fn forward(
             proxy.held.notify_one();
             proxy.released.notified().await;
         }
-        None => {}
+        Some(Fault::Swallow) | None => {}
     }
     let headers = request.headers().clone();
     let body = to_bytes(request.into_body(), usize::MAX).await.unwrap();
@@ -148,6 +160,11 @@ async fn forward(
         }
     }
     let answer = outgoing.body(body).send().await.unwrap();
+    if fault == Some(Fault::Swallow) {
+        let _ = answer.bytes().await;
+        proxy.swallowed.notify_one();
+        return std::future::pending::<Response>().await;
+    }
     let mut response = Response::builder().status(answer.status());
     for (name, value) in answer.headers() {
         if !is_hop_by_hop(name) {

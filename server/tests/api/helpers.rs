@@ -219,11 +219,28 @@ async fn settings_for(
     endpoint: Option<&str>,
     extra: &[&str],
 ) -> Settings {
+    let args = args_for(database_url, bucket, endpoint, extra).await;
+    Cli::try_parse_from(args)
+        .expect("valid test settings")
+        .settings
+}
+
+/// The command line of `settings_for` (the program's name first).
+async fn args_for(
+    database_url: &str,
+    bucket: &str,
+    endpoint: Option<&str>,
+    extra: &[&str],
+) -> Vec<String> {
     let s3 = stack().await.s3.settings(bucket);
-    let mut args = vec![
-        "server",
-        "--addr",
-        "127.0.0.1:0",
+    let addr = if extra.contains(&"--addr") {
+        vec![]
+    } else {
+        vec!["--addr", "127.0.0.1:0"]
+    };
+    let mut args = vec!["server"];
+    args.extend(addr);
+    args.extend([
         "--database-url",
         database_url,
         "--s3-endpoint",
@@ -238,11 +255,28 @@ async fn settings_for(
         &s3.access_key_id,
         "--aws-secret-access-key",
         &s3.secret_access_key,
-    ];
+    ]);
     args.extend_from_slice(extra);
-    Cli::try_parse_from(args)
-        .expect("valid test settings")
-        .settings
+    args.into_iter().map(str::to_owned).collect()
+}
+
+/// The command line of a server process beside `app` (its database, bucket and public
+/// origin), reaching S3 at `endpoint` when given, listening on `addr`.
+pub async fn args_beside(
+    app: &TestApp,
+    endpoint: Option<&str>,
+    addr: &str,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut args = vec!["--public-origin", app.origin.as_str(), "--addr", addr];
+    args.extend_from_slice(extra);
+    args_for(&app.database_url, app.storage.bucket(), endpoint, &args).await
+}
+
+/// An app on the database at `database_url` (not one of the stack's), with a fresh bucket.
+pub async fn spawn_app_on(database_url: &str, endpoint: Option<&str>, extra: &[&str]) -> TestApp {
+    let settings = settings_for(database_url, &unique_name("test"), endpoint, extra).await;
+    spawn(settings, database_url.to_owned(), None).await
 }
 
 pub async fn test_settings() -> (Settings, String) {

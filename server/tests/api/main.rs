@@ -9,6 +9,7 @@ mod auth;
 mod cluster;
 mod config_errors;
 mod connections;
+mod crash;
 mod fault;
 mod health;
 mod helpers;
