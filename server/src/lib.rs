@@ -1,6 +1,7 @@
 //! The Haul server: settings, the embedded local stack, the router and the process around them.
 
 pub mod admin_cli;
+pub mod check_cli;
 pub mod local_stack;
 pub mod routes;
 pub mod security;

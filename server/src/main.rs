@@ -1,6 +1,6 @@
 //! The `haul` binary: reads settings and logging, then serves the app until a signal stops it
 //! (`startup` builds it, with the embedded stack when nothing is configured), or runs an
-//! account command (`haul user …`).
+//! account command (`haul user …`) or the invariant check (`haul check`).
 
 use std::{io::IsTerminal, process::ExitCode};
 
@@ -22,18 +22,30 @@ async fn main() -> ExitCode {
     } else {
         logs.with_ansi(std::io::stdout().is_terminal()).init();
     }
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(&cli.settings).await,
-        Command::User { action } => server::admin_cli::run(&cli.settings, action).await,
+    // A check that could not run exits 2: 1 means it ran and found violations.
+    let (result, failed) = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => (done(serve(&cli.settings).await), ExitCode::FAILURE),
+        Command::User { action } => (
+            done(server::admin_cli::run(&cli.settings, action).await),
+            ExitCode::FAILURE,
+        ),
+        Command::Check { repair } => (
+            server::check_cli::run(&cli.settings, repair).await,
+            ExitCode::from(2),
+        ),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             // One line with the whole cause chain, no backtrace: it names the setting to change.
             eprintln!("error: {}", one_line(&error));
-            ExitCode::FAILURE
+            failed
         }
     }
+}
+
+fn done(result: anyhow::Result<()>) -> anyhow::Result<ExitCode> {
+    result.map(|()| ExitCode::SUCCESS)
 }
 
 async fn serve(settings: &server::settings::Settings) -> anyhow::Result<()> {

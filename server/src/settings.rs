@@ -32,6 +32,16 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Compare the database with the bucket and list every violation of Haul's invariants:
+    /// lost or altered objects, bytes and uploads no file owns, wrong quota counters,
+    /// contradictory rows. Exits 0 when there is none (left), 1 when there are, 2 when the
+    /// check could not run.
+    Check {
+        /// Fix what is safe to fix, and say what was done: delete objects and abort multipart
+        /// uploads that no file owns (older than HAUL_URL_TTL), recompute users' counters.
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -266,7 +266,8 @@ pub async fn connect_database(
         .context("connecting to the database")
 }
 
-async fn connect_storage(
+/// The storage the settings name; with none, the embedded store, started into `stack`.
+pub async fn connect_storage(
     settings: &Settings,
     origin: &str,
     stack: &mut LocalStack,

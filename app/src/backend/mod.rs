@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod check;
 pub mod checksum;
 pub mod config;
 pub mod db;

@@ -10,16 +10,22 @@
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
+use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{files, state::AppState, storage::StorageError, uploads};
+use super::{
+    files,
+    state::AppState,
+    storage::{OpenUpload, Storage, StorageError},
+    uploads,
+};
 use crate::model::FileStatus;
 
 /// Uploads looked at per sweep; the next sweep takes the rest.
 const BATCH: i64 = 500;
 /// The prefix of every key the app makes (`u/{owner}/{file}`).
-const PREFIX: &str = "u/";
+pub(crate) const PREFIX: &str = "u/";
 const JOB: &str = "sweeper";
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -175,25 +181,42 @@ async fn abort_orphan_uploads(
     swept: &mut Swept,
 ) -> anyhow::Result<()> {
     let oldest_allowed = SystemTime::now() - grace;
-    for upload in state.storage.open_uploads(PREFIX).await? {
-        let row_status = files::status_of_upload(&state.db, &upload.upload_id).await?;
-        let orphan = match row_status {
-            Some(FileStatus::Uploading) => false,
-            Some(_) => true,
-            None => upload.initiated <= oldest_allowed,
-        };
-        if !orphan {
-            continue;
+    let mut marker = None;
+    loop {
+        let (uploads, next) = state.storage.open_uploads_page(PREFIX, marker).await?;
+        for upload in uploads {
+            if !is_orphan_upload(&state.db, &upload, oldest_allowed).await? {
+                continue;
+            }
+            let aborted = state
+                .storage
+                .abort_multipart(&upload.key, &upload.upload_id)
+                .await;
+            if swept.succeeded(aborted, "aborting an orphan upload", &upload.key) {
+                swept.orphans += 1;
+            }
         }
-        let aborted = state
-            .storage
-            .abort_multipart(&upload.key, &upload.upload_id)
-            .await;
-        if swept.succeeded(aborted, "aborting an orphan upload", &upload.key) {
-            swept.orphans += 1;
+        match next {
+            Some(next) => marker = Some(next),
+            None => return Ok(()),
         }
     }
-    Ok(())
+}
+
+/// Whether a multipart upload S3 holds open belongs to no uploading file: its file has ended
+/// (nothing will complete it), or no file knows it and it began before `oldest_allowed` (one
+/// just created and not yet recorded is left alone).
+pub(crate) async fn is_orphan_upload(
+    db: &PgPool,
+    upload: &OpenUpload,
+    oldest_allowed: SystemTime,
+) -> anyhow::Result<bool> {
+    let status = files::status_of_upload(db, &upload.upload_id).await?;
+    Ok(match status {
+        Some(FileStatus::Uploading) => false,
+        Some(_) => true,
+        None => upload.initiated <= oldest_allowed,
+    })
 }
 
 /// Objects under the app's prefix that no uploading or complete row owns, older than `grace`:
@@ -206,23 +229,51 @@ async fn delete_stray_objects(
     let oldest_allowed = SystemTime::now() - grace;
     let mut token = None;
     loop {
-        let (objects, next) = state.storage.objects_page(PREFIX, token).await?;
-        let old: Vec<String> = objects
-            .into_iter()
-            .filter(|object| object.last_modified <= oldest_allowed)
-            .map(|object| object.key)
-            .collect();
-        for key in files::unowned_keys(&state.db, &old).await? {
+        let page = stray_objects_page(&state.db, &state.storage, token, oldest_allowed).await?;
+        for key in page.strays {
             let deleted = state.storage.delete(&key).await;
             if swept.succeeded(deleted, "deleting a stray object", &key) {
                 swept.stray_objects += 1;
             }
         }
-        match next {
+        match page.next {
             Some(next) => token = Some(next),
             None => return Ok(()),
         }
     }
+}
+
+/// One page of the objects under the app's prefix.
+pub(crate) struct StrayPage {
+    /// Objects listed.
+    pub listed: usize,
+    /// Those last written before the grace began that no uploading or complete file owns.
+    pub strays: Vec<String>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<String>,
+}
+
+/// The page of objects after `token`, with its strays: objects modified before
+/// `oldest_allowed` (the URLs that may still write them have expired) that no live row owns.
+pub(crate) async fn stray_objects_page(
+    db: &PgPool,
+    storage: &Storage,
+    token: Option<String>,
+    oldest_allowed: SystemTime,
+) -> anyhow::Result<StrayPage> {
+    let (objects, next) = storage.objects_page(PREFIX, token).await?;
+    let listed = objects.len();
+    let old: Vec<String> = objects
+        .into_iter()
+        .filter(|object| object.last_modified <= oldest_allowed)
+        .map(|object| object.key)
+        .collect();
+    let strays = files::unowned_keys(db, &old).await?;
+    Ok(StrayPage {
+        listed,
+        strays,
+        next,
+    })
 }
 
 /// Takes the sweeper's turn unless another server holds it.

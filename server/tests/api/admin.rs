@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::{
     fault::Fault,
-    helpers::{test_bytes, TestApp},
+    helpers::{assert_no_violations, test_bytes, TestApp},
     upload::{app, id},
 };
 
@@ -544,6 +544,7 @@ async fn aborting_all_of_a_users_uploads_goes_past_one_being_completed() {
     assert_eq!(status_of(held).await, FileStatus::Aborted);
     // Ended since: nothing to abort, and nothing to try again.
     assert!(!uploads::abort_file(&admin.state, held).await.unwrap());
+    assert_no_violations(&admin).await;
 }
 
 #[tokio::test]
@@ -632,6 +633,7 @@ async fn deleting_a_user_removes_their_objects_then_their_rows_step_by_step() {
         )
         .await;
     assert_eq!(log["entries"][0]["target"], user_email.as_str());
+    assert_no_violations(&admin).await;
 }
 
 #[tokio::test]
@@ -902,6 +904,7 @@ async fn deletes_that_the_storage_refuses_change_nothing_and_can_be_retried() {
     assert_eq!((status, step["done"].clone()), (200, json!(true)), "{step}");
     let (_, page) = admin.admin_files(json!({}), None).await;
     assert_eq!(page["files"], json!([]));
+    assert_no_violations(&admin).await;
 }
 
 #[tokio::test]
@@ -936,4 +939,5 @@ async fn an_account_half_deleted_cannot_be_enabled_and_a_retry_carries_on() {
         step,
         json!({ "removed_files": 100, "files_left": 0, "done": true })
     );
+    assert_no_violations(&admin).await;
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use app::backend::sweeper::sweep;
 
 use crate::{
-    helpers::{sha256, spawn_app_with, spawn_beside, test_bytes, TestApp},
+    helpers::{assert_no_violations, sha256, spawn_app_with, spawn_beside, test_bytes, TestApp},
     sweeper::ttl,
     upload::{id, part_of, ARGS},
 };
@@ -68,6 +68,7 @@ async fn an_upload_started_on_one_server_is_finished_on_the_other_with_identical
     // Signing out on B ends the session on A too.
     assert_eq!(b.sign_out().await.status(), 200);
     assert_eq!(a.me().await, None);
+    assert_no_violations(&b).await;
 }
 
 #[tokio::test]
@@ -151,6 +152,7 @@ async fn the_sweeper_runs_on_both_without_double_work() {
         .unwrap();
     assert_eq!(again.map(|s| s.abandoned), Some(0));
     assert_eq!(a.usage().await, (0, 0));
+    assert_no_violations(&a).await;
 }
 
 #[tokio::test]

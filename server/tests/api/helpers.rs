@@ -480,3 +480,18 @@ pub fn sha256(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     format!("{:x}", Sha256::digest(bytes))
 }
+
+/// Fails the test with every violation of the invariants that `server check` finds in the
+/// app's database and bucket (DESIGN §7: object = row = bytes, quota = sum of rows, nothing
+/// left behind).
+pub async fn assert_no_violations(app: &TestApp) {
+    use app::backend::check::{check, Limits};
+    let mut found = Vec::new();
+    let limits = Limits::of(&app.state.config);
+    let report = check(&app.db, &app.storage, limits, false, |violation| {
+        found.push(violation.to_string())
+    })
+    .await
+    .expect("running the check");
+    assert!(found.is_empty(), "{report}:\n{}", found.join("\n"));
+}

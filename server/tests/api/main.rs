@@ -6,6 +6,7 @@
 mod admin;
 mod admin_cli;
 mod auth;
+mod check;
 mod cluster;
 mod config_errors;
 mod connections;

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::{
     fault::{is_complete, is_list_parts, Fault, FaultProxy},
-    helpers::{sha256, spawn_app_via, stack, test_bytes, TestApp},
+    helpers::{assert_no_violations, sha256, spawn_app_via, stack, test_bytes, TestApp},
     sweeper::ttl,
     upload::{app, id, ARGS},
 };
@@ -88,6 +88,7 @@ async fn ten_concurrent_completes_leave_one_complete_object() {
     assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
     assert_eq!(app.usage().await, (bytes.len() as i64, 0));
     assert_quota_matches_rows(&app).await;
+    assert_no_violations(&app).await;
 }
 
 #[tokio::test]
@@ -131,6 +132,7 @@ async fn storage_faults_during_completion_leave_the_upload_to_retry() {
         assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
     }
     assert_quota_matches_rows(&app).await;
+    assert_no_violations(&app).await;
 }
 
 /// A part signed and sent while `complete_upload` lists the parts (a second tab resuming the
@@ -157,6 +159,7 @@ async fn a_part_sent_while_completion_lists_the_parts_is_held_to_its_digest() {
     assert_eq!(file["status"], "complete");
     assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
     assert_quota_matches_rows(&app).await;
+    assert_no_violations(&app).await;
 }
 
 /// A completion whose lease ran out while it listed the parts (a store slower than the lease)
@@ -194,6 +197,7 @@ async fn a_completion_that_lost_its_lease_while_listing_assembles_nothing() {
     assert_eq!(status, 200, "{file}");
     assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
     assert_quota_matches_rows(&app).await;
+    assert_no_violations(&app).await;
 }
 
 /// `sign_parts` reads the file, then records the digests. A delete in between (by its owner,
@@ -213,6 +217,7 @@ async fn digests_for_a_file_deleted_meanwhile_are_not_recorded_and_say_so() {
     let digests = std::collections::BTreeMap::from([(1, [7u8; 32])]);
     let recorded = files::record_digests(&app.db, uuid, &digests).await;
     assert_eq!(recorded.unwrap(), None);
+    assert_no_violations(&app).await;
 }
 
 /// Part `number`, to hold `body`, signed.
@@ -284,6 +289,7 @@ async fn old_upload_urls_write_nothing_after_complete_abort_or_delete() {
     }
     assert!(app.storage.open_uploads("u/").await.unwrap().is_empty());
     assert_quota_matches_rows(&app).await;
+    assert_no_violations(&app).await;
 }
 
 #[tokio::test]
@@ -311,6 +317,7 @@ async fn the_sweeper_removes_objects_no_row_owns_and_keeps_the_rest() {
         None
     );
     assert_eq!(sha256(&app.object(&kept).await), sha256(&bytes));
+    assert_no_violations(&app).await;
 }
 
 #[tokio::test]
@@ -347,6 +354,7 @@ async fn the_sweeper_leaves_a_file_whose_completion_is_in_progress() {
     files::release(&app.db, lease).await.unwrap();
     assert_eq!(app.complete(&file_id).await.0, 200);
     assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
+    assert_no_violations(&app).await;
 }
 
 impl TestApp {
@@ -402,6 +410,7 @@ async fn one_file_whose_bytes_cannot_be_removed_does_not_stop_the_sweep() {
     assert_eq!(swept.failures, 0, "{swept:?}");
     assert!(app.storage.open_uploads("u/").await.unwrap().is_empty());
     assert_eq!(app.usage().await, (0, 0));
+    assert_no_violations(&app).await;
 }
 
 #[tokio::test]
@@ -451,4 +460,5 @@ async fn a_stalled_storage_does_not_take_the_site_down() {
     );
     proxy.heal();
     assert_eq!(app.get("/readyz").await.status(), 200);
+    assert_no_violations(&app).await;
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use app::backend::sweeper::{sweep, Sweep, Swept};
 
-use crate::helpers::{spawn_app_with, test_bytes, TestApp};
+use crate::helpers::{assert_no_violations, spawn_app_with, test_bytes, TestApp};
 
 const MIB: usize = 1024 * 1024;
 const HOUR: Duration = Duration::from_secs(3600);
@@ -88,6 +88,7 @@ async fn uploads_past_the_ttl_are_aborted_and_release_their_quota() {
         .call("/api/complete_upload", &[("file_id", &file_id)])
         .await;
     assert_eq!(response.status(), 422);
+    assert_no_violations(&app).await;
 }
 
 #[tokio::test]
@@ -131,4 +132,5 @@ async fn multipart_uploads_no_file_knows_of_are_aborted() {
         .call("/api/complete_upload", &[("file_id", &live)])
         .await;
     assert_eq!(response.status(), 422);
+    assert_no_violations(&app).await;
 }

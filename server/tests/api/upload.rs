@@ -10,7 +10,9 @@ use app::{
 };
 use serde_json::{json, Value};
 
-use crate::helpers::{digest, header, sha256, spawn_app_with, test_bytes, TestApp};
+use crate::helpers::{
+    assert_no_violations, digest, header, sha256, spawn_app_with, test_bytes, TestApp,
+};
 
 const MIB: usize = 1024 * 1024;
 /// Small parts (S3's minimum) keep multipart tests quick.
@@ -436,6 +438,7 @@ async fn two_concurrent_starts_cannot_both_squeeze_past_the_quota() {
     statuses.sort();
     assert_eq!(statuses, [200, 422], "{} / {}", a.1, b.1);
     assert_eq!(app.usage().await, (0, size as i64));
+    assert_no_violations(&app).await;
 }
 
 #[tokio::test]
@@ -578,6 +581,7 @@ async fn renaming_a_file_deleted_meanwhile_answers_404() {
         )
         .await;
     assert_eq!(status, 404, "{body}");
+    assert_no_violations(&app).await;
 }
 
 #[tokio::test]
@@ -996,4 +1000,5 @@ async fn two_concurrent_signs_of_a_part_with_different_checksums_record_one() {
         digest(winner),
         app::backend::checksum::encode(&recorded.try_into().unwrap())
     );
+    assert_no_violations(&app).await;
 }
