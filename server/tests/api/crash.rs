@@ -15,7 +15,7 @@ use server::local_stack::{free_ports, LocalPostgres};
 use crate::{
     fault::{is_complete, is_list_parts, Fault, FaultProxy},
     helpers::{args_beside, digest, spawn_app_on, spawn_app_via, stack, test_bytes, unique_name},
-    helpers::{spawn_app_with, TestApp},
+    helpers::{assert_no_violations, spawn_app_with, TestApp},
     resilience::{row, sent},
     sweeper::ttl,
     upload::{part_of, ARGS},
@@ -38,11 +38,13 @@ async fn listed(app: &TestApp, file_id: &str) -> serde_json::Value {
         .unwrap_or_else(|| panic!("{file_id} is not listed: {page}"))
 }
 
-/// The file is complete, holds exactly `bytes`, and counts as used, not reserved.
+/// The file is complete, holds exactly `bytes`, and counts as used, not reserved; and
+/// `server check` finds nothing amiss.
 async fn assert_complete_with(app: &TestApp, file_id: &str, bytes: &[u8]) {
     assert_eq!(listed(app, file_id).await["status"], "complete");
     assert_eq!(app.object(file_id).await, bytes);
     assert_eq!(app.usage().await, (bytes.len() as i64, 0));
+    assert_no_violations(app).await;
 }
 
 /// The app server binary, run as a process of its own beside a test app.
