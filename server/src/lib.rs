@@ -8,3 +8,4 @@ pub mod security;
 pub mod serve;
 pub mod settings;
 pub mod startup;
+pub mod storage_check;

@@ -6,7 +6,7 @@ use std::{io::IsTerminal, process::ExitCode};
 
 use clap::Parser;
 use server::{
-    settings::{Cli, Command},
+    settings::{Cli, Command, StorageAction},
     startup::Application,
 };
 use tracing_subscriber::EnvFilter;
@@ -31,6 +31,12 @@ async fn main() -> ExitCode {
         ),
         Command::Check { repair } => (
             server::check_cli::run(&cli.settings, repair).await,
+            ExitCode::from(2),
+        ),
+        Command::Storage {
+            action: StorageAction::Check,
+        } => (
+            server::storage_check::run(&cli.settings).await,
             ExitCode::from(2),
         ),
     };

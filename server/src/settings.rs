@@ -42,6 +42,20 @@ pub enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// What the configured S3 store does with the requests Haul relies on.
+    Storage {
+        #[command(subcommand)]
+        action: StorageAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StorageAction {
+    /// Try what Haul relies on against the bucket, under scratch keys in haul-probe/ that are
+    /// removed afterwards, and print a table with what to do for each line that fails.
+    /// Exits 0 when the store can run Haul safely, 1 when it cannot, 2 when the check could
+    /// not run.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +117,11 @@ pub struct Settings {
     /// (for a MinIO or SeaweedFS that Haul may manage). Off: the bucket must already be set up.
     #[arg(long, env = "HAUL_S3_SETUP_BUCKET", default_value_t = false, action = clap::ArgAction::Set)]
     pub s3_setup_bucket: bool,
+
+    /// At start, try what Haul relies on against the store (as `server storage check` does,
+    /// within 20 s) and log it in one line, with a warning for what is off.
+    #[arg(long, env = "HAUL_S3_PROBE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub s3_probe: bool,
 
     /// Access key for the S3 bucket.
     #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]

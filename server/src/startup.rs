@@ -67,6 +67,9 @@ impl Application {
         let storage = connect_storage(settings, &origin, &mut stack)
             .await?
             .with_metrics(metrics.clone());
+        if settings.s3_probe {
+            crate::storage_check::at_start(&storage, &origin, Duration::from_secs(20)).await;
+        }
         let config = domain_config(settings, origin, storage.browser_origin().await?);
         let (sessions, session_sweeper) = session_layer(&db, &config).await?;
         let state = AppState {
@@ -276,10 +279,7 @@ pub async fn connect_storage(
         let s3 = settings.external_s3()?;
         let storage = Storage::new(&s3);
         if settings.s3_setup_bucket {
-            storage
-                .ensure_bucket(origin)
-                .await
-                .context("setting up the bucket (HAUL_S3_SETUP_BUCKET)")?;
+            set_up_external_bucket(&storage, origin).await?;
         }
         check_external_bucket(&storage, &s3).await?;
         return Ok(storage);
@@ -305,6 +305,53 @@ pub async fn connect_storage(
     tracing::info!(endpoint = local.endpoint(), "embedded S3 store ready");
     stack.s3 = Some(local);
     Ok(storage)
+}
+
+/// HAUL_S3_SETUP_BUCKET on a store Haul does not own: the bucket must be there, but a store
+/// that refuses to set CORS or lifecycle rules (MinIO has no per-bucket CORS; some stores
+/// refuse the checksum headers the SDK adds) only gets a warning naming what to set instead.
+/// A store that does not answer still stops the start.
+async fn set_up_external_bucket(storage: &Storage, origin: &str) -> anyhow::Result<()> {
+    storage
+        .create_bucket_if_missing()
+        .await
+        .context("setting up the bucket (HAUL_S3_SETUP_BUCKET)")?;
+    if let Err(error) = storage.set_cors(origin).await {
+        if !refused_by_the_store(&error) {
+            return Err(error.context("setting up the bucket (HAUL_S3_SETUP_BUCKET)"));
+        }
+        tracing::warn!(
+            "the store refuses to set the bucket's CORS rule (HAUL_S3_SETUP_BUCKET): {error:#}. \
+             Browsers at {origin} can upload only if the store allows them itself: set its own \
+             setting (MinIO: MINIO_API_CORS_ALLOW_ORIGIN={origin}) or the README's cors.json \
+             with the store's tools; the storage probe below says whether it works"
+        );
+    }
+    if let Err(error) = storage.set_lifecycle().await {
+        if !refused_by_the_store(&error) {
+            return Err(error.context("setting up the bucket (HAUL_S3_SETUP_BUCKET)"));
+        }
+        tracing::warn!(
+            "the store refuses to set the bucket's lifecycle rule (HAUL_S3_SETUP_BUCKET): \
+             {error:#}. Abandoned uploads are aborted by Haul's sweeper only: set the store's \
+             own expiry of incomplete uploads (MinIO: stale_uploads_expiry)"
+        );
+    }
+    Ok(())
+}
+
+/// Whether a setup error is the store's answer (a refusal) rather than no answer at all.
+fn refused_by_the_store(error: &anyhow::Error) -> bool {
+    let text = format!("{error:#}");
+    ![
+        "dispatch failure",
+        "timeout",
+        "timed out",
+        "io error",
+        "connection",
+    ]
+    .iter()
+    .any(|sign| text.to_ascii_lowercase().contains(sign))
 }
 
 async fn check_external_bucket(storage: &Storage, s3: &S3Settings) -> anyhow::Result<()> {

@@ -192,6 +192,13 @@ impl Storage {
     /// `allowed_origin` and must read each part's ETag) and a rule that aborts abandoned
     /// multipart uploads. Used for the embedded store, where Haul owns the bucket.
     pub async fn ensure_bucket(&self, allowed_origin: &str) -> anyhow::Result<()> {
+        self.create_bucket_if_missing().await?;
+        self.set_cors(allowed_origin).await?;
+        self.set_lifecycle().await
+    }
+
+    /// Creates the bucket unless it exists already (and is ours).
+    pub async fn create_bucket_if_missing(&self) -> anyhow::Result<()> {
         match self
             .client
             .create_bucket()
@@ -209,11 +216,10 @@ impl Storage {
                 ),
             },
         }
-        self.set_cors(allowed_origin).await?;
-        self.set_lifecycle().await
+        Ok(())
     }
 
-    async fn set_cors(&self, allowed_origin: &str) -> anyhow::Result<()> {
+    pub async fn set_cors(&self, allowed_origin: &str) -> anyhow::Result<()> {
         let rule = CorsRule::builder()
             .allowed_origins(allowed_origin)
             .allowed_methods("PUT")
@@ -239,7 +245,7 @@ impl Storage {
         Ok(())
     }
 
-    async fn set_lifecycle(&self) -> anyhow::Result<()> {
+    pub async fn set_lifecycle(&self) -> anyhow::Result<()> {
         let rule = LifecycleRule::builder()
             .id("haul-abort-incomplete-multipart")
             .status(ExpirationStatus::Enabled)
@@ -336,6 +342,44 @@ impl Storage {
             url: request.uri().to_owned(),
             headers,
             expires_at: signed_at + ttl,
+        })
+    }
+
+    /// A URL for one part whose exact length and `Content-MD5` (base64) are signed: the PUT
+    /// must carry that header, and a store that checks it refuses other bytes. What
+    /// `server storage check` tries on a store.
+    pub async fn presign_upload_part_md5(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        content_length: u64,
+        md5: &str,
+        ttl: Duration,
+    ) -> anyhow::Result<PresignedPart> {
+        let length = i64::try_from(content_length).context("content length out of range")?;
+        let request = self
+            .presigner
+            .upload_part()
+            .bucket(self.bucket())
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number)
+            .content_length(length)
+            .content_md5(md5)
+            .presigned(presigning(ttl)?)
+            .await
+            .context("pre-signing an UploadPart with Content-MD5")?;
+        let headers = request
+            .headers()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        Ok(PresignedPart {
+            url: request.uri().to_owned(),
+            headers,
+            expires_at: SystemTime::now() + ttl,
+            lifetime: ttl,
         })
     }
 

@@ -27,6 +27,11 @@ pub enum Fault {
     /// Passes the request on, then never answers: the store did the work, and its caller
     /// never learns it (`swallowed` says when it has happened).
     Swallow,
+    /// Answers this status with this S3 error code and message, as a store that refuses the
+    /// request would.
+    Refuse(u16, &'static str, &'static str),
+    /// Answers 200 with an ETag without passing the request on: a store that takes any bytes.
+    Accept,
 }
 
 type Matcher = Box<dyn Fn(&Method, &str) -> bool + Send + Sync>;
@@ -145,6 +150,13 @@ async fn forward(
         Some(Fault::Hang) => std::future::pending::<()>().await,
         Some(Fault::Status(status)) => return s3_error(status),
         Some(Fault::ErrorIn200) => return s3_error(200),
+        Some(Fault::Refuse(status, code, message)) => return s3_refusal(status, code, message),
+        Some(Fault::Accept) => {
+            return Response::builder()
+                .header("etag", "\"00000000000000000000000000000000\"")
+                .body(Body::empty())
+                .unwrap()
+        }
         Some(Fault::Hold) => {
             proxy.held.notify_one();
             proxy.released.notified().await;
@@ -186,6 +198,18 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 fn s3_error(status: u16) -> Response {
     let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code>\
                 <Message>injected by the test proxy</Message></Error>";
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap())
+        .header("content-type", "application/xml")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn s3_refusal(status: u16, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
+         <Message>{message}</Message></Error>"
+    );
     Response::builder()
         .status(StatusCode::from_u16(status).unwrap())
         .header("content-type", "application/xml")

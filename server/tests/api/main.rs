@@ -18,5 +18,6 @@ mod metrics;
 mod pages;
 mod resilience;
 mod storage;
+mod storage_check;
 mod sweeper;
 mod upload;

@@ -1,0 +1,194 @@
+//! `server storage check` and the probe at start, against the embedded store and through a
+//! proxy that makes it behave like stores that cannot run Haul.
+
+use std::time::Duration;
+
+use app::backend::storage::Storage;
+use axum::http::Method;
+use server::storage_check::{self, Level, Row, PREFIX, WRONG_SHA256_PART};
+
+use crate::{
+    fault::{Fault, FaultProxy},
+    helpers::{args_beside, spawn_app, spawn_app_via, stack},
+};
+
+fn line<'a>(rows: &'a [Row], check: &str) -> &'a Row {
+    rows.iter().find(|row| row.check == check).unwrap()
+}
+
+/// No scratch key is left: no upload open, no object under the prefix.
+async fn nothing_left(storage: &Storage) {
+    assert!(storage.open_uploads(PREFIX).await.unwrap().is_empty());
+    let (objects, _) = storage.objects_page(PREFIX, None).await.unwrap();
+    assert!(objects.is_empty(), "{objects:?}");
+}
+
+async fn probed(storage: &Storage, origin: &str) -> Vec<Row> {
+    let findings = storage_check::probe(storage, origin).await.unwrap();
+    storage_check::rows(&findings, origin)
+}
+
+#[tokio::test]
+async fn the_embedded_store_passes_every_line() {
+    let app = spawn_app().await;
+    let rows = probed(&app.storage, &app.origin).await;
+    let table = storage_check::table(&rows);
+    assert!(storage_check::safe(&rows), "{table}");
+    for check in [
+        "signed Content-Length",
+        "SHA-256 of a part",
+        "composite checksum in HeadObject",
+        "UploadPart after completion",
+        "UploadPart after abort",
+        "CORS preflight of a part PUT",
+        "ETag exposed to the page",
+        "lifecycle: abort incomplete uploads",
+    ] {
+        assert_eq!(line(&rows, check).level, Level::Ok, "{table}");
+    }
+    assert_eq!(
+        line(&rows, "SHA-256 of a part").found,
+        "sha256 enforced (BadDigest)"
+    );
+    nothing_left(&app.storage).await;
+}
+
+#[tokio::test]
+async fn a_store_refusing_the_checksum_header_cannot_run_haul() {
+    // Backblaze B2's documented answer to x-amz-checksum-sha256.
+    let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
+    let app = spawn_app_via(Some(&proxy.endpoint), &[]).await;
+    proxy.fail(
+        |method, target| method == Method::PUT && target.contains("x-amz-checksum-sha256"),
+        Fault::Refuse(
+            400,
+            "InvalidArgument",
+            "Unsupported header 'x-amz-checksum-sha256' received for this API call.",
+        ),
+    );
+    let rows = probed(&app.storage, &app.origin).await;
+    assert!(!storage_check::safe(&rows));
+    let sha = line(&rows, "SHA-256 of a part");
+    assert_eq!(sha.level, Level::Fail);
+    assert!(sha.found.contains("400 InvalidArgument"), "{}", sha.found);
+    assert!(sha.found.contains("Unsupported header"), "{}", sha.found);
+    assert!(sha
+        .advice
+        .as_ref()
+        .unwrap()
+        .contains("x-amz-checksum-sha256"));
+    assert!(proxy.hits() > 0);
+    proxy.heal();
+    nothing_left(&app.storage).await;
+}
+
+#[tokio::test]
+async fn a_store_ignoring_a_wrong_sha256_cannot_run_haul() {
+    let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
+    let app = spawn_app_via(Some(&proxy.endpoint), &[]).await;
+    let part = format!("partNumber={WRONG_SHA256_PART}&");
+    proxy.fail(
+        move |method, target| {
+            method == Method::PUT
+                && target.contains(&part)
+                && target.contains("x-amz-checksum-sha256")
+        },
+        Fault::Accept,
+    );
+    let rows = probed(&app.storage, &app.origin).await;
+    assert!(!storage_check::safe(&rows));
+    let sha = line(&rows, "SHA-256 of a part");
+    assert_eq!(
+        (sha.level, sha.found.as_str()),
+        (Level::Fail, "sha256 ignored")
+    );
+    assert!(sha.meaning.as_ref().unwrap().contains("corrupted"));
+    assert_eq!(proxy.hits(), 1);
+    proxy.heal();
+    nothing_left(&app.storage).await;
+}
+
+#[tokio::test]
+async fn a_store_refusing_put_bucket_cors_starts_with_a_warning() {
+    // MinIO's community edition: PutBucketCors is NotImplemented. With HAUL_S3_SETUP_BUCKET
+    // (the test apps' setting) the server used to stop at start.
+    let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
+    proxy.fail(
+        |method, target| method == Method::PUT && target.contains("?cors"),
+        Fault::Refuse(
+            501,
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+        ),
+    );
+    let app = spawn_app_via(Some(&proxy.endpoint), &[]).await;
+    assert_eq!(proxy.hits(), 1);
+    // It started; the probe says what CORS does: SeaweedFS, like MinIO, answers every
+    // origin by default.
+    proxy.heal();
+    let rows = probed(&app.storage, &app.origin).await;
+    assert_eq!(line(&rows, "CORS preflight of a part PUT").level, Level::Ok);
+    // A store whose preflight refuses the origin: uploads would fail in the browser.
+    proxy.fail(
+        |method, _| method == Method::OPTIONS,
+        Fault::Refuse(
+            403,
+            "AccessForbidden",
+            "CORSResponse: This CORS request is not allowed.",
+        ),
+    );
+    let rows = probed(&app.storage, &app.origin).await;
+    assert!(!storage_check::safe(&rows));
+    let cors = line(&rows, "CORS preflight of a part PUT");
+    assert_eq!(
+        (cors.level, cors.found.as_str()),
+        (Level::Fail, "cors refused (answered 403)")
+    );
+    let advice = cors.advice.as_ref().unwrap();
+    assert!(advice.contains("MINIO_API_CORS_ALLOW_ORIGIN"), "{advice}");
+    assert!(advice.contains("cors.json"), "{advice}");
+    proxy.heal();
+    nothing_left(&app.storage).await;
+}
+
+#[tokio::test]
+async fn the_probe_at_start_logs_the_embedded_store_as_safe() {
+    let app = crate::helpers::spawn_app_with(&["--s3-probe", "true"]).await;
+    let rows = storage_check::at_start(&app.storage, &app.origin, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert!(storage_check::safe(&rows));
+    assert!(storage_check::summary(&rows).starts_with("content-length enforced, sha256 enforced"));
+    nothing_left(&app.storage).await;
+}
+
+#[tokio::test]
+async fn the_command_exits_0_on_the_embedded_store() {
+    let app = spawn_app().await;
+    let mut args = args_beside(&app, None, "127.0.0.1:0", &[]).await;
+    args.remove(0);
+    args.extend(["storage".to_owned(), "check".to_owned()]);
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HAUL_LOG", "off")
+        .args(&args)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("sha256 enforced (BadDigest)"), "{stdout}");
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with("This store can run Haul safely."),
+        "{stdout}"
+    );
+    nothing_left(&app.storage).await;
+}
