@@ -79,6 +79,8 @@ pub enum Composite {
     /// `<base64>` alone.
     WithoutCount(String),
     Absent,
+    /// CompleteMultipartUpload with the part's SHA-256 failed: why.
+    NotCompleted(String),
 }
 
 /// The CORS preflight of a part PUT from HAUL_PUBLIC_ORIGIN.
@@ -290,6 +292,14 @@ fn composite_row(findings: &Findings) -> Row {
             "files complete without the store's confirmation of their checksum; Haul records none",
             "prefer a store that keeps SHA-256 checksums of multipart uploads",
         ),
+        Some(Composite::NotCompleted(why)) => {
+            row(CHECK, Level::Fail, format!("completion refused ({why})")).means(
+                "completing an upload of parts with SHA-256 checksums failed: no file could be \
+                 completed",
+                "use a store that completes multipart uploads with SHA-256 checksums (AWS S3, \
+                 R2, MinIO, SeaweedFS, Garage 2.5)",
+            )
+        }
         None => row(CHECK, Level::Warn, format!("composite {NOT_TRIED}")).means(
             "whether completion can check the file's checksum is unknown",
             "see the SHA-256 line: no upload could be completed",
@@ -578,83 +588,84 @@ impl Probe<'_> {
     /// completion, the composite, and a PUT after completion.
     async fn sha256_upload(&self, findings: &mut Findings) -> anyhow::Result<()> {
         let key = format!("{}sha256", self.prefix);
-        let created = self
-            .storage
-            .client()
-            .create_multipart_upload()
-            .bucket(self.storage.bucket())
-            .key(&key)
-            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
-            .send()
-            .await;
-        let upload_id = match created {
-            Ok(created) => created.upload_id().unwrap_or_default().to_owned(),
-            Err(error) => {
-                findings.create_sha256 = Some(sdk_answer(&error));
+        let upload_id = match self.create_sha256_upload(&key).await {
+            Ok(upload_id) => upload_id,
+            Err(refused) => {
+                findings.create_sha256 = Some(refused);
                 return Ok(());
             }
         };
         findings.create_sha256 = Some(Answer::Accepted);
         let digest = app::backend::checksum::of_bytes(BYTES);
-        let url = |part, digest: &str| {
-            let digest = digest.to_owned();
-            let key = key.clone();
-            let upload_id = upload_id.clone();
-            async move {
-                self.storage
-                    .presign_upload_part(
-                        &key,
-                        &upload_id,
-                        part,
-                        BYTES.len() as u64,
-                        Some(&digest),
-                        URL_TTL,
-                    )
-                    .await
-            }
-        };
-        let good = url(GOOD_PART, &digest).await?;
+        let length = BYTES.len() as u64;
+        let (storage, ttl) = (self.storage, URL_TTL);
+        let url =
+            |part| storage.presign_upload_part(&key, &upload_id, part, length, Some(&digest), ttl);
+        let good = url(GOOD_PART).await?;
         findings.preflight = Some(self.preflight(&good).await);
         let (answer, headers) = self.put(&good, BYTES).await;
-        if answer == Answer::Accepted {
-            findings.exposes_etag = Some(exposes_etag(&headers));
-        }
-        let etag = headers
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
         findings.sha256_right = Some(answer.clone());
         if answer != Answer::Accepted {
             return Ok(());
         }
-        let wrong = url(WRONG_SHA256_PART, &digest).await?;
-        findings.sha256_wrong = Some(self.put(&wrong, OTHER).await.0);
+        findings.exposes_etag = Some(exposes_etag(&headers));
+        let etag = headers
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        findings.sha256_wrong = Some(self.put(&url(WRONG_SHA256_PART).await?, OTHER).await.0);
         let part = StoredPart {
             number: GOOD_PART,
             size: BYTES.len() as i64,
-            etag: etag.unwrap_or_default(),
+            etag,
             sha256: Some(digest.clone()),
             last_modified: None,
         };
-        if let Err(error) = self
-            .storage
-            .complete_multipart(&key, &upload_id, &[part])
-            .await
-        {
-            tracing::debug!(%error, "the probe's completion failed");
+        findings.composite = Some(self.complete(&key, &upload_id, part).await?);
+        if matches!(findings.composite, Some(Composite::NotCompleted(_))) {
             return Ok(());
         }
-        findings.composite = self
-            .storage
-            .object_head(&key)
-            .await?
-            .map(|head| match head.sha256 {
-                Some(value) if value.contains('-') => Composite::WithCount(value),
-                Some(value) => Composite::WithoutCount(value),
-                None => Composite::Absent,
-            });
         findings.after_complete = Some(self.put(&good, BYTES).await.0);
         Ok(())
+    }
+
+    /// CreateMultipartUpload with `x-amz-checksum-algorithm: SHA256`, as every upload starts:
+    /// its upload id, or the store's refusal.
+    async fn create_sha256_upload(&self, key: &str) -> Result<String, Answer> {
+        self.storage
+            .client()
+            .create_multipart_upload()
+            .bucket(self.storage.bucket())
+            .key(key)
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+            .send()
+            .await
+            .map(|created| created.upload_id().unwrap_or_default().to_owned())
+            .map_err(|error| sdk_answer(&error))
+    }
+
+    /// Completes the upload with `part` and reads the object's checksum as HeadObject gives it.
+    async fn complete(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part: StoredPart,
+    ) -> anyhow::Result<Composite> {
+        if let Err(error) = self
+            .storage
+            .complete_multipart(key, upload_id, &[part])
+            .await
+        {
+            return Ok(Composite::NotCompleted(format!("{error:#}")));
+        }
+        let head = self.storage.object_head(key).await?;
+        Ok(match head.and_then(|head| head.sha256) {
+            // Base64 has no '-': a suffix is the part count.
+            Some(value) if value.contains('-') => Composite::WithCount(value),
+            Some(value) => Composite::WithoutCount(value),
+            None => Composite::Absent,
+        })
     }
 
     /// The upload without checksums: a longer body, Content-MD5 right and wrong, then a PUT
@@ -1002,6 +1013,12 @@ mod tests {
             ..sound()
         };
         assert!(!safe(&rows_of(&without)));
+        let refused = Findings {
+            composite: Some(Composite::NotCompleted("S3 refused the request".into())),
+            after_complete: None,
+            ..sound()
+        };
+        assert!(!safe(&rows_of(&refused)));
         let absent = Findings {
             composite: Some(Composite::Absent),
             ..sound()

@@ -9,7 +9,7 @@ use server::storage_check::{self, Level, Row, PREFIX, WRONG_SHA256_PART};
 
 use crate::{
     fault::{Fault, FaultProxy},
-    helpers::{args_beside, spawn_app, spawn_app_via, stack},
+    helpers::{args_beside, spawn_app, spawn_app_via, stack, TestApp},
 };
 
 fn line<'a>(rows: &'a [Row], check: &str) -> &'a Row {
@@ -109,6 +109,37 @@ async fn a_store_ignoring_a_wrong_sha256_cannot_run_haul() {
 }
 
 #[tokio::test]
+async fn a_store_failing_completion_cannot_run_haul_and_keeps_no_scratch_upload() {
+    let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
+    let app = spawn_app_via(Some(&proxy.endpoint), &[]).await;
+    proxy.fail(
+        crate::fault::is_complete,
+        Fault::Refuse(
+            400,
+            "InvalidPart",
+            "One or more of the specified parts could not be found.",
+        ),
+    );
+    let rows = probed(&app.storage, &app.origin).await;
+    assert!(!storage_check::safe(&rows));
+    let composite = line(&rows, "composite checksum in HeadObject");
+    assert_eq!(composite.level, Level::Fail);
+    assert!(
+        composite.found.starts_with("completion refused"),
+        "{}",
+        composite.found
+    );
+    assert!(
+        composite.found.contains("InvalidPart"),
+        "{}",
+        composite.found
+    );
+    proxy.heal();
+    // The upload completion left open was aborted.
+    nothing_left(&app.storage).await;
+}
+
+#[tokio::test]
 async fn a_store_refusing_put_bucket_cors_starts_with_a_warning() {
     // MinIO's community edition: PutBucketCors is NotImplemented. With HAUL_S3_SETUP_BUCKET
     // (the test apps' setting) the server used to stop at start.
@@ -162,20 +193,61 @@ async fn the_probe_at_start_logs_the_embedded_store_as_safe() {
     nothing_left(&app.storage).await;
 }
 
-#[tokio::test]
-async fn the_command_exits_0_on_the_embedded_store() {
-    let app = spawn_app().await;
-    let mut args = args_beside(&app, None, "127.0.0.1:0", &[]).await;
+/// `server storage check` with `app`'s settings, reaching S3 at `endpoint` when given.
+async fn check_command(app: &TestApp, endpoint: Option<&str>) -> std::process::Output {
+    let mut args = args_beside(app, endpoint, "127.0.0.1:0", &[]).await;
     args.remove(0);
     args.extend(["storage".to_owned(), "check".to_owned()]);
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HAUL_LOG", "off")
         .args(&args)
         .output()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_command_exits_1_on_an_unsafe_store_and_2_when_it_cannot_run() {
+    let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
+    let app = spawn_app_via(Some(&proxy.endpoint), &[]).await;
+    proxy.fail(
+        move |method, target| {
+            method == Method::PUT
+                && target.contains(&format!("partNumber={WRONG_SHA256_PART}&"))
+                && target.contains("x-amz-checksum-sha256")
+        },
+        Fault::Accept,
+    );
+    let output = check_command(&app, Some(&proxy.endpoint)).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL  SHA-256 of a part"), "{stdout}");
+    assert!(stdout.contains("sha256 ignored"), "{stdout}");
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with("This store cannot run Haul safely: see the FAIL lines."),
+        "{stdout}"
+    );
+    proxy.heal();
+    nothing_left(&app.storage).await;
+
+    // Nothing listens there: the check could not run.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let output = check_command(&app, Some(&endpoint)).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_command_exits_0_on_the_embedded_store() {
+    let app = spawn_app().await;
+    let output = check_command(&app, None).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
         output.status.code(),
