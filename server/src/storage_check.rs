@@ -497,7 +497,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
 /// At start: the probe within `bound`, in one log line; a warning naming what to do for each
 /// line that is off. Never fails the start.
 pub async fn at_start(storage: &Storage, origin: &str, bound: Duration) -> Option<Vec<Row>> {
-    let findings = match tokio::time::timeout(bound, probe(storage, origin)).await {
+    let prefix = scratch_prefix();
+    let probed = tokio::time::timeout(bound, probe_under(storage, origin, &prefix)).await;
+    let findings = match probed {
         Ok(Ok(findings)) => findings,
         Ok(Err(error)) => {
             tracing::warn!("storage probe could not run: {error:#} (try `server storage check`)");
@@ -508,6 +510,15 @@ pub async fn at_start(storage: &Storage, origin: &str, bound: Duration) -> Optio
                 "storage probe did not finish within {} s (try `server storage check`)",
                 bound.as_secs()
             );
+            // Cut short, it cleaned nothing: its scratch keys go in the background.
+            let storage = storage.clone();
+            tokio::spawn(async move {
+                if let Err(error) = clean(&storage, &prefix).await {
+                    tracing::warn!(
+                        "removing the storage probe's scratch keys under {prefix}: {error:#}"
+                    );
+                }
+            });
             return None;
         }
     };
@@ -531,7 +542,16 @@ pub async fn at_start(storage: &Storage, origin: &str, bound: Duration) -> Optio
 /// Tries everything against the store, then removes every scratch key, even when a step failed.
 /// An error only when the probe could not start (no scratch prefix can be used).
 pub async fn probe(storage: &Storage, origin: &str) -> anyhow::Result<Findings> {
-    let prefix = format!("{PREFIX}{}/", uuid::Uuid::new_v4().simple());
+    probe_under(storage, origin, &scratch_prefix()).await
+}
+
+/// A new `haul-probe/<uuid>/`.
+fn scratch_prefix() -> String {
+    format!("{PREFIX}{}/", uuid::Uuid::new_v4().simple())
+}
+
+/// `probe`, with its scratch keys under `prefix`.
+async fn probe_under(storage: &Storage, origin: &str, prefix: &str) -> anyhow::Result<Findings> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;
@@ -539,13 +559,13 @@ pub async fn probe(storage: &Storage, origin: &str) -> anyhow::Result<Findings> 
         storage,
         origin,
         http,
-        prefix: prefix.clone(),
+        prefix: prefix.to_owned(),
     };
     let mut findings = Findings::default();
     let sha256 = probe.sha256_upload(&mut findings).await;
     let plain = probe.plain_upload(&mut findings).await;
     findings.lifecycle = Some(probe.lifecycle().await);
-    let cleaned = clean(storage, &prefix).await;
+    let cleaned = clean(storage, prefix).await;
     sha256?;
     plain?;
     cleaned?;

@@ -245,6 +245,28 @@ async fn the_command_exits_1_on_an_unsafe_store_and_2_when_it_cannot_run() {
 }
 
 #[tokio::test]
+async fn a_probe_cut_short_at_start_still_removes_its_scratch_keys() {
+    let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
+    let app = spawn_app_via(Some(&proxy.endpoint), &[]).await;
+    // The wrong part's PUT never gets an answer: the upload is open when the bound hits.
+    let part = format!("partNumber={WRONG_SHA256_PART}&");
+    proxy.fail(
+        move |method, target| method == Method::PUT && target.contains(&part),
+        Fault::Hang,
+    );
+    let rows = storage_check::at_start(&app.storage, &app.origin, Duration::from_secs(1)).await;
+    assert_eq!(rows, None);
+    assert_eq!(proxy.hits(), 1);
+    // The cleanup runs in the background: wait for it (bounded).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !app.storage.open_uploads(PREFIX).await.unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "scratch upload left");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    nothing_left(&app.storage).await;
+}
+
+#[tokio::test]
 async fn the_command_exits_0_on_the_embedded_store() {
     let app = spawn_app().await;
     let output = check_command(&app, None).await;
