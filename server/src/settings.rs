@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::{bail, Context};
-use app::backend::storage::{S3Settings, Timeouts};
+use app::backend::storage::{S3Credentials, S3Settings, Timeouts};
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
@@ -123,13 +123,19 @@ pub struct Settings {
     #[arg(long, env = "HAUL_S3_PROBE", default_value_t = true, action = clap::ArgAction::Set)]
     pub s3_probe: bool,
 
-    /// Access key for the S3 bucket.
+    /// Access key for the S3 bucket. With neither key set, credentials come from the AWS
+    /// SDK's default chain: profile and SSO, web identity (EKS), ECS task role, EC2 instance
+    /// profile.
     #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
     pub aws_access_key_id: Option<String>,
 
     /// Secret key for the S3 bucket.
     #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
     pub aws_secret_access_key: Option<String>,
+
+    /// Session token of a temporary key pair (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
+    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
+    pub aws_session_token: Option<String>,
 
     /// Port of the embedded S3 store (0 picks a free one at each start).
     #[arg(long, env = "HAUL_LOCAL_S3_PORT", default_value_t = 0)]
@@ -284,29 +290,44 @@ impl Settings {
     }
 
     /// The external S3 settings, with a clear error for a half-done configuration.
-    pub fn external_s3(&self) -> anyhow::Result<S3Settings> {
-        let (Some(access_key_id), Some(secret_access_key)) =
-            (&self.aws_access_key_id, &self.aws_secret_access_key)
-        else {
-            bail!(
-                "HAUL_S3_ENDPOINT/HAUL_S3_BUCKET is set but AWS_ACCESS_KEY_ID and \
-                 AWS_SECRET_ACCESS_KEY are not: set both, or unset HAUL_S3_ENDPOINT and \
-                 HAUL_S3_BUCKET to use the embedded store"
-            );
-        };
+    pub async fn external_s3(&self) -> anyhow::Result<S3Settings> {
         if let Some(endpoint) = &self.s3_endpoint {
             check_http_url("HAUL_S3_ENDPOINT", endpoint)?;
         }
+        let credentials = match self.static_credentials()? {
+            Some(credentials) => credentials,
+            None => S3Credentials::default_chain(&self.s3_region).await,
+        };
         Ok(S3Settings {
             endpoint: self.s3_endpoint.clone(),
             public_endpoint: self.s3_public_endpoint()?,
             region: self.s3_region.clone(),
             bucket: self.bucket(),
-            access_key_id: access_key_id.clone(),
-            secret_access_key: secret_access_key.clone(),
+            credentials,
             path_style: self.s3_path_style,
             timeouts: self.s3_timeouts(),
         })
+    }
+
+    /// The key pair of AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN); None
+    /// when neither key is set (the default chain then applies); an error for half a pair.
+    pub fn static_credentials(&self) -> anyhow::Result<Option<S3Credentials>> {
+        match (&self.aws_access_key_id, &self.aws_secret_access_key) {
+            (Some(access_key_id), Some(secret_access_key)) => Ok(Some(S3Credentials::Static {
+                access_key_id: access_key_id.clone(),
+                secret_access_key: secret_access_key.clone(),
+                session_token: self.aws_session_token.clone(),
+            })),
+            (None, None) => Ok(None),
+            (Some(_), None) => bail!(
+                "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both, or \
+                 neither to take credentials from the AWS default chain (an IAM role)"
+            ),
+            (None, Some(_)) => bail!(
+                "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set both, or \
+                 neither to take credentials from the AWS default chain (an IAM role)"
+            ),
+        }
     }
 
     /// HAUL_S3_PUBLIC_ENDPOINT, checked.
@@ -469,11 +490,46 @@ mod tests {
     }
 
     #[test]
-    fn external_s3_needs_credentials() {
-        let settings = parse(&["--s3-endpoint", "http://127.0.0.1:9000"]);
+    fn half_a_key_pair_is_refused_and_none_means_the_default_chain() {
+        let endpoint = ["--s3-endpoint", "http://127.0.0.1:9000"];
+        let settings = parse(&[&endpoint[..], &["--aws-access-key-id", "a"]].concat());
         assert!(settings.uses_external_s3());
-        let error = settings.external_s3().unwrap_err().to_string();
-        assert!(error.contains("AWS_ACCESS_KEY_ID"), "{error}");
+        let error = settings.static_credentials().unwrap_err().to_string();
+        assert!(error.contains("AWS_ACCESS_KEY_ID is set but"), "{error}");
+        let settings = parse(&[&endpoint[..], &["--aws-secret-access-key", "b"]].concat());
+        let error = settings.static_credentials().unwrap_err().to_string();
+        assert!(
+            error.contains("AWS_SECRET_ACCESS_KEY is set but"),
+            "{error}"
+        );
+        let mut settings = parse(&endpoint);
+        // Whatever this process's environment holds.
+        (settings.aws_access_key_id, settings.aws_secret_access_key) = (None, None);
+        assert!(settings.static_credentials().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_static_pair_keeps_its_session_token() {
+        let settings = parse(&[
+            "--aws-access-key-id",
+            "a",
+            "--aws-secret-access-key",
+            "b",
+            "--aws-session-token",
+            "t",
+        ]);
+        let Some(S3Credentials::Static {
+            access_key_id,
+            secret_access_key,
+            session_token,
+        }) = settings.static_credentials().unwrap()
+        else {
+            panic!("a static pair");
+        };
+        assert_eq!(
+            (access_key_id, secret_access_key, session_token),
+            ("a".into(), "b".into(), Some("t".into()))
+        );
     }
 
     #[test]
@@ -489,8 +545,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn external_s3_rejects_a_non_url_endpoint() {
+    #[tokio::test]
+    async fn external_s3_rejects_a_non_url_endpoint() {
         let settings = parse(&[
             "--s3-endpoint",
             "minio:9000",
@@ -499,7 +555,7 @@ mod tests {
             "--aws-secret-access-key",
             "b",
         ]);
-        let error = settings.external_s3().unwrap_err().to_string();
+        let error = settings.external_s3().await.unwrap_err().to_string();
         assert!(error.contains("HAUL_S3_ENDPOINT"), "{error}");
     }
 

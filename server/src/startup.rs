@@ -9,7 +9,7 @@ use app::backend::{
     metrics::Metrics,
     rate_limit::RateLimiter,
     state::AppState,
-    storage::{S3Settings, Storage},
+    storage::{S3Credentials, S3Settings, Storage},
     sweeper,
 };
 use leptos::prelude::LeptosOptions;
@@ -276,8 +276,15 @@ pub async fn connect_storage(
     stack: &mut LocalStack,
 ) -> anyhow::Result<Storage> {
     if settings.uses_external_s3() {
-        let s3 = settings.external_s3()?;
+        let s3 = settings.external_s3().await?;
         let storage = Storage::new(&s3);
+        if matches!(s3.credentials, S3Credentials::Provider(_)) {
+            storage.check_credentials().await.context(
+                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set and the AWS default \
+                 credential chain (profile, web identity, ECS task role, EC2 instance profile) \
+                 gave none",
+            )?;
+        }
         if settings.s3_setup_bucket {
             set_up_external_bucket(&storage, origin).await?;
         }

@@ -3,7 +3,7 @@
 //! becomes what the browser sees, and where unexpected failures are logged with a reference.
 
 use crate::{
-    backend::storage::StorageError,
+    backend::storage::{NoCredentials, StorageError},
     error::{AppError, FieldError},
     format,
 };
@@ -67,6 +67,9 @@ impl Error {
 
 impl From<anyhow::Error> for Error {
     fn from(error: anyhow::Error) -> Self {
+        if error.chain().any(|cause| cause.is::<NoCredentials>()) {
+            return Self::StorageUnavailable(error);
+        }
         let unreachable = error
             .chain()
             .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())

@@ -11,8 +11,8 @@ use anyhow::{bail, Context};
 use super::metrics::Metrics;
 use aws_sdk_s3::{
     config::{
-        timeout::TimeoutConfig, BehaviorVersion, Credentials, Region, RequestChecksumCalculation,
-        ResponseChecksumValidation,
+        timeout::TimeoutConfig, BehaviorVersion, Credentials, IdentityCache, ProvideCredentials,
+        Region, RequestChecksumCalculation, ResponseChecksumValidation, SharedCredentialsProvider,
     },
     error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
     operation::create_bucket::CreateBucketError,
@@ -35,8 +35,7 @@ pub struct S3Settings {
     pub public_endpoint: Option<String>,
     pub region: String,
     pub bucket: String,
-    pub access_key_id: String,
-    pub secret_access_key: String,
+    pub credentials: S3Credentials,
     /// `endpoint/bucket/key` rather than `bucket.endpoint/key`; MinIO and SeaweedFS need it.
     pub path_style: bool,
     pub timeouts: Timeouts,
@@ -71,11 +70,139 @@ impl std::fmt::Debug for S3Settings {
             .field("public_endpoint", &self.public_endpoint)
             .field("region", &self.region)
             .field("bucket", &self.bucket)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"<redacted>")
+            .field("credentials", &self.credentials)
             .field("path_style", &self.path_style)
             .field("timeouts", &self.timeouts)
             .finish()
+    }
+}
+
+/// Where Haul's S3 credentials come from.
+#[derive(Clone)]
+pub enum S3Credentials {
+    /// A key pair given in the settings; with a session token when the pair is temporary
+    /// (it then stops working when the token expires, and nothing renews it).
+    Static {
+        access_key_id: String,
+        secret_access_key: String,
+        session_token: Option<String>,
+    },
+    /// Credentials that renew themselves: the SDK's default chain (an IAM role), or any
+    /// other provider.
+    Provider(SharedCredentialsProvider),
+}
+
+impl S3Credentials {
+    /// aws-config's default chain: the AWS_* environment, the shared profile (and SSO), web
+    /// identity (EKS), the ECS task role, then the EC2 instance profile (IMDSv2).
+    pub async fn default_chain(region: &str) -> Self {
+        let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+            .region(Region::new(region.to_owned()))
+            .build()
+            .await;
+        Self::Provider(SharedCredentialsProvider::new(chain))
+    }
+
+    fn provider(&self) -> SharedCredentialsProvider {
+        match self {
+            Self::Static {
+                access_key_id,
+                secret_access_key,
+                session_token,
+            } => SharedCredentialsProvider::new(Credentials::new(
+                access_key_id,
+                secret_access_key,
+                session_token.clone(),
+                None,
+                "haul-settings",
+            )),
+            Self::Provider(provider) => provider.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for S3Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Static {
+                access_key_id,
+                session_token,
+                ..
+            } => f
+                .debug_struct("Static")
+                .field("access_key_id", access_key_id)
+                .field("secret_access_key", &"<redacted>")
+                .field(
+                    "session_token",
+                    &session_token.as_ref().map(|_| "<redacted>"),
+                )
+                .finish(),
+            Self::Provider(provider) => f.debug_tuple("Provider").field(provider).finish(),
+        }
+    }
+}
+
+/// A URL signed with temporary credentials dies with them (S3 refuses an expired session
+/// token whatever the URL's own expiry says): it is given this much less than their
+/// remaining life, for clock skew and the request in flight.
+pub const CREDENTIALS_MARGIN: Duration = Duration::from_secs(60);
+/// Credentials kept for signing are renewed once they have less than this left (AWS hands
+/// out a role's next credentials at least 5 minutes before the current ones expire).
+const RENEW_BEFORE: Duration = Duration::from_secs(5 * 60);
+/// Credentials near their end are asked for again at most this often.
+const RENEW_EVERY: Duration = Duration::from_secs(10);
+
+/// How long a URL signed at `signed_at` may live: `ttl`, but no longer than credentials
+/// expiring at `expiry` (less [`CREDENTIALS_MARGIN`]), in whole seconds, at least one.
+pub fn url_lifetime(ttl: Duration, signed_at: SystemTime, expiry: Option<SystemTime>) -> Duration {
+    let Some(expiry) = expiry else {
+        return ttl;
+    };
+    let left = expiry
+        .duration_since(signed_at)
+        .unwrap_or_default()
+        .saturating_sub(CREDENTIALS_MARGIN);
+    if left >= ttl {
+        return ttl;
+    }
+    // X-Amz-Expires counts whole seconds.
+    Duration::from_secs(left.as_secs().max(1))
+}
+
+/// No credentials could be had: the role's endpoint did not answer, or the chain found none.
+/// Like a storage outage, the same request may pass later.
+#[derive(Debug, thiserror::Error)]
+#[error("getting credentials for the storage: {0}")]
+pub struct NoCredentials(String);
+
+/// The credentials URLs are signed with, kept while they last: the expiry of the very
+/// credentials a URL carries bounds the lifetime it is given.
+struct SigningCredentials {
+    provider: SharedCredentialsProvider,
+    /// The credentials in use and when they were obtained.
+    current: tokio::sync::Mutex<Option<(Credentials, SystemTime)>>,
+}
+
+impl SigningCredentials {
+    async fn get(&self) -> anyhow::Result<Credentials> {
+        let mut current = self.current.lock().await;
+        let now = SystemTime::now();
+        if let Some((credentials, obtained)) = current.as_ref() {
+            let lasting = credentials
+                .expiry()
+                .is_none_or(|expiry| expiry > now + RENEW_BEFORE);
+            let recent = now.duration_since(*obtained).unwrap_or_default() < RENEW_EVERY;
+            if lasting || recent {
+                return Ok(credentials.clone());
+            }
+        }
+        let credentials = self
+            .provider
+            .provide_credentials()
+            .await
+            .map_err(|e| NoCredentials(DisplayErrorContext(e).to_string()))?;
+        *current = Some((credentials.clone(), now));
+        Ok(credentials)
     }
 }
 
@@ -84,6 +211,8 @@ pub struct Storage {
     client: Client,
     /// Signs the URLs browsers use: `client`, or the same store at its public endpoint.
     presigner: Client,
+    /// What `presigner` signs with.
+    signing: Arc<SigningCredentials>,
     bucket: Arc<str>,
     timeouts: Timeouts,
     metrics: Metrics,
@@ -94,17 +223,11 @@ const ABORT_INCOMPLETE_AFTER_DAYS: i32 = 2;
 
 impl Storage {
     pub fn new(settings: &S3Settings) -> Self {
-        let credentials = Credentials::new(
-            &settings.access_key_id,
-            &settings.secret_access_key,
-            None,
-            None,
-            "haul-settings",
-        );
+        let credentials = settings.credentials.provider();
         let config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(settings.region.clone()))
-            .credentials_provider(credentials)
+            .credentials_provider(credentials.clone())
             .force_path_style(settings.path_style)
             // The SDK's default CRC32 checksum would be signed into pre-signed PUTs that the
             // browser cannot reproduce (aws-sdk-rust#1240): only send checksums we ask for.
@@ -121,13 +244,23 @@ impl Storage {
             Some(endpoint) => Client::from_conf(config.clone().endpoint_url(endpoint).build()),
             None => Client::from_conf(config.clone().build()),
         };
+        // Each URL is signed with credentials given to it (`SigningCredentials`), which
+        // nothing else must cache.
+        let config = config.identity_cache(IdentityCache::no_cache());
         let presigner = match &settings.public_endpoint {
             Some(endpoint) => Client::from_conf(config.endpoint_url(endpoint).build()),
-            None => client.clone(),
+            None => match &settings.endpoint {
+                Some(endpoint) => Client::from_conf(config.endpoint_url(endpoint).build()),
+                None => Client::from_conf(config.build()),
+            },
         };
         Self {
             client,
             presigner,
+            signing: Arc::new(SigningCredentials {
+                provider: credentials,
+                current: Default::default(),
+            }),
             bucket: settings.bucket.as_str().into(),
             timeouts: settings.timeouts,
             metrics: Metrics::new(),
@@ -174,6 +307,11 @@ impl Storage {
 
     pub fn timeouts(&self) -> Timeouts {
         self.timeouts
+    }
+
+    /// Fails unless credentials can be had (from the settings or the default chain).
+    pub async fn check_credentials(&self) -> anyhow::Result<()> {
+        self.signing.get().await.map(drop)
     }
 
     /// Fails unless the bucket exists and these credentials may use it.
@@ -307,6 +445,7 @@ impl Storage {
         ttl: Duration,
     ) -> anyhow::Result<PresignedPart> {
         let length = i64::try_from(content_length).context("content length out of range")?;
+        let credentials = self.signing.get().await?;
         // X-Amz-Date counts whole seconds: sign from the start of this second, so the URL's
         // real expiry is known to the millisecond.
         let now = SystemTime::now();
@@ -314,9 +453,10 @@ impl Storage {
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default();
         let signed_at = now - Duration::from_nanos(u64::from(since_epoch.subsec_nanos()));
+        let lifetime = url_lifetime(ttl, signed_at, credentials.expiry());
         let config = PresigningConfig::builder()
             .start_time(signed_at)
-            .expires_in(ttl)
+            .expires_in(lifetime)
             .build()
             .context("invalid URL lifetime")?;
         let request = self
@@ -329,6 +469,8 @@ impl Storage {
             .content_length(length)
             .set_checksum_sha256(sha256.map(str::to_owned))
             .set_checksum_algorithm(sha256.map(|_| ChecksumAlgorithm::Sha256))
+            .customize()
+            .config_override(signed_by(credentials))
             .presigned(config)
             .await
             .context("pre-signing an UploadPart")?;
@@ -341,7 +483,8 @@ impl Storage {
         Ok(PresignedPart {
             url: request.uri().to_owned(),
             headers,
-            expires_at: signed_at + ttl,
+            expires_at: signed_at + lifetime,
+            lifetime,
         })
     }
 
@@ -391,6 +534,8 @@ impl Storage {
         content_type: &str,
         ttl: Duration,
     ) -> anyhow::Result<String> {
+        let credentials = self.signing.get().await?;
+        let lifetime = url_lifetime(ttl, SystemTime::now(), credentials.expiry());
         let request = self
             .presigner
             .get_object()
@@ -398,7 +543,9 @@ impl Storage {
             .key(key)
             .response_content_disposition(disposition)
             .response_content_type(content_type)
-            .presigned(presigning(ttl)?)
+            .customize()
+            .config_override(signed_by(credentials))
+            .presigned(presigning(lifetime)?)
             .await
             .context("pre-signing a GET")?;
         Ok(request.uri().to_owned())
@@ -412,6 +559,9 @@ pub struct PresignedPart {
     pub headers: Vec<(String, String)>,
     /// When S3 stops taking it.
     pub expires_at: SystemTime,
+    /// How long it was signed to live: HAUL_URL_TTL, or less when the credentials it
+    /// carries expire sooner.
+    pub lifetime: Duration,
 }
 
 /// What went wrong talking to S3, sorted by what the caller may do about it.
@@ -900,6 +1050,11 @@ where
     anyhow::anyhow!("{}", DisplayErrorContext(error))
 }
 
+/// A presign's config override: these exact credentials sign it.
+fn signed_by(credentials: Credentials) -> aws_sdk_s3::config::Builder {
+    aws_sdk_s3::Config::builder().credentials_provider(credentials)
+}
+
 fn presigning(ttl: Duration) -> anyhow::Result<PresigningConfig> {
     PresigningConfig::expires_in(ttl).context("invalid URL lifetime")
 }
@@ -907,6 +1062,114 @@ fn presigning(ttl: Duration) -> anyhow::Result<PresigningConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_never_outlives_its_credentials() {
+        let ttl = Duration::from_secs(15 * 60);
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        let second = Duration::from_secs(1);
+        // Static keys: HAUL_URL_TTL.
+        assert_eq!(url_lifetime(ttl, now, None), ttl);
+        // Credentials that outlast it: HAUL_URL_TTL.
+        assert_eq!(url_lifetime(ttl, now, Some(now + minutes(60))), ttl);
+        assert_eq!(url_lifetime(ttl, now, Some(now + minutes(16))), ttl);
+        // Credentials ending sooner: their life less the margin.
+        assert_eq!(
+            url_lifetime(ttl, now, Some(now + minutes(2))),
+            minutes(2) - CREDENTIALS_MARGIN
+        );
+        assert_eq!(
+            url_lifetime(ttl, now, Some(now + minutes(10))),
+            minutes(10) - CREDENTIALS_MARGIN
+        );
+        // Whole seconds.
+        assert_eq!(
+            url_lifetime(ttl, now, Some(now + minutes(2) + second / 2)),
+            minutes(1)
+        );
+        // Within the margin, or already expired: a second, never zero (S3 refuses it).
+        assert_eq!(url_lifetime(ttl, now, Some(now + second * 30)), second);
+        assert_eq!(url_lifetime(ttl, now, Some(now - minutes(1))), second);
+    }
+
+    fn settings(credentials: S3Credentials) -> S3Settings {
+        S3Settings {
+            endpoint: Some("http://127.0.0.1:9".to_owned()),
+            public_endpoint: None,
+            region: "us-east-1".to_owned(),
+            bucket: "haul".to_owned(),
+            credentials,
+            path_style: true,
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    #[test]
+    fn missing_credentials_are_a_storage_outage_not_a_bug() {
+        let error = anyhow::Error::new(NoCredentials("the role's endpoint timed out".into()))
+            .context("pre-signing an UploadPart");
+        assert!(matches!(
+            crate::backend::error::Error::from(error),
+            crate::backend::error::Error::StorageUnavailable(_)
+        ));
+    }
+
+    /// Pre-signing never contacts S3: these run without a store.
+    #[tokio::test]
+    async fn urls_carry_the_session_token_and_end_with_the_credentials() {
+        let ttl = Duration::from_secs(15 * 60);
+        let storage = Storage::new(&settings(S3Credentials::Static {
+            access_key_id: "AKIDEXAMPLE".to_owned(),
+            secret_access_key: "secret".to_owned(),
+            session_token: Some("the-session-token".to_owned()),
+        }));
+        let part = storage
+            .presign_upload_part("u/k", "upload", 1, 5, None, ttl)
+            .await
+            .unwrap();
+        assert!(part.url.contains("X-Amz-Security-Token=the-session-token"));
+        assert_eq!(part.lifetime, ttl);
+
+        // Temporary credentials with 2 minutes left: URLs live 1 minute, not 15.
+        let expiry = SystemTime::now() + Duration::from_secs(120);
+        let temporary = Credentials::new(
+            "ASIAEXAMPLE",
+            "secret",
+            Some("t".into()),
+            Some(expiry),
+            "test",
+        );
+        let storage = Storage::new(&settings(S3Credentials::Provider(
+            SharedCredentialsProvider::new(temporary),
+        )));
+        let part = storage
+            .presign_upload_part("u/k", "upload", 1, 5, None, ttl)
+            .await
+            .unwrap();
+        assert!(part.url.contains("X-Amz-Credential=ASIAEXAMPLE"));
+        assert!(
+            part.url.contains("X-Amz-Security-Token=t&")
+                || part.url.ends_with("X-Amz-Security-Token=t")
+        );
+        let lifetime = part.lifetime.as_secs();
+        assert!((59..=60).contains(&lifetime), "{:?}", part.lifetime);
+        assert_eq!(part.lifetime, Duration::from_secs(lifetime));
+        assert!(part
+            .url
+            .contains(&format!("X-Amz-Expires={}", part.lifetime.as_secs())));
+        let url = storage
+            .presign_get("u/k", "attachment", "application/octet-stream", ttl)
+            .await
+            .unwrap();
+        let expires: u64 = url
+            .split("X-Amz-Expires=")
+            .nth(1)
+            .and_then(|rest| rest.split('&').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        assert!((59..=60).contains(&expires), "{url}");
+    }
 
     fn stored(number: i32, etag: &str, sha256: Option<&str>, at: Option<u64>) -> StoredPart {
         StoredPart {

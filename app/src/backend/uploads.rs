@@ -270,7 +270,9 @@ pub async fn sign_parts(
             url: part.url,
             headers: part.headers,
             expires_in_ms: millis(left),
-            lifetime_ms: millis(ttl),
+            // Shorter than HAUL_URL_TTL when the credentials expire sooner: the engine
+            // re-signs a URL with less than half its lifetime left.
+            lifetime_ms: millis(part.lifetime),
         });
     }
     Ok(signed)

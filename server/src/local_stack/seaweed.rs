@@ -22,7 +22,7 @@ use std::{
 };
 
 use anyhow::{bail, Context};
-use app::backend::storage::{S3Settings, Storage, Timeouts};
+use app::backend::storage::{S3Credentials, S3Settings, Storage, Timeouts};
 use nix::sys::{
     signal::Signal,
     stat::{umask, Mode},
@@ -166,11 +166,19 @@ impl LocalS3 {
             public_endpoint: None,
             region: "us-east-1".to_owned(),
             bucket: bucket.to_owned(),
-            access_key_id: self.credentials.access_key.clone(),
-            secret_access_key: self.credentials.secret_key.clone(),
+            credentials: S3Credentials::Static {
+                access_key_id: self.credentials.access_key.clone(),
+                secret_access_key: self.credentials.secret_key.clone(),
+                session_token: None,
+            },
             path_style: true,
             timeouts: Timeouts::default(),
         }
+    }
+
+    /// The store's key pair: (access key id, secret access key).
+    pub fn keys(&self) -> (&str, &str) {
+        (&self.credentials.access_key, &self.credentials.secret_key)
     }
 
     /// Ready when the S3 port answers and the gateway serves a signed request.

@@ -97,3 +97,39 @@ async fn a_data_dir_that_cannot_be_created_names_haul_data_dir() {
     .await;
     assert_fails_naming(&output, "HAUL_DATA_DIR");
 }
+
+#[tokio::test]
+async fn half_a_key_pair_names_the_missing_key() {
+    let (settings, database_url) = test_settings().await;
+    let endpoint = settings.s3_endpoint.clone().unwrap();
+    let output = run_server(&[
+        ("HAUL_ADDR", "127.0.0.1:0"),
+        ("DATABASE_URL", &database_url),
+        ("HAUL_S3_ENDPOINT", &endpoint),
+        ("HAUL_S3_BUCKET", &settings.bucket()),
+        ("HAUL_S3_PATH_STYLE", "true"),
+        ("AWS_ACCESS_KEY_ID", "key"),
+    ])
+    .await;
+    assert_fails_naming(&output, "AWS_SECRET_ACCESS_KEY");
+}
+
+#[tokio::test]
+async fn no_key_pair_and_no_role_names_the_keys() {
+    let (settings, database_url) = test_settings().await;
+    let endpoint = settings.s3_endpoint.clone().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let none = home.path().join("none");
+    let output = run_server(&[
+        ("HAUL_ADDR", "127.0.0.1:0"),
+        ("DATABASE_URL", &database_url),
+        ("HAUL_S3_ENDPOINT", &endpoint),
+        ("HAUL_S3_BUCKET", &settings.bucket()),
+        ("HAUL_S3_PATH_STYLE", "true"),
+        ("AWS_CONFIG_FILE", none.to_str().unwrap()),
+        ("AWS_SHARED_CREDENTIALS_FILE", none.to_str().unwrap()),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ])
+    .await;
+    assert_fails_naming(&output, "AWS_ACCESS_KEY_ID");
+}

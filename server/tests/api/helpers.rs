@@ -233,6 +233,7 @@ async fn args_for(
     extra: &[&str],
 ) -> Vec<String> {
     let s3 = stack().await.s3.settings(bucket);
+    let (access_key_id, secret_access_key) = stack().await.s3.keys();
     let addr = if extra.contains(&"--addr") {
         vec![]
     } else {
@@ -259,9 +260,9 @@ async fn args_for(
         "--s3-setup-bucket",
         "true",
         "--aws-access-key-id",
-        &s3.access_key_id,
+        access_key_id,
         "--aws-secret-access-key",
-        &s3.secret_access_key,
+        secret_access_key,
     ]);
     args.extend_from_slice(extra);
     args.into_iter().map(str::to_owned).collect()

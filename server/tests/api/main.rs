@@ -11,6 +11,7 @@ mod cluster;
 mod config_errors;
 mod connections;
 mod crash;
+mod credentials;
 mod fault;
 mod health;
 mod helpers;
