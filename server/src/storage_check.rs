@@ -324,8 +324,8 @@ fn md5_row(findings: &Findings) -> Row {
         ),
         (Some(Answer::Accepted), Some(Answer::Accepted)) => unknown("md5 ignored".into()),
         (Some(right @ Answer::Refused { .. }), _) => unknown(format!("md5 refused ({right})")),
-        (_, Some(wrong @ Answer::Refused { .. })) => unknown(format!(
-            "md5 refused with {}",
+        (Some(Answer::Accepted), Some(wrong @ Answer::Refused { .. })) => unknown(format!(
+            "md5 enforced ({})",
             wrong.code().unwrap_or("no code")
         )),
         (Some(Answer::Failed(why)), _) | (_, Some(Answer::Failed(why))) => {
@@ -802,14 +802,7 @@ impl Probe<'_> {
                 .rules()
                 .iter()
                 .filter(|rule| rule.status() == &aws_sdk_s3::types::ExpirationStatus::Enabled)
-                .filter(|rule| {
-                    // A rule for the whole bucket: no filter, or an empty prefix.
-                    rule.filter().is_none_or(|filter| {
-                        filter.prefix().is_none_or(str::is_empty)
-                            && filter.tag().is_none()
-                            && filter.and().is_none()
-                    })
-                })
+                .filter(|rule| whole_bucket(rule))
                 .find_map(|rule| {
                     rule.abort_incomplete_multipart_upload()?
                         .days_after_initiation()
@@ -824,6 +817,18 @@ impl Probe<'_> {
 }
 
 use anyhow::Context as _;
+
+/// Whether a lifecycle rule covers the whole bucket: no filter, or an empty prefix (in the
+/// filter, or in the rule itself as older stores answer).
+#[allow(deprecated)]
+fn whole_bucket(rule: &aws_sdk_s3::types::LifecycleRule) -> bool {
+    rule.prefix().is_none_or(str::is_empty)
+        && rule.filter().is_none_or(|filter| {
+            filter.prefix().is_none_or(str::is_empty)
+                && filter.tag().is_none()
+                && filter.and().is_none()
+        })
+}
 
 /// Whether a preflight answer lets `origin` PUT with `requested` headers.
 pub fn preflight_verdict(
@@ -1103,6 +1108,13 @@ mod tests {
         let rows = rows_of(&findings);
         assert!(safe(&rows));
         assert_eq!(level(&rows, "Content-MD5 of a part"), Level::Warn);
+        let minio = Findings {
+            md5_wrong: refused(400, "XAmzContentChecksumMismatch"),
+            ..sound()
+        };
+        let minio = rows_of(&minio);
+        assert_eq!(level(&minio, "Content-MD5 of a part"), Level::Warn);
+        assert!(summary(&minio).contains("md5 enforced (XAmzContentChecksumMismatch)"));
         let lifecycle = rows
             .iter()
             .find(|r| r.check == "lifecycle: abort incomplete uploads")
