@@ -119,13 +119,19 @@ impl TestApp {
         }
     }
 
-    pub(crate) async fn object(&self, file_id: &str) -> Vec<u8> {
+    /// The file's pre-signed download URL, fetched: its answer, which must be 200.
+    pub(crate) async fn download(&self, file_id: &str) -> reqwest::Response {
         let (status, url) = self
             .json("/api/download_url", &[("file_id", file_id)])
             .await;
         assert_eq!(status, 200, "{url}");
         let response = reqwest::get(url.as_str().unwrap()).await.unwrap();
         assert_eq!(response.status(), 200);
+        response
+    }
+
+    pub(crate) async fn object(&self, file_id: &str) -> Vec<u8> {
+        let response = self.download(file_id).await;
         response.bytes().await.unwrap().to_vec()
     }
 
@@ -631,11 +637,7 @@ async fn downloads_are_attachments_under_the_exact_name() {
     let file_id = id(&started);
     app.upload_parts(&file_id, &bytes, 5 * MIB, None).await;
     assert_eq!(app.complete(&file_id).await.0, 200);
-    let (_, url) = app
-        .json("/api/download_url", &[("file_id", &file_id)])
-        .await;
-    let response = reqwest::get(url.as_str().unwrap()).await.unwrap();
-    assert_eq!(response.status(), 200);
+    let response = app.download(&file_id).await;
     let disposition = header(&response, "content-disposition");
     assert!(disposition.starts_with("attachment;"), "{disposition}");
     assert!(
@@ -769,11 +771,7 @@ async fn invisible_names_are_refused_and_punctuation_is_kept_through_download() 
         let file_id = id(&started);
         app.upload_parts(&file_id, &bytes, 5 * MIB, None).await;
         assert_eq!(app.complete(&file_id).await.0, 200);
-        let (_, url) = app
-            .json("/api/download_url", &[("file_id", &file_id)])
-            .await;
-        let response = reqwest::get(url.as_str().unwrap()).await.unwrap();
-        assert_eq!(response.status(), 200);
+        let response = app.download(&file_id).await;
         assert_eq!(header(&response, "content-disposition"), disposition);
         assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
         ids.push(file_id);
