@@ -444,6 +444,37 @@ impl Storage {
         sha256: Option<&str>,
         ttl: Duration,
     ) -> anyhow::Result<PresignedPart> {
+        let digest = sha256.map_or(SignedDigest::None, SignedDigest::Sha256);
+        self.presign_part(key, upload_id, part_number, content_length, digest, ttl)
+            .await
+    }
+
+    /// A URL for one part whose exact length and `Content-MD5` (base64) are signed: the PUT
+    /// must carry that header, and a store that checks it refuses other bytes. What
+    /// `server storage check` tries on a store.
+    pub async fn presign_upload_part_md5(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        content_length: u64,
+        md5: &str,
+        ttl: Duration,
+    ) -> anyhow::Result<PresignedPart> {
+        let digest = SignedDigest::Md5(md5);
+        self.presign_part(key, upload_id, part_number, content_length, digest, ttl)
+            .await
+    }
+
+    async fn presign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        content_length: u64,
+        digest: SignedDigest<'_>,
+        ttl: Duration,
+    ) -> anyhow::Result<PresignedPart> {
         let length = i64::try_from(content_length).context("content length out of range")?;
         let credentials = self.signing.get().await?;
         // X-Amz-Date counts whole seconds: sign from the start of this second, so the URL's
@@ -466,9 +497,15 @@ impl Storage {
             .key(key)
             .upload_id(upload_id)
             .part_number(part_number)
-            .content_length(length)
-            .set_checksum_sha256(sha256.map(str::to_owned))
-            .set_checksum_algorithm(sha256.map(|_| ChecksumAlgorithm::Sha256))
+            .content_length(length);
+        let request = match digest {
+            SignedDigest::None => request,
+            SignedDigest::Sha256(sha256) => request
+                .checksum_sha256(sha256)
+                .checksum_algorithm(ChecksumAlgorithm::Sha256),
+            SignedDigest::Md5(md5) => request.content_md5(md5),
+        };
+        let request = request
             .customize()
             .config_override(signed_by(credentials))
             .presigned(config)
@@ -485,44 +522,6 @@ impl Storage {
             headers,
             expires_at: signed_at + lifetime,
             lifetime,
-        })
-    }
-
-    /// A URL for one part whose exact length and `Content-MD5` (base64) are signed: the PUT
-    /// must carry that header, and a store that checks it refuses other bytes. What
-    /// `server storage check` tries on a store.
-    pub async fn presign_upload_part_md5(
-        &self,
-        key: &str,
-        upload_id: &str,
-        part_number: i32,
-        content_length: u64,
-        md5: &str,
-        ttl: Duration,
-    ) -> anyhow::Result<PresignedPart> {
-        let length = i64::try_from(content_length).context("content length out of range")?;
-        let request = self
-            .presigner
-            .upload_part()
-            .bucket(self.bucket())
-            .key(key)
-            .upload_id(upload_id)
-            .part_number(part_number)
-            .content_length(length)
-            .content_md5(md5)
-            .presigned(presigning(ttl)?)
-            .await
-            .context("pre-signing an UploadPart with Content-MD5")?;
-        let headers = request
-            .headers()
-            .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
-            .map(|(name, value)| (name.to_owned(), value.to_owned()))
-            .collect();
-        Ok(PresignedPart {
-            url: request.uri().to_owned(),
-            headers,
-            expires_at: SystemTime::now() + ttl,
-            lifetime: ttl,
         })
     }
 
@@ -550,6 +549,16 @@ impl Storage {
             .context("pre-signing a GET")?;
         Ok(request.uri().to_owned())
     }
+}
+
+/// What a part URL signs besides its length: the digest the store checks the bytes against.
+#[derive(Debug, Clone, Copy)]
+enum SignedDigest<'a> {
+    None,
+    /// `x-amz-checksum-sha256` (base64), with the algorithm.
+    Sha256(&'a str),
+    /// `Content-MD5` (base64), which S3 stores have checked since the first S3 API.
+    Md5(&'a str),
 }
 
 /// A pre-signed part PUT: the URL and the headers signed into it.
