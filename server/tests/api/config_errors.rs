@@ -5,6 +5,22 @@ use std::{net::TcpListener, process::Output};
 use crate::helpers::test_settings;
 
 /// Runs the real binary with only `vars` set (plus PATH and HOME).
+/// The variables of a server on the test stack's database and the S3 store at `endpoint`,
+/// without credentials.
+fn external_store<'a>(
+    database_url: &'a str,
+    endpoint: &'a str,
+    bucket: &'a str,
+) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("HAUL_ADDR", "127.0.0.1:0"),
+        ("DATABASE_URL", database_url),
+        ("HAUL_S3_ENDPOINT", endpoint),
+        ("HAUL_S3_BUCKET", bucket),
+        ("HAUL_S3_PATH_STYLE", "true"),
+    ]
+}
+
 async fn run_server(vars: &[(&str, &str)]) -> Output {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"));
     command.env_clear();
@@ -71,16 +87,13 @@ async fn an_unreachable_s3_endpoint_names_haul_s3_endpoint() {
         .local_addr()
         .unwrap();
     let endpoint = format!("http://{closed}");
-    let output = run_server(&[
-        ("HAUL_ADDR", "127.0.0.1:0"),
-        ("DATABASE_URL", &database_url),
-        ("HAUL_S3_ENDPOINT", &endpoint),
-        ("HAUL_S3_BUCKET", &settings.bucket()),
-        ("HAUL_S3_PATH_STYLE", "true"),
+    let bucket = settings.bucket();
+    let mut vars = external_store(&database_url, &endpoint, &bucket);
+    vars.extend([
         ("AWS_ACCESS_KEY_ID", "key"),
         ("AWS_SECRET_ACCESS_KEY", "secret"),
-    ])
-    .await;
+    ]);
+    let output = run_server(&vars).await;
     assert_fails_naming(&output, "HAUL_S3_ENDPOINT");
 }
 
@@ -102,15 +115,10 @@ async fn a_data_dir_that_cannot_be_created_names_haul_data_dir() {
 async fn half_a_key_pair_names_the_missing_key() {
     let (settings, database_url) = test_settings().await;
     let endpoint = settings.s3_endpoint.clone().unwrap();
-    let output = run_server(&[
-        ("HAUL_ADDR", "127.0.0.1:0"),
-        ("DATABASE_URL", &database_url),
-        ("HAUL_S3_ENDPOINT", &endpoint),
-        ("HAUL_S3_BUCKET", &settings.bucket()),
-        ("HAUL_S3_PATH_STYLE", "true"),
-        ("AWS_ACCESS_KEY_ID", "key"),
-    ])
-    .await;
+    let bucket = settings.bucket();
+    let mut vars = external_store(&database_url, &endpoint, &bucket);
+    vars.push(("AWS_ACCESS_KEY_ID", "key"));
+    let output = run_server(&vars).await;
     assert_fails_naming(&output, "AWS_SECRET_ACCESS_KEY");
 }
 
@@ -120,16 +128,13 @@ async fn no_key_pair_and_no_role_names_the_keys() {
     let endpoint = settings.s3_endpoint.clone().unwrap();
     let home = tempfile::tempdir().unwrap();
     let none = home.path().join("none");
-    let output = run_server(&[
-        ("HAUL_ADDR", "127.0.0.1:0"),
-        ("DATABASE_URL", &database_url),
-        ("HAUL_S3_ENDPOINT", &endpoint),
-        ("HAUL_S3_BUCKET", &settings.bucket()),
-        ("HAUL_S3_PATH_STYLE", "true"),
+    let bucket = settings.bucket();
+    let mut vars = external_store(&database_url, &endpoint, &bucket);
+    vars.extend([
         ("AWS_CONFIG_FILE", none.to_str().unwrap()),
         ("AWS_SHARED_CREDENTIALS_FILE", none.to_str().unwrap()),
         ("AWS_EC2_METADATA_DISABLED", "true"),
-    ])
-    .await;
+    ]);
+    let output = run_server(&vars).await;
     assert_fails_naming(&output, "AWS_ACCESS_KEY_ID");
 }
