@@ -1,6 +1,13 @@
-// Hashes file parts off the page's main thread: { id, blob } in, { id, sha256 } (base64) or
-// { id, error: "crypto" | "read" } out. Reading the slice and SHA-256 both happen here, so the
-// page never waits for either, whatever the part size.
+// Hashes file parts off the page's main thread: { id, blob, md5 } in, { id, sha256 } (base64)
+// or { id, error: "crypto" | "read" } out. With `md5: true` (absent is false) the answer also
+// carries `md5`, the base64 of the part's 16-byte MD5, what a Content-MD5 header holds (for
+// stores that refuse SHA-256 checksums). Reading the slice and both digests happen here, so
+// the page never waits for any of them, whatever the part size.
+//
+// Web Crypto has no MD5: /md5.js (our own, see there) is loaded the first time one is asked
+// for, so a worker that only does SHA-256 never fetches it. Both digests are of the one read
+// of the part: SHA-256 goes to Web Crypto (which takes its own copy of the bytes and hashes
+// off this thread), and MD5 runs here meanwhile, over the shared buffer as it is.
 //
 // Parts are read into one buffer, reused part after part, so hashing a file holds one part's
 // bytes whatever its size. (A fresh buffer per part, as `blob.arrayBuffer()` gives, is freed
@@ -15,8 +22,8 @@ self.onmessage = (event) => {
   queue = queue.then(() => answer(event.data)).catch(() => {});
 };
 
-async function answer({ id, blob }) {
-  if (!self.crypto || !self.crypto.subtle) {
+async function answer({ id, blob, md5 = false }) {
+  if (!self.crypto || !self.crypto.subtle || (md5 && !loadMd5())) {
     self.postMessage({ id, error: "crypto" });
     return;
   }
@@ -27,16 +34,40 @@ async function answer({ id, blob }) {
     self.postMessage({ id, error: "read" });
     return;
   }
-  let digest;
+  let sha256;
+  let md5Digest;
   try {
-    digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+    // Started first, so that it hashes while MD5 does here; the promise is awaited right
+    // after MD5, before anything else can run, so its failure is never left unhandled.
+    const sha = crypto.subtle.digest("SHA-256", bytes);
+    if (md5) md5Digest = new self.Md5().update(bytes).digest();
+    sha256 = new Uint8Array(await sha);
   } catch {
     self.postMessage({ id, error: "crypto" });
     return;
   }
+  const reply = { id, sha256: base64(sha256) };
+  if (md5) reply.md5 = base64(md5Digest);
+  self.postMessage(reply);
+}
+
+/** Whether `Md5` is defined, loading /md5.js for it the first time. A load that failed is
+ * tried again on the next request that asks for an MD5. */
+function loadMd5() {
+  if (typeof self.Md5 !== "function") {
+    try {
+      importScripts("/md5.js");
+    } catch {
+      return false;
+    }
+  }
+  return typeof self.Md5 === "function";
+}
+
+function base64(digest) {
   let binary = "";
   for (const byte of digest) binary += String.fromCharCode(byte);
-  self.postMessage({ id, sha256: btoa(binary) });
+  return btoa(binary);
 }
 
 /** The bytes of `blob`, read into the shared buffer (grown when too small). */
