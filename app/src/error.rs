@@ -51,6 +51,11 @@ pub enum AppError {
     /// (`Invalid`), the upload goes on.
     #[error("{}", missing_parts(.parts, *.part_count))]
     PartsMissing { parts: Vec<u32>, part_count: u32 },
+    /// The storage refuses the request for good as the server makes it (a header or checksum
+    /// it does not support): trying again changes nothing until an administrator changes the
+    /// server's settings. The message says what the store said and what to set.
+    #[error("{0}")]
+    StorageRefused(String),
     /// Something failed on the server; the id finds it in the log.
     #[error("Something went wrong on our side (reference {0}). Please try again.")]
     Internal(String),
@@ -133,6 +138,7 @@ impl AppError {
             Self::RateLimited { .. } => 429,
             Self::BadRequest(_) => 400,
             Self::Unreachable(_) | Self::Unavailable(_) => 503,
+            Self::StorageRefused(_) => 502,
             Self::Internal(_) => 500,
         }
     }

@@ -60,6 +60,55 @@ impl FileStatus {
     }
 }
 
+/// What the storage checked a file's bytes against, part by part, as it went up
+/// (HAUL_S3_CHECKSUM when its upload began).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "lowercase"))]
+pub enum Integrity {
+    /// Each part's SHA-256 was signed into its URL (`x-amz-checksum-sha256`): the store refused
+    /// other bytes, and the file's checksum is the composite of those digests.
+    #[default]
+    Sha256,
+    /// Each part's MD5 was signed into its URL (`Content-MD5`): the store refused other bytes.
+    /// The file's checksum is the SHA-256 composite of the digests the browser computed.
+    Md5,
+    /// Only sizes: the store was not asked to check the bytes, and no checksum is recorded.
+    None,
+}
+
+impl Integrity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::Md5 => "md5",
+            Self::None => "none",
+        }
+    }
+
+    /// What it means for the file, in words, for the file lists.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sha256 => "SHA-256, checked by the storage part by part",
+            Self::Md5 => "SHA-256 from your browser; the storage checked each part's MD5",
+            Self::None => "Not checked: the storage was not asked to check the bytes",
+        }
+    }
+
+    /// Whether the browser hashes each part (SHA-256, and MD5 for `Md5`) before asking for
+    /// its URL.
+    pub fn hashes(self) -> bool {
+        self != Self::None
+    }
+}
+
+impl std::fmt::Display for Integrity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A file as its owner sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileView {
@@ -79,6 +128,10 @@ pub struct FileView {
     /// How the file is cut into parts (to resume it from another page or browser).
     pub part_size: u64,
     pub part_count: u32,
+    /// What the storage checked the bytes against; it decides what the browser computes for
+    /// each part.
+    #[serde(default)]
+    pub integrity: Integrity,
 }
 
 /// What `start_upload` answers: how to cut the file. Part URLs come from `sign_parts`. A
@@ -90,11 +143,15 @@ pub struct NewUpload {
     pub part_count: u32,
 }
 
-/// A part the browser wants to send: its number and the base64 SHA-256 of its bytes.
+/// A part the browser wants to send: its number and the digests of its bytes its file's
+/// `Integrity` asks for: the base64 SHA-256 (not for `None`), and the base64 MD5 (for `Md5`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartDigest {
     pub part_number: u32,
+    #[serde(default)]
     pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -62,9 +62,17 @@ pub const HEADERS: [(header::HeaderName, &str); 3] = [
 /// set their own, with a script nonce (see app::shell).
 pub const NON_PAGE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
+/// The hashing worker's policy (a worker runs under its own script's): it may load
+/// `/md5.js` from this origin (`importScripts`), nothing else.
+pub const WORKER_POLICY: &str = "default-src 'none'; script-src 'self'; frame-ancestors 'none'";
+
+/// The script the page starts as its hashing worker.
+const WORKER_PATH: &str = "/hash-worker.js";
+
 /// Adds `HEADERS`, and `NON_PAGE_POLICY` to answers that are not pages. The outermost layer,
 /// so that no early answer escapes it.
 pub async fn security_headers(request: Request, next: Next) -> Response {
+    let worker = request.uri().path() == WORKER_PATH;
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     for (name, value) in HEADERS {
@@ -75,9 +83,14 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if !is_page && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        let policy = if worker {
+            WORKER_POLICY
+        } else {
+            NON_PAGE_POLICY
+        };
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(NON_PAGE_POLICY),
+            HeaderValue::from_static(policy),
         );
     }
     response

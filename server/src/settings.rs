@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::{bail, Context};
 use app::backend::storage::{S3Credentials, S3Settings, Timeouts};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 
 #[derive(Debug, Parser)]
@@ -117,6 +117,13 @@ pub struct Settings {
     /// (for a MinIO or SeaweedFS that Haul may manage). Off: the bucket must already be set up.
     #[arg(long, env = "HAUL_S3_SETUP_BUCKET", default_value_t = false, action = clap::ArgAction::Set)]
     pub s3_setup_bucket: bool,
+
+    /// What the store checks each part's bytes against: sha256 (x-amz-checksum-sha256), md5
+    /// (Content-MD5, for stores that refuse S3's SHA-256 checksums, such as B2 and GCS), none
+    /// (sizes only), or auto: what the storage probe at start finds the store enforces
+    /// (sha256 without the probe).
+    #[arg(long, env = "HAUL_S3_CHECKSUM", value_enum, default_value_t = ChecksumSetting::Auto)]
+    pub s3_checksum: ChecksumSetting,
 
     /// At start, try what Haul relies on against the store (as `server storage check` does,
     /// within 20 s) and log it in one line, with a warning for what is off.
@@ -562,5 +569,39 @@ mod tests {
     #[test]
     fn no_s3_settings_means_the_embedded_store() {
         assert!(!parse(&[]).uses_external_s3());
+    }
+}
+
+/// HAUL_S3_CHECKSUM: a mode, or `auto`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ChecksumSetting {
+    #[default]
+    Auto,
+    Sha256,
+    Md5,
+    None,
+}
+
+impl ChecksumSetting {
+    /// The mode set, or None for `auto`.
+    pub fn fixed(self) -> Option<app::model::Integrity> {
+        use app::model::Integrity;
+        match self {
+            Self::Auto => None,
+            Self::Sha256 => Some(Integrity::Sha256),
+            Self::Md5 => Some(Integrity::Md5),
+            Self::None => Some(Integrity::None),
+        }
+    }
+}
+
+impl std::fmt::Display for ChecksumSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Sha256 => "sha256",
+            Self::Md5 => "md5",
+            Self::None => "none",
+        })
     }
 }

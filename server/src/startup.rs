@@ -29,8 +29,9 @@ use crate::{
     routes::router,
     security::BodyLimits,
     serve,
-    settings::Settings,
+    settings::{ChecksumSetting, Settings},
 };
+use app::model::Integrity;
 
 /// Name of the database inside the embedded cluster.
 const LOCAL_DATABASE: &str = "haul";
@@ -67,10 +68,22 @@ impl Application {
         let storage = connect_storage(settings, &origin, &mut stack)
             .await?
             .with_metrics(metrics.clone());
-        if settings.s3_probe {
-            crate::storage_check::at_start(&storage, &origin, Duration::from_secs(20)).await;
-        }
-        let config = domain_config(settings, origin, storage.browser_origin().await?);
+        let probed = if settings.s3_probe {
+            crate::storage_check::at_start(
+                &storage,
+                &origin,
+                Duration::from_secs(20),
+                settings.s3_checksum,
+            )
+            .await
+        } else {
+            None
+        };
+        let integrity = integrity(settings.s3_checksum, probed.as_ref());
+        let config = Config {
+            integrity,
+            ..domain_config(settings, origin, storage.browser_origin().await?)
+        };
         let (sessions, session_sweeper) = session_layer(&db, &config).await?;
         let state = AppState {
             leptos_options: {
@@ -390,6 +403,37 @@ async fn bind_metrics(settings: &Settings) -> anyhow::Result<Option<TcpListener>
 }
 
 /// What the domain needs of the settings.
+/// What uploads are checked with: HAUL_S3_CHECKSUM, or for `auto` what the probe found the
+/// store enforces, or SHA-256 (AWS, R2, MinIO, Garage, Ceph, SeaweedFS) when it did not run.
+fn integrity(
+    setting: ChecksumSetting,
+    probed: Option<&crate::storage_check::Findings>,
+) -> Integrity {
+    let (integrity, why) = match (setting.fixed(), probed) {
+        (Some(fixed), _) => (fixed, "as set"),
+        (None, Some(findings)) => (
+            crate::storage_check::integrity_for(findings),
+            "what the storage probe found the store enforces",
+        ),
+        (None, None) => (
+            Integrity::Sha256,
+            "without the storage probe (HAUL_S3_PROBE=false, or it did not finish); set \
+             HAUL_S3_CHECKSUM=md5 for a store that refuses S3's SHA-256 checksums (B2, GCS)",
+        ),
+    };
+    tracing::info!(
+        "uploads are checked with {} (HAUL_S3_CHECKSUM={setting}: {why})",
+        integrity.as_str()
+    );
+    if integrity == Integrity::None {
+        tracing::warn!(
+            "the storage does not check the bytes of uploads (sizes only): files record no \
+             checksum"
+        );
+    }
+    integrity
+}
+
 fn domain_config(settings: &Settings, public_origin: String, storage_origin: String) -> Config {
     Config {
         public_origin,
@@ -407,6 +451,7 @@ fn domain_config(settings: &Settings, public_origin: String, storage_origin: Str
         upload_ttl: settings.upload_ttl,
         lease: settings.lease,
         metrics_token: settings.metrics_token.clone().filter(|t| !t.is_empty()),
+        integrity: settings.s3_checksum.fixed().unwrap_or_default(),
     }
 }
 

@@ -64,3 +64,17 @@ pub async fn abort_upload(file_id: String) -> Result<(), AppError> {
     let (state, user) = super::require_user().await?;
     Ok(crate::backend::uploads::abort(&state, &user, &file_id).await?)
 }
+
+/// The storage refused a part's PUT for good, in these words (a header or checksum it does not
+/// take, as S3's error body says): the upload fails with them, and the server logs them for
+/// its administrator. Only for the caller's upload in progress; for one that has ended, its
+/// ending is answered.
+#[server(endpoint = "report_refusal", client = StatusAware)]
+pub async fn report_refusal(
+    file_id: String,
+    part_number: u32,
+    refusal: String,
+) -> Result<(), AppError> {
+    let (state, user) = super::require_user().await?;
+    Ok(crate::backend::uploads::refused(&state, &user, &file_id, part_number, &refusal).await?)
+}

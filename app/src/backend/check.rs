@@ -25,7 +25,7 @@ use super::{
     storage::{ObjectHead, Storage, StorageError},
     sweeper,
 };
-use crate::model::FileStatus;
+use crate::model::{FileStatus, Integrity};
 
 /// Rows read per query.
 const PAGE: i64 = 500;
@@ -365,7 +365,8 @@ impl Checker<'_> {
         let storage = self.storage;
         let heads: Vec<(FileState, Option<ObjectHead>)> = stream::iter(files)
             .map(|file| async move {
-                let head = storage.object_head(&file.object_key).await?;
+                let sha256 = file.integrity == Integrity::Sha256;
+                let head = storage.head(&file.object_key, sha256).await?;
                 Ok::<_, StorageError>((file, head))
             })
             .buffered(HEADS_AT_ONCE)
@@ -487,6 +488,7 @@ struct FileState {
     size_bytes: i64,
     checksum_sha256: Option<String>,
     part_checksums: bool,
+    integrity: Integrity,
     failure_reason: Option<String>,
     created_at: OffsetDateTime,
     completed_at: Option<OffsetDateTime>,
@@ -507,7 +509,8 @@ async fn files_page(
     sqlx::query_as!(
         FileState,
         r#"select file_id as id, object_key, status as "status: FileStatus", size_bytes,
-                  checksum_sha256, part_checksums, failure_reason, created_at, completed_at,
+                  checksum_sha256, part_checksums, integrity as "integrity: Integrity",
+                  failure_reason, created_at, completed_at,
                   ended_at, lease_token, lease_until,
                   coalesce(lease_until > now() + make_interval(secs => $3::float8), false)
                       as "lease_beyond_hold!"
@@ -715,6 +718,7 @@ mod tests {
             size_bytes: 10,
             checksum_sha256: complete.then(|| checksum::of_bytes(b"0123456789")),
             part_checksums: true,
+            integrity: Integrity::Sha256,
             failure_reason: (status == FileStatus::Failed).then(|| "Bad bytes.".into()),
             created_at: now,
             completed_at: complete.then_some(now),
@@ -791,6 +795,7 @@ mod tests {
         ObjectHead {
             size,
             sha256: sha256.map(str::to_owned),
+            etag: None,
         }
     }
 
@@ -832,6 +837,7 @@ mod tests {
         // Uploads begun before part checksums recorded none, whatever the store says.
         let legacy = FileState {
             part_checksums: false,
+            integrity: Integrity::None,
             ..unrecorded
         };
         assert_eq!(

@@ -1,12 +1,57 @@
 //! SHA-256 checksums as S3 spells them (base64), and the composite checksum S3 gives an object
 //! assembled from parts: the SHA-256 of the parts' binary digests, concatenated in part order,
+//! followed by `-<number of parts>`. Also the MD5s of `Content-MD5` (base64) and the multipart
+//! ETag AWS gives an object assembled from parts: the MD5 of the parts' binary MD5s, in hex,
 //! followed by `-<number of parts>`.
 
 use base64::{engine::general_purpose::STANDARD, Engine};
+use md5::Md5 as Md5Hasher;
 use sha2::{Digest as _, Sha256};
 
 /// A part's SHA-256.
 pub type Digest = [u8; 32];
+
+/// A part's MD5.
+pub type Md5 = [u8; 16];
+
+/// A `Content-MD5` sent by a client: the base64 of exactly 16 bytes, or None.
+pub fn parse_md5(text: &str) -> Option<Md5> {
+    STANDARD.decode(text.trim()).ok()?.try_into().ok()
+}
+
+pub fn encode_md5(md5: &Md5) -> String {
+    STANDARD.encode(md5)
+}
+
+/// The ETag AWS gives an object assembled from parts with these MD5s (in part order), without
+/// its quotes: hex of the MD5 of the concatenated MD5s, then `-<number of parts>`.
+pub fn multipart_etag(parts: &[Md5]) -> String {
+    let mut hasher = Md5Hasher::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("{hex}-{}", parts.len())
+}
+
+/// Whether a multipart object's ETag says anything about its parts' MD5s: AWS's form, 32 hex
+/// digits then `-<parts>`. Other stores (and AWS with SSE-KMS) use ETags of their own.
+pub fn etag_is_md5_of_parts(etag: &str) -> bool {
+    let etag = etag.trim_matches('"');
+    match etag.split_once('-') {
+        Some((hex, count)) => {
+            hex.len() == 32
+                && hex.bytes().all(|b| b.is_ascii_hexdigit())
+                && !count.is_empty()
+                && count.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
 
 /// A digest sent by a client: the base64 of exactly 32 bytes, or None.
 pub fn parse(text: &str) -> Option<Digest> {
@@ -43,9 +88,18 @@ pub fn recorded(parts: &[Digest]) -> String {
 /// Whether the checksum the storage reports for an object is the one recorded for its file.
 /// A one-part file records its own SHA-256, which the storage may report as the composite of
 /// that one part (`<SHA-256 of the digest>-1`); a 0-byte file's object and files of more
-/// parts are reported as recorded.
+/// parts are reported as recorded. Some stores leave the composite's `-<parts>` out: the
+/// digest alone is the same checksum.
 pub fn stored_matches(recorded: &str, stored: &str) -> bool {
-    recorded == stored || parse(recorded).is_some_and(|digest| stored == composite(&[digest]))
+    let bare = |checksum: &str| -> String {
+        match checksum.rsplit_once('-') {
+            Some((digest, count)) if count.bytes().all(|b| b.is_ascii_digit()) => digest.into(),
+            _ => checksum.into(),
+        }
+    };
+    recorded == stored
+        || bare(recorded) == bare(stored)
+        || parse(recorded).is_some_and(|digest| bare(stored) == bare(&composite(&[digest])))
 }
 
 #[cfg(test)]
@@ -97,6 +151,51 @@ mod tests {
         let two = composite(&[only, other]);
         assert!(stored_matches(&two, &two));
         assert!(!stored_matches(&two, &composite(&[other, only])));
+    }
+
+    #[test]
+    fn a_composite_without_its_part_count_is_the_same_checksum() {
+        let (a, b) = (digest(b"a"), digest(b"b"));
+        let two = composite(&[a, b]);
+        let bare = two.trim_end_matches("-2");
+        assert!(stored_matches(&two, bare));
+        assert!(!stored_matches(
+            &two,
+            composite(&[b, a]).trim_end_matches("-2")
+        ));
+        // One part: its own digest, or the composite of it, with or without the count.
+        let one = recorded(&[a]);
+        let one_composite = composite(&[a]);
+        assert!(stored_matches(&one, one_composite.trim_end_matches("-1")));
+        assert!(!stored_matches(&one, &encode(&b)));
+        // Base64 has no '-': only a trailing count is taken off.
+        assert!(!stored_matches(&two, &format!("{bare}-x")));
+    }
+
+    #[test]
+    fn the_multipart_etag_is_the_md5_of_the_part_md5s() {
+        // Two parts of 5 MiB of 'a' and 1 byte 'b', as AWS computes it: md5(md5(p1) || md5(p2)).
+        let part = |bytes: &[u8]| -> Md5 { Md5Hasher::digest(bytes).into() };
+        let (p1, p2) = (part(&vec![b'a'; 5 << 20]), part(b"b"));
+        let mut both = p1.to_vec();
+        both.extend_from_slice(&p2);
+        let expected: String = Md5Hasher::digest(&both)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        assert_eq!(multipart_etag(&[p1, p2]), format!("{expected}-2"));
+        assert!(etag_is_md5_of_parts(&format!("\"{expected}-2\"")));
+        for other in [
+            "abc",
+            "\"0123\"",
+            &expected,
+            "z".repeat(32).as_str(),
+            &format!("{expected}-"),
+        ] {
+            assert!(!etag_is_md5_of_parts(other), "{other}");
+        }
+        assert_eq!(parse_md5(&encode_md5(&p1)), Some(p1));
+        assert_eq!(parse_md5(&STANDARD.encode([0u8; 15])), None);
     }
 
     #[test]

@@ -45,6 +45,10 @@ pub enum Error {
     /// The storage answered with a failure that may pass (a 5xx, throttling, an odd answer).
     #[error("storage failed for now: {0:#}")]
     StorageTransient(anyhow::Error),
+    /// The storage refuses the request for good as Haul makes it (`StorageError::Unsupported`,
+    /// logged where it was met): its code and message.
+    #[error("the storage does not support the request ({code}): {message}")]
+    StorageRefused { code: String, message: String },
     /// The database cannot be reached (down, restarting, no connection free in time):
     /// nothing was changed, and the same call may pass in a moment.
     #[error("database unavailable: {0:#}")]
@@ -119,6 +123,7 @@ impl From<StorageError> for Error {
         match error {
             StorageError::Unavailable(cause) => Self::StorageUnavailable(cause),
             StorageError::Transient(cause) => Self::StorageTransient(cause),
+            StorageError::Unsupported { code, message } => Self::StorageRefused { code, message },
             other => Self::Internal(other.into()),
         }
     }
@@ -158,6 +163,11 @@ impl From<Error> for AppError {
                     "The storage could not do that just now (reference {reference}). Try again in a moment."
                 ))
             }
+            Error::StorageRefused { code, message } => Self::StorageRefused(format!(
+                "The storage refused this for good ({code}: {message}). It does not take \
+                 uploads as this server is set to make them: an administrator must run \
+                 `server storage check` and set HAUL_S3_CHECKSUM as it says."
+            )),
             Error::DatabaseUnavailable(cause) => {
                 let reference = logged_warning(&cause, "database unavailable");
                 Self::Unavailable(format!(

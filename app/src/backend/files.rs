@@ -9,14 +9,14 @@ use uuid::Uuid;
 
 use super::{
     audit::{self, Actor, Event},
-    checksum::Digest,
+    checksum::{Digest, Md5},
     state::AppState,
     uploads,
     users::User,
 };
 use crate::{
     backend::Error,
-    model::{FileStatus, FileView},
+    model::{FileStatus, FileView, Integrity},
 };
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -35,8 +35,10 @@ pub struct FileRow {
     pub failure_reason: Option<String>,
     pub created_at: OffsetDateTime,
     pub checksum_sha256: Option<String>,
-    /// Its parts carry SHA-256 checksums (every upload begun since they exist).
+    /// Its parts carry SHA-256 checksums (every upload begun since they exist, but for
+    /// `Integrity::None`).
     pub part_checksums: bool,
+    pub integrity: Integrity,
 }
 
 impl FileRow {
@@ -52,6 +54,7 @@ impl FileRow {
             checksum: self.checksum_sha256.clone(),
             part_size: u64::try_from(self.part_size).unwrap_or(0),
             part_count: u32::try_from(self.part_count).unwrap_or(0),
+            integrity: self.integrity,
         }
     }
 }
@@ -69,7 +72,7 @@ pub async fn find(db: &PgPool, id: Uuid) -> Result<FileRow, Error> {
         r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes,
                   status as "status: FileStatus",
                   s3_upload_id, part_size, part_count, failure_reason, created_at,
-                  checksum_sha256, part_checksums
+                  checksum_sha256, part_checksums, integrity as "integrity: Integrity"
            from file where file_id = $1"#,
         id
     )
@@ -86,7 +89,7 @@ pub async fn find_many(db: &PgPool, ids: &[Uuid]) -> Result<Vec<FileRow>, Error>
         r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes,
                   status as "status: FileStatus",
                   s3_upload_id, part_size, part_count, failure_reason, created_at,
-                  checksum_sha256, part_checksums
+                  checksum_sha256, part_checksums, integrity as "integrity: Integrity"
            from file where file_id = any($1)"#,
         ids
     )
@@ -122,6 +125,7 @@ pub struct NewFile<'a> {
     /// Recorded complete at once, with this checksum: a 0-byte file, whose empty object the
     /// server wrote itself.
     pub complete: Option<&'a str>,
+    pub integrity: Integrity,
 }
 
 /// Reserves `bytes` of the owner's quota, in one statement so that two uploads started at once
@@ -151,15 +155,16 @@ pub async fn insert(
         FileRow,
         r#"insert into file (file_id, owner_id, object_key, name, content_type, size_bytes,
                              s3_upload_id, part_size, part_count, status, completed_at,
-                             ended_at, checksum_sha256, part_checksums)
+                             ended_at, checksum_sha256, part_checksums, integrity)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
                    case when $10::text is null then 'uploading' else 'complete' end,
                    case when $10::text is null then null else now() end,
-                   case when $10::text is null then null else now() end, $10, true)
+                   case when $10::text is null then null else now() end, $10,
+                   $11 <> 'none', $11)
            returning file_id as id, owner_id, object_key, name, content_type, size_bytes,
                   status as "status: FileStatus",
                      s3_upload_id, part_size, part_count, failure_reason, created_at,
-                  checksum_sha256, part_checksums"#,
+                  checksum_sha256, part_checksums, integrity as "integrity: Integrity""#,
         file.id,
         file.owner_id,
         file.object_key,
@@ -170,6 +175,7 @@ pub async fn insert(
         file.part_size,
         file.part_count,
         file.complete,
+        file.integrity.as_str(),
     )
     .fetch_one(&mut **tx)
     .await
@@ -249,7 +255,7 @@ pub async fn claim(
            returning file_id as id, owner_id, object_key, name, content_type, size_bytes,
                   status as "status: FileStatus",
                      s3_upload_id, part_size, part_count, failure_reason, created_at,
-                  checksum_sha256, part_checksums"#,
+                  checksum_sha256, part_checksums, integrity as "integrity: Integrity""#,
         file_id,
         token,
         hold.as_secs_f64()
@@ -409,23 +415,29 @@ async fn count_upload(tx: &mut Transaction<'_, Postgres>, bytes: i64) -> anyhow:
     Ok(())
 }
 
-/// Records the digests parts are signed with. A part keeps the first digest it was given:
-/// returns the numbers of parts that already had another one, or None when the file is gone
-/// (deleted since the caller read it).
+/// Records the digests parts are signed with: each part's SHA-256 and, for an
+/// `Integrity::Md5` file, its MD5. A part keeps the first digests it was given: returns the
+/// numbers of parts that already had others, or None when the file is gone (deleted since the
+/// caller read it).
 pub async fn record_digests(
     db: &PgPool,
     file_id: Uuid,
-    digests: &BTreeMap<u32, Digest>,
+    digests: &BTreeMap<u32, PartSums>,
 ) -> anyhow::Result<Option<Vec<u32>>> {
     let numbers: Vec<i32> = digests.keys().map(|&n| n as i32).collect();
-    let values: Vec<Vec<u8>> = digests.values().map(|d| d.to_vec()).collect();
+    let sha256s: Vec<Vec<u8>> = digests.values().map(|d| d.sha256.to_vec()).collect();
+    let md5s: Vec<Option<Vec<u8>>> = digests
+        .values()
+        .map(|d| d.md5.map(|md5| md5.to_vec()))
+        .collect();
     let recorded = sqlx::query!(
-        "insert into file_part (file_id, part_number, sha256)
-         select $1, n, d from unnest($2::int4[], $3::bytea[]) as t(n, d)
+        "insert into file_part (file_id, part_number, sha256, md5)
+         select $1, n, d, m from unnest($2::int4[], $3::bytea[], $4::bytea[]) as t(n, d, m)
          on conflict (file_id, part_number) do nothing",
         file_id,
         &numbers,
-        &values
+        &sha256s,
+        &md5s as &[Option<Vec<u8>>]
     )
     .execute(db)
     .await;
@@ -435,12 +447,14 @@ pub async fn record_digests(
     };
     let clashes = sqlx::query_scalar!(
         r#"select p.part_number as "n!" from file_part p
-           join unnest($2::int4[], $3::bytea[]) as t(n, d) on p.part_number = t.n
-           where p.file_id = $1 and p.sha256 <> t.d
+           join unnest($2::int4[], $3::bytea[], $4::bytea[]) as t(n, d, m)
+             on p.part_number = t.n
+           where p.file_id = $1 and (p.sha256 <> t.d or p.md5 is distinct from t.m)
            order by 1"#,
         file_id,
         &numbers,
-        &values
+        &sha256s,
+        &md5s as &[Option<Vec<u8>>]
     )
     .fetch_all(db)
     .await
@@ -448,10 +462,26 @@ pub async fn record_digests(
     Ok(Some(clashes.into_iter().map(|n| n as u32).collect()))
 }
 
+/// What a part is signed with: its SHA-256 and, for an `Integrity::Md5` file, its MD5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartSums {
+    pub sha256: Digest,
+    pub md5: Option<Md5>,
+}
+
 /// The digests the file's parts were signed with, by part number.
 pub async fn part_digests(db: &PgPool, file_id: Uuid) -> anyhow::Result<BTreeMap<u32, Digest>> {
+    Ok(part_sums(db, file_id)
+        .await?
+        .into_iter()
+        .map(|(number, sums)| (number, sums.sha256))
+        .collect())
+}
+
+/// Every digest the file's parts were signed with, by part number.
+pub async fn part_sums(db: &PgPool, file_id: Uuid) -> anyhow::Result<BTreeMap<u32, PartSums>> {
     let rows = sqlx::query!(
-        "select part_number, sha256 from file_part where file_id = $1",
+        "select part_number, sha256, md5 from file_part where file_id = $1",
         file_id
     )
     .fetch_all(db)
@@ -462,7 +492,10 @@ pub async fn part_digests(db: &PgPool, file_id: Uuid) -> anyhow::Result<BTreeMap
         .filter_map(|row| {
             Some((
                 u32::try_from(row.part_number).ok()?,
-                row.sha256.try_into().ok()?,
+                PartSums {
+                    sha256: row.sha256.try_into().ok()?,
+                    md5: row.md5.and_then(|md5| md5.try_into().ok()),
+                },
             ))
         })
         .collect())
@@ -714,7 +747,7 @@ pub async fn list(
         r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes,
                   status as "status: FileStatus",
                   s3_upload_id, part_size, part_count, failure_reason, created_at,
-                  checksum_sha256, part_checksums
+                  checksum_sha256, part_checksums, integrity as "integrity: Integrity"
            from file
            where owner_id = $1 and status in ('uploading', 'complete', 'failed')
              and ($2::timestamptz is null or (created_at, file_id) < ($2, $3))

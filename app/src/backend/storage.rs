@@ -9,6 +9,7 @@ use std::{
 use anyhow::{bail, Context};
 
 use super::metrics::Metrics;
+pub use crate::upload::retry::{is_digest_refusal, UNSUPPORTED};
 use aws_sdk_s3::{
     config::{
         timeout::TimeoutConfig, BehaviorVersion, Credentials, IdentityCache, ProvideCredentials,
@@ -218,6 +219,9 @@ pub struct Storage {
     metrics: Metrics,
 }
 
+/// The Content-MD5 of no bytes.
+const EMPTY_MD5: &str = "1B2M2Y8AsgTpgAmY7PhCfg==";
+
 /// Days after which S3 itself aborts a multipart upload nobody finished.
 const ABORT_INCOMPLETE_AFTER_DAYS: i32 = 2;
 
@@ -376,6 +380,8 @@ impl Storage {
             .put_bucket_cors()
             .bucket(self.bucket())
             .cors_configuration(cors)
+            .customize()
+            .mutate_request(md5_instead_of_sdk_checksum)
             .send()
             .await
             .map_err(setup_error)
@@ -403,6 +409,8 @@ impl Storage {
             .put_bucket_lifecycle_configuration()
             .bucket(self.bucket())
             .lifecycle_configuration(lifecycle)
+            .customize()
+            .mutate_request(md5_instead_of_sdk_checksum)
             .send()
             .await
             .map_err(setup_error)
@@ -426,9 +434,9 @@ impl Storage {
     }
     /// A URL for one part of a multipart upload. Its exact length is signed: S3 refuses a
     /// longer or shorter body, so nobody can store more than the bytes reserved for the file.
-    /// With `sha256` (base64), the part's checksum is signed too, as the headers
-    /// `x-amz-checksum-sha256` and `x-amz-sdk-checksum-algorithm` that the PUT must carry: S3
-    /// refuses other bytes (BadDigest) and a PUT without them (the signature fails).
+    /// With `sha256` (base64), the part's checksum is signed too, as the header
+    /// `x-amz-checksum-sha256` that the PUT must carry: S3 refuses other bytes (BadDigest)
+    /// and a PUT without it (the signature fails).
     /// It dies with the upload: once the upload is completed or aborted, S3 answers
     /// NoSuchUpload, so an old URL can never replace a finished object or leave bytes behind.
     ///
@@ -466,7 +474,8 @@ impl Storage {
             .await
     }
 
-    async fn presign_part(
+    /// A URL for one part, signing its exact length and `digest`.
+    pub async fn presign_part(
         &self,
         key: &str,
         upload_id: &str,
@@ -500,9 +509,10 @@ impl Storage {
             .content_length(length);
         let request = match digest {
             SignedDigest::None => request,
-            SignedDigest::Sha256(sha256) => request
-                .checksum_sha256(sha256)
-                .checksum_algorithm(ChecksumAlgorithm::Sha256),
+            // The checksum alone: `x-amz-sdk-checksum-algorithm`, which
+            // `.checksum_algorithm()` would add, is for AWS SDKs only, and some stores (B2)
+            // refuse it.
+            SignedDigest::Sha256(sha256) => request.checksum_sha256(sha256),
             SignedDigest::Md5(md5) => request.content_md5(md5),
         };
         let request = request
@@ -553,7 +563,7 @@ impl Storage {
 
 /// What a part URL signs besides its length: the digest the store checks the bytes against.
 #[derive(Debug, Clone, Copy)]
-enum SignedDigest<'a> {
+pub enum SignedDigest<'a> {
     None,
     /// `x-amz-checksum-sha256` (base64), with the algorithm.
     Sha256(&'a str),
@@ -583,6 +593,11 @@ pub enum StorageError {
     /// The multipart upload is gone: completed or aborted. The object, if any, tells which.
     #[error("S3 knows no such multipart upload")]
     NoSuchUpload,
+    /// The store does not take the request as Haul makes it (a header or checksum it does
+    /// not support, an operation it has not implemented): every request like it will be
+    /// refused until the settings change (HAUL_S3_CHECKSUM, as `server storage check` says).
+    #[error("the storage does not support this request ({code}): {message}")]
+    Unsupported { code: String, message: String },
     /// No answer: a timeout, a refused or lost connection. Nothing may be concluded from it;
     /// the same call may succeed later.
     #[error("storage unavailable: {0:#}")]
@@ -598,6 +613,7 @@ pub enum StorageError {
 pub enum ErrorClass {
     Refused,
     NoSuchUpload,
+    Unsupported,
     Unavailable,
 }
 
@@ -609,14 +625,13 @@ const DEFINITIVE: &[&str] = &[
     "InvalidPartOrder",
     "EntityTooSmall",
     "EntityTooLarge",
-    "BadDigest",
-    "InvalidDigest",
 ];
 
 pub fn classify(code: Option<&str>) -> ErrorClass {
     match code {
         Some("NoSuchUpload") => ErrorClass::NoSuchUpload,
-        Some(code) if DEFINITIVE.contains(&code) => ErrorClass::Refused,
+        Some(code) if DEFINITIVE.contains(&code) || is_digest_refusal(code) => ErrorClass::Refused,
+        Some(code) if UNSUPPORTED.contains(&code) => ErrorClass::Unsupported,
         _ => ErrorClass::Unavailable,
     }
 }
@@ -626,7 +641,7 @@ fn outcome_of<E: ProvideErrorMetadata>(error: &SdkError<E>) -> &'static str {
     let code = error.as_service_error().and_then(|e| e.code());
     match classify(code) {
         ErrorClass::NoSuchUpload => "no_such_upload",
-        ErrorClass::Refused => "refused",
+        ErrorClass::Refused | ErrorClass::Unsupported => "refused",
         ErrorClass::Unavailable
             if matches!(
                 error,
@@ -654,6 +669,20 @@ where
                 .to_owned(),
             code: code.unwrap_or_default(),
         },
+        ErrorClass::Unsupported => {
+            let message = service
+                .and_then(|e| e.message())
+                .unwrap_or_default()
+                .to_owned();
+            let code = code.unwrap_or_default();
+            tracing::error!(
+                code,
+                message,
+                "the storage refused {doing} for good: it does not take the request as Haul \
+                 makes it; run `server storage check` and set HAUL_S3_CHECKSUM as it says"
+            );
+            StorageError::Unsupported { code, message }
+        }
         ErrorClass::Unavailable => {
             let no_answer = matches!(
                 error,
@@ -711,11 +740,13 @@ pub fn one_per_part(
     kept.into_values().collect()
 }
 
-/// An object's size and, when S3 keeps one, its SHA-256 checksum (`…-N` when composite).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An object's size and, when S3 keeps one, its SHA-256 checksum (`…-N` when composite), and
+/// its ETag without the quotes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ObjectHead {
     pub size: i64,
     pub sha256: Option<String>,
+    pub etag: Option<String>,
 }
 
 /// An object under the app's prefix, as ListObjectsV2 shows it.
@@ -734,10 +765,13 @@ pub struct OpenUpload {
 }
 
 impl Storage {
+    /// Opens a multipart upload; with `sha256`, one whose parts carry SHA-256 checksums
+    /// (`x-amz-checksum-algorithm`, which AWS wants before it takes them on parts).
     pub async fn create_multipart(
         &self,
         key: &str,
         content_type: &str,
+        sha256: bool,
     ) -> Result<String, StorageError> {
         let created = self
             .call(
@@ -747,7 +781,7 @@ impl Storage {
                     .bucket(self.bucket())
                     .key(key)
                     .content_type(content_type)
-                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                    .set_checksum_algorithm(sha256.then_some(ChecksumAlgorithm::Sha256))
                     .send(),
             )
             .await
@@ -758,22 +792,29 @@ impl Storage {
             .ok_or_else(|| StorageError::Transient(anyhow::anyhow!("S3 returned no upload id")))
     }
 
-    /// Writes an empty object, with the SHA-256 of nothing: a 0-byte file has no bytes for the
-    /// browser to send.
-    pub async fn put_empty(&self, key: &str, content_type: &str) -> Result<(), StorageError> {
-        self.call(
-            "PutObject",
-            self.client
-                .put_object()
-                .bucket(self.bucket())
-                .key(key)
-                .content_type(content_type)
-                .content_length(0)
-                .checksum_sha256(super::checksum::of_bytes(b""))
-                .send(),
-        )
-        .await
-        .map_err(|e| storage_error(e, "writing an empty object"))?;
+    /// Writes an empty object, with the SHA-256 of nothing (with `sha256`; else the MD5 of
+    /// nothing, as Content-MD5): a 0-byte file has no bytes for the browser to send.
+    pub async fn put_empty(
+        &self,
+        key: &str,
+        content_type: &str,
+        sha256: bool,
+    ) -> Result<(), StorageError> {
+        let request = self
+            .client
+            .put_object()
+            .bucket(self.bucket())
+            .key(key)
+            .content_type(content_type)
+            .content_length(0);
+        let request = if sha256 {
+            request.checksum_sha256(super::checksum::of_bytes(b""))
+        } else {
+            request.content_md5(EMPTY_MD5)
+        };
+        self.call("PutObject", request.send())
+            .await
+            .map_err(|e| storage_error(e, "writing an empty object"))?;
         Ok(())
     }
 
@@ -907,11 +948,22 @@ impl Storage {
 
     /// The object's size, or None when there is no object.
     pub async fn object_size(&self, key: &str) -> Result<Option<i64>, StorageError> {
-        Ok(self.object_head(key).await?.map(|head| head.size))
+        Ok(self.head(key, false).await?.map(|head| head.size))
     }
 
     /// The object's size and checksum, or None when there is no object.
     pub async fn object_head(&self, key: &str) -> Result<Option<ObjectHead>, StorageError> {
+        self.head(key, true).await
+    }
+
+    /// The object's size and ETag, and with `checksum` its SHA-256 checksum (asked for with
+    /// `x-amz-checksum-mode`, a header stores without S3's checksums may refuse), or None when
+    /// there is no object.
+    pub async fn head(
+        &self,
+        key: &str,
+        checksum: bool,
+    ) -> Result<Option<ObjectHead>, StorageError> {
         match self
             .call(
                 "HeadObject",
@@ -919,7 +971,7 @@ impl Storage {
                     .head_object()
                     .bucket(self.bucket())
                     .key(key)
-                    .checksum_mode(ChecksumMode::Enabled)
+                    .set_checksum_mode(checksum.then_some(ChecksumMode::Enabled))
                     .send(),
             )
             .await
@@ -927,6 +979,7 @@ impl Storage {
             Ok(head) => Ok(Some(ObjectHead {
                 size: head.content_length().unwrap_or(0),
                 sha256: head.checksum_sha256().map(str::to_owned),
+                etag: head.e_tag().map(|etag| etag.trim_matches('"').to_owned()),
             })),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(e) => Err(storage_error(e, "reading an object's size")),
@@ -1057,6 +1110,31 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     anyhow::anyhow!("{}", DisplayErrorContext(error))
+}
+
+/// For the operations S3 requires a checksum of (PutBucketCors, PutBucketLifecycleConfiguration):
+/// the body's Content-MD5, which every S3 store takes, in place of the SDK's own checksum
+/// headers (`x-amz-checksum-crc32`, `x-amz-sdk-checksum-algorithm`), which it adds even with
+/// "when required" and which some stores refuse (B2: "Unsupported header"). Runs before the
+/// request is signed, after the SDK's checksum step.
+fn md5_instead_of_sdk_checksum(request: &mut aws_sdk_s3::config::http::HttpRequest) {
+    let sdk_headers: Vec<String> = request
+        .headers()
+        .iter()
+        .map(|(name, _)| name.to_ascii_lowercase())
+        .filter(|name| {
+            name.starts_with("x-amz-checksum-") || name == "x-amz-sdk-checksum-algorithm"
+        })
+        .collect();
+    for name in sdk_headers {
+        request.headers_mut().remove(name);
+    }
+    if let Some(body) = request.body().bytes() {
+        use base64::Engine;
+        use md5::Digest;
+        let md5 = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body));
+        request.headers_mut().insert("content-md5", md5);
+    }
 }
 
 /// A presign's config override: these exact credentials sign it.
@@ -1250,8 +1328,14 @@ mod tests {
             "InvalidPartOrder",
             "EntityTooSmall",
             "BadDigest",
+            "InvalidDigest",
+            "XAmzContentChecksumMismatch",
+            "XAmzContentSHA256Mismatch",
         ] {
             assert_eq!(classify(Some(code)), ErrorClass::Refused, "{code}");
+        }
+        for code in ["InvalidArgument", "NotImplemented", "InvalidRequest"] {
+            assert_eq!(classify(Some(code)), ErrorClass::Unsupported, "{code}");
         }
         assert_eq!(classify(Some("NoSuchUpload")), ErrorClass::NoSuchUpload);
         // Throttling, server errors, credentials and no answer at all may pass on a later try.

@@ -18,16 +18,16 @@ use uuid::Uuid;
 
 use super::{
     checksum::{self, Digest},
-    files::{self, Ending, FileRow, Lease, NewFile},
+    files::{self, Ending, FileRow, Lease, NewFile, PartSums},
     state::AppState,
-    storage::{one_per_part, StorageError, StoredPart},
+    storage::{one_per_part, ObjectHead, SignedDigest, StorageError, StoredPart},
     users::User,
 };
 use crate::{
     backend::Error,
     error::check_field,
     format,
-    model::{FileStatus, FileView, NewUpload, PartDigest, SignedPart, UploadedPart},
+    model::{FileStatus, FileView, Integrity, NewUpload, PartDigest, SignedPart, UploadedPart},
     plan::{plan, Plan},
     validate,
 };
@@ -102,7 +102,8 @@ pub async fn start(
     }
     let id = Uuid::new_v4();
     let key = format!("u/{}/{id}", user.id);
-    let upload_id = open_in_storage(state, &key, &declared).await?;
+    let integrity = state.config.integrity;
+    let upload_id = open_in_storage(state, &key, &declared, integrity).await?;
     let empty_checksum = checksum::of_bytes(b"");
     let new = NewFile {
         id,
@@ -115,6 +116,7 @@ pub async fn start(
         part_size: declared.plan.part_size as i64,
         part_count: declared.plan.part_count as i32,
         complete: (size == 0).then_some(empty_checksum.as_str()),
+        integrity,
     };
     let recorded = record(state, &new).await;
     if !matches!(recorded, Ok(Some(_))) {
@@ -143,14 +145,19 @@ async fn open_in_storage(
     state: &AppState,
     key: &str,
     declared: &Declared,
+    integrity: Integrity,
 ) -> Result<Option<String>, StorageError> {
+    let sha256 = integrity == Integrity::Sha256;
     if declared.size == 0 {
-        state.storage.put_empty(key, &declared.content_type).await?;
+        state
+            .storage
+            .put_empty(key, &declared.content_type, sha256)
+            .await?;
         Ok(None)
     } else {
         let upload_id = state
             .storage
-            .create_multipart(key, &declared.content_type)
+            .create_multipart(key, &declared.content_type, sha256)
             .await?;
         Ok(Some(upload_id))
     }
@@ -212,8 +219,9 @@ fn file_plan(file: &FileRow) -> Plan {
     }
 }
 
-/// URLs for the parts in `parts`, each signing the part's exact length and SHA-256. A part
-/// keeps the digest it was first signed with: S3 then holds exactly the recorded digests.
+/// URLs for the parts in `parts`, each signing the part's exact length and the digest its
+/// file's `Integrity` asks for (SHA-256 or MD5). A part keeps the digests it was first signed
+/// with: S3 then holds exactly the recorded digests.
 pub async fn sign_parts(
     state: &AppState,
     user: &User,
@@ -222,7 +230,7 @@ pub async fn sign_parts(
 ) -> Result<Vec<SignedPart>, Error> {
     let file = uploading_file(state, user, file_id).await?;
     let plan = file_plan(&file);
-    let digests = requested_parts(parts, plan.part_count)?;
+    let requested = requested_parts(parts, plan.part_count, file.integrity)?;
     let Some(upload_id) = &file.s3_upload_id else {
         return Err(Error::invalid(
             "file",
@@ -230,6 +238,10 @@ pub async fn sign_parts(
         ));
     };
     if file.part_checksums {
+        let digests: BTreeMap<u32, PartSums> = requested
+            .iter()
+            .filter_map(|(&number, sums)| Some((number, (*sums)?)))
+            .collect();
         // Gone since it was read: deleted by its owner, an admin or the sweeper.
         let Some(clashes) = files::record_digests(&state.db, file.id, &digests).await? else {
             return Err(Error::NotFound);
@@ -245,19 +257,29 @@ pub async fn sign_parts(
         }
     }
     let ttl = state.config.url_ttl;
-    let mut signed = Vec::with_capacity(digests.len());
-    for (&number, digest) in &digests {
+    let mut signed = Vec::with_capacity(requested.len());
+    for (&number, sums) in &requested {
         let (start, end) = plan.range(file.size_bytes as u64, number);
+        let sha256 = sums.map(|sums| checksum::encode(&sums.sha256));
+        let md5 = sums
+            .and_then(|sums| sums.md5)
+            .map(|md5| checksum::encode_md5(&md5));
         // Uploads begun before checksums existed carry on without them.
-        let sha256 = file.part_checksums.then(|| checksum::encode(digest));
+        let digest = match (file.integrity, &sha256, &md5) {
+            (Integrity::Sha256, Some(sha256), _) if file.part_checksums => {
+                SignedDigest::Sha256(sha256)
+            }
+            (Integrity::Md5, _, Some(md5)) => SignedDigest::Md5(md5),
+            _ => SignedDigest::None,
+        };
         let part = state
             .storage
-            .presign_upload_part(
+            .presign_part(
                 &file.object_key,
                 upload_id,
                 number as i32,
                 end - start,
-                sha256.as_deref(),
+                digest,
                 ttl,
             )
             .await?;
@@ -283,15 +305,21 @@ fn millis(duration: Duration) -> u64 {
 }
 
 /// The parts a client asked to sign, checked: 1 to 100 of them, each an existing part once,
-/// each with the base64 of a 32-byte SHA-256.
-fn requested_parts(parts: &[PartDigest], count: u32) -> Result<BTreeMap<u32, Digest>, Error> {
+/// each with the digests `integrity` asks for: the base64 of a 32-byte SHA-256 (not for
+/// `None`), and the base64 of a 16-byte MD5 (for `Md5`). None for a part of a file of
+/// `Integrity::None`, whose URLs sign sizes only.
+fn requested_parts(
+    parts: &[PartDigest],
+    count: u32,
+    integrity: Integrity,
+) -> Result<BTreeMap<u32, Option<PartSums>>, Error> {
     if parts.is_empty() || parts.len() > MAX_PARTS_PER_SIGN {
         return Err(Error::invalid(
             "parts",
             format!("Ask for 1 to {MAX_PARTS_PER_SIGN} parts at a time."),
         ));
     }
-    let mut digests = BTreeMap::new();
+    let mut requested = BTreeMap::new();
     for part in parts {
         let number = part.part_number;
         if number == 0 || number > count {
@@ -300,20 +328,43 @@ fn requested_parts(parts: &[PartDigest], count: u32) -> Result<BTreeMap<u32, Dig
                 format!("Part {number} does not exist: this file has parts 1 to {count}."),
             ));
         }
-        let Some(digest) = checksum::parse(&part.sha256) else {
-            return Err(Error::invalid(
-                "parts",
-                format!("Part {number}: sha256 must be the base64 of a 32-byte SHA-256 digest."),
-            ));
-        };
-        if digests.insert(number, digest).is_some_and(|d| d != digest) {
+        let sums = part_sums(part, integrity)?;
+        if requested.insert(number, sums).is_some_and(|s| s != sums) {
             return Err(Error::invalid(
                 "parts",
                 format!("Part {number} is listed twice with different checksums."),
             ));
         }
     }
-    Ok(digests)
+    Ok(requested)
+}
+
+/// One part's digests as `integrity` wants them.
+fn part_sums(part: &PartDigest, integrity: Integrity) -> Result<Option<PartSums>, Error> {
+    let number = part.part_number;
+    if integrity == Integrity::None {
+        return Ok(None);
+    }
+    let Some(sha256) = checksum::parse(&part.sha256) else {
+        return Err(Error::invalid(
+            "parts",
+            format!("Part {number}: sha256 must be the base64 of a 32-byte SHA-256 digest."),
+        ));
+    };
+    let md5 = match (integrity, part.md5.as_deref().map(checksum::parse_md5)) {
+        (Integrity::Md5, Some(Some(md5))) => Some(md5),
+        (Integrity::Md5, _) => {
+            return Err(Error::invalid(
+                "parts",
+                format!(
+                    "Part {number}: md5 must be the base64 of a 16-byte MD5 digest (this \
+                     storage checks parts by their MD5)."
+                ),
+            ))
+        }
+        _ => None,
+    };
+    Ok(Some(PartSums { sha256, md5 }))
 }
 
 /// What S3 holds of an upload in progress: the truth a resumed upload starts from.
@@ -418,7 +469,7 @@ async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<File
     let outcome = match &file.s3_upload_id {
         Some(upload_id) => assemble_parts(state, file, &lease, upload_id).await,
         // Files sent in one PUT by an earlier version: the object is all there is.
-        None => check_object(state, file, None).await.map_err(Error::from),
+        None => check_object(state, file, None).await,
     };
     match outcome {
         Ok(Assembled::Done(checksum)) => {
@@ -483,7 +534,7 @@ async fn assemble_parts(
     // No such upload: an earlier call completed it (then the object exists) or it was
     // aborted (then it does not). HeadObject tells.
     let Some(mut parts) = listed else {
-        return Ok(check_object(state, file, digests).await?);
+        return check_object(state, file, digests).await;
     };
     match check_parts(file, &parts) {
         Ok(()) => {}
@@ -497,7 +548,7 @@ async fn assemble_parts(
         return Ok(Assembled::LeaseLost);
     }
     if let Some(digests) = digests {
-        // S3 checks each part against the digest it was signed with; it holds no others.
+        // Each part must have the digest it was signed with; S3 holds no others.
         for part in &mut parts {
             let Some(digest) = u32::try_from(part.number)
                 .ok()
@@ -508,7 +559,8 @@ async fn assemble_parts(
                     part.number
                 )));
             };
-            part.sha256 = Some(checksum::encode(digest));
+            // Only a store that took the SHA-256s checks them again as it assembles.
+            part.sha256 = (file.integrity == Integrity::Sha256).then(|| checksum::encode(digest));
         }
     }
     match state
@@ -516,11 +568,13 @@ async fn assemble_parts(
         .complete_multipart(&file.object_key, upload_id, &parts)
         .await
     {
-        Ok(()) | Err(StorageError::NoSuchUpload) => Ok(check_object(state, file, digests).await?),
-        Err(StorageError::Refused { code, message }) => {
+        Ok(()) | Err(StorageError::NoSuchUpload) => check_object(state, file, digests).await,
+        Err(
+            StorageError::Refused { code, message } | StorageError::Unsupported { code, message },
+        ) => {
             tracing::warn!(file = %file.id, code, message, "S3 refused to assemble the parts");
             Ok(Assembled::Wrong(format!(
-                "The storage refused to assemble the parts ({code})."
+                "The storage refused to assemble the parts ({code}: {message})."
             )))
         }
         Err(error) => Err(error.into()),
@@ -528,13 +582,14 @@ async fn assemble_parts(
 }
 
 /// The object must have the declared size and, for an upload with part checksums, the
-/// checksum S3 computed from the parts must be the one their recorded digests give.
+/// checksum the store reports must be the one their recorded digests give (`verdict`).
 async fn check_object(
     state: &AppState,
     file: &FileRow,
     digests: Option<&BTreeMap<u32, Digest>>,
-) -> Result<Assembled, StorageError> {
-    let head = match state.storage.object_head(&file.object_key).await? {
+) -> Result<Assembled, Error> {
+    let sha256 = file.integrity == Integrity::Sha256;
+    let head = match state.storage.head(&file.object_key, sha256).await? {
         None if file.s3_upload_id.is_none() => {
             return Ok(Assembled::NotYet(
                 "Nothing has been uploaded for this file yet.".into(),
@@ -563,18 +618,83 @@ async fn check_object(
             "Not every part has a recorded checksum.".into(),
         ));
     }
-    let expected = checksum::composite(&digests);
-    Ok(match head.sha256 {
-        Some(stored) if stored == expected => Assembled::Done(Some(checksum::recorded(&digests))),
-        Some(stored) => Assembled::Wrong(format!(
-            "The storage's checksum of the file ({stored}) is not the checksum of the parts \
-             sent ({expected})."
-        )),
-        None => {
-            tracing::warn!(file = %file.id, "the storage reports no checksum for a completed upload");
-            Assembled::Done(None)
+    let md5s = if file.integrity == Integrity::Md5 {
+        let sums = files::part_sums(&state.db, file.id).await?;
+        sums.values()
+            .map(|sums| sums.md5)
+            .collect::<Option<Vec<_>>>()
+    } else {
+        None
+    };
+    let verdict = verdict(file.integrity, &digests, md5s.as_deref(), &head);
+    if let Verdict::Unconfirmed(why) = &verdict {
+        tracing::warn!(file = %file.id, "{why}; Haul records the checksum of the digests the parts were signed with");
+    }
+    Ok(match verdict {
+        Verdict::Agrees | Verdict::Unconfirmed(_) => {
+            Assembled::Done(Some(checksum::recorded(&digests)))
         }
+        Verdict::Disagrees(reason) => Assembled::Wrong(reason),
     })
+}
+
+/// What the store's account of an assembled object says of its parts' recorded digests.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    /// It reports the checksum they give.
+    Agrees,
+    /// It reports nothing to compare (no checksum, an ETag of its own making): why. Each part
+    /// was still checked by the store against its signed digest.
+    Unconfirmed(String),
+    /// It reports another: the file is not what was sent.
+    Disagrees(String),
+}
+
+/// Compares the store's `head` of an object with the SHA-256 `digests` (and for `Md5`, the
+/// `md5s`) its parts were signed with. SHA-256: the composite `<base64>-N`, which some stores
+/// report without `-N`. MD5: the multipart ETag, where it has AWS's form.
+fn verdict(
+    integrity: Integrity,
+    digests: &[Digest],
+    md5s: Option<&[checksum::Md5]>,
+    head: &ObjectHead,
+) -> Verdict {
+    let recorded = checksum::recorded(digests);
+    match integrity {
+        Integrity::Sha256 => match &head.sha256 {
+            Some(stored) if checksum::stored_matches(&recorded, stored) => Verdict::Agrees,
+            Some(stored) => Verdict::Disagrees(format!(
+                "The storage's checksum of the file ({stored}) is not the checksum of the \
+                 parts sent ({}).",
+                checksum::composite(digests)
+            )),
+            None => Verdict::Unconfirmed(
+                "the storage reports no checksum for a completed upload".into(),
+            ),
+        },
+        Integrity::Md5 => {
+            let (Some(md5s), Some(etag)) = (md5s, &head.etag) else {
+                return Verdict::Unconfirmed(
+                    "the part MD5s or the object's ETag are not known".into(),
+                );
+            };
+            if md5s.len() != digests.len() || !checksum::etag_is_md5_of_parts(etag) {
+                return Verdict::Unconfirmed(format!(
+                    "the storage's ETag {etag:?} is not AWS's multipart form"
+                ));
+            }
+            let expected = checksum::multipart_etag(md5s);
+            if *etag == expected {
+                Verdict::Agrees
+            } else {
+                Verdict::Disagrees(format!(
+                    "The storage's ETag of the file ({etag}) is not the one the parts' MD5s give \
+                     ({expected})."
+                ))
+            }
+        }
+        Integrity::None => Verdict::Agrees,
+    }
 }
 
 /// For an upload nobody finished: whether S3 already assembled it, the object there with the
@@ -691,6 +811,46 @@ pub(crate) fn busy() -> Error {
     Error::Conflict("This upload is being completed right now. Try again in a moment.".into())
 }
 
+/// The storage refused part `part_number` of the caller's upload for good, in `refusal` (the
+/// store's words, as the browser read them): the file fails with them and the server logs
+/// them. A client can only fail its own upload this way, and an ended one answers its ending.
+pub async fn refused(
+    state: &AppState,
+    user: &User,
+    file_id: &str,
+    part_number: u32,
+    refusal: &str,
+) -> Result<(), Error> {
+    let file = files::find_owned(&state.db, user.id, file_id).await?;
+    if let Some(answer) = settled(&file) {
+        return answer.map(drop);
+    }
+    if part_number == 0 || part_number > file_plan(&file).part_count {
+        return Err(Error::invalid(
+            "part_number",
+            format!("Part {part_number} does not exist in this upload."),
+        ));
+    }
+    let refusal: String = refusal
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(400)
+        .collect();
+    tracing::error!(
+        file = %file.id,
+        part = part_number,
+        integrity = file.integrity.as_str(),
+        refusal,
+        "the storage refused a part PUT for good: it does not take uploads as Haul signs them; \
+         run `server storage check` and set HAUL_S3_CHECKSUM as it says"
+    );
+    let Some((file, lease)) = files::claim(&state.db, file.id, lease_hold(state)).await? else {
+        return Err(busy());
+    };
+    let reason = crate::upload::retry::unsupported_failure(part_number, &refusal);
+    fail(state, &file, lease, &reason).await.map(drop)
+}
+
 /// Cancels an upload in progress: the quota is freed, S3 drops the parts. Repeating it is fine.
 pub async fn abort(state: &AppState, user: &User, file_id: &str) -> Result<(), Error> {
     let file = files::find_owned(&state.db, user.id, file_id).await?;
@@ -725,4 +885,83 @@ pub async fn abort_file(state: &AppState, file_id: Uuid) -> Result<bool, Error> 
     state.metrics.upload_ended("aborted", file.size_bytes);
     discard_or_leave_to_sweeper(state, &file).await;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use md5::Digest as _;
+    use sha2::Digest as _;
+
+    fn sha(bytes: &[u8]) -> Digest {
+        sha2::Sha256::digest(bytes).into()
+    }
+
+    fn md5(bytes: &[u8]) -> checksum::Md5 {
+        md5::Md5::digest(bytes).into()
+    }
+
+    fn head(sha256: Option<String>, etag: Option<String>) -> ObjectHead {
+        ObjectHead {
+            size: 10,
+            sha256,
+            etag,
+        }
+    }
+
+    #[test]
+    fn sha256_agrees_with_or_without_the_count_and_records_its_own_without_one() {
+        let digests = [sha(b"a"), sha(b"b")];
+        let composite = checksum::composite(&digests);
+        let bare = composite.trim_end_matches("-2").to_owned();
+        for stored in [composite.clone(), bare] {
+            let head = head(Some(stored), None);
+            assert_eq!(
+                verdict(Integrity::Sha256, &digests, None, &head),
+                Verdict::Agrees
+            );
+        }
+        let none = head(None, None);
+        assert!(matches!(
+            verdict(Integrity::Sha256, &digests, None, &none),
+            Verdict::Unconfirmed(_)
+        ));
+        let other = head(Some(checksum::composite(&[sha(b"b"), sha(b"a")])), None);
+        assert!(matches!(
+            verdict(Integrity::Sha256, &digests, None, &other),
+            Verdict::Disagrees(_)
+        ));
+    }
+
+    #[test]
+    fn md5_checks_an_aws_multipart_etag_and_leaves_other_etags_unconfirmed() {
+        let digests = [sha(b"a"), sha(b"b")];
+        let md5s = [md5(b"a"), md5(b"b")];
+        let right = head(None, Some(checksum::multipart_etag(&md5s)));
+        assert_eq!(
+            verdict(Integrity::Md5, &digests, Some(&md5s), &right),
+            Verdict::Agrees
+        );
+        let wrong = head(
+            None,
+            Some(checksum::multipart_etag(&[md5(b"b"), md5(b"a")])),
+        );
+        assert!(matches!(
+            verdict(Integrity::Md5, &digests, Some(&md5s), &wrong),
+            Verdict::Disagrees(_)
+        ));
+        // A store's own ETag (GCS, AWS with SSE-KMS keeps the form but not the MD5: documented).
+        for etag in [Some("CJjz7P2k7oADEAE=".to_owned()), None] {
+            let own = head(None, etag);
+            assert!(matches!(
+                verdict(Integrity::Md5, &digests, Some(&md5s), &own),
+                Verdict::Unconfirmed(_)
+            ));
+        }
+        // MD5s missing for a part: nothing to compare.
+        assert!(matches!(
+            verdict(Integrity::Md5, &digests, None, &right),
+            Verdict::Unconfirmed(_)
+        ));
+    }
 }

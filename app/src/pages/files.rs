@@ -189,6 +189,7 @@ fn FileRow(file: FileView, actions: Actions) -> impl IntoView {
         created_at,
         failure,
         checksum,
+        integrity,
         ..
     } = file;
     let date = created_at.get(..10).unwrap_or(&created_at).to_owned();
@@ -203,6 +204,9 @@ fn FileRow(file: FileView, actions: Actions) -> impl IntoView {
             </td>
             <td class="secondary" data-label="Checksum">
                 {checksum.map(|checksum| view! { <Checksum checksum name=name.clone()/> })}
+                {(status == FileStatus::Complete).then(|| view! {
+                    <span class="integrity" data-integrity=integrity.as_str()>{integrity.label()}</span>
+                })}
             </td>
             <td class="file-actions">
                 <FileActions id name=name.clone() status actions/>

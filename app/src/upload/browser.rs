@@ -22,13 +22,17 @@ use super::{
     progress::Sent,
     queue::MAX_CONNECTIONS,
     resume::Saved,
-    retry::{classify, resend_missing, Answer, Next, Policy, Tries},
+    retry::{
+        classify, refusal_words, resend_missing, unsupported_failure, Answer, Next, Policy, Tries,
+    },
     stop::Stop,
 };
 use crate::{
-    api::uploads::{abort_upload, complete_upload, sign_parts, start_upload, uploaded_parts},
+    api::uploads::{
+        abort_upload, complete_upload, report_refusal, sign_parts, start_upload, uploaded_parts,
+    },
     error::AppError,
-    model::{FileStatus, FileView, PartDigest, SignedPart, UploadedPart},
+    model::{FileStatus, FileView, Integrity, PartDigest, SignedPart, UploadedPart},
     plan::Plan,
 };
 
@@ -293,16 +297,39 @@ async fn wait_online(cancel: &StopSwitch) {
     }
 }
 
-/// The base64 SHA-256 of `blob`, by Web Crypto in a worker (`/hash-worker.js`): reading the
-/// slice and hashing it both happen off the page's main thread (Chromium hashes on the calling
-/// thread), so the page never stalls, whatever the part size.
+/// A part's digests as its upload's `Integrity` wants them (base64): the SHA-256, and the MD5
+/// for `Md5`; none for `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Sums {
+    sha256: String,
+    md5: Option<String>,
+}
+
+impl Sums {
+    fn signed(&self, part_number: u32) -> PartDigest {
+        PartDigest {
+            part_number,
+            sha256: self.sha256.clone(),
+            md5: self.md5.clone(),
+        }
+    }
+}
+
+/// The digests of `blob` that `integrity` asks for, by a worker (`/hash-worker.js`; Web Crypto
+/// for the SHA-256, `/md5.js` for the MD5): reading the slice and hashing it both happen off
+/// the page's main thread (Chromium hashes on the calling thread), so the page never stalls,
+/// whatever the part size. `None` reads nothing.
 ///
 /// A worker that has not answered after `HASH_PATIENCE_MS` is taken for stuck: it is
 /// replaced and the part hashed again, up to `HASH_TRIES` times. Without this, one read or
 /// digest that never ends would hold the upload for good.
-async fn sha256(blob: &Blob) -> Result<String, String> {
+async fn digests(blob: &Blob, integrity: Integrity) -> Result<Sums, String> {
+    if !integrity.hashes() {
+        return Ok(Sums::default());
+    }
+    let md5 = integrity == Integrity::Md5;
     for _ in 0..HASH_TRIES {
-        let answer = Box::pin(HASHER.with(|hasher| hasher.hash(blob)));
+        let answer = Box::pin(HASHER.with(|hasher| hasher.hash(blob, md5)));
         match future::select(answer, alarm(HASH_PATIENCE_MS)).await {
             Either::Left((answer, _)) => {
                 HASHER.with(Hasher::answered);
@@ -341,8 +368,8 @@ thread_local! {
     static HASHER: Hasher = Hasher::default();
 }
 
-/// Where a hash request's answer goes: the digest, or why there is none.
-type DigestReply = oneshot::Sender<Result<String, String>>;
+/// Where a hash request's answer goes: the digests, or why there are none.
+type DigestReply = oneshot::Sender<Result<Sums, String>>;
 
 /// A hashing worker that has had nothing to hash for this long is stopped: it holds the last
 /// part it read (its buffer) and the garbage of every part before, for as long as it lives.
@@ -409,7 +436,11 @@ async fn stop_when_idle() {
 }
 
 impl Hasher {
-    fn hash(&self, blob: &Blob) -> impl std::future::Future<Output = Result<String, String>> {
+    fn hash(
+        &self,
+        blob: &Blob,
+        md5: bool,
+    ) -> impl std::future::Future<Output = Result<Sums, String>> {
         let (send, receive) = oneshot::channel();
         let sent = self.worker().and_then(|worker| {
             let id = self.next_id.get().wrapping_add(1);
@@ -417,6 +448,7 @@ impl Hasher {
             let message = js_sys::Object::new();
             js_sys::Reflect::set(&message, &"id".into(), &id.into()).ok()?;
             js_sys::Reflect::set(&message, &"blob".into(), blob).ok()?;
+            js_sys::Reflect::set(&message, &"md5".into(), &md5.into()).ok()?;
             self.waiting.borrow_mut().insert(id, send);
             let place = Waiting {
                 waiting: self.waiting.clone(),
@@ -495,7 +527,10 @@ impl Hasher {
                     return;
                 };
                 let answer = match field("sha256").and_then(|s| s.as_string()) {
-                    Some(sha256) => Ok(sha256),
+                    Some(sha256) => Ok(Sums {
+                        sha256,
+                        md5: field("md5").and_then(|m| m.as_string()),
+                    }),
                     None if field("error").and_then(|e| e.as_string()).as_deref()
                         == Some("read") =>
                     {
@@ -662,6 +697,7 @@ async fn begin(file: &File, cancel: &StopSwitch) -> Result<Begun, Stopped> {
         last_modified: file.last_modified(),
         part_size: started.part_size,
         part_count: started.part_count,
+        integrity: started.file.integrity,
     };
     remembered::remember(saved.clone());
     Ok(Begun::Open(saved))
@@ -730,7 +766,7 @@ where
 /// from before the request: never later than the real expiry).
 struct Ready {
     number: u32,
-    sha256: String,
+    sums: Sums,
     url: String,
     headers: Vec<(String, String)>,
     expires_at: f64,
@@ -738,10 +774,10 @@ struct Ready {
 }
 
 impl Ready {
-    fn new(part: SignedPart, sha256: String, asked_at: f64) -> Self {
+    fn new(part: SignedPart, sums: Sums, asked_at: f64) -> Self {
         Self {
             number: part.part_number,
-            sha256,
+            sums,
             url: part.url,
             headers: part.headers,
             expires_at: asked_at + part.expires_in_ms as f64,
@@ -798,9 +834,15 @@ impl Upload<'_> {
     }
 
     async fn sign(&self, parts: Vec<PartDigest>) -> Result<Vec<Ready>, Stopped> {
-        let digests: HashMap<u32, String> = parts
+        let digests: HashMap<u32, Sums> = parts
             .iter()
-            .map(|p| (p.part_number, p.sha256.clone()))
+            .map(|p| {
+                let sums = Sums {
+                    sha256: p.sha256.clone(),
+                    md5: p.md5.clone(),
+                };
+                (p.part_number, sums)
+            })
             .collect();
         let asked_at = js_sys::Date::now();
         let file_id = &self.saved.file_id;
@@ -810,8 +852,8 @@ impl Upload<'_> {
         Ok(signed
             .into_iter()
             .filter_map(|part| {
-                let sha256 = digests.get(&part.part_number)?.clone();
-                Some(Ready::new(part, sha256, asked_at))
+                let sums = digests.get(&part.part_number)?.clone();
+                Some(Ready::new(part, sums, asked_at))
             })
             .collect())
     }
@@ -909,7 +951,8 @@ impl Upload<'_> {
         mut wake: mpsc::UnboundedReceiver<()>,
         failure: Rc<RefCell<Option<Stopped>>>,
     ) {
-        let mut digests: HashMap<u32, String> = HashMap::new();
+        let mut hashed: HashMap<u32, Sums> = HashMap::new();
+        let integrity = self.saved.integrity;
         loop {
             if failure.borrow().is_some() || self.cancel.is_stopped() {
                 break;
@@ -922,10 +965,10 @@ impl Upload<'_> {
                     Ok(())
                 }
                 Step::Hash(number) => match self.slice(number) {
-                    Ok((slice, _)) => sha256(&slice)
+                    Ok((slice, _)) => digests(&slice, integrity)
                         .await
-                        .map(|digest| {
-                            digests.insert(number, digest);
+                        .map(|sums| {
+                            hashed.insert(number, sums);
                             scheduler.borrow_mut().hashed(number);
                         })
                         .map_err(Stopped::Failed),
@@ -934,12 +977,7 @@ impl Upload<'_> {
                 Step::Sign(numbers) => {
                     let parts = numbers
                         .iter()
-                        .filter_map(|n| {
-                            Some(PartDigest {
-                                part_number: *n,
-                                sha256: digests.remove(n)?,
-                            })
-                        })
+                        .filter_map(|n| Some(hashed.remove(n)?.signed(*n)))
                         .collect();
                     self.sign(parts).await.map(|signed| {
                         scheduler.borrow_mut().signed(signed.len());
@@ -960,12 +998,19 @@ impl Upload<'_> {
     /// The parts S3 holds must be this file's: each is hashed again and compared with the
     /// digest it was signed with.
     async fn check_held(&self, held: &[UploadedPart]) -> Result<(), Stopped> {
+        // Without digests there is nothing to compare.
+        if !self.saved.integrity.hashes() {
+            return Ok(());
+        }
         for part in held {
             if self.cancel.is_stopped() {
                 return Err(stopped(self.cancel));
             }
             let (slice, _) = self.slice(part.part_number)?;
-            let digest = sha256(&slice).await.map_err(Stopped::Failed)?;
+            let digest = digests(&slice, self.saved.integrity)
+                .await
+                .map_err(Stopped::Failed)?
+                .sha256;
             if part.sha256.as_deref().is_some_and(|held| held != digest) {
                 return Err(Stopped::NotThisFile(format!(
                     "This is not the file this upload began with: part {} differs. Pick the \
@@ -991,7 +1036,7 @@ impl Upload<'_> {
                 return Err(stopped(self.cancel));
             }
             wait_online(self.cancel).await;
-            let answer = self.put_part(&mut ready, &slice, sent).await?;
+            let (answer, words) = self.put_part(&mut ready, &slice, sent).await?;
             if answer == Answer::Stored {
                 return Ok(size);
             }
@@ -1022,15 +1067,17 @@ impl Upload<'_> {
                     ready = self.resign(&ready).await?;
                 }
                 Next::Rehash => {
-                    let again = sha256(&slice).await.map_err(Stopped::Failed)?;
-                    if again != ready.sha256 {
+                    let again = digests(&slice, self.saved.integrity)
+                        .await
+                        .map_err(Stopped::Failed)?;
+                    if again != ready.sums {
                         // The parts already sent hold the old contents: start over.
                         return Err(Stopped::Rejected(format!(
                             "The file changed on disk while it was uploading (part {number})."
                         )));
                     }
                 }
-                Next::Fail => return Err(Stopped::Failed(tries.failure(answer, number))),
+                Next::Fail => return Err(self.failed(answer, number, &tries, &words).await),
             }
         }
     }
@@ -1042,7 +1089,7 @@ impl Upload<'_> {
         ready: &mut Ready,
         slice: &Blob,
         sent: &Rc<RefCell<Sent>>,
-    ) -> Result<Answer, Stopped> {
+    ) -> Result<(Answer, String), Stopped> {
         let _slot = self.slots.take().await;
         // Paused or cancelled while waiting for a connection: the connection goes to others.
         if self.cancel.is_stopped() {
@@ -1064,14 +1111,34 @@ impl Upload<'_> {
             },
         )
         .await;
-        Ok(classify(status, &text))
+        let words = refusal_words(status, &text);
+        Ok((classify(status, &text), words))
+    }
+
+    /// Part `number` failed for good after `answer` (the store's `words`). A store that does
+    /// not take the PUT as the server signs it ends the upload: the server is told, which
+    /// fails the file with the store's words and logs them, and nothing is retried.
+    async fn failed(&self, answer: Answer, number: u32, tries: &Tries, words: &str) -> Stopped {
+        match answer {
+            Answer::Unsupported(_) => {
+                let file_id = self.saved.file_id.clone();
+                let reported = report_refusal(file_id, number, words.to_owned()).await;
+                remembered::forget(&self.saved.file_id);
+                Stopped::Rejected(match reported {
+                    // The server's account: the file failed with these words.
+                    Err(AppError::Invalid(fields)) => message(&AppError::Invalid(fields)),
+                    _ => unsupported_failure(number, words),
+                })
+            }
+            Answer::Refused(_) => {
+                Stopped::Failed(format!("The storage refused part {number}: {words}."))
+            }
+            _ => Stopped::Failed(tries.failure(answer, number)),
+        }
     }
 
     async fn resign(&self, ready: &Ready) -> Result<Ready, Stopped> {
-        let part = PartDigest {
-            part_number: ready.number,
-            sha256: ready.sha256.clone(),
-        };
+        let part = ready.sums.signed(ready.number);
         self.sign(vec![part])
             .await?
             .into_iter()

@@ -285,6 +285,7 @@ mod engine {
             last_modified: file.last_modified(),
             part_size: wanted.part_size,
             part_count: wanted.part_count,
+            integrity: wanted.integrity,
         };
         (Some(requested), true)
     }

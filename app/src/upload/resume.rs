@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Integrity;
+
 /// How many unfinished uploads are remembered; the oldest are forgotten first.
 pub const MAX_REMEMBERED: usize = 50;
 
@@ -16,6 +18,10 @@ pub struct Saved {
     pub last_modified: f64,
     pub part_size: u64,
     pub part_count: u32,
+    /// What the storage checks each part against, which decides the digests sent with it.
+    /// Uploads remembered before it was kept were all `Sha256`.
+    #[serde(default)]
+    pub integrity: Integrity,
 }
 
 impl Saved {
@@ -61,6 +67,7 @@ mod tests {
             last_modified: modified,
             part_size: 16 << 20,
             part_count: 1,
+            integrity: Integrity::Sha256,
         }
     }
 

@@ -14,15 +14,83 @@ pub enum Answer {
     Forbidden,
     /// Timeouts, throttling and server errors: the same PUT may pass later.
     Transient,
+    /// The store does not take the PUT as Haul signs it (a header or checksum it does not
+    /// support): no part of this upload will pass until the server's settings change.
+    Unsupported(u16),
     /// Anything else: the same PUT will never pass.
     Refused(u16),
 }
 
+/// The codes stores refuse bytes with that do not match the digest signed for them: AWS,
+/// Ceph and GCS `BadDigest` (and `InvalidDigest` for a malformed Content-MD5, which Garage
+/// also answers for a wrong SHA-256), MinIO `XAmzContentChecksumMismatch`, and the payload
+/// hash mismatch `XAmzContentSHA256Mismatch`.
+pub const DIGEST_REFUSALS: &[&str] = &[
+    "BadDigest",
+    "InvalidDigest",
+    "XAmzContentChecksumMismatch",
+    "XAmzContentSHA256Mismatch",
+    "InvalidChecksum",
+    "ChecksumMismatch",
+];
+
+/// Whether a store's error code says the bytes did not match their signed digest.
+pub fn is_digest_refusal(code: &str) -> bool {
+    DIGEST_REFUSALS.contains(&code)
+}
+
+/// Codes of a store that does not take a request as Haul makes it: a header it does not
+/// support (B2: 400 InvalidArgument "Unsupported header"), a checksum or operation it has not
+/// implemented (501 NotImplemented).
+pub const UNSUPPORTED: &[&str] = &[
+    "InvalidArgument",
+    "InvalidRequest",
+    "NotImplemented",
+    "UnsupportedHeader",
+    "UnsupportedOperation",
+];
+
 /// The `<Code>` of an S3 error body.
 pub fn error_code(body: &str) -> Option<&str> {
-    let start = body.find("<Code>")? + "<Code>".len();
-    let end = start + body[start..].find("</Code>")?;
+    xml_text(body, "Code")
+}
+
+/// The text of the first `<tag>` of an S3 error body.
+fn xml_text<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let start = body.find(&open)? + open.len();
+    let end = start + body[start..].find(&format!("</{tag}>"))?;
     Some(body[start..end].trim())
+}
+
+/// Why an upload failed whose part `number` the store refused for good as the server signs it
+/// (`words`: the store's, from [`refusal_words`]): what it said, and what to set.
+pub fn unsupported_failure(number: u32, words: &str) -> String {
+    format!(
+        "The storage refused part {number} ({words}). It does not take uploads as this server \
+         signs them: an administrator must run `server storage check` and set \
+         HAUL_S3_CHECKSUM as it says."
+    )
+}
+
+/// A store's refusal in its own words, for the user and the log: the status, the code and
+/// the message of its error body (each cut short; no markup).
+pub fn refusal_words(status: u16, body: &str) -> String {
+    let clean = |text: &str, max: usize| -> String {
+        text.chars()
+            .filter(|c| !c.is_control() && *c != '<' && *c != '>')
+            .take(max)
+            .collect()
+    };
+    let mut words = status.to_string();
+    if let Some(code) = error_code(body).filter(|code| !code.is_empty()) {
+        words.push(' ');
+        words.push_str(&clean(code, 64));
+    }
+    if let Some(message) = xml_text(body, "Message").filter(|m| !m.is_empty()) {
+        words.push_str(&format!(" \"{}\"", clean(message, 300)));
+    }
+    words
 }
 
 pub fn classify(status: u16, body: &str) -> Answer {
@@ -33,12 +101,12 @@ pub fn classify(status: u16, body: &str) -> Answer {
         200..=299 => Answer::Stored,
         0 => Answer::Network,
         _ if expired => Answer::Expired,
-        _ if matches!(
-            code,
-            "BadDigest" | "InvalidDigest" | "XAmzContentChecksumMismatch"
-        ) =>
+        _ if is_digest_refusal(code) => Answer::BadDigest,
+        _ if status == 501
+            || UNSUPPORTED.contains(&code)
+            || body.to_ascii_lowercase().contains("unsupported header") =>
         {
-            Answer::BadDigest
+            Answer::Unsupported(status)
         }
         403 => Answer::Forbidden,
         408 | 429 | 500..=599 => Answer::Transient,
@@ -98,7 +166,7 @@ impl Policy {
             Answer::Expired if hopeless => Next::Fail,
             Answer::Expired => Next::Resign,
             Answer::Forbidden if resigns < self.max_resigns => Next::Resign,
-            Answer::Forbidden | Answer::Refused(_) => Next::Fail,
+            Answer::Forbidden | Answer::Refused(_) | Answer::Unsupported(_) => Next::Fail,
             _ if attempt >= self.max_attempts => Next::Fail,
             Answer::BadDigest => Next::Rehash,
             Answer::Network | Answer::Transient => Next::RetryAfter(self.backoff(attempt, jitter)),
@@ -173,6 +241,10 @@ impl Tries {
             Answer::Forbidden => "The storage refused the upload (signature invalid).".to_owned(),
             Answer::Transient => "The storage kept answering with errors.".to_owned(),
             Answer::Refused(status) => format!("The storage answered {status}."),
+            Answer::Unsupported(status) => format!(
+                "The storage refused part {number} ({status}): it does not take the upload as \
+                 this server signs it."
+            ),
             Answer::Stored => "The storage refused the upload.".to_owned(),
         }
     }
@@ -245,6 +317,56 @@ mod tests {
         );
         assert_eq!(error_code(BAD_DIGEST), Some("BadDigest"));
         assert_eq!(error_code("<html>"), None);
+    }
+
+    #[test]
+    fn every_stores_digest_refusal_is_a_bad_digest() {
+        for code in DIGEST_REFUSALS {
+            let body = format!("<Error><Code>{code}</Code><Message>x</Message></Error>");
+            assert_eq!(classify(400, &body), Answer::BadDigest, "{code}");
+        }
+        // Read from the code, not the status.
+        let minio = "<Error><Code>XAmzContentChecksumMismatch</Code></Error>";
+        assert_eq!(classify(403, minio), Answer::BadDigest);
+    }
+
+    #[test]
+    fn a_store_that_does_not_take_the_put_fails_the_file_in_its_own_words() {
+        let b2 = "<Error><Code>InvalidArgument</Code><Message>Unsupported header \
+                  'x-amz-checksum-sha256' received for this API call.</Message></Error>";
+        assert_eq!(classify(400, b2), Answer::Unsupported(400));
+        assert_eq!(classify(501, ""), Answer::Unsupported(501));
+        assert_eq!(
+            classify(501, "<Error><Code>NotImplemented</Code></Error>"),
+            Answer::Unsupported(501)
+        );
+        // Whatever the code, a body that says so.
+        assert_eq!(
+            classify(
+                400,
+                "<Error><Code>X</Code><Message>unsupported header</Message></Error>"
+            ),
+            Answer::Unsupported(400)
+        );
+        let policy = Policy::default();
+        assert_eq!(
+            policy.next(Answer::Unsupported(400), 1, 0, false, 0.5),
+            Next::Fail
+        );
+        assert_eq!(
+            refusal_words(400, b2),
+            "400 InvalidArgument \"Unsupported header 'x-amz-checksum-sha256' received for \
+             this API call.\""
+        );
+        assert_eq!(refusal_words(501, ""), "501");
+        // Markup and control characters never reach the page.
+        assert_eq!(
+            refusal_words(
+                400,
+                "<Error><Code>A</Code><Message>b\u{7}c</Message></Error>"
+            ),
+            "400 A \"bc\""
+        );
     }
 
     #[test]

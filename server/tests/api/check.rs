@@ -197,13 +197,13 @@ async fn stray_objects_and_orphan_uploads_past_the_grace_are_reported_then_remov
     // Bytes and an upload that reached the app's prefix with no row.
     let stray = "u/nobody/stray";
     app.storage
-        .put_empty(stray, "application/octet-stream")
+        .put_empty(stray, "application/octet-stream", true)
         .await
         .unwrap();
     let orphan = "u/nobody/orphan";
     let orphan_id = app
         .storage
-        .create_multipart(orphan, "application/octet-stream")
+        .create_multipart(orphan, "application/octet-stream", true)
         .await
         .unwrap();
 
@@ -454,7 +454,11 @@ async fn rows_and_objects_beyond_one_page_are_all_checked() {
             let storage = app.storage.clone();
             async move {
                 storage
-                    .put_empty(&format!("u/nobody/{n:04}"), "application/octet-stream")
+                    .put_empty(
+                        &format!("u/nobody/{n:04}"),
+                        "application/octet-stream",
+                        true,
+                    )
                     .await
             }
         })
@@ -505,7 +509,7 @@ async fn the_command_exits_1_while_a_violation_is_left_and_0_once_repaired() {
     app.upload_file("kept.bin", &test_bytes(1000, 64)).await;
     let stray = "u/nobody/stray";
     app.storage
-        .put_empty(stray, "application/octet-stream")
+        .put_empty(stray, "application/octet-stream", true)
         .await
         .unwrap();
 

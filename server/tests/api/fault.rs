@@ -32,6 +32,19 @@ pub enum Fault {
     Refuse(u16, &'static str, &'static str),
     /// Answers 200 with an ETag without passing the request on: a store that takes any bytes.
     Accept,
+    /// Passes the request on, then changes the store's answer.
+    Rewrite(Rewrite),
+}
+
+/// How `Fault::Rewrite` changes an answer's headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rewrite {
+    /// `x-amz-checksum-sha256: <base64>-N` becomes `<base64>`, as some stores answer.
+    ChecksumWithoutCount,
+    /// No `x-amz-checksum-sha256` at all.
+    NoChecksum,
+    /// An ETag of AWS's multipart form (`<32 hex>-N`) whose MD5 is not the parts'.
+    OtherMultipartEtag,
 }
 
 type Matcher = Box<dyn Fn(&Method, &str) -> bool + Send + Sync>;
@@ -48,6 +61,10 @@ pub struct FaultProxy {
     held: Arc<Notify>,
     released: Arc<Notify>,
     swallowed: Arc<Notify>,
+    /// Refuse every request carrying a checksum header of S3's (as Backblaze B2 does).
+    refuse_checksum_headers: Arc<std::sync::atomic::AtomicBool>,
+    /// The names of the headers of every request, in order.
+    headers_seen: Arc<Mutex<Vec<Vec<String>>>>,
 }
 
 impl FaultProxy {
@@ -62,6 +79,8 @@ impl FaultProxy {
             held: Arc::default(),
             released: Arc::default(),
             swallowed: Arc::default(),
+            refuse_checksum_headers: Arc::default(),
+            headers_seen: Arc::default(),
         };
         let state = (proxy.clone(), upstream.to_owned(), reqwest::Client::new());
         let app = Router::new().fallback(forward).with_state(state);
@@ -76,6 +95,19 @@ impl FaultProxy {
         fault: Fault,
     ) {
         *self.rule.lock().unwrap() = Some((Box::new(matches), fault));
+    }
+
+    /// From now on, the proxy answers like Backblaze B2: any request carrying
+    /// `x-amz-checksum-*` or `x-amz-sdk-checksum-algorithm` gets 400 InvalidArgument
+    /// "Unsupported header". Other faults still apply.
+    pub fn refuse_checksum_headers(&self) {
+        self.refuse_checksum_headers
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The header names (lowercase) of every request so far, in order.
+    pub fn headers_seen(&self) -> Vec<Vec<String>> {
+        self.headers_seen.lock().unwrap().clone()
     }
 
     /// Everything passes again.
@@ -125,6 +157,11 @@ pub fn is_complete(method: &Method, target: &str) -> bool {
     method == Method::POST && target.contains("uploadId=")
 }
 
+/// HeadObject: `HEAD /bucket/key`.
+pub fn is_head(method: &Method, _target: &str) -> bool {
+    method == Method::HEAD
+}
+
 /// ListParts: `GET /bucket/key?uploadId=…`.
 pub fn is_list_parts(method: &Method, target: &str) -> bool {
     method == Method::GET && target.contains("uploadId=")
@@ -145,6 +182,24 @@ async fn forward(
         .lock()
         .unwrap()
         .push((method.clone(), target.clone()));
+    let names: Vec<String> = request
+        .headers()
+        .keys()
+        .map(|name| name.as_str().to_owned())
+        .collect();
+    proxy.headers_seen.lock().unwrap().push(names.clone());
+    let unsupported = names.iter().find(|name| {
+        name.starts_with("x-amz-checksum-") || *name == "x-amz-sdk-checksum-algorithm"
+    });
+    if let Some(name) = unsupported {
+        if proxy
+            .refuse_checksum_headers
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            let message = format!("Unsupported header '{name}' received for this API call.");
+            return s3_refusal(400, "InvalidArgument", &message);
+        }
+    }
     let fault = proxy.fault_for(&method, &target);
     match fault {
         Some(Fault::Hang) => std::future::pending::<()>().await,
@@ -161,7 +216,7 @@ async fn forward(
             proxy.held.notify_one();
             proxy.released.notified().await;
         }
-        Some(Fault::Swallow) | None => {}
+        Some(Fault::Swallow | Fault::Rewrite(_)) | None => {}
     }
     let headers = request.headers().clone();
     let body = to_bytes(request.into_body(), usize::MAX).await.unwrap();
@@ -179,9 +234,22 @@ async fn forward(
     }
     let mut response = Response::builder().status(answer.status());
     for (name, value) in answer.headers() {
-        if !is_hop_by_hop(name) {
-            response = response.header(name, value);
+        if is_hop_by_hop(name) {
+            continue;
         }
+        let value = value.to_str().unwrap_or_default();
+        let value = match (fault, name.as_str()) {
+            (Some(Fault::Rewrite(Rewrite::NoChecksum)), "x-amz-checksum-sha256") => continue,
+            (Some(Fault::Rewrite(Rewrite::ChecksumWithoutCount)), "x-amz-checksum-sha256") => {
+                value.split('-').next().unwrap_or_default().to_owned()
+            }
+            (Some(Fault::Rewrite(Rewrite::OtherMultipartEtag)), "etag") => {
+                let count = value.trim_matches('"').rsplit('-').next().unwrap_or("1");
+                format!("\"{}-{count}\"", "0".repeat(32))
+            }
+            _ => value.to_owned(),
+        };
+        response = response.header(name, value);
     }
     response
         .body(Body::from(answer.bytes().await.unwrap()))

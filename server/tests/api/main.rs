@@ -15,6 +15,7 @@ mod credentials;
 mod fault;
 mod health;
 mod helpers;
+mod integrity;
 mod metrics;
 mod pages;
 mod resilience;

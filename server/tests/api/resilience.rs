@@ -214,7 +214,11 @@ async fn digests_for_a_file_deleted_meanwhile_are_not_recorded_and_say_so() {
     let (status, body) = app.json("/api/delete_file", &[("file_id", &file_id)]).await;
     assert_eq!(status, 200, "{body}");
 
-    let digests = std::collections::BTreeMap::from([(1, [7u8; 32])]);
+    let sums = files::PartSums {
+        sha256: [7u8; 32],
+        md5: None,
+    };
+    let digests = std::collections::BTreeMap::from([(1, sums)]);
     let recorded = files::record_digests(&app.db, uuid, &digests).await;
     assert_eq!(recorded.unwrap(), None);
     assert_no_violations(&app).await;
@@ -301,7 +305,7 @@ async fn the_sweeper_removes_objects_no_row_owns_and_keeps_the_rest() {
     assert_eq!(app.complete(&kept).await.0, 200);
     // Bytes that reached the app's prefix with no row: a delete whose S3 call failed.
     app.storage
-        .put_empty("u/nobody/stray", "application/octet-stream")
+        .put_empty("u/nobody/stray", "application/octet-stream", true)
         .await
         .unwrap();
 

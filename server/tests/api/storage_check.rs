@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use app::backend::storage::Storage;
 use axum::http::Method;
-use server::storage_check::{self, Level, Row, PREFIX, WRONG_SHA256_PART};
+use server::{
+    settings::ChecksumSetting,
+    storage_check::{self, Findings, Level, Row, PREFIX, WRONG_SHA256_PART},
+};
 
 use crate::{
     fault::{Fault, FaultProxy},
@@ -26,6 +29,31 @@ async fn nothing_left(storage: &Storage) {
 async fn probed(storage: &Storage, origin: &str) -> Vec<Row> {
     let findings = storage_check::probe(storage, origin).await.unwrap();
     storage_check::rows(&findings, origin)
+}
+
+/// The rows with HAUL_S3_CHECKSUM=sha256 set by hand, and with auto: a store without working
+/// SHA-256 checksums fails the first, and runs Haul in md5 mode with the second.
+fn sha256_fails_and_auto_uses_md5(findings: &Findings, origin: &str) -> Vec<Row> {
+    let rows = storage_check::rows_for(findings, origin, ChecksumSetting::Sha256);
+    assert!(!storage_check::safe(&rows));
+    let integrity = line(&rows, "integrity (HAUL_S3_CHECKSUM)");
+    assert_eq!(
+        (integrity.level, integrity.found.as_str()),
+        (Level::Fail, "sha256 not enforced")
+    );
+    assert!(integrity
+        .advice
+        .as_ref()
+        .unwrap()
+        .contains("auto (on this store: md5)"));
+    let auto = storage_check::rows_for(findings, origin, ChecksumSetting::Auto);
+    let table = storage_check::table(&auto);
+    assert!(storage_check::safe(&auto), "{table}");
+    assert_eq!(
+        line(&auto, "integrity (HAUL_S3_CHECKSUM)").found,
+        "auto uses md5"
+    );
+    rows
 }
 
 #[tokio::test]
@@ -54,7 +82,7 @@ async fn the_embedded_store_passes_every_line() {
 }
 
 #[tokio::test]
-async fn a_store_refusing_the_checksum_header_cannot_run_haul() {
+async fn a_store_refusing_the_checksum_header_runs_haul_with_md5_only() {
     // Backblaze B2's documented answer to x-amz-checksum-sha256.
     let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
     let app = spawn_app_via(Some(&proxy.endpoint), &[]).await;
@@ -66,8 +94,10 @@ async fn a_store_refusing_the_checksum_header_cannot_run_haul() {
             "Unsupported header 'x-amz-checksum-sha256' received for this API call.",
         ),
     );
-    let rows = probed(&app.storage, &app.origin).await;
-    assert!(!storage_check::safe(&rows));
+    let findings = storage_check::probe(&app.storage, &app.origin)
+        .await
+        .unwrap();
+    let rows = sha256_fails_and_auto_uses_md5(&findings, &app.origin);
     let sha = line(&rows, "SHA-256 of a part");
     assert_eq!(sha.level, Level::Fail);
     assert!(sha.found.contains("400 InvalidArgument"), "{}", sha.found);
@@ -76,14 +106,14 @@ async fn a_store_refusing_the_checksum_header_cannot_run_haul() {
         .advice
         .as_ref()
         .unwrap()
-        .contains("x-amz-checksum-sha256"));
+        .contains("HAUL_S3_CHECKSUM=auto"));
     assert!(proxy.hits() > 0);
     proxy.heal();
     nothing_left(&app.storage).await;
 }
 
 #[tokio::test]
-async fn a_store_ignoring_a_wrong_sha256_cannot_run_haul() {
+async fn a_store_ignoring_a_wrong_sha256_runs_haul_with_md5_only() {
     let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
     let app = spawn_app_via(Some(&proxy.endpoint), &[]).await;
     let part = format!("partNumber={WRONG_SHA256_PART}&");
@@ -95,8 +125,10 @@ async fn a_store_ignoring_a_wrong_sha256_cannot_run_haul() {
         },
         Fault::Accept,
     );
-    let rows = probed(&app.storage, &app.origin).await;
-    assert!(!storage_check::safe(&rows));
+    let findings = storage_check::probe(&app.storage, &app.origin)
+        .await
+        .unwrap();
+    let rows = sha256_fails_and_auto_uses_md5(&findings, &app.origin);
     let sha = line(&rows, "SHA-256 of a part");
     assert_eq!(
         (sha.level, sha.found.as_str()),
@@ -109,7 +141,7 @@ async fn a_store_ignoring_a_wrong_sha256_cannot_run_haul() {
 }
 
 #[tokio::test]
-async fn a_store_failing_completion_cannot_run_haul_and_keeps_no_scratch_upload() {
+async fn a_store_failing_completion_of_sha256_uploads_keeps_no_scratch_upload() {
     let proxy = FaultProxy::start(stack().await.s3.endpoint()).await;
     let app = spawn_app_via(Some(&proxy.endpoint), &[]).await;
     proxy.fail(
@@ -120,8 +152,10 @@ async fn a_store_failing_completion_cannot_run_haul_and_keeps_no_scratch_upload(
             "One or more of the specified parts could not be found.",
         ),
     );
-    let rows = probed(&app.storage, &app.origin).await;
-    assert!(!storage_check::safe(&rows));
+    let findings = storage_check::probe(&app.storage, &app.origin)
+        .await
+        .unwrap();
+    let rows = sha256_fails_and_auto_uses_md5(&findings, &app.origin);
     let composite = line(&rows, "composite checksum in HeadObject");
     assert_eq!(composite.level, Level::Fail);
     assert!(
@@ -185,17 +219,23 @@ async fn a_store_refusing_put_bucket_cors_starts_with_a_warning() {
 #[tokio::test]
 async fn the_probe_at_start_logs_the_embedded_store_as_safe() {
     let app = crate::helpers::spawn_app_with(&["--s3-probe", "true"]).await;
-    let rows = storage_check::at_start(&app.storage, &app.origin, Duration::from_secs(20))
+    let bound = Duration::from_secs(20);
+    let findings = storage_check::at_start(&app.storage, &app.origin, bound, ChecksumSetting::Auto)
         .await
         .unwrap();
+    let rows = storage_check::rows(&findings, &app.origin);
     assert!(storage_check::safe(&rows));
     assert!(storage_check::summary(&rows).starts_with("content-length enforced, sha256 enforced"));
     nothing_left(&app.storage).await;
 }
 
 /// `server storage check` with `app`'s settings, reaching S3 at `endpoint` when given.
-async fn check_command(app: &TestApp, endpoint: Option<&str>) -> std::process::Output {
-    let mut args = args_beside(app, endpoint, "127.0.0.1:0", &[]).await;
+async fn check_command(
+    app: &TestApp,
+    endpoint: Option<&str>,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = args_beside(app, endpoint, "127.0.0.1:0", extra).await;
     args.remove(0);
     args.extend(["storage".to_owned(), "check".to_owned()]);
     tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
@@ -220,7 +260,9 @@ async fn the_command_exits_1_on_an_unsafe_store_and_2_when_it_cannot_run() {
         },
         Fault::Accept,
     );
-    let output = check_command(&app, Some(&proxy.endpoint)).await;
+    // With HAUL_S3_CHECKSUM=sha256, which such a store cannot run.
+    let sha256 = ["--s3-checksum", "sha256"];
+    let output = check_command(&app, Some(&proxy.endpoint), &sha256).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("FAIL  SHA-256 of a part"), "{stdout}");
@@ -238,7 +280,7 @@ async fn the_command_exits_1_on_an_unsafe_store_and_2_when_it_cannot_run() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let output = check_command(&app, Some(&endpoint)).await;
+    let output = check_command(&app, Some(&endpoint), &[]).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.starts_with("error: "), "{stderr}");
@@ -254,8 +296,10 @@ async fn a_probe_cut_short_at_start_still_removes_its_scratch_keys() {
         move |method, target| method == Method::PUT && target.contains(&part),
         Fault::Hang,
     );
-    let rows = storage_check::at_start(&app.storage, &app.origin, Duration::from_secs(1)).await;
-    assert_eq!(rows, None);
+    let bound = Duration::from_secs(1);
+    let findings =
+        storage_check::at_start(&app.storage, &app.origin, bound, ChecksumSetting::Auto).await;
+    assert_eq!(findings, None);
     assert_eq!(proxy.hits(), 1);
     // The cleanup runs in the background: wait for it (bounded).
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -269,7 +313,7 @@ async fn a_probe_cut_short_at_start_still_removes_its_scratch_keys() {
 #[tokio::test]
 async fn the_command_exits_0_on_the_embedded_store() {
     let app = spawn_app().await;
-    let output = check_command(&app, None).await;
+    let output = check_command(&app, None, &[]).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
         output.status.code(),

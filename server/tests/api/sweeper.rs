@@ -98,7 +98,7 @@ async fn multipart_uploads_no_file_knows_of_are_aborted() {
     let live = start(&app, "live.bin").await;
     let orphan = app
         .storage
-        .create_multipart("u/nobody/orphan", "application/octet-stream")
+        .create_multipart("u/nobody/orphan", "application/octet-stream", true)
         .await
         .unwrap();
 

@@ -140,7 +140,7 @@ fn list_query(
     let mut query = QueryBuilder::<Postgres>::new(
         "select f.file_id as id, f.owner_id, f.object_key, f.name, f.content_type, f.size_bytes,
                 f.status, f.s3_upload_id, f.part_size, f.part_count, f.failure_reason,
-                f.created_at, f.checksum_sha256, f.part_checksums, f.completed_at,
+                f.created_at, f.checksum_sha256, f.part_checksums, f.integrity, f.completed_at,
                 u.email as owner_email
          from file f join app_user u on u.app_user_id = f.owner_id where true",
     );

@@ -238,7 +238,8 @@ async fn files_of(db: &PgPool, owner: Uuid) -> anyhow::Result<Vec<FileRow>> {
         r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes,
                   status as "status: crate::model::FileStatus",
                   s3_upload_id, part_size, part_count, failure_reason, created_at,
-                  checksum_sha256, part_checksums
+                  checksum_sha256, part_checksums,
+                  integrity as "integrity: crate::model::Integrity"
            from file where owner_id = $1 order by file_id limit $2"#,
         owner,
         DELETE_BATCH

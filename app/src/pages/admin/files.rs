@@ -14,7 +14,7 @@ use crate::{
     format::bytes,
     model::{
         admin::{AdminFile, FileFilter},
-        FileStatus,
+        FileStatus, Integrity,
     },
 };
 
@@ -293,7 +293,11 @@ fn FileRow(file: AdminFile, actions: Actions) -> impl IntoView {
             <td>{status.label()}</td>
             <td class="secondary">{when(&file.created_at)}</td>
             <td class="secondary">{completed_at.as_deref().map(when)}</td>
-            <td class="secondary" title=checksum.clone()>{short}</td>
+            <td class="secondary" title=format!("{checksum} ({})", file.integrity.label())>
+                {short}
+                {(status == FileStatus::Complete && file.integrity != Integrity::Sha256)
+                    .then(|| view! { <span class="integrity">{file.integrity.label()}</span> })}
+            </td>
             <td class="file-actions">
                 <RowActions id name=name.clone() size status actions/>
             </td>
