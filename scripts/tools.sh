@@ -6,6 +6,9 @@ set -euo pipefail
 
 WASM_BINDGEN_VERSION=0.2.130
 SEAWEEDFS_VERSION=4.48
+# The second S3 engine of the tests (server/tests/api/garage.rs). Built from crates.io with its
+# lockfile: about 17 minutes on 2 cores, once; the binary stays in the tools cache.
+GARAGE_VERSION=2.5.0
 # Debian's binaryen 108 makes a wasm that never hydrates; npm's 132 works.
 BINARYEN_VERSION=132
 TOOLS_DIR="${HAUL_TOOLS_DIR:-$HOME/.cache/haul/tools}"
@@ -50,6 +53,13 @@ need_build() {
 }
 
 need_test() {
+  local garage="$TOOLS_DIR/garage/bin/garage"
+  if [[ "$("$garage" --version 2>/dev/null)" != *"v$GARAGE_VERSION"* ]]; then
+    say "building Garage $GARAGE_VERSION into $TOOLS_DIR/garage (once; about 17 minutes)"
+    cargo install garage --version "$GARAGE_VERSION" --locked --root "$TOOLS_DIR/garage" \
+      --target-dir "$TOOLS_DIR/garage/build"
+    rm -rf "$TOOLS_DIR/garage/build"
+  fi
   if [[ ! -x "$CHROMIUM" ]]; then
     apt_install chromium "or set CHROMIUM (none at $CHROMIUM)"
   fi

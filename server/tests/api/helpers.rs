@@ -287,6 +287,25 @@ pub async fn spawn_app_on(database_url: &str, endpoint: Option<&str>, extra: &[&
     spawn(settings, database_url.to_owned(), None).await
 }
 
+/// An app on a store of the test's own (`store`: its `--s3-*` and key arguments, e.g.
+/// Garage's), with a fresh database, plus `extra` arguments.
+pub async fn spawn_app_on_store(store: &[String], extra: &[&str]) -> TestApp {
+    let (database, database_url) = new_database().await;
+    let mut args: Vec<String> = ["server", "--addr", "127.0.0.1:0", "--database-url"]
+        .map(str::to_owned)
+        .to_vec();
+    args.push(database_url.clone());
+    if !extra.contains(&"--s3-probe") {
+        args.extend(["--s3-probe".to_owned(), "false".to_owned()]);
+    }
+    args.extend_from_slice(store);
+    args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+    let settings = Cli::try_parse_from(args)
+        .expect("valid test settings")
+        .settings;
+    spawn(settings, database_url, Some(database)).await
+}
+
 pub async fn test_settings() -> (Settings, String) {
     test_settings_with(&[]).await
 }

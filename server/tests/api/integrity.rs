@@ -25,12 +25,12 @@ async fn app_checking(mode: &str, endpoint: Option<&str>, extra: &[&str]) -> Tes
     spawn_app_via(endpoint, &args).await
 }
 
-fn md5(bytes: &[u8]) -> String {
+pub(crate) fn md5(bytes: &[u8]) -> String {
     STANDARD.encode(Md5::digest(bytes))
 }
 
 /// The SHA-256 composite of `bytes` cut into `PART`s, as Haul records it.
-fn composite(bytes: &[u8]) -> String {
+pub(crate) fn composite(bytes: &[u8]) -> String {
     let digests: Vec<[u8; 32]> = bytes
         .chunks(PART)
         .map(|part| app::backend::checksum::parse(&digest(part)).unwrap())
@@ -49,7 +49,11 @@ fn header_names(part: &Value) -> Vec<String> {
 
 impl TestApp {
     /// Signs parts with their SHA-256 and MD5, as the browser does for an `md5` file.
-    async fn sign_with_md5(&self, file_id: &str, parts: &[(i64, &[u8])]) -> (u16, Value) {
+    pub(crate) async fn sign_with_md5(
+        &self,
+        file_id: &str,
+        parts: &[(i64, &[u8])],
+    ) -> (u16, Value) {
         let parts: Vec<Value> = parts
             .iter()
             .map(|(n, bytes)| json!({ "part_number": n, "sha256": digest(bytes), "md5": md5(bytes) }))
@@ -57,7 +61,7 @@ impl TestApp {
         self.sign_json(file_id, parts).await
     }
 
-    async fn sign_json(&self, file_id: &str, parts: Vec<Value>) -> (u16, Value) {
+    pub(crate) async fn sign_json(&self, file_id: &str, parts: Vec<Value>) -> (u16, Value) {
         let response = self
             .client
             .post(self.url("/api/sign_parts"))
@@ -70,7 +74,7 @@ impl TestApp {
     }
 
     /// PUTs `body` to a signed part: the status and S3's answer.
-    async fn put_answer(&self, part: &Value, body: Vec<u8>) -> (u16, String) {
+    pub(crate) async fn put_answer(&self, part: &Value, body: Vec<u8>) -> (u16, String) {
         let mut request = self.client.put(part["url"].as_str().unwrap()).body(body);
         for header in part["headers"].as_array().unwrap() {
             request = request.header(header[0].as_str().unwrap(), header[1].as_str().unwrap());
@@ -80,7 +84,7 @@ impl TestApp {
     }
 
     /// Starts `bytes` as `name`, signs every part with SHA-256 and MD5 and PUTs them.
-    async fn upload_md5(&self, name: &str, bytes: &[u8]) -> String {
+    pub(crate) async fn upload_md5(&self, name: &str, bytes: &[u8]) -> String {
         let (status, started) = self.start(name, bytes.len(), "").await;
         assert_eq!(status, 200, "{started}");
         let file_id = id(&started);
