@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Upload benchmark: curl vs Haul in headless Chromium against the embedded local stack
-# (end2end/bench/upload-bench.mjs, one run), on loopback 3 times and 3 more for Haul's memory
-# during a 4 GiB upload (end2end/bench/loopback.mjs), then through a WAN-shaped link: one 1 GiB
+# (end2end/bench/upload-bench.mjs, one run), on loopback 3 times in each integrity mode
+# (HAUL_S3_CHECKSUM sha256, md5 and none, taking turns run by run; HAUL_BENCH_MODES picks
+# them), a row per mode, and 3 more for Haul's memory during a 4 GiB upload (sha256)
+# (end2end/bench/loopback.mjs), then through a WAN-shaped link: one 1 GiB
 # file and 4 files of 256 MiB at once, 3 times each, and curl and Haul at 1, 4 and 6 parts in
-# flight and 16 and 64 MiB parts (end2end/bench/wan.mjs; HAUL_BENCH_WAN=0 skips it).
+# flight and 16 and 64 MiB parts (end2end/bench/wan.mjs, in HAUL_BENCH_CHECKSUM's mode, default
+# sha256; HAUL_BENCH_WAN=0 skips it).
 # Between them, end2end/bench/plan-bench.mjs times signing every part of a 50 GiB upload.
 # HAUL_BENCH_SEND=1 adds end2end/bench/send-bench.mjs, which compares ways of sending parts from
 # Chromium (XHR, fetch, reading each slice first) by its CPU, and end2end/bench/hash-bench.mjs,

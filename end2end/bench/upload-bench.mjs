@@ -1,7 +1,8 @@
 // Upload benchmark: the same file is sent to the local S3 twice, once by curl (the ceiling:
-// parallel PUTs of pre-split parts, each hashed and signed first) and once by Haul in headless Chromium, and the
-// throughputs are compared. Meanwhile the Haul server process is sampled to show that it
-// carries no file bytes: its memory stays flat and its CPU near zero.
+// parallel PUTs of pre-split parts, each hashed and signed first as the integrity mode wants)
+// and once by Haul in headless Chromium, and the throughputs are compared. Meanwhile the Haul
+// server process is sampled to show that it carries no file bytes: its memory stays flat and
+// its CPU near zero.
 //
 // Run through scripts/bench.sh, which provides:
 //   HAUL_BENCH_SERVER     the server binary
@@ -13,7 +14,11 @@
 // CHROMIUM (browser executable),
 // HAUL_BENCH_PARALLEL (parts in flight, default 4), HAUL_BENCH_PART (part size, default 16MiB),
 // HAUL_BENCH_MBIT and HAUL_BENCH_RTT_MS: both S3 runs go through a WAN-shaped link of that
-// rate (each direction, shared by all connections) and round trip (end2end/bench/shaper.mjs).
+// rate (each direction, shared by all connections) and round trip (end2end/bench/shaper.mjs),
+// HAUL_BENCH_CHECKSUM (sha256, md5 or none; default sha256): the server's HAUL_S3_CHECKSUM,
+// what each part URL is signed for; curl hashes each part as the browser then does (SHA-256;
+// SHA-256 and MD5; nothing). The server runs with HAUL_S3_PROBE=false, so no run pays for the
+// storage probe at start.
 //
 // Exits 0 whatever the ratio (this is a measurement); non-zero only when something breaks.
 
@@ -46,6 +51,11 @@ const MEMORY_DETAIL = process.env.HAUL_BENCH_MEMORY_DETAIL === "1";
 // Seconds to wait after the upload before Chromium's memory is read once more (0: not read).
 const IDLE_S = Number(process.env.HAUL_BENCH_IDLE_S ?? "0");
 const PASSWORD = "bench password, long enough";
+// The integrity mode (HAUL_S3_CHECKSUM): which digests each part is signed with.
+const CHECKSUM = process.env.HAUL_BENCH_CHECKSUM ?? "sha256";
+if (!["sha256", "md5", "none"].includes(CHECKSUM)) {
+  fail(`HAUL_BENCH_CHECKSUM must be sha256, md5 or none, got ${CHECKSUM}`);
+}
 
 const serverBin = requiredEnv("HAUL_BENCH_SERVER");
 const siteRoot = requiredEnv("HAUL_BENCH_SITE_ROOT");
@@ -97,6 +107,9 @@ async function startHaul(port, extraEnv = {}) {
       HAUL_LOG: "warn",
       // Two sign-ups per run from one IP; keep repeated runs clear of the default limit.
       HAUL_RATE_LIMIT_PER_IP: "1000",
+      HAUL_S3_CHECKSUM: CHECKSUM,
+      // The probe at start (its default) tries the store for up to 20 s; not what is measured.
+      HAUL_S3_PROBE: "false",
       ...extraEnv,
     },
   });
@@ -223,7 +236,7 @@ async function pool(tasks, limit) {
 }
 
 /** One PUT of one file; -T streams it rather than loading it into memory. `headers` must
- * match what the URL was signed for (the part's SHA-256). */
+ * match what the URL was signed for (the part's SHA-256 or MD5, per CHECKSUM). */
 function curlPut(url, file, headers = []) {
   return new Promise((resolve, reject) => {
     const extra = headers.flatMap((header) => ["-H", header]);
@@ -241,9 +254,15 @@ function curlPut(url, file, headers = []) {
   });
 }
 
-/** The base64 SHA-256 of a file, as `sign_parts` wants it. */
-function sha256Base64(file) {
-  return createHash("sha256").update(fs.readFileSync(file)).digest("base64");
+/** Part `number` (the bytes in `file`) as `sign_parts` wants it in CHECKSUM's mode: with its
+ * base64 SHA-256 (sha256), its SHA-256 and MD5 (md5, as the browser's worker computes both over
+ * one read), or its number alone (none: the file is not even read). */
+function partToSign(number, file) {
+  if (CHECKSUM === "none") return { part_number: number };
+  const bytes = fs.readFileSync(file);
+  const sha256 = createHash("sha256").update(bytes).digest("base64");
+  if (CHECKSUM === "sha256") return { part_number: number, sha256 };
+  return { part_number: number, sha256, md5: createHash("md5").update(bytes).digest("base64") };
 }
 
 /** The headers a signed part's PUT must carry, as curl -H arguments. */
@@ -259,11 +278,8 @@ async function warmUpStore(post) {
     "start_upload",
     new URLSearchParams({ name: "warm-up.bin", size: String(MIB), content_type: "application/octet-stream" }),
   );
-  // One part, signed for its exact length and SHA-256.
-  const [part] = await post("sign_parts", {
-    file_id: started.file.id,
-    parts: [{ part_number: 1, sha256: sha256Base64(file) }],
-  });
+  // One part, signed for its exact length and the digests of the mode.
+  const [part] = await post("sign_parts", { file_id: started.file.id, parts: [partToSign(1, file)] });
   await curlPut(part.url, file, signedHeaders(part));
   await post("complete_upload", new URLSearchParams({ file_id: started.file.id }));
 }
@@ -279,10 +295,11 @@ async function runCurl(base, file) {
   const { part_size: partSize, part_count: partCount } = started;
   if (partCount < 2) throw new Error("the file must be larger than one part (raise HAUL_BENCH_MIB)");
 
-  // The file is split before the clock starts. Then each part goes as the browser's do: its
-  // SHA-256 is computed, its URL signed for that digest, and curl PUTs it with the signed
-  // checksum headers, which S3 checks for both alike. So both sides do the same work; curl
-  // signs part by part where the browser signs in batches.
+  // The file is split before the clock starts. Then each part goes as the browser's do: the
+  // digests of the mode are computed (SHA-256; SHA-256 and MD5; none), its URL signed for
+  // them, and curl PUTs it with the signed headers (x-amz-checksum-sha256 or Content-MD5),
+  // which S3 checks for both alike. So both sides do the same work; curl signs part by part
+  // where the browser signs in batches.
   const partsDir = path.join(tmp, "parts");
   fs.mkdirSync(partsDir);
   execFileSync("split", ["-b", String(partSize), "-d", "-a", "5", file, path.join(partsDir, "part.")]);
@@ -297,10 +314,7 @@ async function runCurl(base, file) {
   const puts = [];
   for (let number = 1; number <= partCount; number++) {
     puts.push(async () => {
-      const [part] = await post("sign_parts", {
-        file_id: fileId,
-        parts: [{ part_number: number, sha256: sha256Base64(partFile(number)) }],
-      });
+      const [part] = await post("sign_parts", { file_id: fileId, parts: [partToSign(number, partFile(number))] });
       await curlPut(part.url, partFile(number), signedHeaders(part));
     });
   }
@@ -420,7 +434,7 @@ function printTable(curl, haul) {
     ].join(" ");
   const where = wan ? `a ${wan.mbit} Mbit/s link with ${wan.rttMs} ms round trip to the local SeaweedFS` : "local SeaweedFS";
   const what = fileCount > 1 ? `${fileCount} files of ${sizeMib} MiB at once` : `${sizeMib} MiB`;
-  console.log(`Haul upload benchmark: ${what}, parts of ${PART_SIZE}, ${PARALLEL} in flight, ${where}`);
+  console.log(`Haul upload benchmark: ${what}, parts of ${PART_SIZE}, ${PARALLEL} in flight, ${where}, checksum ${CHECKSUM}`);
   console.log(
     "method               seconds   MiB/s   server CPU s   server RSS start→peak MiB   store CPU s   machine busy",
   );
@@ -430,7 +444,7 @@ function printTable(curl, haul) {
   if (curl && fileCount === 1) {
     const ratio = curl.seconds / haul.seconds; // same bytes, so the throughput ratio
     console.log(`browser / curl throughput: ${(ratio * 100).toFixed(0)} %`);
-    console.log(`client CPU s per GiB: curl and its driver (hashing, signing) ${perGib(curl, gib)}`);
+    console.log(`client CPU s per GiB: curl and its driver (hashing: ${CHECKSUM}, signing) ${perGib(curl, gib)}`);
   }
   console.log(`client CPU s per GiB: Chromium (all processes) ${perGib(haul, gib)}`);
   printMemory(haul);
@@ -504,7 +518,7 @@ async function main() {
   const haul = await runBrowser(base, files);
   printTable(curl, haul);
   // For scripts that gather several runs (end2end/bench/wan.mjs).
-  console.log(`RESULT ${JSON.stringify({ curl, haul })}`);
+  console.log(`RESULT ${JSON.stringify({ checksum: CHECKSUM, curl, haul })}`);
 }
 
 for (const signal of ["SIGINT", "SIGTERM"]) {
