@@ -121,7 +121,7 @@ test("a failed file shows why, and Retry finishes it from the parts S3 holds", a
       await route.fulfill({
         status: 400,
         headers: { "access-control-allow-origin": origin, "content-type": "application/xml" },
-        body: "<Error><Code>InvalidArgument</Code><Message>Refused by the test</Message></Error>",
+        body: "<Error><Code>EntityTooLarge</Code><Message>Refused by the test</Message></Error>",
       });
     } else {
       await route.continue();
@@ -129,7 +129,8 @@ test("a failed file shows why, and Retry finishes it from the parts S3 holds", a
   });
   await upload.choose([path]);
   await expect(upload.row("retry.bin")).toHaveAttribute("data-phase", "Failed");
-  await expect(upload.row("retry.bin")).toContainText("The storage answered 400");
+  // In the store's own words.
+  await expect(upload.row("retry.bin")).toContainText('The storage refused part 3: 400 EntityTooLarge "Refused by the test".');
 
   refuse = false;
   await page.getByRole("button", { name: "Retry retry.bin" }).click();

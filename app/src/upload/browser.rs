@@ -1077,7 +1077,7 @@ impl Upload<'_> {
                         )));
                     }
                 }
-                Next::Fail => return Err(self.failed(answer, number, &tries, &words).await),
+                Next::Fail => return Err(self.failed(answer, number, &tries, &words)),
             }
         }
     }
@@ -1116,19 +1116,19 @@ impl Upload<'_> {
     }
 
     /// Part `number` failed for good after `answer` (the store's `words`). A store that does
-    /// not take the PUT as the server signs it ends the upload: the server is told, which
-    /// fails the file with the store's words and logs them, and nothing is retried.
-    async fn failed(&self, answer: Answer, number: u32, tries: &Tries, words: &str) -> Stopped {
+    /// not take the PUT as the server signs it ends the upload: its words are the upload's
+    /// failure at once (before anything the server answers once it is told can overtake
+    /// them), and the server is told in the background, which fails the file with the same
+    /// words and logs them. Nothing is retried.
+    fn failed(&self, answer: Answer, number: u32, tries: &Tries, words: &str) -> Stopped {
         match answer {
             Answer::Unsupported(_) => {
-                let file_id = self.saved.file_id.clone();
-                let reported = report_refusal(file_id, number, words.to_owned()).await;
+                let (file_id, refusal) = (self.saved.file_id.clone(), words.to_owned());
+                leptos::task::spawn_local(async move {
+                    let _ = report_refusal(file_id, number, refusal).await;
+                });
                 remembered::forget(&self.saved.file_id);
-                Stopped::Rejected(match reported {
-                    // The server's account: the file failed with these words.
-                    Err(AppError::Invalid(fields)) => message(&AppError::Invalid(fields)),
-                    _ => unsupported_failure(number, words),
-                })
+                Stopped::Rejected(unsupported_failure(number, words))
             }
             Answer::Refused(_) => {
                 Stopped::Failed(format!("The storage refused part {number}: {words}."))
