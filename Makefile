@@ -9,13 +9,13 @@ export PATH := $(TOOLS_DIR)/seaweedfs/bin:$(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 # needed to build). After changing a query or a migration: `make sqlx-prepare DATABASE_URL=…`.
 export SQLX_OFFLINE ?= true
 
-.PHONY: release run test tools test-tools site fmt-check clippy cargo-tests e2e bench bench-admin bench-compare sqlx-prepare
+.PHONY: release run test tools test-tools site fmt-check clippy cargo-tests js-tests e2e bench bench-admin bench-compare sqlx-prepare
 
 run: tools site
 	cargo build -p server
 	$(TARGET_DIR)/debug/server
 
-test: test-tools fmt-check clippy cargo-tests site e2e
+test: test-tools fmt-check clippy cargo-tests js-tests site e2e
 	@echo "make test: all passed"
 
 tools:
@@ -45,6 +45,11 @@ clippy:
 # Unit tests and integration tests (real PostgreSQL and S3, started by the tests).
 cargo-tests:
 	cargo test -p app -p server
+
+# The browser's own scripts, by node alone (public/md5.js against node's crypto, the hashing
+# worker in a vm context).
+js-tests:
+	node --test end2end/unit/
 
 e2e:
 	cargo build -p server

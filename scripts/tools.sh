@@ -54,7 +54,7 @@ need_build() {
 
 need_test() {
   local garage="$TOOLS_DIR/garage/bin/garage"
-  if [[ "$("$garage" --version 2>/dev/null)" != *"v$GARAGE_VERSION"* ]]; then
+  if [[ "$("$garage" --version 2>/dev/null)" != *"cargo:$GARAGE_VERSION"* ]]; then
     say "building Garage $GARAGE_VERSION into $TOOLS_DIR/garage (once; about 17 minutes)"
     cargo install garage --version "$GARAGE_VERSION" --locked --root "$TOOLS_DIR/garage" \
       --target-dir "$TOOLS_DIR/garage/build"

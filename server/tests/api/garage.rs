@@ -261,6 +261,20 @@ mod tests {
         let app = app("md5").await;
         let file = upload_path(&app, true, 83).await;
         assert_eq!(file["integrity"], "md5");
+        let key: String =
+            sqlx::query_scalar("select object_key from file where file_id = $1::uuid")
+                .bind(file["id"].as_str().unwrap())
+                .fetch_one(&app.db)
+                .await
+                .unwrap();
+        let head = app.storage.head(&key, false).await.unwrap().unwrap();
+        // AWS's multipart form: completion compared it with the parts' MD5s (a mismatch fails
+        // the file), it did not just take it.
+        let etag = head.etag.unwrap_or_default();
+        assert!(
+            app::backend::checksum::etag_is_md5_of_parts(&etag),
+            "{etag}"
+        );
         // A 0-byte file is written by the server.
         let (status, empty) = app.start("empty.bin", 0, "").await;
         assert_eq!(status, 200, "{empty}");
@@ -275,6 +289,7 @@ mod tests {
             .unwrap();
         let rows = server::storage_check::rows(&findings, &app.origin);
         let table = server::storage_check::table(&rows);
+        eprintln!("server storage check on Garage:\n{table}");
         assert!(server::storage_check::safe(&rows), "{table}");
         assert_eq!(
             server::storage_check::integrity_for(&findings),
