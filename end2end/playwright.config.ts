@@ -15,6 +15,7 @@ function freePort(): string {
 process.env.HAUL_E2E_PORT ??= freePort();
 process.env.HAUL_E2E_SHORT_TTL_PORT ??= freePort();
 process.env.HAUL_E2E_MD5_PORT ??= freePort();
+process.env.HAUL_E2E_NONE_PORT ??= freePort();
 const port = process.env.HAUL_E2E_PORT;
 const baseURL = `http://127.0.0.1:${port}`;
 // A second server whose part URLs live 2 s (tests/expiry.spec.ts).
@@ -22,6 +23,8 @@ const shortTtlPort = process.env.HAUL_E2E_SHORT_TTL_PORT;
 // A third whose uploads are checked by Content-MD5, as on stores that refuse S3's SHA-256
 // checksums (tests/checksum-modes.spec.ts).
 const md5Port = process.env.HAUL_E2E_MD5_PORT;
+// And a fourth that checks sizes only.
+const nonePort = process.env.HAUL_E2E_NONE_PORT;
 const root = path.resolve(__dirname, "..");
 // The machine's Chromium and the flags it needs here; shared with bench/upload-bench.mjs.
 const chromium = JSON.parse(readFileSync(path.join(__dirname, "chromium.json"), "utf8"));
@@ -57,6 +60,7 @@ export default defineConfig({
     server(port, "", {}),
     server(shortTtlPort, "-short-ttl", { HAUL_URL_TTL: "2s" }),
     server(md5Port, "-md5", { HAUL_S3_CHECKSUM: "md5" }),
+    server(nonePort, "-none", { HAUL_S3_CHECKSUM: "none" }),
   ],
 });
 

@@ -6,9 +6,9 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 # Under /tmp: the account that runs PostgreSQL must be able to enter it.
 # The second test server (short URL lifetime) uses "$DATA_DIR-short-ttl", the third (MD5
-# checksums) "$DATA_DIR-md5".
+# checksums) "$DATA_DIR-md5", the fourth (sizes only) "$DATA_DIR-none".
 DATA_DIR="$(mktemp -d /tmp/haul-e2e.XXXXXX)"
-trap 'rm -rf "$DATA_DIR" "$DATA_DIR-short-ttl" "$DATA_DIR-md5"' EXIT
+trap 'rm -rf "$DATA_DIR" "$DATA_DIR-short-ttl" "$DATA_DIR-md5" "$DATA_DIR-none"' EXIT
 
 export HAUL_E2E_DATA_DIR="$DATA_DIR"
 export HAUL_E2E_SERVER="$TARGET_DIR/debug/server"

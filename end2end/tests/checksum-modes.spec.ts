@@ -1,20 +1,13 @@
-import { expect, type Page, type Route, test } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { AuthPages } from "./fixtures/auth";
-import { FilesPage, makeFile, UploadPage } from "./fixtures/files";
+import { corruptFirstPut, FilesPage, makeFile, routePartPuts, UploadPage } from "./fixtures/files";
 import { openHydrated, watchForErrors } from "./fixtures/pages";
 
 const MIB = 1024 * 1024;
 /** HAUL_PART_SIZE of the test servers. */
 const PART_SIZE = 5 * MIB;
-
-/** Part PUTs to S3 (their URLs carry `partNumber`). */
-const isPartPut = (url: URL) => url.searchParams.has("partNumber");
-
-function partNumber(route: Route): number {
-  return Number(new URL(route.request().url()).searchParams.get("partNumber"));
-}
 
 const md5Base64 = (bytes: Buffer) => createHash("md5").update(bytes).digest("base64");
 
@@ -36,20 +29,6 @@ interface SentPart {
   number: number;
   headers: Record<string, string>;
   body: Buffer;
-}
-
-/** Counts every part PUT by part number (this one included) and hands it to `handle`. */
-async function routePartPuts(
-  page: Page,
-  handle: (route: Route, number: number, count: number) => Promise<void>,
-): Promise<Record<number, number>> {
-  const sends: Record<number, number> = {};
-  await page.route(isPartPut, async (route) => {
-    const number = partNumber(route);
-    sends[number] = (sends[number] ?? 0) + 1;
-    await handle(route, number, sends[number]);
-  });
-  return sends;
 }
 
 test.describe("with HAUL_S3_CHECKSUM=md5", () => {
@@ -108,23 +87,12 @@ test.describe("with HAUL_S3_CHECKSUM=md5", () => {
     await new AuthPages(page).signUpFresh();
 
     // Flip one byte of the first PUT of part 1, once; its Content-MD5 stays the true one.
-    const answers: number[] = [];
     const md5s: string[] = [];
     const lengths: number[] = [];
-    const sends = await routePartPuts(page, async (route, number, count) => {
-      if (number !== 1) return route.continue();
+    const { sends, answers } = await corruptFirstPut(page, 1, async (route) => {
       const request = route.request();
-      const body = Buffer.from(request.postDataBuffer() ?? Buffer.alloc(0));
-      lengths.push(body.length);
+      lengths.push((request.postDataBuffer() ?? Buffer.alloc(0)).length);
       md5s.push((await request.allHeaders())["content-md5"]);
-      if (count === 1) {
-        body[1000] ^= 0xff;
-        const response = await route.fetch({ postData: body });
-        answers.push(response.status());
-        await route.fulfill({ response });
-      } else {
-        await route.continue();
-      }
     });
     const upload = new UploadPage(page);
     await upload.open();
@@ -191,5 +159,49 @@ test.describe("with HAUL_S3_CHECKSUM=md5", () => {
     await expect(stored).toContainText("Unsupported header 'content-md5'");
     await expect(stored).toContainText("HAUL_S3_CHECKSUM");
     await expect(page.getByRole("button", { name: "Download md5-refused.bin" })).toHaveCount(0);
+  });
+});
+
+test.describe("with HAUL_S3_CHECKSUM=none", () => {
+  test.use({ baseURL: `http://127.0.0.1:${process.env.HAUL_E2E_NONE_PORT}` });
+
+  test("nothing is hashed or signed but the length, the file completes whole, and My files says it was not checked", async ({
+    page,
+  }, testInfo) => {
+    test.setTimeout(120_000);
+    const errors = watchForErrors(page);
+    const path = testInfo.outputPath("none.bin");
+    const hash = makeFile(path, 12 * MIB);
+    await new AuthPages(page).signUpFresh();
+
+    let workers = 0;
+    page.on("worker", () => (workers += 1));
+    const sent: SentPart[] = [];
+    await routePartPuts(page, async (route, number) => {
+      const request = route.request();
+      sent.push({ number, headers: await request.allHeaders(), body: Buffer.alloc(0) });
+      await route.continue();
+    });
+    const upload = new UploadPage(page);
+    await upload.open();
+    await upload.choose([path]);
+    await upload.expectDone("none.bin");
+
+    expect(sent.map((part) => part.number).sort()).toEqual([1, 2, 3]);
+    for (const part of sent) {
+      const names = Object.keys(part.headers);
+      expect(names.filter((name) => name === "content-md5" || name.startsWith("x-amz-checksum")), `part ${part.number}`).toEqual([]);
+    }
+    // No part was read to be hashed: the hashing worker never started.
+    expect(workers).toBe(0);
+
+    const files = new FilesPage(page);
+    await files.expectDownload("none.bin", hash);
+    const row = files.row("none.bin");
+    await expect(row.locator("code.checksum")).toHaveCount(0);
+    const integrity = row.getByText("Not checked: the storage was not asked to check the bytes");
+    await expect(integrity).toBeVisible();
+    await expect(integrity).toHaveAttribute("data-integrity", "none");
+    expect(errors).toEqual([]);
   });
 });

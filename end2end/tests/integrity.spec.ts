@@ -1,34 +1,24 @@
-import { expect, type Page, type Route, test } from "@playwright/test";
+import { expect, type Page, test } from "@playwright/test";
 import { mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import { AuthPages } from "./fixtures/auth";
-import { countStoredParts, FilesPage, makeFile, sha256OfFile, signUpWithFile, throttleUploads, UploadPage } from "./fixtures/files";
+import {
+  corruptFirstPut,
+  countStoredParts,
+  FilesPage,
+  isPartPut,
+  makeFile,
+  partNumber,
+  routePartPuts,
+  sha256OfFile,
+  signUpWithFile,
+  throttleUploads,
+  UploadPage,
+} from "./fixtures/files";
 
 const MIB = 1024 * 1024;
-
-/** Part PUTs to S3 (their URLs carry `partNumber`). */
-const isPartPut = (url: URL) => url.searchParams.has("partNumber");
-
-function partNumber(route: Route): number {
-  return Number(new URL(route.request().url()).searchParams.get("partNumber"));
-}
-
-/** Routes every part PUT through `handle`, with its part number and how many PUTs that part
- * has had, this one included. Answers those counts, by part, as they grow. */
-async function routePartPuts(
-  page: Page,
-  handle: (route: Route, number: number, count: number) => Promise<void>,
-): Promise<Record<number, number>> {
-  const sends: Record<number, number> = {};
-  await page.route(isPartPut, async (route) => {
-    const number = partNumber(route);
-    sends[number] = (sends[number] ?? 0) + 1;
-    await handle(route, number, sends[number]);
-  });
-  return sends;
-}
 
 /** Holds the first PUT of each part back `ms` before it goes on to S3; the others go at once.
  * Answers how many PUTs each part had. */
@@ -56,21 +46,7 @@ test("a part changed on the way is refused by S3, read again and sent again", as
   await new AuthPages(page).signUpFresh();
 
   // Flip one byte of the first PUT of part 1, once.
-  const sends: Record<number, number> = {};
-  const answers: number[] = [];
-  await page.route(isPartPut, async (route) => {
-    const number = partNumber(route);
-    sends[number] = (sends[number] ?? 0) + 1;
-    if (number === 1 && sends[1] === 1) {
-      const body = Buffer.from(route.request().postDataBuffer() ?? Buffer.alloc(0));
-      body[1000] ^= 0xff;
-      const response = await route.fetch({ postData: body });
-      answers.push(response.status());
-      await route.fulfill({ response });
-    } else {
-      await route.continue();
-    }
-  });
+  const { sends, answers } = await corruptFirstPut(page, 1);
   const upload = new UploadPage(page);
   await upload.open();
   await upload.choose([path]);

@@ -61,18 +61,6 @@ impl TestApp {
         self.sign_json(file_id, parts).await
     }
 
-    pub(crate) async fn sign_json(&self, file_id: &str, parts: Vec<Value>) -> (u16, Value) {
-        let response = self
-            .client
-            .post(self.url("/api/sign_parts"))
-            .json(&json!({ "file_id": file_id, "parts": parts }))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
     /// PUTs `body` to a signed part: the status and S3's answer.
     pub(crate) async fn put_answer(&self, part: &Value, body: Vec<u8>) -> (u16, String) {
         let mut request = self.client.put(part["url"].as_str().unwrap()).body(body);
@@ -81,6 +69,16 @@ impl TestApp {
         }
         let response = request.send().await.unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// PUTs each of the `signed` parts its share of `bytes`; each must be stored.
+    pub(crate) async fn put_all(&self, signed: &Value, bytes: &[u8]) {
+        for part in signed.as_array().unwrap() {
+            let number = part["part_number"].as_i64().unwrap();
+            let body = part_of(bytes, PART, number).to_vec();
+            let (status, answer) = self.put_answer(part, body).await;
+            assert_eq!(status, 200, "{answer}");
+        }
     }
 
     /// Starts `bytes` as `name`, signs every part with SHA-256 and MD5 and PUTs them.
@@ -92,13 +90,7 @@ impl TestApp {
         let parts: Vec<(i64, &[u8])> = (1..=count).map(|n| (n, part_of(bytes, PART, n))).collect();
         let (status, signed) = self.sign_with_md5(&file_id, &parts).await;
         assert_eq!(status, 200, "{signed}");
-        for part in signed.as_array().unwrap() {
-            let number = part["part_number"].as_i64().unwrap();
-            let (status, answer) = self
-                .put_answer(part, part_of(bytes, PART, number).to_vec())
-                .await;
-            assert_eq!(status, 200, "{answer}");
-        }
+        self.put_all(&signed, bytes).await;
         file_id
     }
 }
@@ -134,11 +126,7 @@ async fn md5_mode_signs_content_md5_and_records_the_sha256_composite() {
     let code = app::upload::retry::error_code(&answer).unwrap_or_default();
     assert!(DIGEST_REFUSALS.contains(&code), "{answer}");
 
-    for part in signed.as_array().unwrap() {
-        let number = part["part_number"].as_i64().unwrap();
-        let body = part_of(&bytes, PART, number).to_vec();
-        assert_eq!(app.put_answer(part, body).await.0, 200);
-    }
+    app.put_all(&signed, &bytes).await;
     let (status, file) = app.complete(&file_id).await;
     assert_eq!(status, 200, "{file}");
     assert_eq!(file["checksum"], composite(&bytes).as_str());
@@ -179,11 +167,7 @@ async fn none_mode_checks_sizes_only_and_records_no_checksum() {
     let first = &signed.as_array().unwrap()[0];
     let (status, _) = app.put_answer(first, test_bytes(PART + 1, 64)).await;
     assert_ne!(status, 200);
-    for part in signed.as_array().unwrap() {
-        let number = part["part_number"].as_i64().unwrap();
-        let body = part_of(&bytes, PART, number).to_vec();
-        assert_eq!(app.put_answer(part, body).await.0, 200);
-    }
+    app.put_all(&signed, &bytes).await;
     let (status, file) = app.complete(&file_id).await;
     assert_eq!(status, 200, "{file}");
     assert_eq!(file["checksum"], Value::Null);

@@ -62,6 +62,11 @@ impl TestApp {
             .iter()
             .map(|(number, sha256)| json!({ "part_number": number, "sha256": sha256 }))
             .collect();
+        self.sign_json(file_id, parts).await
+    }
+
+    /// Signs `parts` given as the JSON objects `sign_parts` takes.
+    pub(crate) async fn sign_json(&self, file_id: &str, parts: Vec<Value>) -> (u16, Value) {
         let response = self
             .client
             .post(self.url("/api/sign_parts"))
