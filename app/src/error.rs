@@ -42,10 +42,14 @@ pub enum AppError {
     /// The browser could not reach the server (offline, server down); made on the client.
     #[error("Could not reach the server: {0}")]
     Unreachable(String),
-    /// A service the server depends on (the storage) is not answering, or the file is busy
-    /// with another request; nothing was changed and the same call may succeed shortly.
+    /// A service the server depends on (the storage, the database) is not answering; nothing
+    /// was changed and the same call may succeed shortly.
     #[error("{0}")]
     Unavailable(String),
+    /// The file is busy with another request (being completed, aborted or deleted right now):
+    /// nothing was changed, and the same call passes once that one is done. Not an outage.
+    #[error("{0}")]
+    Conflict(String),
     /// Completion found these parts (of `part_count`; the first 100 missing) not in the
     /// storage. Nothing was changed: send them, then complete again. Unlike a wrong file
     /// (`Invalid`), the upload goes on.
@@ -134,7 +138,7 @@ impl AppError {
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::Invalid(_) => 422,
-            Self::PartsMissing { .. } => 409,
+            Self::PartsMissing { .. } | Self::Conflict(_) => 409,
             Self::RateLimited { .. } => 429,
             Self::BadRequest(_) => 400,
             Self::Unreachable(_) | Self::Unavailable(_) => 503,

@@ -243,7 +243,7 @@ test("a retried upload that was completed meanwhile is done, not sent again", as
   await new FilesPage(page).expectDownload("meanwhile.bin", hash);
 });
 
-test("an empty file is done at once, and a completion the storage could not answer is retried", async ({
+test("an empty file is done at once, and a completion the storage could not answer, or that meets one running elsewhere, is retried", async ({
   page,
 }, testInfo) => {
   const pageErrors: string[] = [];
@@ -254,8 +254,9 @@ test("an empty file is done at once, and a completion the storage could not answ
   const smallHash = makeFile(small, 4321);
 
   await new AuthPages(page).signUpFresh();
-  // The first completion meets a storage outage (503, as the server answers one); the engine
-  // must ask again rather than fail the file.
+  // The first completion meets a storage outage (503, as the server answers one), the second
+  // a completion of the same file running elsewhere (409, the file is busy); the engine must
+  // ask again each time rather than fail the file.
   let completions = 0;
   await page.route("**/api/complete_upload", async (route) => {
     completions += 1;
@@ -264,6 +265,12 @@ test("an empty file is done at once, and a completion the storage could not answ
         status: 503,
         contentType: "application/json",
         body: JSON.stringify({ Unavailable: "The storage is not answering right now. Try again in a moment." }),
+      });
+    } else if (completions === 2) {
+      await route.fulfill({
+        status: 409,
+        contentType: "application/json",
+        body: JSON.stringify({ Conflict: "This upload is being completed right now. Try again in a moment." }),
       });
     } else {
       await route.continue();
@@ -274,7 +281,7 @@ test("an empty file is done at once, and a completion the storage could not answ
   await upload.choose([empty, small]);
   await upload.expectDone("empty.txt");
   await upload.expectDone("small.bin");
-  expect(completions).toBe(2);
+  expect(completions).toBe(3);
 
   const files = new FilesPage(page);
   await files.open();

@@ -141,7 +141,7 @@ impl From<Error> for AppError {
             Error::Malformed(what) => Self::BadRequest(what),
             Error::WrongCredentials => Self::InvalidCredentials,
             Error::RateLimited { retry_after } => Self::RateLimited { retry_after },
-            Error::Conflict(message) => Self::Unavailable(message),
+            Error::Conflict(message) => Self::Conflict(message),
             Error::PartsMissing { parts, part_count } => Self::PartsMissing { parts, part_count },
             Error::Quota { needed, free } => Self::invalid(
                 "size",
@@ -259,8 +259,9 @@ mod tests {
     }
 
     #[test]
-    fn a_busy_file_asks_to_try_again() {
+    fn a_busy_file_is_a_409_not_an_outage() {
         let answer = AppError::from(Error::Conflict("busy".into()));
-        assert_eq!((answer.status(), answer.to_string()), (503, "busy".into()));
+        assert_eq!((answer.status(), answer.to_string()), (409, "busy".into()));
+        assert!(matches!(answer, AppError::Conflict(_)));
     }
 }

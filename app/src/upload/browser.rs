@@ -654,17 +654,17 @@ pub async fn upload(
             // answered for S3, or S3 lost them): they are sent again from S3's own list, and
             // the upload completed again; not forever.
             Err(missing @ AppError::PartsMissing { .. }) => {
-                resend_missing(resent, &message(&missing)).map_err(Stopped::Failed)?;
+                resend_missing(resent, &missing.to_string()).map_err(Stopped::Failed)?;
                 resent += 1;
                 report.sending();
             }
             // Failed for good on the server (the bytes were not the file): nothing to resume.
-            Err(AppError::Invalid(fields)) => {
+            Err(invalid @ AppError::Invalid(_)) => {
                 remembered::forget(&file_id);
-                return Err(Stopped::Rejected(message(&AppError::Invalid(fields))));
+                return Err(Stopped::Rejected(invalid.to_string()));
             }
             // Anything else leaves it remembered, to try again.
-            Err(other) => return Err(Stopped::Failed(message(&other))),
+            Err(other) => return Err(Stopped::Failed(other.to_string())),
         }
     }
 }
@@ -686,7 +686,7 @@ async fn begin(file: &File, cancel: &StopSwitch) -> Result<Begun, Stopped> {
     }
     let started = start_upload(file.name(), file.size() as u64, file.type_())
         .await
-        .map_err(|e| Stopped::Failed(message(&e)))?;
+        .map_err(|e| Stopped::Failed(e.to_string()))?;
     if started.file.status == FileStatus::Complete {
         return Ok(Begun::Complete(started.file));
     }
@@ -707,8 +707,8 @@ async fn begin(file: &File, cancel: &StopSwitch) -> Result<Begun, Stopped> {
 /// anything else may pass later.
 fn ended_or_failed(error: &AppError) -> Stopped {
     match error {
-        AppError::Invalid(_) | AppError::NotFound => Stopped::Rejected(message(error)),
-        other => Stopped::Failed(message(other)),
+        AppError::Invalid(_) | AppError::NotFound => Stopped::Rejected(error.to_string()),
+        other => Stopped::Failed(other.to_string()),
     }
 }
 
@@ -721,19 +721,9 @@ fn stopped(cancel: &StopSwitch) -> Stopped {
     }
 }
 
-fn message(error: &AppError) -> String {
-    match error {
-        AppError::Invalid(fields) => fields
-            .iter()
-            .map(|f| f.message.as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
-        other => other.to_string(),
-    }
-}
-
 /// Calls the server, again after a pause while the browser is offline, the server cannot be
-/// reached or the storage is briefly unavailable. Offline time burns no retries.
+/// reached, the storage is briefly unavailable or the file is busy with another request (a
+/// completion running elsewhere: 409). Offline time burns no retries.
 async fn call<T, F, Fut>(cancel: &StopSwitch, mut request: F) -> Result<T, AppError>
 where
     F: FnMut() -> Fut,
@@ -746,7 +736,7 @@ where
         let answer = request().await;
         let transient = matches!(
             answer,
-            Err(AppError::Unavailable(_) | AppError::Unreachable(_))
+            Err(AppError::Unavailable(_) | AppError::Unreachable(_) | AppError::Conflict(_))
         );
         if !transient || cancel.is_stopped() {
             return answer;

@@ -24,6 +24,9 @@ type SpawnRequest = (Command, Signal, mpsc::Sender<io::Result<Child>>);
 /// Starts `command` so that it receives `on_parent_death` if this process dies.
 pub fn spawn_tied(command: Command, on_parent_death: Signal) -> io::Result<Child> {
     static KEEPER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    // Without the keeper thread no child can be tied to this process: the embedded stack
+    // cannot start at all, so failing to spawn it is a panic, at the first child.
+    #[allow(clippy::expect_used)]
     let keeper = KEEPER.get_or_init(|| {
         let (sender, requests) = mpsc::channel::<SpawnRequest>();
         std::thread::Builder::new()

@@ -516,7 +516,7 @@ async fn aborting_all_of_a_users_uploads_goes_past_one_being_completed() {
     let (status, body) = admin
         .json("/api/admin/abort_user_uploads", &[("user_id", &target)])
         .await;
-    assert_eq!(status, 503, "{body}");
+    assert_eq!(status, 409, "{body}");
     assert!(
         body.to_string().contains("Aborted 1; 1 being completed"),
         "{body}"

@@ -1,7 +1,7 @@
 //! Integration tests: the real server against a real PostgreSQL and a real S3 store.
 
-// Test code: a failed unwrap is a failed test.
-#![allow(clippy::unwrap_used)]
+// Test code: a failed unwrap or expect is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
 mod admin_cli;

@@ -182,7 +182,7 @@ async fn a_completion_that_lost_its_lease_while_listing_assembles_nothing() {
         files::claim(&app.db, uuid, HOUR).await.unwrap().unwrap().1
     });
     let ((status, body), lease) = tokio::join!(app.complete(&file_id), takeover);
-    assert_eq!(status, 503, "{body}");
+    assert_eq!(status, 409, "{body}");
     assert!(
         !proxy
             .seen()
@@ -340,19 +340,20 @@ async fn the_sweeper_leaves_a_file_whose_completion_is_in_progress() {
         .unwrap();
     assert_eq!(swept.abandoned, 0);
     assert_eq!(row(&app, &file_id).await.0, "uploading");
-    // Meanwhile a second completion, an abort and a delete are told to come back.
-    assert_eq!(app.complete_quickly(&file_id).await, 503);
+    // Meanwhile a second completion, an abort and a delete are told to come back: the file
+    // is busy (409), which is not an outage.
+    assert_eq!(app.complete_quickly(&file_id).await, 409);
     assert_eq!(
         app.json("/api/abort_upload", &[("file_id", &file_id)])
             .await
             .0,
-        503
+        409
     );
     assert_eq!(
         app.json("/api/delete_file", &[("file_id", &file_id)])
             .await
             .0,
-        503
+        409
     );
 
     files::release(&app.db, lease).await.unwrap();
