@@ -137,17 +137,29 @@ async fn serve_connection(
     mut stopping: watch::Receiver<bool>,
 ) {
     let state = conn.state.clone();
+    let keep_alive = keep_alive_hint(limits.idle_timeout);
     let service = {
         let state = state.clone();
         tower::service_fn(move |request: Request<Incoming>| {
             let busy = Busy::start(&state);
+            let http1 = request.version() <= axum::http::Version::HTTP_11;
             // The client's address, as `axum::serve` gives it to handlers.
             let mut request = request.map(Body::new);
             request.extensions_mut().insert(ConnectInfo(remote));
             let answer = router.clone().oneshot(request);
+            let keep_alive = keep_alive.clone();
             async move {
                 // Busy until the answer's body has gone out (pages stream).
-                let response = answer.await?;
+                let mut response = answer.await?;
+                // Says how long an idle connection stays open, so a client that keeps it
+                // (Node's fetch, curl) stops reusing it in time rather than sending a request
+                // down a connection this end is closing. HTTP/1 only: HTTP/2 forbids it.
+                if http1 {
+                    response
+                        .headers_mut()
+                        .entry(axum::http::header::HeaderName::from_static("keep-alive"))
+                        .or_insert(keep_alive);
+                }
                 Ok::<_, Infallible>(response.map(|body| {
                     Body::new(body.map_frame(move |frame| {
                         let _busy = &busy;
@@ -181,6 +193,14 @@ async fn serve_connection(
     }
     connection.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, connection).await;
+}
+
+/// The `Keep-Alive` header of answers: a second under the idle timeout (at least one), for the
+/// request that may be on its way while the connection is closed.
+fn keep_alive_hint(idle_timeout: Duration) -> axum::http::HeaderValue {
+    let seconds = idle_timeout.as_secs().saturating_sub(1).max(1);
+    axum::http::HeaderValue::from_str(&format!("timeout={seconds}"))
+        .unwrap_or_else(|_| axum::http::HeaderValue::from_static("timeout=1"))
 }
 
 /// Resolves when the connection should be closed: idle too long, headers too slow, or

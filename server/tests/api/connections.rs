@@ -9,7 +9,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::helpers::{spawn_app_with, TestApp};
+use crate::helpers::{header, spawn_app_with, TestApp};
 
 /// How long a test waits for something the server should do within a second or two.
 const BOUND: Duration = Duration::from_secs(10);
@@ -102,6 +102,19 @@ async fn connections_idle_past_the_idle_timeout_are_closed_silent_or_after_a_req
     assert_eq!(read_until_closed(&mut silent).await, "");
     let answer = read_until_closed(&mut kept).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// A client that keeps connections (Node's fetch, curl) learns how long this end keeps an idle
+/// one, a second short of it, and stops reusing it before it is closed: without it, a request
+/// sent as the server closes the connection fails (a POST is not retried).
+#[tokio::test]
+async fn answers_say_how_long_an_idle_connection_is_kept() {
+    let app = spawn_app_with(&["--idle-timeout", "75"]).await;
+    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(header(&response, "keep-alive"), "timeout=74");
+    let app = spawn_app_with(&["--idle-timeout", "1"]).await;
+    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(header(&response, "keep-alive"), "timeout=1");
 }
 
 #[tokio::test]
