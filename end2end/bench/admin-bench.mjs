@@ -160,6 +160,11 @@ async function main() {
   const seedStart = Date.now();
   seed(adminEmail);
   const seedSeconds = (Date.now() - seedStart) / 1000;
+  // The seeding held this process (psql runs synchronously) longer than the server keeps an
+  // idle connection (HAUL_IDLE_TIMEOUT, 75 s): fetch's timers, which drop a kept connection
+  // the server's Keep-Alive says is about to close, could not run meanwhile. Let them run
+  // before the next request, or it goes down a connection the server has closed.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
   const counted = psql("select count(*) from file");
   log(`seeded ${counted} files in ${seedSeconds.toFixed(1)} s`);
 

@@ -34,6 +34,10 @@ export function apiClient(base) {
         ...(body instanceof URLSearchParams ? {} : { "Content-Type": "application/json" }),
       },
       body: body instanceof URLSearchParams ? body : JSON.stringify(body),
+    }).catch((error) => {
+      // fetch's own message says only "fetch failed": the cause says what the socket did.
+      const cause = error.cause ? `${error.cause.code ?? ""} ${error.cause.message ?? error.cause}` : "";
+      throw new Error(`POST /api/${endpoint}: ${error.message}${cause ? `: ${cause.trim()}` : ""}`);
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`POST /api/${endpoint}: ${res.status} ${text}`);

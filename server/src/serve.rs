@@ -151,9 +151,9 @@ async fn serve_connection(
             async move {
                 // Busy until the answer's body has gone out (pages stream).
                 let mut response = answer.await?;
-                // Says how long an idle connection stays open, so a client that keeps it
-                // (Node's fetch, curl) stops reusing it in time rather than sending a request
-                // down a connection this end is closing. HTTP/1 only: HTTP/2 forbids it.
+                // Says how long an idle connection stays open, so a client that reads it
+                // (Node's fetch) keeps the connection no longer than this end does, rather than
+                // send a request down one this end is closing. HTTP/1 only: HTTP/2 forbids it.
                 if http1 {
                     response
                         .headers_mut()

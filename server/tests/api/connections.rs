@@ -104,9 +104,9 @@ async fn connections_idle_past_the_idle_timeout_are_closed_silent_or_after_a_req
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
-/// A client that keeps connections (Node's fetch, curl) learns how long this end keeps an idle
-/// one, a second short of it, and stops reusing it before it is closed: without it, a request
-/// sent as the server closes the connection fails (a POST is not retried).
+/// A client that reads `Keep-Alive` (Node's fetch) learns how long this end keeps an idle
+/// connection, a second short of it, and keeps its own no longer: a request sent as the server
+/// closes the connection fails (a POST is not retried).
 #[tokio::test]
 async fn answers_say_how_long_an_idle_connection_is_kept() {
     let app = spawn_app_with(&["--idle-timeout", "75"]).await;
