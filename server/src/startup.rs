@@ -80,10 +80,7 @@ impl Application {
             None
         };
         let integrity = integrity(settings.s3_checksum, probed.as_ref());
-        let config = Config {
-            integrity,
-            ..domain_config(settings, origin, storage.browser_origin().await?)
-        };
+        let config = domain_config(settings, origin, storage.browser_origin().await?, integrity);
         let (sessions, session_sweeper) = session_layer(&db, &config).await?;
         let state = AppState {
             leptos_options: {
@@ -434,7 +431,12 @@ fn integrity(
     integrity
 }
 
-fn domain_config(settings: &Settings, public_origin: String, storage_origin: String) -> Config {
+fn domain_config(
+    settings: &Settings,
+    public_origin: String,
+    storage_origin: String,
+    integrity: Integrity,
+) -> Config {
     Config {
         public_origin,
         storage_origin,
@@ -451,7 +453,7 @@ fn domain_config(settings: &Settings, public_origin: String, storage_origin: Str
         upload_ttl: settings.upload_ttl,
         lease: settings.lease,
         metrics_token: settings.metrics_token.clone().filter(|t| !t.is_empty()),
-        integrity: settings.s3_checksum.fixed().unwrap_or_default(),
+        integrity,
     }
 }
 

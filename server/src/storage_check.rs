@@ -6,7 +6,7 @@
 
 use std::{fmt, process::ExitCode, time::Duration};
 
-use app::backend::storage::{classify, ErrorClass, Storage, StoredPart};
+use app::backend::storage::{classify, ErrorClass, SignedDigest, Storage, StoredPart};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use md5::{Digest as _, Md5};
@@ -802,7 +802,14 @@ impl Probe<'_> {
         ] {
             let url = self
                 .storage
-                .presign_upload_part_md5(&key, &upload_id, part, length, &md5, URL_TTL)
+                .presign_part(
+                    &key,
+                    &upload_id,
+                    part,
+                    length,
+                    SignedDigest::Md5(&md5),
+                    URL_TTL,
+                )
                 .await?;
             *slot = Some(self.put(&url, body).await.0);
         }

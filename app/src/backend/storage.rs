@@ -457,24 +457,8 @@ impl Storage {
             .await
     }
 
-    /// A URL for one part whose exact length and `Content-MD5` (base64) are signed: the PUT
-    /// must carry that header, and a store that checks it refuses other bytes. What
-    /// `server storage check` tries on a store.
-    pub async fn presign_upload_part_md5(
-        &self,
-        key: &str,
-        upload_id: &str,
-        part_number: i32,
-        content_length: u64,
-        md5: &str,
-        ttl: Duration,
-    ) -> anyhow::Result<PresignedPart> {
-        let digest = SignedDigest::Md5(md5);
-        self.presign_part(key, upload_id, part_number, content_length, digest, ttl)
-            .await
-    }
-
-    /// A URL for one part, signing its exact length and `digest`.
+    /// A URL for one part, signing its exact length and `digest` (a `Content-MD5` must be
+    /// carried by the PUT, and a store that checks it refuses other bytes).
     pub async fn presign_part(
         &self,
         key: &str,
