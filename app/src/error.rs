@@ -5,7 +5,7 @@
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
-    Bytes, Decodes,
+    Bytes, Decodes, Encodes,
 };
 use serde::{Deserialize, Serialize};
 
@@ -160,6 +160,24 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Request(m) | ServerFnErrorErr::Response(m) => Self::Unreachable(m),
             other => Self::unexpected(other.to_string()),
         }
+    }
+
+    /// The error as the wire carries it. On the server this is where a server function's
+    /// failure becomes its answer, so the answer's HTTP status is set here, once: `status()`,
+    /// not the 500 the framework gives every error (leptos_axum applies `ResponseOptions`
+    /// after the function has answered).
+    fn ser(&self) -> Bytes {
+        #[cfg(feature = "ssr")]
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(
+                axum::http::StatusCode::from_u16(self.status())
+                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+        <JsonEncoding as Encodes<Self>>::encode(self).unwrap_or_else(|error| {
+            let unencodable = Self::unexpected(format!("encoding an error: {error}"));
+            <JsonEncoding as Encodes<Self>>::encode(&unencodable).unwrap_or_default()
+        })
     }
 }
 

@@ -46,5 +46,5 @@ async fn check_all(
     })
     .await;
     db.close().await;
-    report
+    Ok(report?)
 }

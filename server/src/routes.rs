@@ -3,9 +3,8 @@
 use std::time::Duration;
 
 use crate::security;
-use app::{backend::state::AppState, error::AppError, shell, App, StorageOrigin};
+use app::{backend::state::AppState, shell, App, StorageOrigin};
 use axum::{
-    body::{to_bytes, Body},
     extract::{Request, State},
     http::{header, HeaderMap, StatusCode},
     middleware::{self, Next},
@@ -59,7 +58,6 @@ pub fn router(
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn(error_status))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
             origin,
@@ -219,35 +217,16 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn within(
+async fn within<E: Into<anyhow::Error>>(
     what: &str,
-    check: impl std::future::Future<Output = anyhow::Result<()>>,
+    check: impl std::future::Future<Output = Result<(), E>>,
 ) -> anyhow::Result<()> {
     tokio::time::timeout(READY_WAIT, check)
         .await
+        .map(|answer| answer.map_err(Into::into))
         .unwrap_or_else(|_| {
             Err(anyhow::anyhow!(
                 "{what} did not answer within {READY_WAIT:?}"
             ))
         })
-}
-
-/// Server functions answer every error with 500; give each the status its kind deserves
-/// (401, 403, 404, 422, 429, 400), so API clients can tell bad input from a server fault.
-async fn error_status(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
-        || !response.headers().contains_key("serverfnerror")
-    {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = to_bytes(body, 64 * 1024).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
-    };
-    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status =
-            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    }
-    Response::from_parts(parts, Body::from(bytes))
 }

@@ -127,5 +127,5 @@ pub async fn admin_audit(
     cursor: Option<String>,
 ) -> Result<AuditPage, AppError> {
     let (state, admin) = super::require_admin().await?;
-    Ok(crate::backend::audit::list(&state.db, &admin, &filter, cursor.as_deref()).await?)
+    Ok(crate::backend::admin::audit::list(&state.db, &admin, &filter, cursor.as_deref()).await?)
 }

@@ -33,7 +33,7 @@ pub async fn get_file(file_id: String) -> Result<FileView, AppError> {
 #[server(endpoint = "download_url")]
 pub async fn download_url(file_id: String) -> Result<String, AppError> {
     let (state, user) = super::require_user().await?;
-    Ok(crate::backend::files::download_url(&state, &user, &file_id).await?)
+    Ok(crate::backend::file_actions::download_url(&state, &user, &file_id).await?)
 }
 
 /// Deletes the file's bytes and its row, and frees its quota.
@@ -41,12 +41,12 @@ pub async fn download_url(file_id: String) -> Result<String, AppError> {
 pub async fn delete_file(file_id: String) -> Result<(), AppError> {
     let (state, user) = super::require_user().await?;
     let ip = super::client_ip(&state).await?;
-    Ok(crate::backend::files::delete(&state, &user, ip, &file_id).await?)
+    Ok(crate::backend::file_actions::delete(&state, &user, ip, &file_id).await?)
 }
 
 /// Gives the file a new name (the bytes stay where they are).
 #[server(endpoint = "rename_file")]
 pub async fn rename_file(file_id: String, name: String) -> Result<FileView, AppError> {
     let (state, user) = super::require_user().await?;
-    Ok(crate::backend::files::rename(&state, &user, &file_id, &name).await?)
+    Ok(crate::backend::file_actions::rename(&state, &user, &file_id, &name).await?)
 }

@@ -1,16 +1,13 @@
 //! The audit log: who did what to which account or file, from where, and when. The
 //! application only ever adds rows (a trigger refuses UPDATE, DELETE and TRUNCATE); admins
-//! read it filtered and paged.
+//! read it, filtered and paged, in `admin::audit`.
 
 use std::net::IpAddr;
 
-use anyhow::Context;
-use sqlx::{PgPool, Postgres, QueryBuilder};
-use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+use crate::backend::error::Context;
 use uuid::Uuid;
 
-use super::{users::User, Error};
-use crate::model::admin::{AuditEntry, AuditFilter, AuditPage};
+use super::Error;
 
 /// Who acts, and from where. None of them for the system (the sweeper) or the command line.
 #[derive(Debug, Clone, Default)]
@@ -21,14 +18,6 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub fn user(user: &User, ip: Option<IpAddr>) -> Self {
-        Self {
-            id: Some(user.id),
-            email: Some(user.email.clone()),
-            ip,
-        }
-    }
-
     /// The server itself, or an operator at its command line.
     pub fn system() -> Self {
         Self::default()
@@ -54,8 +43,9 @@ impl<'a> Event<'a> {
         }
     }
 
-    pub fn on_user(mut self, user: &'a User) -> Self {
-        self.target_user = Some((user.id, &user.email));
+    /// Done to the account `id`, whose email is `email`.
+    pub fn on_account(mut self, id: Uuid, email: &'a str) -> Self {
+        self.target_user = Some((id, email));
         self
     }
 
@@ -75,7 +65,7 @@ pub async fn record<'e>(
     db: impl sqlx::PgExecutor<'e>,
     actor: &Actor,
     event: Event<'_>,
-) -> anyhow::Result<()> {
+) -> Result<(), Error> {
     let ip = actor.ip.map(|ip| ip.to_string());
     sqlx::query!(
         "insert into audit_event (actor_id, actor_email, ip, action, target_user_id, target_email,
@@ -94,76 +84,4 @@ pub async fn record<'e>(
     .await
     .with_context(|| format!("recording audit event {}", event.action))?;
     Ok(())
-}
-
-/// Entries shown on one page of the audit log.
-const PAGE_SIZE: i64 = 50;
-
-#[derive(sqlx::FromRow)]
-struct EntryRow {
-    audit_event_id: i64,
-    created_at: OffsetDateTime,
-    actor_email: Option<String>,
-    action: String,
-    target_email: Option<String>,
-    target_file_id: Option<Uuid>,
-    ip: Option<String>,
-    detail: serde_json::Value,
-}
-
-/// One page of the log, newest first, after `cursor` (an entry id).
-pub async fn list(
-    db: &PgPool,
-    _admin: &super::admin::Admin,
-    filter: &AuditFilter,
-    cursor: Option<&str>,
-) -> Result<AuditPage, Error> {
-    let range = super::admin::DayRange::parse(&filter.from, &filter.to)?;
-    let after = super::admin::read_cursor(cursor, |c| c.parse::<i64>().ok())?;
-    let mut query = QueryBuilder::<Postgres>::new(
-        "select audit_event_id, created_at, actor_email, action, target_email, target_file_id,
-                ip, detail
-         from audit_event where true",
-    );
-    if !filter.actor.trim().is_empty() {
-        query
-            .push(" and lower(actor_email) = lower(")
-            .push_bind(filter.actor.trim().to_owned())
-            .push(")");
-    }
-    if !filter.action.trim().is_empty() {
-        query
-            .push(" and action = ")
-            .push_bind(filter.action.trim().to_owned());
-    }
-    range.push_conditions(&mut query, "created_at");
-    if let Some(after) = after {
-        query.push(" and audit_event_id < ").push_bind(after);
-    }
-    query
-        .push(" order by audit_event_id desc limit ")
-        .push_bind(PAGE_SIZE + 1);
-    let mut rows: Vec<EntryRow> = query
-        .build_query_as()
-        .fetch_all(db)
-        .await
-        .context("listing audit events")?;
-    let next_cursor =
-        super::admin::next_page(&mut rows, PAGE_SIZE, |row| row.audit_event_id.to_string());
-    Ok(AuditPage {
-        entries: rows
-            .into_iter()
-            .map(|row| AuditEntry {
-                id: row.audit_event_id,
-                at: row.created_at.format(&Rfc3339).unwrap_or_default(),
-                actor: row.actor_email,
-                action: row.action,
-                target: row.target_email,
-                target_file: row.target_file_id.map(|id| id.to_string()),
-                ip: row.ip,
-                detail: row.detail.to_string(),
-            })
-            .collect(),
-        next_cursor,
-    })
 }

@@ -2,7 +2,7 @@
 
 use std::{net::IpAddr, sync::OnceLock, time::Duration};
 
-use anyhow::Context;
+use crate::backend::error::Context;
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHasher, PasswordVerifier, SaltString},
     Algorithm, Argon2, Params, Version,
@@ -24,13 +24,13 @@ fn argon2() -> Argon2<'static> {
 }
 
 /// Hashing takes tens of milliseconds of CPU: off the async workers.
-pub async fn hash_password(password: String) -> anyhow::Result<PasswordHash> {
+pub async fn hash_password(password: String) -> Result<PasswordHash, Error> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         argon2()
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| PasswordHash(hash.to_string()))
-            .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+            .map_err(|e| Error::from(anyhow::anyhow!("hashing a password: {e}")))
     })
     .await
     .context("joining the hashing task")?
@@ -38,7 +38,7 @@ pub async fn hash_password(password: String) -> anyhow::Result<PasswordHash> {
 
 /// Checks `password` against `hash`; with no hash, checks against a dummy so that an unknown
 /// email takes as long as a wrong password.
-pub async fn verify_password(password: String, hash: Option<PasswordHash>) -> anyhow::Result<bool> {
+pub async fn verify_password(password: String, hash: Option<PasswordHash>) -> Result<bool, Error> {
     let hash = match hash {
         Some(hash) => hash.0,
         None => dummy_hash().await?,
@@ -54,7 +54,7 @@ pub async fn verify_password(password: String, hash: Option<PasswordHash>) -> an
     .context("joining the verifying task")?
 }
 
-async fn dummy_hash() -> anyhow::Result<String> {
+async fn dummy_hash() -> Result<String, Error> {
     static DUMMY: OnceLock<String> = OnceLock::new();
     if let Some(hash) = DUMMY.get() {
         return Ok(hash.clone());
@@ -184,7 +184,7 @@ async fn failed_sign_in(
     user: Option<&User>,
     email: &str,
     ip: IpAddr,
-) -> anyhow::Result<()> {
+) -> Result<(), Error> {
     let why = match user {
         None => "unknown email",
         Some(user) if user.disabled => "disabled",
@@ -207,7 +207,7 @@ async fn failed_sign_in(
 
 /// Waits for a free hashing slot: each argon2 run holds 19 MiB, so at most
 /// HAUL_HASH_CONCURRENCY run at once and a burst of sign-ins queues instead of eating memory.
-async fn hashing_turn(state: &AppState) -> anyhow::Result<tokio::sync::SemaphorePermit<'_>> {
+async fn hashing_turn(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, Error> {
     state
         .hashing
         .acquire()
@@ -216,7 +216,7 @@ async fn hashing_turn(state: &AppState) -> anyhow::Result<tokio::sync::Semaphore
 }
 
 /// Records something a user did to their own account, and from where.
-async fn audit_own(state: &AppState, user: &User, action: &str, ip: IpAddr) -> anyhow::Result<()> {
+async fn audit_own(state: &AppState, user: &User, action: &str, ip: IpAddr) -> Result<(), Error> {
     let actor = Actor::user(user, Some(ip));
     audit::record(&state.db, &actor, Event::new(action).on_user(user)).await
 }

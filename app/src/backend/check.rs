@@ -13,7 +13,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use anyhow::Context;
+use crate::backend::error::Context;
 use futures::{stream, StreamExt, TryStreamExt};
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -23,7 +23,7 @@ use super::{
     checksum,
     config::Config,
     storage::{ObjectHead, Storage, StorageError},
-    sweeper,
+    sweeper, Error,
 };
 use crate::model::{FileStatus, Integrity};
 
@@ -292,7 +292,7 @@ pub async fn check(
     limits: Limits,
     repair: bool,
     mut report: impl FnMut(Violation),
-) -> anyhow::Result<Report> {
+) -> Result<Report, Error> {
     let mut checker = Checker {
         db,
         storage,
@@ -335,7 +335,7 @@ impl Checker<'_> {
     }
 
     /// Every file row: its state, and for a complete file its object.
-    async fn files(&mut self) -> anyhow::Result<()> {
+    async fn files(&mut self) -> Result<(), Error> {
         let mut after = Uuid::nil();
         loop {
             let page = files_page(self.db, after, self.limits.max_lease).await?;
@@ -361,7 +361,7 @@ impl Checker<'_> {
     }
 
     /// Each complete file's object, a few HeadObject calls at once.
-    async fn objects_of(&mut self, files: impl Iterator<Item = FileState>) -> anyhow::Result<()> {
+    async fn objects_of(&mut self, files: impl Iterator<Item = FileState>) -> Result<(), Error> {
         let storage = self.storage;
         let heads: Vec<(FileState, Option<ObjectHead>)> = stream::iter(files)
             .map(|file| async move {
@@ -386,7 +386,7 @@ impl Checker<'_> {
     }
 
     /// Every user's counters against the sums of their rows.
-    async fn counters(&mut self) -> anyhow::Result<()> {
+    async fn counters(&mut self) -> Result<(), Error> {
         let mut after = Uuid::nil();
         loop {
             let page = users_page(self.db, after).await?;
@@ -415,7 +415,7 @@ impl Checker<'_> {
     }
 
     /// Every object under the app's prefix: those no live row owns past the grace are stray.
-    async fn objects(&mut self) -> anyhow::Result<()> {
+    async fn objects(&mut self) -> Result<(), Error> {
         let oldest_allowed = self.oldest_allowed();
         let mut token = None;
         loop {
@@ -437,7 +437,7 @@ impl Checker<'_> {
     }
 
     /// Every multipart upload in progress under the app's prefix.
-    async fn uploads(&mut self) -> anyhow::Result<()> {
+    async fn uploads(&mut self) -> Result<(), Error> {
         let oldest_allowed = self.oldest_allowed();
         let mut marker = None;
         loop {
@@ -505,7 +505,7 @@ async fn files_page(
     db: &PgPool,
     after: Uuid,
     max_lease: Duration,
-) -> anyhow::Result<Vec<FileState>> {
+) -> Result<Vec<FileState>, Error> {
     sqlx::query_as!(
         FileState,
         r#"select file_id as id, object_key, status as "status: FileStatus", size_bytes,
@@ -610,7 +610,7 @@ fn object_violation(file: &FileState, head: Option<&ObjectHead>) -> Option<Viola
     }
 }
 
-async fn still_complete(db: &PgPool, file: Uuid) -> anyhow::Result<bool> {
+async fn still_complete(db: &PgPool, file: Uuid) -> Result<bool, Error> {
     let status = sqlx::query_scalar!(
         r#"select status as "status: FileStatus" from file where file_id = $1"#,
         file
@@ -631,7 +631,7 @@ struct UserState {
 /// The users after `after`, by id, with their counters and the sums of their rows, read in one
 /// statement: one snapshot, in which every change of a file's status has also changed its
 /// owner's counters (they change in one transaction), so any difference is real.
-async fn users_page(db: &PgPool, after: Uuid) -> anyhow::Result<Vec<UserState>> {
+async fn users_page(db: &PgPool, after: Uuid) -> Result<Vec<UserState>, Error> {
     let rows = sqlx::query!(
         r#"select u.app_user_id, u.email, u.used_bytes, u.reserved_bytes, u.complete_files,
                   s.used as "rows_used!", s.reserved as "rows_reserved!",
@@ -678,7 +678,7 @@ async fn users_page(db: &PgPool, after: Uuid) -> anyhow::Result<Vec<UserState>> 
 /// the same transaction, so none commits until this one has, and the sums (read after the
 /// lock, in a new snapshot) are the rows as they stay. A change in flight adds its own
 /// difference to the recomputed counters when it commits.
-async fn recount(db: &PgPool, user: Uuid) -> anyhow::Result<()> {
+async fn recount(db: &PgPool, user: Uuid) -> Result<(), Error> {
     let mut tx = db.begin().await?;
     sqlx::query!(
         "select app_user_id from app_user where app_user_id = $1 for update",

@@ -1,12 +1,12 @@
 //! PostgreSQL: the migrations at start, and the ping the readiness check uses.
 
-use anyhow::Context;
+use crate::backend::{error::Context, Error};
 use sqlx::PgPool;
 
 /// The schema, embedded in the binary so a fresh database is set up at start.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
-pub async fn migrate(db: &PgPool) -> anyhow::Result<()> {
+pub async fn migrate(db: &PgPool) -> Result<(), Error> {
     MIGRATOR
         .run(db)
         .await
@@ -14,7 +14,7 @@ pub async fn migrate(db: &PgPool) -> anyhow::Result<()> {
 }
 
 /// True when the database answers a trivial query.
-pub async fn ping(db: &PgPool) -> anyhow::Result<()> {
+pub async fn ping(db: &PgPool) -> Result<(), Error> {
     sqlx::query("select 1")
         .execute(db)
         .await

@@ -69,6 +69,24 @@ impl Error {
     }
 }
 
+/// `.context("what we were doing")` on a step that can fail (a query, a join): its error,
+/// with what was being done, as the domain error, sorted where it happened (an unreachable
+/// database is `DatabaseUnavailable`, anything else `Internal`).
+pub trait Context<T> {
+    fn context(self, what: &'static str) -> Result<T>;
+    fn with_context(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> Context<T> for std::result::Result<T, E> {
+    fn context(self, what: &'static str) -> Result<T> {
+        self.map_err(|error| anyhow::Error::new(error).context(what).into())
+    }
+
+    fn with_context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|error| anyhow::Error::new(error).context(what()).into())
+    }
+}
+
 impl From<anyhow::Error> for Error {
     fn from(error: anyhow::Error) -> Self {
         if error.chain().any(|cause| cause.is::<NoCredentials>()) {

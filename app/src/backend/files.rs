@@ -1,8 +1,10 @@
-//! Files in PostgreSQL, and the quota bytes they hold.
+//! File rows in PostgreSQL, and the quota bytes they hold: every statement on the `file` and
+//! `file_part` tables but the lease's own (`lease`). What a user does to a file as a whole
+//! (download, rename, delete) is `file_actions`; the upload protocol is `uploads`.
 
-use std::{collections::BTreeMap, net::IpAddr, time::Duration};
+use std::{collections::BTreeMap, time::Duration};
 
-use anyhow::Context;
+use crate::backend::error::Context;
 use sqlx::{PgPool, Postgres, Transaction};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use uuid::Uuid;
@@ -10,14 +12,28 @@ use uuid::Uuid;
 use super::{
     audit::{self, Actor, Event},
     checksum::{Digest, Md5},
-    state::AppState,
-    uploads,
-    users::User,
+    lease::{self, Lease},
+    page::{self, Key},
+    Error,
 };
-use crate::{
-    backend::Error,
-    model::{FileStatus, FileView, Integrity},
-};
+use crate::model::{FileStatus, FileView, Integrity};
+
+/// `query_as!(FileRow, …)` with the row's column list written once: `$before` comes before
+/// it (`select`, `… returning`), `$after` after it. sqlx checks the joined text at build time.
+macro_rules! file_rows {
+    ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            FileRow,
+            $before
+                + r#" file_id as id, owner_id, object_key, name, content_type, size_bytes,
+                      status as "status: FileStatus", s3_upload_id, part_size, part_count,
+                      failure_reason, created_at, checksum_sha256, part_checksums,
+                      integrity as "integrity: Integrity" "#
+                + $after
+            $(, $arg)*
+        )
+    };
+}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FileRow {
@@ -67,35 +83,19 @@ pub fn parse_id(id: &str) -> Result<Uuid, Error> {
 
 /// Any user's file, or NotFound (for admins and the server itself).
 pub async fn find(db: &PgPool, id: Uuid) -> Result<FileRow, Error> {
-    sqlx::query_as!(
-        FileRow,
-        r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes,
-                  status as "status: FileStatus",
-                  s3_upload_id, part_size, part_count, failure_reason, created_at,
-                  checksum_sha256, part_checksums, integrity as "integrity: Integrity"
-           from file where file_id = $1"#,
-        id
-    )
-    .fetch_optional(db)
-    .await
-    .context("loading a file")?
-    .ok_or(Error::NotFound)
+    file_rows!("select", "from file where file_id = $1", id)
+        .fetch_optional(db)
+        .await
+        .context("loading a file")?
+        .ok_or(Error::NotFound)
 }
 
 /// Every file of `ids`, in one read; NotFound when any is missing.
 pub async fn find_many(db: &PgPool, ids: &[Uuid]) -> Result<Vec<FileRow>, Error> {
-    let rows = sqlx::query_as!(
-        FileRow,
-        r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes,
-                  status as "status: FileStatus",
-                  s3_upload_id, part_size, part_count, failure_reason, created_at,
-                  checksum_sha256, part_checksums, integrity as "integrity: Integrity"
-           from file where file_id = any($1)"#,
-        ids
-    )
-    .fetch_all(db)
-    .await
-    .context("loading files")?;
+    let rows = file_rows!("select", "from file where file_id = any($1)", ids)
+        .fetch_all(db)
+        .await
+        .context("loading files")?;
     let distinct: std::collections::BTreeSet<&Uuid> = ids.iter().collect();
     if rows.len() != distinct.len() {
         return Err(Error::NotFound);
@@ -134,7 +134,7 @@ pub async fn reserve(
     tx: &mut Transaction<'_, Postgres>,
     owner: Uuid,
     bytes: i64,
-) -> anyhow::Result<bool> {
+) -> Result<bool, Error> {
     let reserved = sqlx::query!(
         "update app_user set reserved_bytes = reserved_bytes + $2
          where app_user_id = $1 and used_bytes + reserved_bytes + $2 <= quota_bytes",
@@ -150,21 +150,18 @@ pub async fn reserve(
 pub async fn insert(
     tx: &mut Transaction<'_, Postgres>,
     file: &NewFile<'_>,
-) -> anyhow::Result<FileRow> {
-    let row = sqlx::query_as!(
-        FileRow,
-        r#"insert into file (file_id, owner_id, object_key, name, content_type, size_bytes,
-                             s3_upload_id, part_size, part_count, status, completed_at,
-                             ended_at, checksum_sha256, part_checksums, integrity)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                   case when $10::text is null then 'uploading' else 'complete' end,
-                   case when $10::text is null then null else now() end,
-                   case when $10::text is null then null else now() end, $10,
-                   $11 <> 'none', $11)
-           returning file_id as id, owner_id, object_key, name, content_type, size_bytes,
-                  status as "status: FileStatus",
-                     s3_upload_id, part_size, part_count, failure_reason, created_at,
-                  checksum_sha256, part_checksums, integrity as "integrity: Integrity""#,
+) -> Result<FileRow, Error> {
+    let row = file_rows!(
+        "insert into file (file_id, owner_id, object_key, name, content_type, size_bytes,
+                           s3_upload_id, part_size, part_count, status, completed_at,
+                           ended_at, checksum_sha256, part_checksums, integrity)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                 case when $10::text is null then 'uploading' else 'complete' end,
+                 case when $10::text is null then null else now() end,
+                 case when $10::text is null then null else now() end, $10,
+                 $11 <> 'none', $11)
+         returning",
+        "",
         file.id,
         file.owner_id,
         file.object_key,
@@ -195,121 +192,22 @@ pub async fn insert(
     Ok(row)
 }
 
-/// A claim on an uploading file: only its holder may complete, fail, abort or delete it, so
-/// two requests (or a request and the sweeper) never decide its fate at once.
-///
-/// It is held for a short time and renewed every third of it while its holder lives (the
-/// heartbeat ends when the lease is finished, released or dropped), so a holder that died (a
-/// killed app server, a lost machine) blocks the file for one hold at most, not for the
-/// longest S3 call.
-#[derive(Debug)]
-pub struct Lease {
-    pub file_id: Uuid,
-    token: Uuid,
-    _heartbeat: Heartbeat,
-}
-
-/// Renews a lease until dropped.
-#[derive(Debug)]
-struct Heartbeat(tokio::task::JoinHandle<()>);
-
-impl Drop for Heartbeat {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl Heartbeat {
-    fn start(db: &PgPool, file_id: Uuid, token: Uuid, hold: Duration) -> Self {
-        let db = db.clone();
-        Self(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(hold / 3).await;
-                match renew_token(&db, file_id, token, hold).await {
-                    Ok(true) => {}
-                    // Finished, released, or run out and taken: nothing left to hold.
-                    Ok(false) => return,
-                    // The database is away for now; the lease runs out if it stays away.
-                    Err(error) => {
-                        tracing::warn!(file = %file_id, error = format!("{error:#}"), "renewing a lease failed")
-                    }
-                }
-            }
-        }))
-    }
-}
-
-/// Takes the lease on an uploading file for `hold`, unless someone else holds it. Returns the
-/// row as it is now. One statement: of concurrent callers, across app servers, one wins.
+/// Takes the lease on an uploading file for `hold` (`lease::take`), with the row as it is
+/// under it. None when someone else holds it, or the file is no longer uploading.
 pub async fn claim(
     db: &PgPool,
     file_id: Uuid,
     hold: Duration,
-) -> anyhow::Result<Option<(FileRow, Lease)>> {
-    let token = Uuid::new_v4();
-    let row = sqlx::query_as!(
-        FileRow,
-        r#"update file set lease_token = $2, lease_until = now() + make_interval(secs => $3::float8)
-           where file_id = $1 and status = 'uploading'
-             and (lease_until is null or lease_until < now())
-           returning file_id as id, owner_id, object_key, name, content_type, size_bytes,
-                  status as "status: FileStatus",
-                     s3_upload_id, part_size, part_count, failure_reason, created_at,
-                  checksum_sha256, part_checksums, integrity as "integrity: Integrity""#,
-        file_id,
-        token,
-        hold.as_secs_f64()
-    )
-    .fetch_optional(db)
-    .await
-    .context("claiming a file")?;
-    Ok(row.map(|row| {
-        let lease = Lease {
-            file_id,
-            token,
-            _heartbeat: Heartbeat::start(db, file_id, token, hold),
-        };
-        (row, lease)
-    }))
-}
-
-/// Holds the lease `hold` from now, if it is still this holder's: false when it ran out and
-/// someone else took it (or the file ended meanwhile).
-pub async fn renew(db: &PgPool, lease: &Lease, hold: Duration) -> anyhow::Result<bool> {
-    renew_token(db, lease.file_id, lease.token, hold).await
-}
-
-async fn renew_token(
-    db: &PgPool,
-    file_id: Uuid,
-    token: Uuid,
-    hold: Duration,
-) -> anyhow::Result<bool> {
-    let renewed = sqlx::query!(
-        "update file set lease_until = now() + make_interval(secs => $3::float8)
-         where file_id = $1 and lease_token = $2 and status = 'uploading'",
-        file_id,
-        token,
-        hold.as_secs_f64()
-    )
-    .execute(db)
-    .await
-    .context("renewing a file's lease")?;
-    Ok(renewed.rows_affected() == 1)
-}
-
-/// Gives the lease back without changing the file (S3 could not be reached: try later).
-pub async fn release(db: &PgPool, lease: Lease) -> anyhow::Result<()> {
-    sqlx::query!(
-        "update file set lease_token = null, lease_until = null
-         where file_id = $1 and lease_token = $2",
-        lease.file_id,
-        lease.token
-    )
-    .execute(db)
-    .await
-    .context("releasing a file's lease")?;
-    Ok(())
+) -> Result<Option<(FileRow, Lease)>, Error> {
+    let Some(lease) = lease::take(db, file_id, hold).await? else {
+        return Ok(None);
+    };
+    match find(db, file_id).await {
+        Ok(file) => Ok(Some((file, lease))),
+        // Deleted in between (by `remove_many`, which needs no lease): nothing to hold.
+        Err(Error::NotFound) => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 /// How an uploading file ends.
@@ -331,7 +229,7 @@ pub async fn finish(
     file: &FileRow,
     lease: Lease,
     ending: Ending<'_>,
-) -> anyhow::Result<bool> {
+) -> Result<bool, Error> {
     let (status, reason, checksum) = match ending {
         Ending::Complete(checksum) => (FileStatus::Complete, None, checksum),
         Ending::Failed(reason) => (FileStatus::Failed, Some(reason), None),
@@ -351,7 +249,7 @@ pub async fn finish(
         file.id,
         status_text,
         reason,
-        lease.token,
+        lease.token(),
         checksum
     )
     .execute(&mut *tx)
@@ -379,7 +277,7 @@ async fn settle_quota(
     tx: &mut Transaction<'_, Postgres>,
     file: &FileRow,
     complete: bool,
-) -> anyhow::Result<()> {
+) -> Result<(), Error> {
     let (used, files) = if complete {
         (file.size_bytes, 1)
     } else {
@@ -397,12 +295,14 @@ async fn settle_quota(
     .execute(&mut **tx)
     .await
     .context("moving reserved bytes")?;
-    anyhow::ensure!(owner.rows_affected() == 1, "the file's owner is gone");
+    if owner.rows_affected() != 1 {
+        return Err(anyhow::anyhow!("the file's owner is gone").into());
+    }
     Ok(())
 }
 
 /// Adds a completed file to today's row of the upload rollup (the overview's chart).
-async fn count_upload(tx: &mut Transaction<'_, Postgres>, bytes: i64) -> anyhow::Result<()> {
+async fn count_upload(tx: &mut Transaction<'_, Postgres>, bytes: i64) -> Result<(), Error> {
     sqlx::query!(
         "insert into upload_day (day, files, bytes) values ((now() at time zone 'utc')::date, 1, $1)
          on conflict (day) do update set files = upload_day.files + 1,
@@ -423,7 +323,7 @@ pub async fn record_digests(
     db: &PgPool,
     file_id: Uuid,
     digests: &BTreeMap<u32, PartSums>,
-) -> anyhow::Result<Option<Vec<u32>>> {
+) -> Result<Option<Vec<u32>>, Error> {
     let numbers: Vec<i32> = digests.keys().map(|&n| n as i32).collect();
     let sha256s: Vec<Vec<u8>> = digests.values().map(|d| d.sha256.to_vec()).collect();
     let md5s: Vec<Option<Vec<u8>>> = digests
@@ -470,7 +370,7 @@ pub struct PartSums {
 }
 
 /// The digests the file's parts were signed with, by part number.
-pub async fn part_digests(db: &PgPool, file_id: Uuid) -> anyhow::Result<BTreeMap<u32, Digest>> {
+pub async fn part_digests(db: &PgPool, file_id: Uuid) -> Result<BTreeMap<u32, Digest>, Error> {
     Ok(part_sums(db, file_id)
         .await?
         .into_iter()
@@ -479,7 +379,7 @@ pub async fn part_digests(db: &PgPool, file_id: Uuid) -> anyhow::Result<BTreeMap
 }
 
 /// Every digest the file's parts were signed with, by part number.
-pub async fn part_sums(db: &PgPool, file_id: Uuid) -> anyhow::Result<BTreeMap<u32, PartSums>> {
+pub async fn part_sums(db: &PgPool, file_id: Uuid) -> Result<BTreeMap<u32, PartSums>, Error> {
     let rows = sqlx::query!(
         "select part_number, sha256, md5 from file_part where file_id = $1",
         file_id
@@ -508,13 +408,13 @@ pub async fn remove(
     file: &FileRow,
     lease: Option<Lease>,
     actor: &Actor,
-) -> anyhow::Result<bool> {
+) -> Result<bool, Error> {
     let mut tx = db.begin().await?;
     let removed = sqlx::query_scalar!(
         r#"delete from file where file_id = $1 and (status <> 'uploading' or lease_token = $2)
            returning status as "status: FileStatus""#,
         file.id,
-        lease.map(|l| l.token)
+        lease.map(|l| l.token())
     )
     .fetch_optional(&mut *tx)
     .await
@@ -560,7 +460,7 @@ pub async fn uploading_since_before(
     db: &PgPool,
     cutoff: OffsetDateTime,
     limit: i64,
-) -> anyhow::Result<Vec<Uuid>> {
+) -> Result<Vec<Uuid>, Error> {
     sqlx::query_scalar!(
         "select file_id from file where status = 'uploading' and created_at < $1
          order by created_at limit $2",
@@ -573,7 +473,7 @@ pub async fn uploading_since_before(
 }
 
 /// The status of the file whose multipart upload is `upload_id`, if one is.
-pub async fn status_of_upload(db: &PgPool, upload_id: &str) -> anyhow::Result<Option<FileStatus>> {
+pub async fn status_of_upload(db: &PgPool, upload_id: &str) -> Result<Option<FileStatus>, Error> {
     sqlx::query_scalar!(
         r#"select status as "status: FileStatus" from file where s3_upload_id = $1"#,
         upload_id
@@ -584,7 +484,7 @@ pub async fn status_of_upload(db: &PgPool, upload_id: &str) -> anyhow::Result<Op
 }
 
 /// Of `keys`, those that no uploading or complete file owns: bytes nobody may ever read.
-pub async fn unowned_keys(db: &PgPool, keys: &[String]) -> anyhow::Result<Vec<String>> {
+pub async fn unowned_keys(db: &PgPool, keys: &[String]) -> Result<Vec<String>, Error> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -599,69 +499,8 @@ pub async fn unowned_keys(db: &PgPool, keys: &[String]) -> anyhow::Result<Vec<St
     .context("matching objects with files")
 }
 
-/// A short-lived URL that downloads the caller's complete file under its name.
-pub async fn download_url(state: &AppState, user: &User, file_id: &str) -> Result<String, Error> {
-    let file = find_owned(&state.db, user.id, file_id).await?;
-    presign_download(state, &file).await
-}
-
-/// A short-lived URL that downloads a complete file under its name, as a download (never
-/// shown as a page).
-pub async fn presign_download(state: &AppState, file: &FileRow) -> Result<String, Error> {
-    if file.status != FileStatus::Complete {
-        return Err(Error::invalid(
-            "file",
-            "Only a complete file can be downloaded.",
-        ));
-    }
-    let url = state
-        .storage
-        .presign_get(
-            &file.object_key,
-            &crate::format::content_disposition(&file.name),
-            download_type(&file.content_type),
-            state.config.url_ttl,
-        )
-        .await?;
-    Ok(url)
-}
-
-/// Gives the caller's file a new name (the bytes stay where they are).
-pub async fn rename(
-    state: &AppState,
-    user: &User,
-    file_id: &str,
-    name: &str,
-) -> Result<FileView, Error> {
-    let name = crate::validate::file_name(name).map_err(|m| Error::invalid("name", m))?;
-    let file = find_owned(&state.db, user.id, file_id).await?;
-    // Deleted since it was read: it answers as missing, not with the details of a file gone.
-    if !set_name(&state.db, &file, &name).await? {
-        return Err(Error::NotFound);
-    }
-    Ok(FileRow { name, ..file }.view())
-}
-
-/// Deletes the caller's file in any state: its row and the quota it held, then its bytes
-/// (an upload's parts too). An uploading file is deleted under its lease.
-pub async fn delete(state: &AppState, user: &User, ip: IpAddr, file_id: &str) -> Result<(), Error> {
-    let file = find_owned(&state.db, user.id, file_id).await?;
-    let (file, lease) = if file.status == FileStatus::Uploading {
-        match claim(&state.db, file.id, uploads::lease_hold(state)).await? {
-            Some((file, lease)) => (file, Some(lease)),
-            None => return Err(uploads::busy()),
-        }
-    } else {
-        (file, None)
-    };
-    if remove(&state.db, &file, lease, &Actor::user(user, Some(ip))).await? {
-        uploads::discard_or_leave_to_sweeper(state, &file).await;
-    }
-    Ok(())
-}
-
 /// Deletes the rows of files whose bytes are gone, giving back what they held; how many went.
-pub async fn remove_many(db: &PgPool, ids: &[Uuid]) -> anyhow::Result<u64> {
+pub async fn remove_many(db: &PgPool, ids: &[Uuid]) -> Result<u64, Error> {
     if ids.is_empty() {
         return Ok(0);
     }
@@ -691,29 +530,8 @@ pub async fn remove_many(db: &PgPool, ids: &[Uuid]) -> anyhow::Result<u64> {
     Ok(u64::try_from(removed.removed).unwrap_or(0))
 }
 
-/// Deletes any file bytes first, then its row (the quota freed): when it answers, the bytes
-/// are gone from the storage. An upload is deleted under its lease; a storage failure changes
-/// nothing and can be retried. False when the file was already gone.
-pub async fn purge(state: &AppState, file: &FileRow, actor: &Actor) -> Result<bool, Error> {
-    let lease = if file.status == FileStatus::Uploading {
-        match claim(&state.db, file.id, uploads::lease_hold(state)).await? {
-            Some((_, lease)) => Some(lease),
-            None => return Err(uploads::busy()),
-        }
-    } else {
-        None
-    };
-    if let Err(error) = uploads::discard_bytes(state, file).await {
-        if let Some(lease) = lease {
-            release(&state.db, lease).await?;
-        }
-        return Err(error.into());
-    }
-    Ok(remove(&state.db, file, lease, actor).await?)
-}
-
-/// False when the row is gone.
-async fn set_name(db: &PgPool, file: &FileRow, name: &str) -> anyhow::Result<bool> {
+/// Gives the file a new name; false when the row is gone.
+pub async fn set_name(db: &PgPool, file: &FileRow, name: &str) -> anyhow::Result<bool> {
     let renamed = sqlx::query!(
         "update file set name = $2 where file_id = $1",
         file.id,
@@ -725,117 +543,33 @@ async fn set_name(db: &PgPool, file: &FileRow, name: &str) -> anyhow::Result<boo
     Ok(renamed.rows_affected() == 1)
 }
 
-/// Files shown in "My files".
-const PAGE_SIZE: i64 = 50;
-
 /// One page of the owner's files, newest first, after `cursor`.
 pub async fn list(
     db: &PgPool,
     owner: Uuid,
     cursor: Option<&str>,
 ) -> Result<(Vec<FileRow>, Option<String>), Error> {
-    let (after_time, after_id) = match cursor.filter(|c| !c.is_empty()) {
-        Some(cursor) => {
-            let (time, id) =
-                parse_cursor(cursor).ok_or_else(|| Error::Malformed("invalid cursor".into()))?;
-            (Some(time), Some(id))
-        }
+    let (after_time, after_id) = match page::read_cursor(cursor, Key::parse)? {
+        Some(key) => (Some(key.time()?), Some(key.id)),
         None => (None, None),
     };
-    let mut rows = sqlx::query_as!(
-        FileRow,
-        r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes,
-                  status as "status: FileStatus",
-                  s3_upload_id, part_size, part_count, failure_reason, created_at,
-                  checksum_sha256, part_checksums, integrity as "integrity: Integrity"
-           from file
-           where owner_id = $1 and status in ('uploading', 'complete', 'failed')
-             and ($2::timestamptz is null or (created_at, file_id) < ($2, $3))
-           order by created_at desc, file_id desc
-           limit $4"#,
+    let mut rows = file_rows!(
+        "select",
+        "from file
+         where owner_id = $1 and status in ('uploading', 'complete', 'failed')
+           and ($2::timestamptz is null or (created_at, file_id) < ($2, $3))
+         order by created_at desc, file_id desc
+         limit $4",
         owner,
         after_time,
         after_id,
-        PAGE_SIZE + 1
+        page::limit()
     )
     .fetch_all(db)
     .await
     .context("listing files")?;
-    let next = if rows.len() as i64 > PAGE_SIZE {
-        rows.truncate(PAGE_SIZE as usize);
-        rows.last()
-            .map(|last| make_cursor(last.created_at, last.id))
-    } else {
-        None
-    };
+    let next = page::next_page(&mut rows, |last| {
+        Key::at(last.created_at, last.id).to_string()
+    });
     Ok((rows, next))
-}
-
-/// A keyset cursor: the time of the last row shown (microseconds) and its id.
-pub(crate) fn make_cursor(time: OffsetDateTime, id: Uuid) -> String {
-    format!("{}_{}", time.unix_timestamp_nanos() / 1000, id)
-}
-
-pub(crate) fn parse_cursor(cursor: &str) -> Option<(OffsetDateTime, Uuid)> {
-    let (micros, id) = cursor.split_once('_')?;
-    Some((
-        cursor_time(micros.parse().ok()?)?,
-        Uuid::parse_str(id).ok()?,
-    ))
-}
-
-/// The time of a cursor's microseconds, when PostgreSQL can compare it: years 1 to 9999 (it
-/// holds none before 4713 BC, and a bound it cannot hold is an error, not an empty page).
-pub(crate) fn cursor_time(micros: i128) -> Option<OffsetDateTime> {
-    let time = OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1000)?).ok()?;
-    (1..=9999).contains(&time.year()).then_some(time)
-}
-
-/// The type a download is served as: the declared one, except types a browser would run as
-/// a page (HTML, SVG, XML, JavaScript), which go out as opaque bytes.
-pub fn download_type(content_type: &str) -> &str {
-    let active = content_type.contains("html")
-        || content_type.contains("xml")
-        || content_type.contains("javascript")
-        || content_type.contains("ecmascript");
-    if active {
-        "application/octet-stream"
-    } else {
-        content_type
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn active_types_download_as_bytes() {
-        assert_eq!(download_type("text/html"), "application/octet-stream");
-        assert_eq!(download_type("image/svg+xml"), "application/octet-stream");
-        assert_eq!(download_type("video/mp4"), "video/mp4");
-    }
-
-    #[test]
-    fn cursors_round_trip() {
-        let time = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_000).unwrap();
-        let id = Uuid::new_v4();
-        assert_eq!(parse_cursor(&make_cursor(time, id)), Some((time, id)));
-        assert_eq!(parse_cursor("garbage"), None);
-        // Numbers a client made up are checked, never multiplied blindly.
-        let huge = format!("{}_{id}", i128::MAX);
-        assert_eq!(parse_cursor(&huge), None);
-        assert_eq!(parse_cursor(&format!("-99999999999999999999_{id}")), None);
-        // Times the time crate holds but PostgreSQL does not (about 5950 BC).
-        assert_eq!(parse_cursor(&format!("-250000000000000000_{id}")), None);
-        // Year 1 is the first it takes.
-        let year_one = OffsetDateTime::new_utc(
-            time::Date::from_calendar_date(1, time::Month::January, 1).unwrap(),
-            time::Time::MIDNIGHT,
-        );
-        assert_eq!(
-            parse_cursor(&make_cursor(year_one, id)),
-            Some((year_one, id))
-        );
-    }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
+use crate::backend::{error::Context, Error};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
@@ -35,7 +35,7 @@ impl RateLimiter {
         db: &PgPool,
         key: &str,
         limit: u32,
-    ) -> anyhow::Result<Result<Counted, Duration>> {
+    ) -> Result<Result<Counted, Duration>, Error> {
         let row = sqlx::query!(
             r#"insert into rate_limit as r (key, window_start, attempts) values ($1, now(), 1)
                on conflict (key) do update set
@@ -65,7 +65,7 @@ impl RateLimiter {
 
     /// Takes back a counted attempt (one that turned out fine), if its window is still the
     /// current one.
-    pub async fn refund(&self, db: &PgPool, counted: &Counted) -> anyhow::Result<()> {
+    pub async fn refund(&self, db: &PgPool, counted: &Counted) -> Result<(), Error> {
         sqlx::query!(
             "update rate_limit set attempts = greatest(attempts - 1, 0)
              where key = $1 and window_start = $2",
@@ -79,7 +79,7 @@ impl RateLimiter {
     }
 
     /// Drops the counters whose window has passed; how many.
-    pub async fn sweep(&self, db: &PgPool) -> anyhow::Result<u64> {
+    pub async fn sweep(&self, db: &PgPool) -> Result<u64, Error> {
         let done = sqlx::query!(
             "delete from rate_limit where window_start <= now() - $1 * interval '1 ms'",
             self.window_ms() as f64

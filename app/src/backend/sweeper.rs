@@ -9,16 +9,16 @@
 
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
+use crate::backend::error::Context;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    files,
+    file_actions, files, lease,
     state::AppState,
     storage::{OpenUpload, Storage, StorageError},
-    uploads,
+    uploads, Error,
 };
 use crate::model::FileStatus;
 
@@ -72,7 +72,7 @@ pub struct Sweep {
 }
 
 /// One pass, unless another app server is running one. None when it did not run.
-pub async fn sweep(state: &AppState, sweep: Sweep) -> anyhow::Result<Option<Swept>> {
+pub async fn sweep(state: &AppState, sweep: Sweep) -> Result<Option<Swept>, Error> {
     let holder = Uuid::new_v4();
     let hold = sweep.grace.max(Duration::from_secs(600));
     if !take_job(state, holder, hold).await? {
@@ -111,7 +111,7 @@ fn record(state: &AppState, swept: &Swept, succeeded: bool) {
     metrics.count("haul_sweeper_failures_total", &[], swept.failures as u64);
 }
 
-async fn sweep_once(state: &AppState, sweep: Sweep, swept: &mut Swept) -> anyhow::Result<()> {
+async fn sweep_once(state: &AppState, sweep: Sweep, swept: &mut Swept) -> Result<(), Error> {
     abandon_stale_uploads(state, sweep.upload_ttl, swept).await?;
     abort_orphan_uploads(state, sweep.grace, swept).await?;
     delete_stray_objects(state, sweep.grace, swept).await?;
@@ -124,10 +124,10 @@ async fn abandon_stale_uploads(
     state: &AppState,
     ttl: Duration,
     swept: &mut Swept,
-) -> anyhow::Result<()> {
+) -> Result<(), Error> {
     let cutoff = OffsetDateTime::now_utc() - ttl;
     let stale = files::uploading_since_before(&state.db, cutoff, BATCH).await?;
-    let hold = uploads::lease_hold(state);
+    let hold = lease::hold(state);
     for id in stale {
         // Someone holds it (a completion in progress): not ours to decide this time.
         let Some((file, lease)) = files::claim(&state.db, id, hold).await? else {
@@ -147,7 +147,7 @@ async fn abandon_stale_uploads(
             Err(error) => {
                 tracing::warn!(file = %file.id, error = %error, "checking an abandoned upload failed; the next sweep tries again");
                 swept.failures += 1;
-                files::release(&state.db, lease).await?;
+                lease::release(&state.db, lease).await?;
                 continue;
             }
         }
@@ -162,7 +162,7 @@ async fn abandon_stale_uploads(
         {
             swept.abandoned += 1;
             state.metrics.upload_ended("aborted", file.size_bytes);
-            let discarded = uploads::discard_bytes(state, &file).await;
+            let discarded = file_actions::discard_bytes(state, &file).await;
             swept.succeeded(
                 discarded,
                 "discarding an abandoned upload",
@@ -179,7 +179,7 @@ async fn abort_orphan_uploads(
     state: &AppState,
     grace: Duration,
     swept: &mut Swept,
-) -> anyhow::Result<()> {
+) -> Result<(), Error> {
     let oldest_allowed = SystemTime::now() - grace;
     let mut marker = None;
     loop {
@@ -210,7 +210,7 @@ pub(crate) async fn is_orphan_upload(
     db: &PgPool,
     upload: &OpenUpload,
     oldest_allowed: SystemTime,
-) -> anyhow::Result<bool> {
+) -> Result<bool, Error> {
     let status = files::status_of_upload(db, &upload.upload_id).await?;
     Ok(match status {
         Some(FileStatus::Uploading) => false,
@@ -225,7 +225,7 @@ async fn delete_stray_objects(
     state: &AppState,
     grace: Duration,
     swept: &mut Swept,
-) -> anyhow::Result<()> {
+) -> Result<(), Error> {
     let oldest_allowed = SystemTime::now() - grace;
     let mut token = None;
     loop {
@@ -260,7 +260,7 @@ pub(crate) async fn stray_objects_page(
     storage: &Storage,
     token: Option<String>,
     oldest_allowed: SystemTime,
-) -> anyhow::Result<StrayPage> {
+) -> Result<StrayPage, Error> {
     let (objects, next) = storage.objects_page(PREFIX, token).await?;
     let listed = objects.len();
     let old: Vec<String> = objects
@@ -277,7 +277,7 @@ pub(crate) async fn stray_objects_page(
 }
 
 /// Takes the sweeper's turn unless another server holds it.
-async fn take_job(state: &AppState, holder: Uuid, hold: Duration) -> anyhow::Result<bool> {
+async fn take_job(state: &AppState, holder: Uuid, hold: Duration) -> Result<bool, Error> {
     let taken = sqlx::query!(
         "insert into job_lease (name, holder, until)
          values ($1, $2, now() + make_interval(secs => $3::float8))
@@ -293,7 +293,7 @@ async fn take_job(state: &AppState, holder: Uuid, hold: Duration) -> anyhow::Res
     Ok(taken.rows_affected() == 1)
 }
 
-async fn end_job(state: &AppState, holder: Uuid) -> anyhow::Result<()> {
+async fn end_job(state: &AppState, holder: Uuid) -> Result<(), Error> {
     sqlx::query!(
         "delete from job_lease where name = $1 and holder = $2",
         JOB,

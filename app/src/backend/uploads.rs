@@ -7,7 +7,7 @@
 //! has nothing to send: the server writes its empty object itself.
 //!
 //! The fate of an uploading file (complete, failed, aborted, deleted) is decided by whoever
-//! holds its lease (`files::claim`); no database transaction is open while S3 works.
+//! holds its lease (`lease`); no database transaction is open while S3 works.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -18,7 +18,9 @@ use uuid::Uuid;
 
 use super::{
     checksum::{self, Digest},
-    files::{self, Ending, FileRow, Lease, NewFile, PartSums},
+    file_actions,
+    files::{self, Ending, FileRow, NewFile, PartSums},
+    lease::{self, Lease},
     state::AppState,
     storage::{one_per_part, ObjectHead, SignedDigest, StorageError, StoredPart},
     users::User,
@@ -435,12 +437,6 @@ fn settled(file: &FileRow) -> Option<Result<FileView, Error>> {
     }
 }
 
-/// How long a lease is held between heartbeats (`files::Lease`): a holder that died blocks
-/// its file this long at most.
-pub(crate) fn lease_hold(state: &AppState) -> Duration {
-    state.config.lease
-}
-
 /// Assembles and verifies the file. Parts come from S3's own list, never from the client; the
 /// object must then have exactly the declared size. One call at a time does the work (the
 /// lease); a concurrent call waits for its answer. Calling it again answers the same.
@@ -451,7 +447,7 @@ pub async fn complete(state: &AppState, user: &User, file_id: &str) -> Result<Fi
         if let Some(answer) = settled(&file) {
             return answer;
         }
-        if let Some((file, lease)) = files::claim(&state.db, file.id, lease_hold(state)).await? {
+        if let Some((file, lease)) = files::claim(&state.db, file.id, lease::hold(state)).await? {
             return assemble(state, &file, lease).await;
         }
         if Instant::now() >= deadline {
@@ -486,11 +482,11 @@ async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<File
             .view())
         }
         Ok(Assembled::NotYet(message)) => {
-            files::release(&state.db, lease).await?;
+            lease::release(&state.db, lease).await?;
             Err(Error::invalid("file", message))
         }
         Ok(Assembled::Missing(parts)) => {
-            files::release(&state.db, lease).await?;
+            lease::release(&state.db, lease).await?;
             Err(Error::PartsMissing {
                 parts,
                 part_count: file_plan(file).part_count,
@@ -500,7 +496,7 @@ async fn assemble(state: &AppState, file: &FileRow, lease: Lease) -> Result<File
         // Someone else holds the file now: theirs is the answer.
         Ok(Assembled::LeaseLost) => answer_now(state, file).await,
         Err(error) => {
-            files::release(&state.db, lease).await?;
+            lease::release(&state.db, lease).await?;
             Err(error)
         }
     }
@@ -544,7 +540,7 @@ async fn assemble_parts(
     // Listing thousands of parts takes a call per 1 000, each up to the operation timeout: the
     // lease is held again for the assembling, the longest call, and nothing is assembled under
     // a lease someone else has taken.
-    if !files::renew(&state.db, lease, lease_hold(state)).await? {
+    if !lease::renew(&state.db, lease, lease::hold(state)).await? {
         return Ok(Assembled::LeaseLost);
     }
     if let Some(digests) = digests {
@@ -784,31 +780,8 @@ async fn fail(
         return answer_now(state, file).await;
     }
     state.metrics.upload_ended("failed", file.size_bytes);
-    discard_or_leave_to_sweeper(state, file).await;
+    file_actions::discard_or_leave_to_sweeper(state, file).await;
     Err(Error::invalid("file", reason))
-}
-
-/// Removes whatever of `file` reached S3: its open multipart upload and its object.
-pub(crate) async fn discard_bytes(state: &AppState, file: &FileRow) -> Result<(), StorageError> {
-    if let Some(upload_id) = &file.s3_upload_id {
-        state
-            .storage
-            .abort_multipart(&file.object_key, upload_id)
-            .await?;
-    }
-    state.storage.delete(&file.object_key).await
-}
-
-/// `discard_bytes` for a file whose row already says it is gone: a failure is logged, and the
-/// sweeper removes what is left (bytes that no live row owns).
-pub(crate) async fn discard_or_leave_to_sweeper(state: &AppState, file: &FileRow) {
-    if let Err(error) = discard_bytes(state, file).await {
-        tracing::warn!(file = %file.id, error = %error, "removing a file's bytes failed; the sweeper will");
-    }
-}
-
-pub(crate) fn busy() -> Error {
-    Error::Conflict("This upload is being completed right now. Try again in a moment.".into())
 }
 
 /// The storage refused part `part_number` of the caller's upload for good, in `refusal` (the
@@ -844,8 +817,8 @@ pub async fn refused(
         "the storage refused a part PUT for good: it does not take uploads as Haul signs them; \
          run `server storage check` and set HAUL_S3_CHECKSUM as it says"
     );
-    let Some((file, lease)) = files::claim(&state.db, file.id, lease_hold(state)).await? else {
-        return Err(busy());
+    let Some((file, lease)) = files::claim(&state.db, file.id, lease::hold(state)).await? else {
+        return Err(lease::busy());
     };
     let reason = crate::upload::retry::unsupported_failure(part_number, &refusal);
     fail(state, &file, lease, &reason).await.map(drop)
@@ -870,11 +843,11 @@ pub async fn abort(state: &AppState, user: &User, file_id: &str) -> Result<(), E
 /// Aborts the uploading file `file_id` under its lease (which reads the row). True when this
 /// call aborted it (false: it had already ended, or is gone).
 pub async fn abort_file(state: &AppState, file_id: Uuid) -> Result<bool, Error> {
-    let Some((file, lease)) = files::claim(&state.db, file_id, lease_hold(state)).await? else {
+    let Some((file, lease)) = files::claim(&state.db, file_id, lease::hold(state)).await? else {
         // Not claimed: someone holds the lease, or the file ended (or went) since the caller
         // read it. Only the first is worth trying again.
         return match files::find(&state.db, file_id).await {
-            Ok(file) if file.status == FileStatus::Uploading => Err(busy()),
+            Ok(file) if file.status == FileStatus::Uploading => Err(lease::busy()),
             Ok(_) | Err(Error::NotFound) => Ok(false),
             Err(error) => Err(error),
         };
@@ -883,7 +856,7 @@ pub async fn abort_file(state: &AppState, file_id: Uuid) -> Result<bool, Error> 
         return Ok(false);
     }
     state.metrics.upload_ended("aborted", file.size_bytes);
-    discard_or_leave_to_sweeper(state, &file).await;
+    file_actions::discard_or_leave_to_sweeper(state, &file).await;
     Ok(true)
 }
 
@@ -891,7 +864,6 @@ pub async fn abort_file(state: &AppState, file_id: Uuid) -> Result<bool, Error> 
 mod tests {
     use super::*;
     use md5::Digest as _;
-    use sha2::Digest as _;
 
     fn sha(bytes: &[u8]) -> Digest {
         sha2::Sha256::digest(bytes).into()

@@ -1,6 +1,6 @@
 //! Accounts in PostgreSQL.
 
-use anyhow::Context;
+use crate::backend::error::Context;
 use serde_json::json;
 use sqlx::{PgPool, Postgres, Transaction};
 use time::OffsetDateTime;
@@ -36,6 +36,24 @@ impl User {
             used_bytes: bytes(self.used_bytes),
             reserved_bytes: bytes(self.reserved_bytes),
         }
+    }
+}
+
+/// A user as the audit log names them: acting, from where they are.
+impl Actor {
+    pub fn user(user: &User, ip: Option<std::net::IpAddr>) -> Self {
+        Self {
+            id: Some(user.id),
+            email: Some(user.email.clone()),
+            ip,
+        }
+    }
+}
+
+/// A user as the audit log names them: the account something was done to.
+impl<'a> Event<'a> {
+    pub fn on_user(self, user: &'a User) -> Self {
+        self.on_account(user.id, &user.email)
     }
 }
 
@@ -108,7 +126,7 @@ pub async fn create(
     }
 }
 
-pub async fn find(db: &PgPool, id: Uuid) -> anyhow::Result<Option<User>> {
+pub async fn find(db: &PgPool, id: Uuid) -> Result<Option<User>, Error> {
     let row = sqlx::query_as!(
         UserRow,
         r#"select app_user_id as id, email, role, quota_bytes, used_bytes, reserved_bytes,
@@ -126,7 +144,7 @@ pub async fn find(db: &PgPool, id: Uuid) -> anyhow::Result<Option<User>> {
 pub async fn find_with_hash(
     db: &PgPool,
     email: &str,
-) -> anyhow::Result<Option<(User, PasswordHash)>> {
+) -> Result<Option<(User, PasswordHash)>, Error> {
     let hash = sqlx::query!(
         "select app_user_id, password_hash from app_user where lower(email) = lower($1)",
         email
@@ -143,7 +161,7 @@ pub async fn find_with_hash(
 }
 
 /// The user with `email` (any case), if any.
-pub async fn find_by_email(db: &PgPool, email: &str) -> anyhow::Result<Option<User>> {
+pub async fn find_by_email(db: &PgPool, email: &str) -> Result<Option<User>, Error> {
     let id = sqlx::query_scalar!(
         "select app_user_id from app_user where lower(email) = lower($1)",
         email
@@ -212,7 +230,7 @@ async fn write_change(
     tx: &mut Transaction<'_, Postgres>,
     before: &User,
     change: Change,
-) -> anyhow::Result<(&'static str, serde_json::Value)> {
+) -> Result<(&'static str, serde_json::Value), Error> {
     let id = before.id;
     let (action, detail) = match change {
         Change::Role(role) => {
@@ -267,7 +285,7 @@ async fn write_change(
 pub(crate) async fn other_admins(
     tx: &mut Transaction<'_, Postgres>,
     id: Uuid,
-) -> anyhow::Result<i64> {
+) -> Result<i64, Error> {
     sqlx::query_scalar!(
         r#"select count(*) as "n!" from app_user
            where role = 'admin' and disabled_at is null and deleting_at is null
@@ -279,7 +297,7 @@ pub(crate) async fn other_admins(
     .context("counting admins")
 }
 
-async fn being_deleted(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> anyhow::Result<bool> {
+async fn being_deleted(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> Result<bool, Error> {
     let deleting = sqlx::query_scalar!(
         r#"select deleting_at is not null as "deleting!" from app_user where app_user_id = $1"#,
         id
@@ -291,7 +309,7 @@ async fn being_deleted(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> anyhow::
 }
 
 /// Takes the admins lock for the rest of `tx` (see [`change`]).
-pub(crate) async fn lock_admins(tx: &mut Transaction<'_, Postgres>) -> anyhow::Result<()> {
+pub(crate) async fn lock_admins(tx: &mut Transaction<'_, Postgres>) -> Result<(), Error> {
     sqlx::query!("select pg_advisory_xact_lock($1)", ADMINS_LOCK)
         .execute(&mut **tx)
         .await
@@ -299,7 +317,7 @@ pub(crate) async fn lock_admins(tx: &mut Transaction<'_, Postgres>) -> anyhow::R
     Ok(())
 }
 
-async fn find_in(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> anyhow::Result<Option<User>> {
+async fn find_in(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> Result<Option<User>, Error> {
     let row = sqlx::query_as!(
         UserRow,
         r#"select app_user_id as id, email, role, quota_bytes, used_bytes, reserved_bytes,
@@ -315,7 +333,7 @@ async fn find_in(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> anyhow::Result
 
 /// Notes that the user signed in (`signed_in`) or is using a session: at most hourly, so an
 /// active user costs one write an hour.
-pub async fn seen(db: &PgPool, user: &User, signed_in: bool) -> anyhow::Result<()> {
+pub async fn seen(db: &PgPool, user: &User, signed_in: bool) -> Result<(), Error> {
     let now = OffsetDateTime::now_utc();
     let fresh = user
         .last_seen_at

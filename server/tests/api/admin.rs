@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use app::{
     backend::{
         audit::Actor,
-        files, uploads,
+        files, lease, uploads,
         users::{self, Change},
     },
     model::{FileStatus, Role},
@@ -536,7 +536,7 @@ async fn aborting_all_of_a_users_uploads_goes_past_one_being_completed() {
         (json!(1), json!(1))
     );
 
-    files::release(&admin.db, lease).await.unwrap();
+    lease::release(&admin.db, lease).await.unwrap();
     let (status, aborted) = admin
         .json("/api/admin/abort_user_uploads", &[("user_id", &target)])
         .await;

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use app::backend::{files, sweeper::sweep};
+use app::backend::{files, lease, sweeper::sweep};
 use serde_json::Value;
 
 use crate::{
@@ -192,7 +192,7 @@ async fn a_completion_that_lost_its_lease_while_listing_assembles_nothing() {
     );
     assert_eq!(row(&app, &file_id).await.0, "uploading");
 
-    files::release(&app.db, lease).await.unwrap();
+    lease::release(&app.db, lease).await.unwrap();
     let (status, file) = app.complete(&file_id).await;
     assert_eq!(status, 200, "{file}");
     assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
@@ -356,7 +356,7 @@ async fn the_sweeper_leaves_a_file_whose_completion_is_in_progress() {
         409
     );
 
-    files::release(&app.db, lease).await.unwrap();
+    lease::release(&app.db, lease).await.unwrap();
     assert_eq!(app.complete(&file_id).await.0, 200);
     assert_eq!(sha256(&app.object(&file_id).await), sha256(&bytes));
     assert_no_violations(&app).await;

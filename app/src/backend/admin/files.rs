@@ -2,16 +2,18 @@
 //! and abort of any file. Deletes remove the bytes first: when an admin is told a file is
 //! deleted, it is gone from the storage.
 
-use anyhow::Context;
+use crate::backend::error::Context;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{contains_pattern, next_page, read_cursor, Admin, DayRange};
+use super::Admin;
 use crate::{
     backend::{
         audit::Event,
+        file_actions,
         files::{self, FileRow},
+        page::{self, contains_pattern, next_page, read_cursor, DayRange, Key},
         state::AppState,
         uploads, Error,
     },
@@ -21,8 +23,6 @@ use crate::{
     },
 };
 
-/// Files on one page of the admin list.
-pub const PAGE_SIZE: i64 = 50;
 /// Files one bulk delete may name.
 pub const MAX_BULK: usize = 500;
 /// Name filters shorter than this would match nearly everything, and a trigram index cannot
@@ -74,18 +74,14 @@ fn check(filter: &FileFilter) -> Result<Checked, Error> {
     })
 }
 
-/// A cursor: the sort key of the last row shown (microseconds or bytes) and its id.
-fn parse_cursor(cursor: &str) -> Option<(i64, Uuid)> {
-    let (key, id) = cursor.split_once('_')?;
-    Some((key.parse().ok()?, Uuid::parse_str(id).ok()?))
-}
-
-fn make_cursor(row: &AdminFileRow, sort: FileSort) -> String {
-    let key = match sort {
-        FileSort::Newest => (row.file.created_at.unix_timestamp_nanos() / 1000) as i64,
-        FileSort::Largest => row.file.size_bytes,
-    };
-    format!("{key}_{}", row.file.id)
+/// Where the next page starts: the sort key of the last row shown (its time or size) and
+/// its id.
+fn cursor_of(row: &AdminFileRow, sort: FileSort) -> String {
+    match sort {
+        FileSort::Newest => Key::at(row.file.created_at, row.file.id),
+        FileSort::Largest => Key::new(row.file.size_bytes, row.file.id),
+    }
+    .to_string()
 }
 
 /// One page of every user's files that pass `filter`, after `cursor`.
@@ -96,7 +92,7 @@ pub async fn list(
     cursor: Option<&str>,
 ) -> Result<AdminFilePage, Error> {
     let checked = check(filter)?;
-    let after = read_cursor(cursor, parse_cursor)?;
+    let after = read_cursor(cursor, Key::parse)?;
     let owner = match &checked.owner {
         Some(email) => match owner_id(&state.db, email).await? {
             Some(id) => Some(id),
@@ -116,7 +112,7 @@ pub async fn list(
         .fetch_all(&state.db)
         .await
         .context("listing every user's files")?;
-    let next_cursor = next_page(&mut rows, PAGE_SIZE, |row| make_cursor(row, checked.sort));
+    let next_cursor = next_page(&mut rows, |row| cursor_of(row, checked.sort));
     Ok(AdminFilePage {
         files: rows
             .into_iter()
@@ -135,7 +131,7 @@ pub async fn list(
 fn list_query(
     checked: &Checked,
     owner: Option<Uuid>,
-    after: Option<(i64, Uuid)>,
+    after: Option<Key>,
 ) -> Result<QueryBuilder<'static, Postgres>, Error> {
     let mut query = QueryBuilder::<Postgres>::new(
         "select f.file_id as id, f.owner_id, f.object_key, f.name, f.content_type, f.size_bytes,
@@ -156,20 +152,16 @@ fn list_query(
             .push_bind(contains_pattern(name));
     }
     checked.days.push_conditions(&mut query, "f.created_at");
-    if let Some((key, id)) = after {
+    if let Some(after) = after {
         match checked.sort {
-            FileSort::Newest => {
-                let time = files::cursor_time(i128::from(key))
-                    .ok_or_else(|| Error::Malformed("invalid cursor".into()))?;
-                query
-                    .push(" and (f.created_at, f.file_id) < (")
-                    .push_bind(time)
-            }
+            FileSort::Newest => query
+                .push(" and (f.created_at, f.file_id) < (")
+                .push_bind(after.time()?),
             FileSort::Largest => query
                 .push(" and (f.size_bytes, f.file_id) < (")
-                .push_bind(key),
+                .push_bind(after.key),
         };
-        query.push(", ").push_bind(id).push(")");
+        query.push(", ").push_bind(after.id).push(")");
     }
     let order = match checked.sort {
         FileSort::Newest => "f.created_at desc, f.file_id desc",
@@ -177,11 +169,11 @@ fn list_query(
     };
     query
         .push(format!(" order by {order} limit "))
-        .push_bind(PAGE_SIZE + 1);
+        .push_bind(page::limit());
     Ok(query)
 }
 
-async fn owner_id(db: &PgPool, email: &str) -> anyhow::Result<Option<Uuid>> {
+async fn owner_id(db: &PgPool, email: &str) -> Result<Option<Uuid>, Error> {
     sqlx::query_scalar!(
         "select app_user_id from app_user where lower(email) = lower($1)",
         email
@@ -199,7 +191,7 @@ async fn find(db: &PgPool, id: &str) -> Result<FileRow, Error> {
 /// A short-lived URL that downloads any complete file under its name.
 pub async fn download_url(state: &AppState, admin: &Admin, file_id: &str) -> Result<String, Error> {
     let file = find(&state.db, file_id).await?;
-    let url = files::presign_download(state, &file).await?;
+    let url = file_actions::presign_download(state, &file).await?;
     admin
         .record(
             state,
@@ -232,7 +224,7 @@ pub async fn delete(
     let found = files::find_many(&state.db, &ids).await?;
     let mut deleted = Deleted { files: 0, bytes: 0 };
     for file in found {
-        if files::purge(state, &file, &admin.actor()).await? {
+        if file_actions::purge(state, &file, &admin.actor()).await? {
             deleted.files += 1;
             deleted.bytes += u64::try_from(file.size_bytes).unwrap_or(0);
         }

@@ -2,7 +2,7 @@
 //! (whose byte and file counters move with their files), the partial indexes of uploads in
 //! progress and of recent failures, and the daily upload rollup. Nothing counts a million rows.
 
-use anyhow::Context;
+use crate::backend::error::Context;
 use time::{Duration, OffsetDateTime};
 
 use super::Admin;

@@ -1,22 +1,21 @@
 //! Uploads in progress for admins: every `uploading` file with its age and the time before
 //! the sweeper aborts it, what S3 holds of one (asked on demand), and abort of all a user's.
 
-use anyhow::Context;
+use crate::backend::error::Context;
 use sqlx::{Postgres, QueryBuilder};
 use time::OffsetDateTime;
 
-use super::{next_page, read_cursor, Admin};
+use super::Admin;
 use crate::{
     backend::{
         audit::Event,
-        files::{make_cursor, parse_cursor, FileRow},
+        files::FileRow,
+        page::{self, next_page, read_cursor, Key},
         state::AppState,
         uploads, Error,
     },
     model::admin::{AdminUpload, AdminUploadPage, LandedParts},
 };
-
-pub const PAGE_SIZE: i64 = 50;
 
 #[derive(sqlx::FromRow)]
 struct UploadRow {
@@ -34,7 +33,7 @@ pub async fn list(
     owner: &str,
     cursor: Option<&str>,
 ) -> Result<AdminUploadPage, Error> {
-    let after = read_cursor(cursor, parse_cursor)?;
+    let after = read_cursor(cursor, Key::parse)?;
     let mut query = QueryBuilder::<Postgres>::new(
         "select f.file_id as id, f.owner_id, f.object_key, f.name, f.content_type, f.size_bytes,
                 f.status, f.s3_upload_id, f.part_size, f.part_count, f.failure_reason,
@@ -49,24 +48,24 @@ pub async fn list(
             .push_bind(owner.trim().to_owned())
             .push(")");
     }
-    if let Some((time, id)) = after {
+    if let Some(after) = after {
         query
             .push(" and (f.created_at, f.file_id) > (")
-            .push_bind(time)
+            .push_bind(after.time()?)
             .push(", ")
-            .push_bind(id)
+            .push_bind(after.id)
             .push(")");
     }
     query
         .push(" order by f.created_at, f.file_id limit ")
-        .push_bind(PAGE_SIZE + 1);
+        .push_bind(page::limit());
     let mut rows: Vec<UploadRow> = query
         .build_query_as()
         .fetch_all(&state.db)
         .await
         .context("listing uploads in progress")?;
-    let next_cursor = next_page(&mut rows, PAGE_SIZE, |row| {
-        make_cursor(row.file.created_at, row.file.id)
+    let next_cursor = next_page(&mut rows, |row| {
+        Key::at(row.file.created_at, row.file.id).to_string()
     });
     let now = OffsetDateTime::now_utc();
     let ttl = state.config.upload_ttl;

@@ -1,19 +1,20 @@
 //! Accounts for admins: a searchable, keyset-paged list; quota, role and disabled changes;
 //! and deleting an account with all its files, step by step.
 
-use anyhow::Context;
+use crate::backend::error::Context;
 use futures::{stream, StreamExt};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{contains_pattern, next_page, read_cursor, Admin};
+use super::Admin;
 use crate::{
     backend::{
         audit::Event,
-        files::{self, make_cursor, parse_cursor, FileRow},
+        file_actions,
+        files::{self, FileRow},
+        page::{self, contains_pattern, next_page, read_cursor, Key},
         state::AppState,
-        uploads,
         users::{self, Change, User},
         Error,
     },
@@ -24,8 +25,6 @@ use crate::{
     validate,
 };
 
-/// Accounts on one page of the list.
-pub const PAGE_SIZE: i64 = 50;
 /// Files one deletion step removes.
 pub const DELETE_BATCH: i64 = 200;
 /// S3 calls a deletion step makes at once.
@@ -77,32 +76,30 @@ pub async fn list(
     email: &str,
     cursor: Option<&str>,
 ) -> Result<AdminUserPage, Error> {
-    let after = read_cursor(cursor, parse_cursor)?;
+    let after = read_cursor(cursor, Key::parse)?;
     let mut query = QueryBuilder::<Postgres>::new(SELECT);
     if !email.trim().is_empty() {
         query
             .push(" and email ilike ")
             .push_bind(contains_pattern(email.trim()));
     }
-    if let Some((time, id)) = after {
+    if let Some(after) = after {
         query
             .push(" and (created_at, app_user_id) < (")
-            .push_bind(time)
+            .push_bind(after.time()?)
             .push(", ")
-            .push_bind(id)
+            .push_bind(after.id)
             .push(")");
     }
     query
         .push(" order by created_at desc, app_user_id desc limit ")
-        .push_bind(PAGE_SIZE + 1);
+        .push_bind(page::limit());
     let mut rows: Vec<AdminUserRow> = query
         .build_query_as()
         .fetch_all(&state.db)
         .await
         .context("listing users")?;
-    let next_cursor = next_page(&mut rows, PAGE_SIZE, |row| {
-        make_cursor(row.created_at, row.id)
-    });
+    let next_cursor = next_page(&mut rows, |row| Key::at(row.created_at, row.id).to_string());
     Ok(AdminUserPage {
         users: rows.into_iter().map(AdminUserRow::view).collect(),
         next_cursor,
@@ -232,7 +229,7 @@ async fn begin_deletion(state: &AppState, admin: &Admin, id: Uuid) -> Result<Use
     Ok(target)
 }
 
-async fn files_of(db: &PgPool, owner: Uuid) -> anyhow::Result<Vec<FileRow>> {
+async fn files_of(db: &PgPool, owner: Uuid) -> Result<Vec<FileRow>, Error> {
     sqlx::query_as!(
         FileRow,
         r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes,
@@ -255,7 +252,7 @@ async fn remove_files(state: &AppState, batch: &[FileRow]) -> Result<u64, Error>
     let outcomes: Vec<_> = stream::iter(batch.to_vec())
         .map(|file| {
             let state = state.clone();
-            async move { (file.id, uploads::discard_bytes(&state, &file).await) }
+            async move { (file.id, file_actions::discard_bytes(&state, &file).await) }
         })
         .buffer_unordered(DELETE_CONCURRENCY)
         .collect()
