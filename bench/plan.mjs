@@ -50,7 +50,8 @@ function describe(node) {
   const produced = /Scan|Sort/.test(node["Node Type"]) && node["Actual Rows"] !== undefined;
   if (produced) {
     const loops = node["Actual Loops"] ?? 1;
-    label += loops > 1 ? ` (${group(loops)} × ${group(node["Actual Rows"])} rows)` : ` (${group(node["Actual Rows"])} rows)`;
+    const rows = node["Actual Rows"];
+    label += loops > 1 ? ` (${group(loops)} × ${group(rows)} rows)` : ` (${group(rows)} ${rows === 1 ? "row" : "rows"})`;
   }
   return label;
 }
