@@ -47,7 +47,7 @@ cargo-tests:
 	cargo test -p app -p server
 
 # The browser's own scripts, by node alone (public/md5.js against node's crypto, the hashing
-# worker in a vm context).
+# worker in a vm context), and bench/plan.mjs's plan line on captured EXPLAIN output.
 js-tests:
 	node --test end2end/unit/
 

@@ -26,7 +26,7 @@ const md5Port = process.env.HAUL_E2E_MD5_PORT;
 // And a fourth that checks sizes only.
 const nonePort = process.env.HAUL_E2E_NONE_PORT;
 const root = path.resolve(__dirname, "..");
-// The machine's Chromium and the flags it needs here; shared with bench/upload-bench.mjs.
+// The machine's Chromium and the flags it needs here; shared with the benches (../bench/common.mjs).
 const chromium = JSON.parse(readFileSync(path.join(__dirname, "chromium.json"), "utf8"));
 
 export default defineConfig({

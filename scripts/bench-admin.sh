@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Admin dashboard benchmark (end2end/bench/admin-bench.mjs): seeds 10 000 users and 1 000 000
+# Admin dashboard benchmark (bench/admin-bench.mjs): seeds 10 000 users and 1 000 000
 # files into a fresh embedded stack and times the dashboard's queries. Expects the server
 # binary to be built (`make bench-admin` builds it). HAUL_BENCH_FILES=100000 for a quick run.
 set -euo pipefail
@@ -13,4 +13,4 @@ trap 'rm -rf "$BENCH_DIR"' EXIT
 
 export HAUL_BENCH_SERVER="$TARGET_DIR/debug/server"
 export HAUL_BENCH_TMP="$BENCH_DIR"
-node "$ROOT/end2end/bench/admin-bench.mjs"
+node "$ROOT/bench/admin-bench.mjs"

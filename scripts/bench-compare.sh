@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compares upload throughput of an earlier commit with the working tree: builds both, then runs
-# the benchmark (end2end/bench/upload-bench.mjs) alternately, RUNS times each, so that both
-# meet the same machine, and prints the median and range of each figure.
+# the benchmark (bench/upload-bench.mjs, or end2end/bench/upload-bench.mjs in commits from
+# before it moved) alternately, RUNS times each, so that both meet the same machine, and prints
+# the median and range of each figure.
 #   scripts/bench-compare.sh REV [RUNS]      (RUNS defaults to 5; HAUL_BENCH_MIB is honoured)
 set -euo pipefail
 REV="${1:?usage: scripts/bench-compare.sh REV [RUNS]}"
@@ -29,8 +30,22 @@ build() { # name
   cp "$CARGO_TARGET_DIR/debug/server" "$WORK/$1/server"
 }
 git -C "$ROOT" worktree add --detach "$WORK/tree" "$REV" >/dev/null 2>&1
-# The bench script finds playwright-core in end2end/node_modules.
+# Each tree's bench script finds playwright-core in its end2end/node_modules: one in
+# end2end/bench/ by Node's own search up the tree, one in bench/ through end2end/package.json.
 ln -s "$ROOT/end2end/node_modules" "$WORK/tree/end2end/node_modules"
+# The benches moved from end2end/bench/ to bench/: run whichever the tree has.
+bench_script() { # tree
+  local dir
+  for dir in bench end2end/bench; do
+    if [[ -f "$1/$dir/upload-bench.mjs" ]]; then echo "$1/$dir/upload-bench.mjs"; return; fi
+  done
+  echo "bench-compare: no upload-bench.mjs in $1/bench or $1/end2end/bench" >&2
+  return 1
+}
+declare -A SCRIPT
+for name in old new; do
+  SCRIPT[$name]="$(bench_script "${TREE[$name]}")"
+done
 echo "bench-compare: building $REV" >&2
 build old
 echo "bench-compare: building the working tree" >&2
@@ -41,7 +56,7 @@ run() { # name
   scratch="$(mktemp -d "$WORK/run.XXXXXX")"
   chmod 711 "$scratch"
   HAUL_BENCH_SERVER="$WORK/$1/server" HAUL_BENCH_SITE_ROOT="${TREE[$1]}/target/site" \
-    HAUL_BENCH_TMP="$scratch" node "${TREE[$1]}/end2end/bench/upload-bench.mjs" >"$scratch.log" 2>&1 \
+    HAUL_BENCH_TMP="$scratch" node "${SCRIPT[$1]}" >"$scratch.log" 2>&1 \
     || { cat "$scratch.log" >&2; exit 1; }
   # One line per run: name, curl MiB/s, Haul MiB/s, ratio %.
   awk -v name="$1" '/^curl \(/ {c=$5} /^browser \(/ {b=$4} /throughput:/ {r=$5} END {print name, c, b, r}' \

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Upload benchmark: curl vs Haul in headless Chromium against the embedded local stack
-# (end2end/bench/upload-bench.mjs, one run), on loopback 3 times in each integrity mode
+# (bench/upload-bench.mjs, one run), on loopback 3 times in each integrity mode
 # (HAUL_S3_CHECKSUM sha256, md5 and none, taking turns run by run; HAUL_BENCH_MODES picks
 # them), a row per mode, and 3 more for Haul's memory during a 4 GiB upload (sha256)
-# (end2end/bench/loopback.mjs), then through a WAN-shaped link: one 1 GiB
+# (bench/loopback.mjs), then through a WAN-shaped link: one 1 GiB
 # file and 4 files of 256 MiB at once, 3 times each, and curl and Haul at 1, 4 and 6 parts in
-# flight and 16 and 64 MiB parts (end2end/bench/wan.mjs, in HAUL_BENCH_CHECKSUM's mode, default
+# flight and 16 and 64 MiB parts (bench/wan.mjs, in HAUL_BENCH_CHECKSUM's mode, default
 # sha256; HAUL_BENCH_WAN=0 skips it).
-# Between them, end2end/bench/plan-bench.mjs times signing every part of a 50 GiB upload.
-# HAUL_BENCH_SEND=1 adds end2end/bench/send-bench.mjs, which compares ways of sending parts from
-# Chromium (XHR, fetch, reading each slice first) by its CPU, and end2end/bench/hash-bench.mjs,
+# Between them, bench/plan-bench.mjs times signing every part of a 50 GiB upload.
+# HAUL_BENCH_SEND=1 adds bench/send-bench.mjs, which compares ways of sending parts from
+# Chromium (XHR, fetch, reading each slice first) by its CPU, and bench/hash-bench.mjs,
 # which splits the CPU of hashing parts into reading and SHA-256 (about a minute more).
 # Expects the server binary and target/site to be built (`make bench` builds them).
 # HAUL_BENCH_MIB=64 HAUL_BENCH_MEMORY_MIB=0 for a quick loopback run; the defaults are 1024 and
@@ -31,12 +31,12 @@ export HAUL_BENCH_TMP="$BENCH_DIR"
 # Each size of test file is written once and used by every run that needs it.
 export HAUL_BENCH_FILES_DIR="$BENCH_DIR/files"
 mkdir "$HAUL_BENCH_FILES_DIR"
-node "$ROOT/end2end/bench/loopback.mjs"
+node "$ROOT/bench/loopback.mjs"
 if [[ "${HAUL_BENCH_SEND:-0}" == 1 ]]; then
-  node "$ROOT/end2end/bench/send-bench.mjs"
-  node "$ROOT/end2end/bench/hash-bench.mjs"
+  node "$ROOT/bench/send-bench.mjs"
+  node "$ROOT/bench/hash-bench.mjs"
 fi
-node "$ROOT/end2end/bench/plan-bench.mjs"
+node "$ROOT/bench/plan-bench.mjs"
 if [[ "${HAUL_BENCH_WAN:-1}" != 0 ]]; then
-  node "$ROOT/end2end/bench/wan.mjs"
+  node "$ROOT/bench/wan.mjs"
 fi

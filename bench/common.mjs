@@ -3,6 +3,7 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -119,10 +120,20 @@ export function makeRandomFile(file, bytes) {
   if (made.status !== 0) throw new Error(`could not write ${file}`);
 }
 
-/** The machine's Chromium with the end-to-end tests' flags (end2end/chromium.json), headless;
- * CHROMIUM overrides the executable. `chromium` is playwright-core's launcher. */
-export function launchChromium(chromium) {
-  const settings = JSON.parse(fs.readFileSync(new URL("../chromium.json", import.meta.url), "utf8"));
+// playwright-core is installed with the end-to-end tests' packages, in end2end/node_modules
+// (`npm ci` there, by scripts/tools.sh). Node looks for a bare `import "playwright-core"` in
+// node_modules folders above the importing file only, so from bench/ it would not find it, and
+// NODE_PATH does not apply to `import`. A require made for end2end/package.json resolves as the
+// tests do, from any working directory, with the one lock file and the one install. It is
+// resolved when a browser is launched, so the benches that need none (admin-bench.mjs,
+// plan-bench.mjs) run without those packages installed.
+const requireFromEnd2end = createRequire(new URL("../end2end/package.json", import.meta.url));
+
+/** The machine's Chromium with the end-to-end tests' flags (end2end/chromium.json), headless,
+ * by playwright-core's launcher; CHROMIUM overrides the executable. */
+export function launchChromium() {
+  const { chromium } = requireFromEnd2end("playwright-core");
+  const settings = JSON.parse(fs.readFileSync(new URL("../end2end/chromium.json", import.meta.url), "utf8"));
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? settings.executablePath,
     headless: true,

@@ -12,7 +12,6 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { chromium } from "playwright-core";
 import { launchChromium, makeRandomFile } from "./common.mjs";
 import { cpuOf, processesBelow } from "./procfs.mjs";
 import { fixed2, spread } from "./runs.mjs";
@@ -21,7 +20,7 @@ const MIB = 1024 * 1024;
 const mib = Number(process.env.HAUL_HASH_MIB ?? "512");
 const runs = Number(process.env.HAUL_HASH_RUNS ?? "3");
 const PART = 16 * MIB;
-const HASH_WORKER = fs.readFileSync(new URL("../../public/hash-worker.js", import.meta.url), "utf8");
+const HASH_WORKER = fs.readFileSync(new URL("../public/hash-worker.js", import.meta.url), "utf8");
 
 // The halves, each a worker answering { id, blob } like hash-worker.js: its own `read` alone
 // (the script is imported, so its reading is measured, not a copy), or the digest alone of one
@@ -84,7 +83,7 @@ async function main() {
   const file = path.join(process.env.HAUL_BENCH_TMP, `hash-${mib}MiB.bin`);
   makeRandomFile(file, mib * MIB);
   const server = await startServer();
-  const browser = await launchChromium(chromium);
+  const browser = await launchChromium();
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${server.address().port}/`);
   await page.locator("#file").setInputFiles(file);

@@ -14,7 +14,6 @@
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { chromium } from "playwright-core";
 import { launchChromium, makeRandomFile } from "./common.mjs";
 import { cpuOf, processesBelow } from "./procfs.mjs";
 import { fixed2, spread } from "./runs.mjs";
@@ -99,7 +98,7 @@ async function main() {
   const file = path.join(process.env.HAUL_BENCH_TMP, `send-${mib}MiB.bin`);
   makeRandomFile(file, mib * MIB);
   const sink = await startSink();
-  const browser = await launchChromium(chromium);
+  const browser = await launchChromium();
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${sink.address().port}/`);
   await page.locator("#file").setInputFiles(file);

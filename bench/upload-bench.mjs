@@ -14,7 +14,7 @@
 // CHROMIUM (browser executable),
 // HAUL_BENCH_PARALLEL (parts in flight, default 4), HAUL_BENCH_PART (part size, default 16MiB),
 // HAUL_BENCH_MBIT and HAUL_BENCH_RTT_MS: both S3 runs go through a WAN-shaped link of that
-// rate (each direction, shared by all connections) and round trip (end2end/bench/shaper.mjs),
+// rate (each direction, shared by all connections) and round trip (bench/shaper.mjs),
 // HAUL_BENCH_CHECKSUM (sha256, md5 or none; default sha256): the server's HAUL_S3_CHECKSUM,
 // what each part URL is signed for; curl hashes each part as the browser then does (SHA-256;
 // SHA-256 and MD5; nothing). The server runs with HAUL_S3_PROBE=false, so no run pays for the
@@ -26,8 +26,6 @@ import { execFileSync, spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-// Resolved from end2end/node_modules, next to this directory, whatever the working directory.
-import { chromium } from "playwright-core";
 import {
   apiClient as sharedClient,
   freePort,
@@ -115,7 +113,7 @@ async function startHaul(port, extraEnv = {}) {
   });
 }
 
-/** Starts end2end/bench/shaper.mjs in front of 127.0.0.1:`upstreamPort`; `command("reset")`
+/** Starts bench/shaper.mjs in front of 127.0.0.1:`upstreamPort`; `command("reset")`
  * and `command("stats")` talk to it. */
 async function startShaper(upstreamPort) {
   const child = spawn(
@@ -336,7 +334,7 @@ async function runCurl(base, file) {
 /** Headless Chromium on the upload page, signed in as a fresh account, with PARALLEL parts in
  * flight per file. */
 async function openUploadPage(base) {
-  browser = await launchChromium(chromium);
+  browser = await launchChromium();
   const context = await browser.newContext();
   // The context's request client shares its cookie jar with the page: this signs the page in.
   const signedUp = await context.request.post(`${base}/api/sign_up`, {
@@ -517,7 +515,7 @@ async function main() {
   log("browser run");
   const haul = await runBrowser(base, files);
   printTable(curl, haul);
-  // For scripts that gather several runs (end2end/bench/wan.mjs).
+  // For scripts that gather several runs (bench/wan.mjs).
   console.log(`RESULT ${JSON.stringify({ checksum: CHECKSUM, curl, haul })}`);
 }
 

@@ -1,4 +1,4 @@
-// The WAN-shaped benchmark (upload-bench.mjs through end2end/bench/shaper.mjs, a fresh server
+// The WAN-shaped benchmark (upload-bench.mjs through bench/shaper.mjs, a fresh server
 // each run):
 // 1. the targets: Haul uploads one 1 GiB file, then 4 files of 256 MiB at once, TARGET_RUNS
 //    times each; the median and range of its share of the link are printed;
