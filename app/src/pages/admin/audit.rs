@@ -46,23 +46,18 @@ pub fn AuditPage() -> impl IntoView {
         <Title text="Audit log — Admin — Haul"/>
         <h1>"Audit log"</h1>
         <AuditFilters url/>
-        {loaded(
-            page,
-            move |page| {
-                view! {
-                    <ListTable
-                        items=page.entries
-                        columns=&[Shown("When"), Shown("Who"), Shown("Action"), Shown("Account"),
-                            Shown("File"), Shown("From"), Shown("Detail")]
-                        row=|entry: AuditEntry| view! { <AuditRow entry/> }
-                        class="admin-table"
-                        label="Audit log"
-                        empty="Nothing recorded matches."
-                    />
-                    <Pager url next=page.next_cursor/>
-                }
-            },
-        )}
+        {loaded(page, move |page| view! {
+            <ListTable
+                items=page.entries
+                columns=&[Shown("When"), Shown("Who"), Shown("Action"), Shown("Account"),
+                    Shown("File"), Shown("From"), Shown("Detail")]
+                row=|entry: AuditEntry| view! { <AuditRow entry/> }
+                class="admin-table"
+                label="Audit log"
+                empty="Nothing recorded matches."
+            />
+            <Pager url next=page.next_cursor/>
+        })}
     }
 }
 

@@ -67,24 +67,19 @@ pub fn FilesPage() -> impl IntoView {
         <Filters url/>
         <ActionErrors actions/>
         <BulkDelete actions/>
-        {loaded(
-            page,
-            move |page| {
-                view! {
-                    <ListTable
-                        items=page.files
-                        columns=&[Hidden("Select"), Shown("Owner"), Shown("Name"), Shown("Size"),
-                            Shown("Type"), Shown("Status"), Shown("Created"),
-                            Shown("Completed"), Shown("Checksum"), Hidden("Actions")]
-                        row=move |file: AdminFile| view! { <FileRow file actions/> }
-                        class="admin-table"
-                        label="Files"
-                        empty="No files match."
-                    />
-                    <Pager url next=page.next_cursor/>
-                }
-            },
-        )}
+        {loaded(page, move |page| view! {
+            <ListTable
+                items=page.files
+                columns=&[Hidden("Select"), Shown("Owner"), Shown("Name"), Shown("Size"),
+                    Shown("Type"), Shown("Status"), Shown("Created"),
+                    Shown("Completed"), Shown("Checksum"), Hidden("Actions")]
+                row=move |file: AdminFile| view! { <FileRow file actions/> }
+                class="admin-table"
+                label="Files"
+                empty="No files match."
+            />
+            <Pager url next=page.next_cursor/>
+        })}
     }
 }
 

@@ -68,23 +68,18 @@ pub fn UploadsPage() -> impl IntoView {
         </FilterForm>
         {move || error().map(|error| view! { <ErrorView error/> })}
         {move || aborted().map(|text| view! { <p class="notice" role="status">{text}</p> })}
-        {loaded(
-            page,
-            move |page| {
-                view! {
-                    <ListTable
-                        items=page.uploads
-                        columns=&[Shown("Owner"), Shown("Name"), Shown("Size"), Shown("Parts"),
-                            Shown("Age"), Shown("Aborted in"), Hidden("Actions")]
-                        row=move |upload: AdminUpload| view! { <UploadRow upload actions/> }
-                        class="admin-table"
-                        label="Uploads in progress"
-                        empty="No uploads in progress."
-                    />
-                    <Pager url next=page.next_cursor/>
-                }
-            },
-        )}
+        {loaded(page, move |page| view! {
+            <ListTable
+                items=page.uploads
+                columns=&[Shown("Owner"), Shown("Name"), Shown("Size"), Shown("Parts"),
+                    Shown("Age"), Shown("Aborted in"), Hidden("Actions")]
+                row=move |upload: AdminUpload| view! { <UploadRow upload actions/> }
+                class="admin-table"
+                label="Uploads in progress"
+                empty="No uploads in progress."
+            />
+            <Pager url next=page.next_cursor/>
+        })}
     }
 }
 

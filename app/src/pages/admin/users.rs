@@ -71,24 +71,19 @@ pub fn UsersPage() -> impl IntoView {
         </FilterForm>
         {move || error().map(|error| view! { <ErrorView error/> })}
         {move || actions.notice.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
-        {loaded(
-            page,
-            move |page| {
-                view! {
-                    <ListTable
-                        items=page.users
-                        columns=&[Shown("Email"), Shown("Role"), Shown("Files"),
-                            Shown("Used / reserved / quota"), Shown("Created"),
-                            Shown("Last sign-in"), Shown("Disabled"), Hidden("Actions")]
-                        row=move |user: AdminUser| view! { <UserRow user actions/> }
-                        class="admin-table"
-                        label="Users"
-                        empty="No accounts match."
-                    />
-                    <Pager url next=page.next_cursor/>
-                }
-            },
-        )}
+        {loaded(page, move |page| view! {
+            <ListTable
+                items=page.users
+                columns=&[Shown("Email"), Shown("Role"), Shown("Files"),
+                    Shown("Used / reserved / quota"), Shown("Created"),
+                    Shown("Last sign-in"), Shown("Disabled"), Hidden("Actions")]
+                row=move |user: AdminUser| view! { <UserRow user actions/> }
+                class="admin-table"
+                label="Users"
+                empty="No accounts match."
+            />
+            <Pager url next=page.next_cursor/>
+        })}
     }
 }
 
