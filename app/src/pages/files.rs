@@ -1,6 +1,7 @@
-//! "My files": the caller's files from PostgreSQL, newest first, with download, rename and
-//! delete, and their storage use against the quota. Unfinished uploads show how much landed,
-//! with Resume and Discard; uploads this tab is running show live progress.
+//! "My files": the caller's files from PostgreSQL, newest first, a page at a time (the cursor
+//! in the URL), with download, rename and delete, and their storage use against the quota.
+//! Unfinished uploads show how much landed, with Resume and Discard; uploads this tab is
+//! running show live progress.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,7 +12,13 @@ use crate::{
         files::{list_files, DeleteFile, DownloadUrl, RenameFile},
         uploads::{uploaded_parts, AbortUpload},
     },
-    components::{error_view::ErrorView, require_user::RequireUser},
+    components::{
+        error_view::ErrorView,
+        list::{ListUrl, Pager},
+        loaded::loaded,
+        require_user::RequireUser,
+        table::{Column::Shown, ListTable},
+    },
     format::{bytes, percent},
     model::{FilePage, FileStatus, FileView, UserView},
     upload::queue::{Phase, Queue},
@@ -27,25 +34,22 @@ pub fn FilesPage() -> impl IntoView {
 
 #[component]
 fn FileList() -> impl IntoView {
-    let cursor = RwSignal::new(None::<String>);
+    let url = ListUrl::new("/files", &[]);
     let delete = ServerAction::<DeleteFile>::new();
     let rename = ServerAction::<RenameFile>::new();
     let download = ServerAction::<DownloadUrl>::new();
     let discard = ServerAction::<AbortUpload>::new();
     let queue = expect_context::<Queue>();
     // Read again when a file changes here, or an upload this tab runs completes.
-    let page = Resource::new(
-        move || {
-            (
-                cursor.get(),
-                delete.version().get(),
-                rename.version().get(),
-                discard.version().get(),
-                queue.completed.get(),
-            )
-        },
-        |(cursor, ..)| list_files(cursor),
-    );
+    let reload = move || {
+        (
+            delete.version().get(),
+            rename.version().get(),
+            discard.version().get(),
+            queue.completed.get(),
+        )
+    };
+    let page = url.resource(|| (), reload, |(), cursor| list_files(cursor));
     // The URL comes back from the server; going there downloads (Content-Disposition).
     Effect::new(move || {
         if let Some(Ok(url)) = download.value().get() {
@@ -72,15 +76,7 @@ fn FileList() -> impl IntoView {
             <A href="/upload" attr:class="button">"Upload files"</A>
         </div>
         {move || action_error().map(|error| view! { <ErrorView error/> })}
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
-                page.get()
-                    .map(|result| match result {
-                        Ok(page) => view! { <Listing page cursor actions/> }.into_any(),
-                        Err(error) => view! { <ErrorView error/> }.into_any(),
-                    })
-            }}
-        </Transition>
+        {loaded(page, move |page| view! { <Listing page url actions/> })}
     }
 }
 
@@ -93,57 +89,36 @@ struct Actions {
     queue: Queue,
 }
 
+/// A page of files: the storage use, the files (or how to upload the first one), and links
+/// to older files and back to the newest.
 #[component]
-fn Listing(page: FilePage, cursor: RwSignal<Option<String>>, actions: Actions) -> impl IntoView {
+fn Listing(page: FilePage, url: ListUrl, actions: Actions) -> impl IntoView {
     let FilePage {
         files,
         next_cursor,
         usage,
     } = page;
-    let first_page = cursor.get_untracked().is_none();
+    let files = if files.is_empty() && url.on_first_page() {
+        view! {
+            <p class="empty">"No files yet. " <A href="/upload">"Upload your first file"</A> "."</p>
+        }
+        .into_any()
+    } else {
+        view! {
+            <ListTable
+                items=files
+                columns=&[Shown("Name"), Shown("Size"), Shown("Type"), Shown("Uploaded"),
+                    Shown("Status"), Shown("Checksum (SHA-256)"), Shown("Actions")]
+                row=move |file: FileView| view! { <FileRow file actions/> }
+                class="files"
+            />
+        }
+        .into_any()
+    };
     view! {
         <Usage usage/>
-        {if files.is_empty() && first_page {
-            view! {
-                <p class="empty">"No files yet. " <A href="/upload">"Upload your first file"</A> "."</p>
-            }
-                .into_any()
-        } else {
-            view! {
-                <table class="files">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Name"</th>
-                            <th scope="col">"Size"</th>
-                            <th scope="col">"Type"</th>
-                            <th scope="col">"Uploaded"</th>
-                            <th scope="col">"Status"</th>
-                            <th scope="col">"Checksum (SHA-256)"</th>
-                            <th scope="col">"Actions"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {files.into_iter().map(|file| view! { <FileRow file actions/> }).collect_view()}
-                    </tbody>
-                </table>
-            }
-                .into_any()
-        }}
-        <nav class="pager" aria-label="Pages">
-            <Show when=move || !first_page>
-                <button type="button" class="button secondary" on:click=move |_| cursor.set(None)>
-                    "Newest files"
-                </button>
-            </Show>
-            {next_cursor
-                .map(|next| {
-                    view! {
-                        <button type="button" class="button secondary" on:click=move |_| cursor.set(Some(next.clone()))>
-                            "Older files"
-                        </button>
-                    }
-                })}
-        </nav>
+        {files}
+        <Pager url next=next_cursor first_label="Newest files" next_label="Older files"/>
     }
 }
 

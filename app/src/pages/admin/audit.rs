@@ -3,12 +3,15 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
 
-use super::{files::Pager, page_link, query_param, when};
+use super::when;
 use crate::{
     api::admin::admin_audit,
-    components::loaded::loaded,
+    components::{
+        list::{FilterForm, ListUrl, Pager},
+        loaded::loaded,
+        table::{Column::Shown, ListTable},
+    },
     model::admin::{AuditEntry, AuditFilter},
 };
 
@@ -31,125 +34,71 @@ const ACTIONS: &[&str] = &[
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    let (actor, action, from, to, cursor) = (
-        query_param("actor"),
-        query_param("action"),
-        query_param("from"),
-        query_param("to"),
-        query_param("cursor"),
-    );
-    let filter = Memo::new(move |_| AuditFilter {
-        actor: actor.get(),
-        action: action.get(),
-        from: from.get(),
-        to: to.get(),
-    });
-    let page = Resource::new(
-        move || (filter.get(), cursor.get()),
-        |(filter, cursor)| async move {
-            admin_audit(filter, Some(cursor).filter(|c| !c.is_empty())).await
-        },
-    );
-    let link = move |c: &str| {
-        let f = filter.get();
-        page_link(
-            "/admin/audit",
-            &[
-                ("actor", f.actor),
-                ("action", f.action),
-                ("from", f.from),
-                ("to", f.to),
-            ],
-            c,
-        )
+    let url = ListUrl::new("/admin/audit", &["actor", "action", "from", "to"]);
+    let filter = move || AuditFilter {
+        actor: url.param("actor"),
+        action: url.param("action"),
+        from: url.param("from"),
+        to: url.param("to"),
     };
+    let page = url.resource(filter, || (), admin_audit);
     view! {
         <Title text="Audit log — Admin — Haul"/>
         <h1>"Audit log"</h1>
-        <AuditFilters actor action from to/>
-        {loaded(
-            page,
-            move |page| {
-                let next = page.next_cursor.as_deref().map(link);
-                let first = (!cursor.get().is_empty()).then(|| link(""));
-                view! {
-                    <AuditTable entries=page.entries/>
-                    <Pager next first/>
-                }
-            },
-        )}
+        <AuditFilters url/>
+        {loaded(page, move |page| view! {
+            <ListTable
+                items=page.entries
+                columns=&[Shown("When"), Shown("Who"), Shown("Action"), Shown("Account"),
+                    Shown("File"), Shown("From"), Shown("Detail")]
+                row=|entry: AuditEntry| view! { <AuditRow entry/> }
+                class="admin-table"
+                label="Audit log"
+                empty="Nothing recorded matches."
+            />
+            <Pager url next=page.next_cursor/>
+        })}
     }
 }
 
 #[component]
-fn AuditTable(entries: Vec<AuditEntry>) -> impl IntoView {
-    if entries.is_empty() {
-        return view! { <p>"Nothing recorded matches."</p> }.into_any();
-    }
+fn AuditRow(entry: AuditEntry) -> impl IntoView {
     view! {
-        <table class="admin-table" aria-label="Audit log">
-            <thead>
-                <tr>
-                    <th scope="col">"When"</th>
-                    <th scope="col">"Who"</th>
-                    <th scope="col">"Action"</th>
-                    <th scope="col">"Account"</th>
-                    <th scope="col">"File"</th>
-                    <th scope="col">"From"</th>
-                    <th scope="col">"Detail"</th>
-                </tr>
-            </thead>
-            <tbody>
-                {entries
-                    .into_iter()
-                    .map(|entry| {
-                        view! {
-                            <tr>
-                                <td class="secondary">{when(&entry.at)}</td>
-                                <td>{entry.actor.unwrap_or_else(|| "system".into())}</td>
-                                <td>{entry.action}</td>
-                                <td>{entry.target}</td>
-                                <td class="secondary">{entry.target_file}</td>
-                                <td class="secondary">{entry.ip}</td>
-                                <td class="secondary detail">{entry.detail}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        <tr>
+            <td class="secondary">{when(&entry.at)}</td>
+            <td>{entry.actor.unwrap_or_else(|| "system".into())}</td>
+            <td>{entry.action}</td>
+            <td>{entry.target}</td>
+            <td class="secondary">{entry.target_file}</td>
+            <td class="secondary">{entry.ip}</td>
+            <td class="secondary detail">{entry.detail}</td>
+        </tr>
     }
-    .into_any()
 }
 
-/// The filter form: a GET to this page, so the filters land in the URL.
+/// The filter form's fields.
 #[component]
-fn AuditFilters(
-    actor: Memo<String>,
-    action: Memo<String>,
-    from: Memo<String>,
-    to: Memo<String>,
-) -> impl IntoView {
+fn AuditFilters(url: ListUrl) -> impl IntoView {
+    let param = move |name: &'static str| move || url.param(name);
     view! {
-    <Form method="GET" action="/admin/audit" attr:class="filters" attr:aria-label="Filter the log">
-        <label>
-            "Actor's email " <input type="email" name="actor" prop:value=move || actor.get()/>
-        </label>
-        <label>
-            "Action "
-            <select name="action">
-                <option value="">"Any"</option>
-                {ACTIONS
-                    .iter()
-                    .map(|name| {
-                        view! { <option value=*name selected=move || action.get() == *name>{*name}</option> }
-                    })
-                    .collect_view()}
-            </select>
-        </label>
-        <label>"From " <input type="date" name="from" prop:value=move || from.get()/></label>
-        <label>"To " <input type="date" name="to" prop:value=move || to.get()/></label>
-        <button type="submit" class="button">"Filter"</button>
-    </Form>
+        <FilterForm url label="Filter the log">
+            <label>
+                "Actor's email " <input type="email" name="actor" prop:value=param("actor")/>
+            </label>
+            <label>
+                "Action "
+                <select name="action">
+                    <option value="">"Any"</option>
+                    {ACTIONS
+                        .iter()
+                        .map(|name| {
+                            view! { <option value=*name selected=move || url.param("action") == *name>{*name}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>"From " <input type="date" name="from" prop:value=param("from")/></label>
+            <label>"To " <input type="date" name="to" prop:value=param("to")/></label>
+        </FilterForm>
     }
 }

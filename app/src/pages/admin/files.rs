@@ -5,12 +5,19 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
 
-use super::{page_link, query_param, when};
+use super::when;
 use crate::{
     api::admin::{admin_files, AdminAbortUpload, AdminDeleteFiles, AdminDownloadUrl},
-    components::{error_view::ErrorView, loaded::loaded},
+    components::{
+        error_view::ErrorView,
+        list::{FilterForm, ListUrl, Pager},
+        loaded::loaded,
+        table::{
+            Column::{Hidden, Shown},
+            ListTable,
+        },
+    },
     format::bytes,
     model::{
         admin::{AdminFile, FileFilter},
@@ -18,46 +25,25 @@ use crate::{
     },
 };
 
-/// The filters as they stand in the URL.
-fn filter_from_url() -> (Memo<FileFilter>, Memo<String>) {
-    let (owner, status, name, from, to, sort) = (
-        query_param("owner"),
-        query_param("status"),
-        query_param("name"),
-        query_param("from"),
-        query_param("to"),
-        query_param("sort"),
-    );
-    let filter = Memo::new(move |_| FileFilter {
-        owner: owner.get(),
-        status: status.get(),
-        name: name.get(),
-        from: from.get(),
-        to: to.get(),
-        sort: sort.get(),
-    });
-    (filter, query_param("cursor"))
-}
-
 #[component]
 pub fn FilesPage() -> impl IntoView {
-    let (filter, cursor) = filter_from_url();
+    let url = ListUrl::new(
+        "/admin/files",
+        &["owner", "status", "name", "from", "to", "sort"],
+    );
     let delete = ServerAction::<AdminDeleteFiles>::new();
     let abort = ServerAction::<AdminAbortUpload>::new();
     let download = ServerAction::<AdminDownloadUrl>::new();
-    let page = Resource::new(
-        move || {
-            (
-                filter.get(),
-                cursor.get(),
-                delete.version().get(),
-                abort.version().get(),
-            )
-        },
-        |(filter, cursor, _, _)| async move {
-            admin_files(filter, Some(cursor).filter(|c| !c.is_empty())).await
-        },
-    );
+    let filter = move || FileFilter {
+        owner: url.param("owner"),
+        status: url.param("status"),
+        name: url.param("name"),
+        from: url.param("from"),
+        to: url.param("to"),
+        sort: url.param("sort"),
+    };
+    let reload = move || (delete.version().get(), abort.version().get());
+    let page = url.resource(filter, reload, admin_files);
     Effect::new(move || {
         if let Some(Ok(url)) = download.value().get() {
             let _ = window().location().set_href(&url);
@@ -78,36 +64,23 @@ pub fn FilesPage() -> impl IntoView {
     view! {
         <Title text="Files — Admin — Haul"/>
         <h1>"Files"</h1>
-        <Filters filter/>
+        <Filters url/>
         <ActionErrors actions/>
         <BulkDelete actions/>
-        {loaded(
-            page,
-            move |page| {
-                let next = page.next_cursor.map(|c| next_link(&filter.get(), &c));
-                let first = (!cursor.get().is_empty()).then(|| next_link(&filter.get(), ""));
-                view! {
-                    <FileTable files=page.files actions/>
-                    <Pager next first/>
-                }
-            },
-        )}
+        {loaded(page, move |page| view! {
+            <ListTable
+                items=page.files
+                columns=&[Hidden("Select"), Shown("Owner"), Shown("Name"), Shown("Size"),
+                    Shown("Type"), Shown("Status"), Shown("Created"),
+                    Shown("Completed"), Shown("Checksum"), Hidden("Actions")]
+                row=move |file: AdminFile| view! { <FileRow file actions/> }
+                class="admin-table"
+                label="Files"
+                empty="No files match."
+            />
+            <Pager url next=page.next_cursor/>
+        })}
     }
-}
-
-fn next_link(filter: &FileFilter, cursor: &str) -> String {
-    page_link(
-        "/admin/files",
-        &[
-            ("owner", filter.owner.clone()),
-            ("status", filter.status.clone()),
-            ("name", filter.name.clone()),
-            ("from", filter.from.clone()),
-            ("to", filter.to.clone()),
-            ("sort", filter.sort.clone()),
-        ],
-        cursor,
-    )
 }
 
 #[derive(Clone, Copy)]
@@ -119,25 +92,25 @@ struct Actions {
     selected: RwSignal<BTreeMap<String, u64>>,
 }
 
-/// The filter form: a GET to this page, so the filters land in the URL.
+/// The filter form's fields.
 #[component]
-fn Filters(filter: Memo<FileFilter>) -> impl IntoView {
-    let current = move || filter.get();
+fn Filters(url: ListUrl) -> impl IntoView {
+    let param = move |name: &'static str| move || url.param(name);
     view! {
-        <Form method="GET" action="/admin/files" attr:class="filters" attr:aria-label="Filter files">
+        <FilterForm url label="Filter files" clear=true>
             <label>
                 "Owner's email "
-                <input type="email" name="owner" prop:value=move || current().owner/>
+                <input type="email" name="owner" prop:value=param("owner")/>
             </label>
             <label>
                 "Status "
-                <select name="status" prop:value=move || current().status>
+                <select name="status" prop:value=param("status")>
                     <option value="">"Any"</option>
                     {[FileStatus::Uploading, FileStatus::Complete, FileStatus::Failed, FileStatus::Aborted]
                         .into_iter()
                         .map(|status| {
                             view! {
-                                <option value=status.as_str() selected=move || current().status == status.as_str()>
+                                <option value=status.as_str() selected=move || url.param("status") == status.as_str()>
                                     {status.label()}
                                 </option>
                             }
@@ -147,24 +120,22 @@ fn Filters(filter: Memo<FileFilter>) -> impl IntoView {
             </label>
             <label>
                 "Name contains "
-                <input type="search" name="name" minlength="3" prop:value=move || current().name/>
+                <input type="search" name="name" minlength="3" prop:value=param("name")/>
             </label>
             <label>
-                "From " <input type="date" name="from" prop:value=move || current().from/>
+                "From " <input type="date" name="from" prop:value=param("from")/>
             </label>
             <label>
-                "To " <input type="date" name="to" prop:value=move || current().to/>
+                "To " <input type="date" name="to" prop:value=param("to")/>
             </label>
             <label>
                 "Sort "
-                <select name="sort" prop:value=move || current().sort>
-                    <option value="newest" selected=move || current().sort != "largest">"Newest first"</option>
-                    <option value="largest" selected=move || current().sort == "largest">"Largest first"</option>
+                <select name="sort" prop:value=param("sort")>
+                    <option value="newest" selected=move || url.param("sort") != "largest">"Newest first"</option>
+                    <option value="largest" selected=move || url.param("sort") == "largest">"Largest first"</option>
                 </select>
             </label>
-            <button type="submit" class="button">"Filter"</button>
-            <A href="/admin/files">"Clear"</A>
-        </Form>
+        </FilterForm>
     }
 }
 
@@ -215,35 +186,6 @@ fn BulkDelete(actions: Actions) -> impl IntoView {
             </button>
         </p>
     }
-}
-
-#[component]
-fn FileTable(files: Vec<AdminFile>, actions: Actions) -> impl IntoView {
-    if files.is_empty() {
-        return view! { <p>"No files match."</p> }.into_any();
-    }
-    view! {
-        <table class="admin-table" aria-label="Files">
-            <thead>
-                <tr>
-                    <th scope="col"><span class="visually-hidden">"Select"</span></th>
-                    <th scope="col">"Owner"</th>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"Size"</th>
-                    <th scope="col">"Type"</th>
-                    <th scope="col">"Status"</th>
-                    <th scope="col">"Created"</th>
-                    <th scope="col">"Completed"</th>
-                    <th scope="col">"Checksum"</th>
-                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>
-                {files.into_iter().map(|file| view! { <FileRow file actions/> }).collect_view()}
-            </tbody>
-        </table>
-    }
-    .into_any()
 }
 
 #[component]
@@ -344,16 +286,5 @@ fn RowActions(
             <button type="button" class="link" aria-label=format!("Abort {name}") on:click=on_abort>"Abort"</button>
         })}
         <button type="button" class="link danger" aria-label=format!("Delete {name}") on:click=on_delete>"Delete"</button>
-    }
-}
-
-/// Links to the next page and back to the first.
-#[component]
-pub fn Pager(next: Option<String>, first: Option<String>) -> impl IntoView {
-    view! {
-        <nav class="pager" aria-label="Pages">
-            {first.map(|href| view! { <A href=href>"First page"</A> })}
-            {next.map(|href| view! { <A href=href>"Next page"</A> })}
-        </nav>
     }
 }

@@ -1,5 +1,6 @@
-//! The admin dashboard's frame: only admins see its pages (others get "Not allowed" with a
-//! 403, strangers are sent to sign in), with a menu of its sections.
+//! The admin dashboard: its pages, each in the shell only admins get through (others get
+//! "Not allowed" with a 403, strangers are sent to sign in) with a menu of its sections, and
+//! the date-time format its tables share.
 
 pub mod audit;
 pub mod files;
@@ -9,7 +10,7 @@ pub mod users;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_query_map};
+use leptos_router::components::A;
 
 use crate::{components::require_user::RequireUser, model::Role};
 
@@ -85,29 +86,6 @@ fn NotAllowed() -> impl IntoView {
     }
 }
 
-/// A query parameter of the page's URL ("" when absent).
-pub fn query_param(name: &'static str) -> Memo<String> {
-    let query = use_query_map();
-    Memo::new(move |_| query.read().get(name).unwrap_or_default())
-}
-
-/// The page's URL with `cursor` set (the next page), keeping the other parameters.
-pub fn page_link(path: &str, params: &[(&str, String)], cursor: &str) -> String {
-    let mut parts: Vec<String> = params
-        .iter()
-        .filter(|(_, value)| !value.is_empty())
-        .map(|(name, value)| format!("{name}={}", crate::format::url_encode(value)))
-        .collect();
-    if !cursor.is_empty() {
-        parts.push(format!("cursor={}", crate::format::url_encode(cursor)));
-    }
-    if parts.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", parts.join("&"))
-    }
-}
-
 /// A date-time as "YYYY-MM-DD HH:MM" (UTC) from RFC 3339.
 pub fn when(rfc3339: &str) -> String {
     rfc3339.get(..16).unwrap_or(rfc3339).replace('T', " ")
@@ -116,20 +94,6 @@ pub fn when(rfc3339: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn page_links_keep_filters_and_add_the_cursor() {
-        let params = [("owner", "a@b.c".to_owned()), ("status", String::new())];
-        assert_eq!(
-            page_link("/admin/files", &params, ""),
-            "/admin/files?owner=a%40b.c"
-        );
-        assert_eq!(
-            page_link("/admin/files", &params, "12_ab"),
-            "/admin/files?owner=a%40b.c&cursor=12_ab"
-        );
-        assert_eq!(page_link("/admin/files", &[], ""), "/admin/files");
-    }
 
     #[test]
     fn times_show_to_the_minute() {

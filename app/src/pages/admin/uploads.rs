@@ -3,12 +3,18 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
 
-use super::{files::Pager, page_link, query_param};
 use crate::{
     api::admin::{admin_uploads, AdminAbortUpload, AdminAbortUserUploads, AdminLandedParts},
-    components::{error_view::ErrorView, loaded::loaded},
+    components::{
+        error_view::ErrorView,
+        list::{FilterForm, ListUrl, Pager},
+        loaded::loaded,
+        table::{
+            Column::{Hidden, Shown},
+            ListTable,
+        },
+    },
     format::{bytes, duration},
     model::admin::AdminUpload,
 };
@@ -21,23 +27,20 @@ struct Actions {
 
 #[component]
 pub fn UploadsPage() -> impl IntoView {
-    let (owner, cursor) = (query_param("owner"), query_param("cursor"));
+    let url = ListUrl::new("/admin/uploads", &["owner"]);
     let actions = Actions {
         abort: ServerAction::new(),
         abort_all: ServerAction::new(),
     };
-    let page = Resource::new(
+    let page = url.resource(
+        move || url.param("owner"),
         move || {
             (
-                owner.get(),
-                cursor.get(),
                 actions.abort.version().get(),
                 actions.abort_all.version().get(),
             )
         },
-        |(owner, cursor, ..)| async move {
-            admin_uploads(Some(owner), Some(cursor).filter(|c| !c.is_empty())).await
-        },
+        |owner, cursor| admin_uploads(Some(owner), cursor),
     );
     let error = move || {
         actions
@@ -58,53 +61,26 @@ pub fn UploadsPage() -> impl IntoView {
     view! {
         <Title text="Uploads — Admin — Haul"/>
         <h1>"Uploads in progress"</h1>
-        <Form method="GET" action="/admin/uploads" attr:class="filters" attr:aria-label="Filter uploads">
+        <FilterForm url label="Filter uploads">
             <label>
-                "Owner's email " <input type="email" name="owner" prop:value=move || owner.get()/>
+                "Owner's email " <input type="email" name="owner" prop:value=move || url.param("owner")/>
             </label>
-            <button type="submit" class="button">"Filter"</button>
-        </Form>
+        </FilterForm>
         {move || error().map(|error| view! { <ErrorView error/> })}
         {move || aborted().map(|text| view! { <p class="notice" role="status">{text}</p> })}
-        {loaded(
-            page,
-            move |page| {
-                let link = |c: &str| page_link("/admin/uploads", &[("owner", owner.get())], c);
-                let next = page.next_cursor.as_deref().map(link);
-                let first = (!cursor.get().is_empty()).then(|| link(""));
-                view! {
-                    <UploadTable uploads=page.uploads actions/>
-                    <Pager next first/>
-                }
-            },
-        )}
+        {loaded(page, move |page| view! {
+            <ListTable
+                items=page.uploads
+                columns=&[Shown("Owner"), Shown("Name"), Shown("Size"), Shown("Parts"),
+                    Shown("Age"), Shown("Aborted in"), Hidden("Actions")]
+                row=move |upload: AdminUpload| view! { <UploadRow upload actions/> }
+                class="admin-table"
+                label="Uploads in progress"
+                empty="No uploads in progress."
+            />
+            <Pager url next=page.next_cursor/>
+        })}
     }
-}
-
-#[component]
-fn UploadTable(uploads: Vec<AdminUpload>, actions: Actions) -> impl IntoView {
-    if uploads.is_empty() {
-        return view! { <p>"No uploads in progress."</p> }.into_any();
-    }
-    view! {
-        <table class="admin-table" aria-label="Uploads in progress">
-            <thead>
-                <tr>
-                    <th scope="col">"Owner"</th>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"Size"</th>
-                    <th scope="col">"Parts"</th>
-                    <th scope="col">"Age"</th>
-                    <th scope="col">"Aborted in"</th>
-                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>
-                {uploads.into_iter().map(|upload| view! { <UploadRow upload actions/> }).collect_view()}
-            </tbody>
-        </table>
-    }
-        .into_any()
 }
 
 #[component]

@@ -3,12 +3,19 @@
 
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
-use leptos_router::components::Form;
 
-use super::{files::Pager, page_link, query_param, when};
+use super::when;
 use crate::{
     api::admin::{admin_delete_user, admin_users, AdminSetDisabled, AdminSetQuota, AdminSetRole},
-    components::{error_view::ErrorView, loaded::loaded},
+    components::{
+        error_view::ErrorView,
+        list::{FilterForm, ListUrl, Pager},
+        loaded::loaded,
+        table::{
+            Column::{Hidden, Shown},
+            ListTable,
+        },
+    },
     error::AppError,
     format::bytes,
     model::{admin::AdminUser, Role},
@@ -27,7 +34,7 @@ struct Actions {
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    let (email, cursor) = (query_param("email"), query_param("cursor"));
+    let url = ListUrl::new("/admin/users", &["email"]);
     let actions = Actions {
         quota: ServerAction::new(),
         role: ServerAction::new(),
@@ -35,20 +42,18 @@ pub fn UsersPage() -> impl IntoView {
         deleted: RwSignal::new(0),
         notice: RwSignal::new(None),
     };
-    let page = Resource::new(
-        move || {
-            (
-                email.get(),
-                cursor.get(),
-                actions.quota.version().get(),
-                actions.role.version().get(),
-                actions.disabled.version().get(),
-                actions.deleted.get(),
-            )
-        },
-        |(email, cursor, ..)| async move {
-            admin_users(Some(email), Some(cursor).filter(|c| !c.is_empty())).await
-        },
+    let reload = move || {
+        (
+            actions.quota.version().get(),
+            actions.role.version().get(),
+            actions.disabled.version().get(),
+            actions.deleted.get(),
+        )
+    };
+    let page = url.resource(
+        move || url.param("email"),
+        reload,
+        |email, cursor| admin_users(Some(email), cursor),
     );
     let error = move || {
         let failed = |r: Option<Result<AdminUser, AppError>>| r.and_then(Result::err);
@@ -59,54 +64,27 @@ pub fn UsersPage() -> impl IntoView {
     view! {
         <Title text="Users — Admin — Haul"/>
         <h1>"Users"</h1>
-        <Form method="GET" action="/admin/users" attr:class="filters" attr:aria-label="Filter users">
+        <FilterForm url label="Filter users">
             <label>
-                "Email contains " <input type="search" name="email" prop:value=move || email.get()/>
+                "Email contains " <input type="search" name="email" prop:value=move || url.param("email")/>
             </label>
-            <button type="submit" class="button">"Filter"</button>
-        </Form>
+        </FilterForm>
         {move || error().map(|error| view! { <ErrorView error/> })}
         {move || actions.notice.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
-        {loaded(
-            page,
-            move |page| {
-                let link = |c: &str| page_link("/admin/users", &[("email", email.get())], c);
-                let next = page.next_cursor.as_deref().map(link);
-                let first = (!cursor.get().is_empty()).then(|| link(""));
-                view! {
-                    <UserTable users=page.users actions/>
-                    <Pager next first/>
-                }
-            },
-        )}
+        {loaded(page, move |page| view! {
+            <ListTable
+                items=page.users
+                columns=&[Shown("Email"), Shown("Role"), Shown("Files"),
+                    Shown("Used / reserved / quota"), Shown("Created"),
+                    Shown("Last sign-in"), Shown("Disabled"), Hidden("Actions")]
+                row=move |user: AdminUser| view! { <UserRow user actions/> }
+                class="admin-table"
+                label="Users"
+                empty="No accounts match."
+            />
+            <Pager url next=page.next_cursor/>
+        })}
     }
-}
-
-#[component]
-fn UserTable(users: Vec<AdminUser>, actions: Actions) -> impl IntoView {
-    if users.is_empty() {
-        return view! { <p>"No accounts match."</p> }.into_any();
-    }
-    view! {
-        <table class="admin-table" aria-label="Users">
-            <thead>
-                <tr>
-                    <th scope="col">"Email"</th>
-                    <th scope="col">"Role"</th>
-                    <th scope="col">"Files"</th>
-                    <th scope="col">"Used / reserved / quota"</th>
-                    <th scope="col">"Created"</th>
-                    <th scope="col">"Last sign-in"</th>
-                    <th scope="col">"Disabled"</th>
-                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>
-                {users.into_iter().map(|user| view! { <UserRow user actions/> }).collect_view()}
-            </tbody>
-        </table>
-    }
-    .into_any()
 }
 
 #[component]
