@@ -3,6 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 pub mod admin;
+pub mod id;
+
+pub use id::{Email, FileId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -112,7 +115,7 @@ impl std::fmt::Display for Integrity {
 /// A file as its owner sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileView {
-    pub id: String,
+    pub id: FileId,
     pub name: String,
     pub content_type: String,
     pub size_bytes: u64,

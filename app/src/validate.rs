@@ -7,6 +7,8 @@ mod file_names;
 #[cfg(feature = "ssr")]
 pub use file_names::{file_name, FILE_NAME_MAX_CHARS};
 
+use crate::model::Email;
+
 /// Passwords: long enough to resist guessing, short enough to hash cheaply. Counted in
 /// characters; every character counts (no silent truncation).
 pub const PASSWORD_MIN_CHARS: usize = 8;
@@ -19,7 +21,7 @@ pub const PASSWORD_RULE: &str = "8 to 1024 characters.";
 /// Trims and lower-cases an email address and checks its form. Only ASCII addresses are
 /// accepted: look-alike letters from other scripts (Cyrillic "а" for Latin "a", ...) would
 /// otherwise give two accounts that read the same.
-pub fn email(input: &str) -> Result<String, String> {
+pub fn email(input: &str) -> Result<Email, String> {
     let email = input.trim().to_ascii_lowercase();
     if email.is_empty() {
         return Err("Enter your email address.".into());
@@ -58,7 +60,7 @@ pub fn email(input: &str) -> Result<String, String> {
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
     if local_ok && domain_ok {
-        Ok(email)
+        Ok(Email::checked(email))
     } else {
         invalid()
     }
@@ -184,7 +186,10 @@ mod tests {
 
     #[test]
     fn email_is_trimmed_and_lower_cased() {
-        assert_eq!(email("  Ada@Example.COM ").unwrap(), "ada@example.com");
+        assert_eq!(
+            email("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
     }
 
     #[test]

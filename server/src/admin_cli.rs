@@ -8,7 +8,7 @@ use app::{
         audit::Actor,
         users::{self, Change},
     },
-    model::Role,
+    model::{Email, Role},
 };
 
 use crate::{
@@ -36,7 +36,7 @@ pub async fn run(settings: &Settings, action: UserAction) -> anyhow::Result<()> 
     Ok(())
 }
 
-async fn apply(db: &sqlx::PgPool, email: &str, change: Change) -> anyhow::Result<()> {
+async fn apply(db: &sqlx::PgPool, email: &Email, change: Change) -> anyhow::Result<()> {
     let Some(user) = users::find_by_email(db, email).await? else {
         bail!("no account with email {email}");
     };

@@ -11,7 +11,7 @@ use crate::{
             AdminFilePage, AdminUploadPage, AdminUser, AdminUserPage, AuditFilter, AuditPage,
             Deleted, FileFilter, LandedParts, Overview, UserDeletion,
         },
-        Role,
+        FileId, Role, UserId,
     },
 };
 
@@ -37,23 +37,23 @@ pub async fn admin_files(
 
 /// A short-lived URL that downloads any user's complete file.
 #[server(endpoint = "admin/download_url")]
-pub async fn admin_download_url(file_id: String) -> Result<String, AppError> {
+pub async fn admin_download_url(file_id: FileId) -> Result<String, AppError> {
     let (state, admin) = super::require_admin().await?;
-    Ok(backend::files::download_url(&state, &admin, &file_id).await?)
+    Ok(backend::files::download_url(&state, &admin, file_id).await?)
 }
 
 /// Deletes the files named (1 to 500), each from S3 first, then its row; the quota is freed.
 #[server(endpoint = "admin/delete_files", input = Json)]
-pub async fn admin_delete_files(file_ids: Vec<String>) -> Result<Deleted, AppError> {
+pub async fn admin_delete_files(file_ids: Vec<FileId>) -> Result<Deleted, AppError> {
     let (state, admin) = super::require_admin().await?;
     Ok(backend::files::delete(&state, &admin, &file_ids).await?)
 }
 
 /// Aborts any user's upload in progress.
 #[server(endpoint = "admin/abort_upload")]
-pub async fn admin_abort_upload(file_id: String) -> Result<(), AppError> {
+pub async fn admin_abort_upload(file_id: FileId) -> Result<(), AppError> {
     let (state, admin) = super::require_admin().await?;
-    Ok(backend::files::abort(&state, &admin, &file_id).await?)
+    Ok(backend::files::abort(&state, &admin, file_id).await?)
 }
 
 /// Accounts whose email contains `email`, newest first, 50 a page.
@@ -69,30 +69,30 @@ pub async fn admin_users(
 
 /// Sets a quota: a size such as `500GB` or `2TiB`.
 #[server(endpoint = "admin/set_quota")]
-pub async fn admin_set_quota(user_id: String, quota: String) -> Result<AdminUser, AppError> {
+pub async fn admin_set_quota(user_id: UserId, quota: String) -> Result<AdminUser, AppError> {
     let (state, admin) = super::require_admin().await?;
-    Ok(backend::users::set_quota(&state, &admin, &user_id, &quota).await?)
+    Ok(backend::users::set_quota(&state, &admin, user_id, &quota).await?)
 }
 
 /// Promotes or demotes; the last admin cannot be demoted.
 #[server(endpoint = "admin/set_role")]
-pub async fn admin_set_role(user_id: String, role: Role) -> Result<AdminUser, AppError> {
+pub async fn admin_set_role(user_id: UserId, role: Role) -> Result<AdminUser, AppError> {
     let (state, admin) = super::require_admin().await?;
-    Ok(backend::users::set_role(&state, &admin, &user_id, role).await?)
+    Ok(backend::users::set_role(&state, &admin, user_id, role).await?)
 }
 
 /// Disables (sessions stop at once, no sign-in) or enables an account.
 #[server(endpoint = "admin/set_disabled")]
-pub async fn admin_set_disabled(user_id: String, disabled: bool) -> Result<AdminUser, AppError> {
+pub async fn admin_set_disabled(user_id: UserId, disabled: bool) -> Result<AdminUser, AppError> {
     let (state, admin) = super::require_admin().await?;
-    Ok(backend::users::set_disabled(&state, &admin, &user_id, disabled).await?)
+    Ok(backend::users::set_disabled(&state, &admin, user_id, disabled).await?)
 }
 
 /// One step of deleting an account with all its files; call again until `done`.
 #[server(endpoint = "admin/delete_user")]
-pub async fn admin_delete_user(user_id: String) -> Result<UserDeletion, AppError> {
+pub async fn admin_delete_user(user_id: UserId) -> Result<UserDeletion, AppError> {
     let (state, admin) = super::require_admin().await?;
-    Ok(backend::users::delete_step(&state, &admin, &user_id).await?)
+    Ok(backend::users::delete_step(&state, &admin, user_id).await?)
 }
 
 /// Uploads in progress, oldest first, optionally of one owner (email).
@@ -108,16 +108,16 @@ pub async fn admin_uploads(
 
 /// What S3 holds of one upload in progress (ListParts).
 #[server(endpoint = "admin/landed_parts")]
-pub async fn admin_landed_parts(file_id: String) -> Result<LandedParts, AppError> {
+pub async fn admin_landed_parts(file_id: FileId) -> Result<LandedParts, AppError> {
     let (state, admin) = super::require_admin().await?;
-    Ok(backend::uploads::landed(&state, &admin, &file_id).await?)
+    Ok(backend::uploads::landed(&state, &admin, file_id).await?)
 }
 
 /// Aborts every upload in progress of one user; answers how many.
 #[server(endpoint = "admin/abort_user_uploads")]
-pub async fn admin_abort_user_uploads(user_id: String) -> Result<u64, AppError> {
+pub async fn admin_abort_user_uploads(user_id: UserId) -> Result<u64, AppError> {
     let (state, admin) = super::require_admin().await?;
-    Ok(backend::uploads::abort_all(&state, &admin, &user_id).await?)
+    Ok(backend::uploads::abort_all(&state, &admin, user_id).await?)
 }
 
 /// The audit log, newest first, 50 a page.

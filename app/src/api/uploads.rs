@@ -7,7 +7,7 @@ use leptos::{prelude::*, server_fn::codec::Json};
 use crate::{
     api::client::StatusAware,
     error::AppError,
-    model::{FileView, NewUpload, PartDigest, SignedPart, UploadedPart},
+    model::{FileId, FileView, NewUpload, PartDigest, SignedPart, UploadedPart},
 };
 
 /// Reserves quota and returns the plan: how the file is cut into parts, whose URLs come from
@@ -30,39 +30,39 @@ pub async fn start_upload(
 /// again when a URL has expired.
 #[server(endpoint = "sign_parts", input = Json, client = StatusAware)]
 pub async fn sign_parts(
-    file_id: String,
+    file_id: FileId,
     parts: Vec<PartDigest>,
 ) -> Result<Vec<SignedPart>, AppError> {
     let started = std::time::Instant::now();
     let (state, user) = super::require_user().await?;
-    let answer = crate::backend::uploads::sign_parts(&state, &user, &file_id, &parts).await;
+    let answer = crate::backend::uploads::sign_parts(&state, &user, file_id, &parts).await;
     super::timed(&state, "sign_parts", started);
     Ok(answer?)
 }
 
 /// The parts S3 already holds: resume from here.
 #[server(endpoint = "uploaded_parts", client = StatusAware)]
-pub async fn uploaded_parts(file_id: String) -> Result<Vec<UploadedPart>, AppError> {
+pub async fn uploaded_parts(file_id: FileId) -> Result<Vec<UploadedPart>, AppError> {
     let (state, user) = super::require_user().await?;
-    Ok(crate::backend::uploads::uploaded_parts(&state, &user, &file_id).await?)
+    Ok(crate::backend::uploads::uploaded_parts(&state, &user, file_id).await?)
 }
 
 /// Assembles the parts S3 holds and checks the result against the declared size and the
 /// parts' checksums; the file's checksum is recorded.
 #[server(endpoint = "complete_upload", client = StatusAware)]
-pub async fn complete_upload(file_id: String) -> Result<FileView, AppError> {
+pub async fn complete_upload(file_id: FileId) -> Result<FileView, AppError> {
     let started = std::time::Instant::now();
     let (state, user) = super::require_user().await?;
-    let answer = crate::backend::uploads::complete(&state, &user, &file_id).await;
+    let answer = crate::backend::uploads::complete(&state, &user, file_id).await;
     super::timed(&state, "complete_upload", started);
     Ok(answer?)
 }
 
 /// Cancels an upload in progress and frees its quota.
 #[server(endpoint = "abort_upload", client = StatusAware)]
-pub async fn abort_upload(file_id: String) -> Result<(), AppError> {
+pub async fn abort_upload(file_id: FileId) -> Result<(), AppError> {
     let (state, user) = super::require_user().await?;
-    Ok(crate::backend::uploads::abort(&state, &user, &file_id).await?)
+    Ok(crate::backend::uploads::abort(&state, &user, file_id).await?)
 }
 
 /// The storage refused a part's PUT for good, in these words (a header or checksum it does not
@@ -71,10 +71,10 @@ pub async fn abort_upload(file_id: String) -> Result<(), AppError> {
 /// ending is answered.
 #[server(endpoint = "report_refusal", client = StatusAware)]
 pub async fn report_refusal(
-    file_id: String,
+    file_id: FileId,
     part_number: u32,
     refusal: String,
 ) -> Result<(), AppError> {
     let (state, user) = super::require_user().await?;
-    Ok(crate::backend::uploads::refused(&state, &user, &file_id, part_number, &refusal).await?)
+    Ok(crate::backend::uploads::refused(&state, &user, file_id, part_number, &refusal).await?)
 }

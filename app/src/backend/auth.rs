@@ -14,7 +14,7 @@ use super::{
     state::AppState,
     users::{self, PasswordHash, User},
 };
-use crate::{backend::Error, error::check_field, validate};
+use crate::{backend::Error, error::check_field, model::Email, validate};
 
 /// OWASP's argon2id parameters: 19 MiB of memory, 2 passes, 1 lane.
 fn argon2() -> Argon2<'static> {
@@ -139,7 +139,8 @@ pub async fn sign_in(
     password: &str,
 ) -> Result<User, Error> {
     limit_ip(state, "sign-in", ip).await?;
-    let normalised = validate::email(email).unwrap_or_default();
+    let email = validate::email(email).ok();
+    let normalised = email.as_ref().map_or("", Email::as_str);
     let account_key = format!("sign-in-account:{normalised}");
     // Counted before the password is checked: concurrent guesses cannot all slip in while
     // the first ones are still hashing. A successful sign-in gives its count back.
@@ -150,10 +151,9 @@ pub async fn sign_in(
         .await?
         .map_err(|wait| refused(state, "account", wait))?;
 
-    let found = if normalised.is_empty() {
-        None
-    } else {
-        users::find_with_hash(&state.db, &normalised).await?
+    let found = match &email {
+        Some(email) => users::find_with_hash(&state.db, email).await?,
+        None => None,
     };
     let (user, hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
     let matches = {
@@ -172,7 +172,7 @@ pub async fn sign_in(
         // Failures stay counted against the account, so guessing one password from many IPs
         // stops too.
         user => {
-            failed_sign_in(state, user.as_ref(), &normalised, ip).await?;
+            failed_sign_in(state, user.as_ref(), normalised, ip).await?;
             Err(Error::WrongCredentials)
         }
     }

@@ -13,10 +13,10 @@ use super::{
     users::User,
     Error,
 };
-use crate::model::{FileStatus, FileView};
+use crate::model::{FileId, FileStatus, FileView};
 
 /// A short-lived URL that downloads the caller's complete file under its name.
-pub async fn download_url(state: &AppState, user: &User, file_id: &str) -> Result<String, Error> {
+pub async fn download_url(state: &AppState, user: &User, file_id: FileId) -> Result<String, Error> {
     let file = files::find_owned(&state.db, user.id, file_id).await?;
     presign_download(state, &file).await
 }
@@ -46,7 +46,7 @@ pub async fn presign_download(state: &AppState, file: &FileRow) -> Result<String
 pub async fn rename(
     state: &AppState,
     user: &User,
-    file_id: &str,
+    file_id: FileId,
     name: &str,
 ) -> Result<FileView, Error> {
     let name = crate::validate::file_name(name).map_err(|m| Error::invalid("name", m))?;
@@ -60,7 +60,12 @@ pub async fn rename(
 
 /// Deletes the caller's file in any state: its row and the quota it held, then its bytes
 /// (an upload's parts too). An uploading file is deleted under its lease.
-pub async fn delete(state: &AppState, user: &User, ip: IpAddr, file_id: &str) -> Result<(), Error> {
+pub async fn delete(
+    state: &AppState,
+    user: &User,
+    ip: IpAddr,
+    file_id: FileId,
+) -> Result<(), Error> {
     let file = files::find_owned(&state.db, user.id, file_id).await?;
     let (file, lease) = if file.status == FileStatus::Uploading {
         match files::claim(&state.db, file.id, lease::hold(state)).await? {

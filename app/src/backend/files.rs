@@ -16,7 +16,7 @@ use super::{
     page::{self, Key},
     Error,
 };
-use crate::model::{FileStatus, FileView, Integrity};
+use crate::model::{FileId, FileStatus, FileView, Integrity};
 
 /// `query_as!(FileRow, …)` with the row's column list written once: `$before` comes before
 /// it (`select`, `… returning`), `$after` after it. sqlx checks the joined text at build time.
@@ -60,7 +60,7 @@ pub struct FileRow {
 impl FileRow {
     pub fn view(&self) -> FileView {
         FileView {
-            id: self.id.to_string(),
+            id: FileId(self.id),
             name: self.name.clone(),
             content_type: self.content_type.clone(),
             size_bytes: u64::try_from(self.size_bytes).unwrap_or(0),
@@ -73,12 +73,6 @@ impl FileRow {
             integrity: self.integrity,
         }
     }
-}
-
-/// A file id from the browser: anything that is not one of the caller's files is NotFound,
-/// malformed or someone else's alike.
-pub fn parse_id(id: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(id.trim()).map_err(|_| Error::NotFound)
 }
 
 /// Any user's file, or NotFound (for admins and the server itself).
@@ -104,8 +98,8 @@ pub async fn find_many(db: &PgPool, ids: &[Uuid]) -> Result<Vec<FileRow>, Error>
 }
 
 /// The caller's file, or NotFound: someone else's file answers like a missing one.
-pub async fn find_owned(db: &PgPool, owner: Uuid, id: &str) -> Result<FileRow, Error> {
-    match find(db, parse_id(id)?).await {
+pub async fn find_owned(db: &PgPool, owner: Uuid, id: FileId) -> Result<FileRow, Error> {
+    match find(db, id.0).await {
         Ok(file) if file.owner_id == owner => Ok(file),
         Ok(_) | Err(Error::NotFound) => Err(Error::NotFound),
         Err(error) => Err(error),

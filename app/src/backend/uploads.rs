@@ -29,7 +29,9 @@ use crate::{
     backend::Error,
     error::check_field,
     format,
-    model::{FileStatus, FileView, Integrity, NewUpload, PartDigest, SignedPart, UploadedPart},
+    model::{
+        FileId, FileStatus, FileView, Integrity, NewUpload, PartDigest, SignedPart, UploadedPart,
+    },
     plan::{plan, Plan},
     validate,
 };
@@ -202,7 +204,7 @@ fn no_room(user: &User, size: u64) -> Error {
 }
 
 /// The caller's file, still uploading.
-async fn uploading_file(state: &AppState, user: &User, file_id: &str) -> Result<FileRow, Error> {
+async fn uploading_file(state: &AppState, user: &User, file_id: FileId) -> Result<FileRow, Error> {
     let file = files::find_owned(&state.db, user.id, file_id).await?;
     match file.status {
         FileStatus::Uploading => Ok(file),
@@ -227,7 +229,7 @@ fn file_plan(file: &FileRow) -> Plan {
 pub async fn sign_parts(
     state: &AppState,
     user: &User,
-    file_id: &str,
+    file_id: FileId,
     parts: &[PartDigest],
 ) -> Result<Vec<SignedPart>, Error> {
     let file = uploading_file(state, user, file_id).await?;
@@ -373,7 +375,7 @@ fn part_sums(part: &PartDigest, integrity: Integrity) -> Result<Option<PartSums>
 pub async fn uploaded_parts(
     state: &AppState,
     user: &User,
-    file_id: &str,
+    file_id: FileId,
 ) -> Result<Vec<UploadedPart>, Error> {
     let file = uploading_file(state, user, file_id).await?;
     let (parts, digests) = match &file.s3_upload_id {
@@ -440,7 +442,7 @@ fn settled(file: &FileRow) -> Option<Result<FileView, Error>> {
 /// Assembles and verifies the file. Parts come from S3's own list, never from the client; the
 /// object must then have exactly the declared size. One call at a time does the work (the
 /// lease); a concurrent call waits for its answer. Calling it again answers the same.
-pub async fn complete(state: &AppState, user: &User, file_id: &str) -> Result<FileView, Error> {
+pub async fn complete(state: &AppState, user: &User, file_id: FileId) -> Result<FileView, Error> {
     let deadline = Instant::now() + COMPLETE_WAIT;
     loop {
         let file = files::find_owned(&state.db, user.id, file_id).await?;
@@ -724,7 +726,7 @@ pub(crate) async fn assembled_meanwhile(
 
 /// The answer from the row as it is now, for a caller whose lease was lost.
 async fn answer_now(state: &AppState, file: &FileRow) -> Result<FileView, Error> {
-    let now = files::find_owned(&state.db, file.owner_id, &file.id.to_string()).await?;
+    let now = files::find_owned(&state.db, file.owner_id, FileId(file.id)).await?;
     settled(&now).unwrap_or_else(|| {
         Err(Error::Conflict(
             "This upload is still being completed. Try again in a moment.".into(),
@@ -790,7 +792,7 @@ async fn fail(
 pub async fn refused(
     state: &AppState,
     user: &User,
-    file_id: &str,
+    file_id: FileId,
     part_number: u32,
     refusal: &str,
 ) -> Result<(), Error> {
@@ -825,7 +827,7 @@ pub async fn refused(
 }
 
 /// Cancels an upload in progress: the quota is freed, S3 drops the parts. Repeating it is fine.
-pub async fn abort(state: &AppState, user: &User, file_id: &str) -> Result<(), Error> {
+pub async fn abort(state: &AppState, user: &User, file_id: FileId) -> Result<(), Error> {
     let file = files::find_owned(&state.db, user.id, file_id).await?;
     match file.status {
         FileStatus::Aborted | FileStatus::Failed => Ok(()),

@@ -11,7 +11,7 @@ use crate::{
         audit::{self, Actor, Event},
         Error,
     },
-    model::{Role, UserView},
+    model::{Email, Role, UserView},
 };
 
 #[derive(Debug, Clone)]
@@ -100,7 +100,7 @@ const EMAIL_KEY: &str = "app_user_email_key";
 /// Creates an account; an email already taken is a field error, not a failure.
 pub async fn create(
     db: &PgPool,
-    email: &str,
+    email: &Email,
     hash: &PasswordHash,
     quota_bytes: i64,
 ) -> Result<User, Error> {
@@ -110,7 +110,7 @@ pub async fn create(
            values ($1, $2, $3)
            returning app_user_id as id, email, role, quota_bytes, used_bytes, reserved_bytes,
                      disabled_at is not null as "disabled!", last_seen_at"#,
-        email,
+        email.as_str(),
         hash.0,
         quota_bytes,
     )
@@ -143,11 +143,11 @@ pub async fn find(db: &PgPool, id: Uuid) -> Result<Option<User>, Error> {
 /// The user with `email` (already normalised) and their password hash.
 pub async fn find_with_hash(
     db: &PgPool,
-    email: &str,
+    email: &Email,
 ) -> Result<Option<(User, PasswordHash)>, Error> {
     let hash = sqlx::query!(
         "select app_user_id, password_hash from app_user where lower(email) = lower($1)",
-        email
+        email.as_str()
     )
     .fetch_optional(db)
     .await
@@ -161,10 +161,10 @@ pub async fn find_with_hash(
 }
 
 /// The user with `email` (any case), if any.
-pub async fn find_by_email(db: &PgPool, email: &str) -> Result<Option<User>, Error> {
+pub async fn find_by_email(db: &PgPool, email: &Email) -> Result<Option<User>, Error> {
     let id = sqlx::query_scalar!(
         "select app_user_id from app_user where lower(email) = lower($1)",
-        email
+        email.as_str()
     )
     .fetch_optional(db)
     .await

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FileStatus, FileView, Role};
+use super::{FileStatus, FileView, Role, UserId};
 
 /// The overview's totals and charts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,7 +131,7 @@ pub struct Deleted {
 /// An account in the admin user list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminUser {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub role: Role,
     pub complete_files: u64,
@@ -167,7 +167,7 @@ pub struct UserDeletion {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminUpload {
     pub file: FileView,
-    pub owner_id: String,
+    pub owner_id: UserId,
     pub owner_email: String,
     /// Parts the browser asked URLs for (the database's knowledge; S3's is `landed_parts`).
     pub signed_parts: u32,

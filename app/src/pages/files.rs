@@ -20,7 +20,7 @@ use crate::{
         table::{Column::Shown, ListTable},
     },
     format::{bytes, percent},
-    model::{FilePage, FileStatus, FileView, UserView},
+    model::{FileId, FilePage, FileStatus, FileView, UserView},
     upload::queue::{Phase, Queue},
 };
 
@@ -175,7 +175,7 @@ fn FileRow(file: FileView, actions: Actions) -> impl IntoView {
             <td class="secondary" data-label="Type">{content_type}</td>
             <td class="secondary" data-label="Uploaded">{date}</td>
             <td class="file-status" data-label="Status">
-                <StatusCell id=id.clone() size=size_bytes status failure actions/>
+                <StatusCell id size=size_bytes status failure actions/>
             </td>
             <td class="secondary" data-label="Checksum">
                 {checksum.map(|checksum| view! { <Checksum checksum name=name.clone()/> })}
@@ -194,19 +194,16 @@ fn FileRow(file: FileView, actions: Actions) -> impl IntoView {
 /// left unfinished, the reason a file failed.
 #[component]
 fn StatusCell(
-    id: String,
+    id: FileId,
     size: u64,
     status: FileStatus,
     failure: Option<String>,
     actions: Actions,
 ) -> impl IntoView {
-    let running = {
-        let id = id.clone();
-        move || actions.queue.item_for(&id)
-    };
+    let running = move || actions.queue.item_for(id);
     move || match (status, running()) {
         (FileStatus::Uploading, Some(item)) => view! { <Live item/> }.into_any(),
-        (FileStatus::Uploading, None) => view! { <Landed id=id.clone() size/> }.into_any(),
+        (FileStatus::Uploading, None) => view! { <Landed id size/> }.into_any(),
         (FileStatus::Failed, _) => {
             let reason = failure.clone().unwrap_or_else(|| "unknown reason".into());
             view! { <span class="failed">{format!("Failed: {reason}")}</span> }.into_any()
@@ -217,23 +214,18 @@ fn StatusCell(
 
 /// Download, resume or discard, rename, delete.
 #[component]
-fn FileActions(id: String, name: String, status: FileStatus, actions: Actions) -> impl IntoView {
-    let on_download = {
-        let id = id.clone();
-        move |_| {
-            actions.download.dispatch(DownloadUrl {
-                file_id: id.clone(),
-            });
-        }
+fn FileActions(id: FileId, name: String, status: FileStatus, actions: Actions) -> impl IntoView {
+    let on_download = move |_| {
+        actions.download.dispatch(DownloadUrl { file_id: id });
     };
     let on_rename = {
-        let (id, name) = (id.clone(), name.clone());
+        let name = name.clone();
         move |_| {
             if let Ok(Some(new_name)) = window().prompt_with_message_and_default("New name", &name)
             {
                 if new_name != name {
                     actions.rename.dispatch(RenameFile {
-                        file_id: id.clone(),
+                        file_id: id,
                         name: new_name,
                     });
                 }
@@ -241,29 +233,24 @@ fn FileActions(id: String, name: String, status: FileStatus, actions: Actions) -
         }
     };
     let on_delete = {
-        let (id, name) = (id.clone(), name.clone());
+        let name = name.clone();
         move |_| {
             let question = format!("Delete {name}? This cannot be undone.");
             if window().confirm_with_message(&question).unwrap_or(false) {
-                actions.delete.dispatch(DeleteFile {
-                    file_id: id.clone(),
-                });
+                actions.delete.dispatch(DeleteFile { file_id: id });
             }
         }
     };
     let unfinished = (status == FileStatus::Uploading).then(|| {
         // The upload of this file, when this tab is running it.
-        let running = {
-            let id = id.clone();
-            move || actions.queue.item_for(&id)
-        };
-        let (id, name) = (id.clone(), name.clone());
+        let running = move || actions.queue.item_for(id);
+        let name = name.clone();
         view! { <UnfinishedActions id name actions running/> }
     });
     let download_label = format!("Download {name}");
     view! {
         <Show when=move || status == FileStatus::Complete>
-            <button type="button" class="link" aria-label=download_label.clone() on:click=on_download.clone()>
+            <button type="button" class="link" aria-label=download_label.clone() on:click=on_download>
                 "Download"
             </button>
         </Show>
@@ -296,10 +283,9 @@ fn Live(item: crate::upload::queue::Item) -> impl IntoView {
 /// How much of an unfinished upload reached the storage (S3's list of parts), asked by the
 /// browser once the page is up: the page itself never waits for S3.
 #[component]
-fn Landed(id: String, size: u64) -> impl IntoView {
+fn Landed(id: FileId, size: u64) -> impl IntoView {
     let landed = RwSignal::new(None::<u64>);
     Effect::new(move || {
-        let id = id.clone();
         leptos::task::spawn_local(async move {
             if let Ok(parts) = uploaded_parts(id).await {
                 // The row may be gone by now.
@@ -322,22 +308,20 @@ fn Landed(id: String, size: u64) -> impl IntoView {
 /// that this tab is not running.
 #[component]
 fn UnfinishedActions(
-    id: String,
+    id: FileId,
     name: String,
     actions: Actions,
     running: impl Fn() -> Option<crate::upload::queue::Item> + Send + Sync + 'static,
 ) -> impl IntoView {
     let href = format!("/upload?resume={id}");
     let on_discard = {
-        let (id, name) = (id.clone(), name.clone());
+        let name = name.clone();
         move |_| {
             let question = format!("Discard the unfinished upload of {name}?");
             if window().confirm_with_message(&question).unwrap_or(false) {
                 #[cfg(feature = "hydrate")]
-                crate::upload::browser::remembered::forget(&id);
-                actions.discard.dispatch(AbortUpload {
-                    file_id: id.clone(),
-                });
+                crate::upload::browser::remembered::forget(id);
+                actions.discard.dispatch(AbortUpload { file_id: id });
             }
         }
     };

@@ -9,6 +9,7 @@ use crate::{
     api::files::get_file,
     components::{require_user::RequireUser, upload_row::UploadRow},
     format::bytes,
+    model::FileId,
     upload::queue::{Item, Queue},
 };
 
@@ -56,7 +57,7 @@ fn ResumeRequest(queue: Queue) -> impl IntoView {
         move || query.with(|q| q.get("resume")),
         |id| async move {
             match id {
-                Some(id) => get_file(id).await.ok(),
+                Some(id) => get_file(FileId::read(&id)).await.ok(),
                 None => None,
             }
         },
@@ -171,7 +172,7 @@ fn Unfinished(queue: Queue) -> impl IntoView {
                 <h2>"Unfinished uploads"</h2>
                 <p class="hint">"Choose the same file again to go on from where it stopped."</p>
                 <ul>
-                    <For each=waiting key=|saved| saved.file_id.clone() let:saved>
+                    <For each=waiting key=|saved| saved.file_id let:saved>
                         <li>
                             <span>{format!("{} ({})", saved.name, bytes(saved.size))}</span>
                             " "

@@ -121,7 +121,10 @@ impl StopSwitch {
 
 /// The unfinished uploads this browser remembers (localStorage), for resuming after a reload.
 pub mod remembered {
-    use crate::upload::resume::{self, Saved};
+    use crate::{
+        model::FileId,
+        upload::resume::{self, Saved},
+    };
 
     const KEY: &str = "haul.unfinished-uploads";
 
@@ -147,7 +150,7 @@ pub mod remembered {
         store(&resume::remember(load(), entry));
     }
 
-    pub fn forget(file_id: &str) {
+    pub fn forget(file_id: FileId) {
         store(&resume::forget(load(), file_id));
     }
 }
@@ -615,7 +618,7 @@ pub async fn upload(
         },
     };
     report.started(&saved);
-    let file_id = saved.file_id.clone();
+    let file_id = saved.file_id;
     let upload = Upload {
         file,
         saved: &saved,
@@ -631,14 +634,14 @@ pub async fn upload(
             return Err(Stopped::Paused);
         }
         if cancel.is_stopped() {
-            let _ = abort_upload(file_id.clone()).await;
-            remembered::forget(&file_id);
+            let _ = abort_upload(file_id).await;
+            remembered::forget(file_id);
             return Err(Stopped::Cancelled);
         }
         if let Err(stopped) = result {
             // An upload the server ended, or one the file no longer matches, cannot be resumed.
             if matches!(stopped, Stopped::Rejected(_)) {
-                remembered::forget(&file_id);
+                remembered::forget(file_id);
             }
             return Err(stopped);
         }
@@ -647,7 +650,7 @@ pub async fn upload(
         report.verifying();
         match upload.complete().await {
             Ok(file) => {
-                remembered::forget(&file_id);
+                remembered::forget(file_id);
                 return Ok(file);
             }
             // S3 does not hold parts whose PUTs were answered as stored (something on the way
@@ -660,7 +663,7 @@ pub async fn upload(
             }
             // Failed for good on the server (the bytes were not the file): nothing to resume.
             Err(invalid @ AppError::Invalid(_)) => {
-                remembered::forget(&file_id);
+                remembered::forget(file_id);
                 return Err(Stopped::Rejected(invalid.to_string()));
             }
             // Anything else leaves it remembered, to try again.
@@ -691,7 +694,7 @@ async fn begin(file: &File, cancel: &StopSwitch) -> Result<Begun, Stopped> {
         return Ok(Begun::Complete(started.file));
     }
     let saved = Saved {
-        file_id: started.file.id.clone(),
+        file_id: started.file.id,
         name: file.name(),
         size: file.size() as u64,
         last_modified: file.last_modified(),
@@ -835,8 +838,8 @@ impl Upload<'_> {
             })
             .collect();
         let asked_at = js_sys::Date::now();
-        let file_id = &self.saved.file_id;
-        let signed = call(self.cancel, || sign_parts(file_id.clone(), parts.clone()))
+        let file_id = self.saved.file_id;
+        let signed = call(self.cancel, || sign_parts(file_id, parts.clone()))
             .await
             .map_err(|e| ended_or_failed(&e))?;
         Ok(signed
@@ -849,8 +852,8 @@ impl Upload<'_> {
     }
 
     async fn complete(&self) -> Result<FileView, AppError> {
-        let file_id = &self.saved.file_id;
-        call(self.cancel, || complete_upload(file_id.clone())).await
+        let file_id = self.saved.file_id;
+        call(self.cancel, || complete_upload(file_id)).await
     }
 
     /// Sends what S3 does not hold yet (it is the truth: parts it holds are not sent again),
@@ -861,8 +864,8 @@ impl Upload<'_> {
         check_held: bool,
         parts_in_flight: usize,
     ) -> Result<(), Stopped> {
-        let file_id = &self.saved.file_id;
-        let held = match call(self.cancel, || uploaded_parts(file_id.clone())).await {
+        let file_id = self.saved.file_id;
+        let held = match call(self.cancel, || uploaded_parts(file_id)).await {
             Ok(held) => held,
             // Ended on the server: completed by an earlier call whose answer never came back,
             // or failed, or cancelled elsewhere. There is nothing to send, and completion
@@ -1113,11 +1116,11 @@ impl Upload<'_> {
     fn failed(&self, answer: Answer, number: u32, tries: &Tries, words: &str) -> Stopped {
         match answer {
             Answer::Unsupported(_) => {
-                let (file_id, refusal) = (self.saved.file_id.clone(), words.to_owned());
+                let (file_id, refusal) = (self.saved.file_id, words.to_owned());
                 leptos::task::spawn_local(async move {
                     let _ = report_refusal(file_id, number, refusal).await;
                 });
-                remembered::forget(&self.saved.file_id);
+                remembered::forget(self.saved.file_id);
                 Stopped::Rejected(unsupported_failure(number, words))
             }
             Answer::Refused(_) => {

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::{progress::Meter, resume::Saved};
-use crate::model::FileView;
+use crate::model::{FileId, FileView};
 
 /// Browsers open at most 6 connections per origin over HTTP/1.1; more would only queue.
 pub const MAX_CONNECTIONS: usize = 6;
@@ -46,7 +46,7 @@ pub struct Item {
     pub name: String,
     pub size: u64,
     /// The file's id on the server once its upload has started.
-    pub file_id: RwSignal<Option<String>>,
+    pub file_id: RwSignal<Option<FileId>>,
     /// It continues an upload begun earlier (before a reload or a pause).
     pub resuming: RwSignal<bool>,
     pub phase: RwSignal<Phase>,
@@ -123,11 +123,11 @@ impl Queue {
     }
 
     /// The queue's item uploading the file `file_id`, if this tab runs it.
-    pub fn item_for(&self, file_id: &str) -> Option<Item> {
+    pub fn item_for(&self, file_id: FileId) -> Option<Item> {
         self.items.with(|items| {
             items
                 .iter()
-                .find(|item| item.file_id.with(|id| id.as_deref() == Some(file_id)))
+                .find(|item| item.file_id.with(|id| *id == Some(file_id)))
                 .cloned()
         })
     }
@@ -168,10 +168,13 @@ mod engine {
     use web_sys::{File, FileList};
 
     use super::{show, Item, Phase, Queue};
-    use crate::upload::{
-        browser::{self, remembered, Report, Slots, StopSwitch, Stopped},
-        progress::{Meter, Throttle},
-        resume::{self, Saved},
+    use crate::{
+        model::FileId,
+        upload::{
+            browser::{self, remembered, Report, Slots, StopSwitch, Stopped},
+            progress::{Meter, Throttle},
+            resume::{self, Saved},
+        },
     };
 
     /// A queued file's browser side: the file, its stop switch, and its server upload once
@@ -210,7 +213,7 @@ mod engine {
             // paused or failed) is not queued twice, or both would send the same parts and
             // the first to complete would fail the other.
             if let Some(saved) = &saved {
-                if in_queue(queue, &saved.file_id) {
+                if in_queue(queue, saved.file_id) {
                     already.push(file.name());
                     continue;
                 }
@@ -239,13 +242,11 @@ mod engine {
     }
 
     /// An item of the queue, not done or cancelled, runs the upload `file_id`.
-    fn in_queue(queue: Queue, file_id: &str) -> bool {
+    fn in_queue(queue: Queue, file_id: FileId) -> bool {
         queue.items.with_untracked(|items| {
             items.iter().any(|item| {
                 !matches!(item.phase.get_untracked(), Phase::Done | Phase::Cancelled)
-                    && item
-                        .file_id
-                        .with_untracked(|id| id.as_deref() == Some(file_id))
+                    && item.file_id.with_untracked(|id| *id == Some(file_id))
             })
         })
     }
@@ -300,7 +301,7 @@ mod engine {
                 key,
                 name: file.name(),
                 size: file.size() as u64,
-                file_id: RwSignal::new(saved.map(|s| s.file_id.clone())),
+                file_id: RwSignal::new(saved.map(|s| s.file_id)),
                 resuming: RwSignal::new(saved.is_some()),
                 phase: RwSignal::new(Phase::Waiting),
                 error: RwSignal::new(None),
@@ -322,7 +323,7 @@ mod engine {
             Phase::Waiting | Phase::Paused | Phase::Failed
         ) {
             if let Some(saved) = saved {
-                remembered::forget(&saved.file_id);
+                remembered::forget(saved.file_id);
                 spawn_local(async move {
                     let _ = crate::api::uploads::abort_upload(saved.file_id).await;
                 });
@@ -338,9 +339,9 @@ mod engine {
     }
 
     pub fn discard(queue: Queue, saved: &Saved) {
-        remembered::forget(&saved.file_id);
+        remembered::forget(saved.file_id);
         queue.unfinished.set(remembered::load());
-        let file_id = saved.file_id.clone();
+        let file_id = saved.file_id;
         spawn_local(async move {
             let _ = crate::api::uploads::abort_upload(file_id).await;
         });
@@ -419,7 +420,7 @@ mod engine {
     impl Report for Reporter {
         fn started(&self, saved: &Saved) {
             with_entry(self.item.key, |entry| entry.saved = Some(saved.clone()));
-            self.item.file_id.set(Some(saved.file_id.clone()));
+            self.item.file_id.set(Some(saved.file_id));
         }
 
         fn progress(&self, done: u64) {

@@ -4,14 +4,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Integrity;
+use crate::model::{FileId, Integrity};
 
 /// How many unfinished uploads are remembered; the oldest are forgotten first.
 pub const MAX_REMEMBERED: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Saved {
-    pub file_id: String,
+    pub file_id: FileId,
     pub name: String,
     pub size: u64,
     /// The file's lastModified (ms): a changed file with the same name is not the same file.
@@ -50,7 +50,7 @@ pub fn remember(mut saved: Vec<Saved>, entry: Saved) -> Vec<Saved> {
     saved
 }
 
-pub fn forget(mut saved: Vec<Saved>, file_id: &str) -> Vec<Saved> {
+pub fn forget(mut saved: Vec<Saved>, file_id: FileId) -> Vec<Saved> {
     saved.retain(|s| s.file_id != file_id);
     saved
 }
@@ -59,9 +59,13 @@ pub fn forget(mut saved: Vec<Saved>, file_id: &str) -> Vec<Saved> {
 mod tests {
     use super::*;
 
-    fn entry(id: &str, name: &str, modified: f64) -> Saved {
+    fn id(n: u128) -> FileId {
+        FileId(uuid::Uuid::from_u128(n))
+    }
+
+    fn entry(n: u128, name: &str, modified: f64) -> Saved {
         Saved {
-            file_id: id.into(),
+            file_id: id(n),
             name: name.into(),
             size: 100,
             last_modified: modified,
@@ -73,8 +77,8 @@ mod tests {
 
     #[test]
     fn the_same_file_is_found_and_a_changed_one_is_not() {
-        let saved = vec![entry("a", "video.mp4", 1.0)];
-        assert_eq!(find(&saved, "video.mp4", 100, 1.0).unwrap().file_id, "a");
+        let saved = vec![entry(1, "video.mp4", 1.0)];
+        assert_eq!(find(&saved, "video.mp4", 100, 1.0).unwrap().file_id, id(1));
         assert!(find(&saved, "video.mp4", 100, 2.0).is_none());
         assert!(find(&saved, "video.mp4", 101, 1.0).is_none());
         assert!(find(&saved, "other.mp4", 100, 1.0).is_none());
@@ -82,22 +86,19 @@ mod tests {
 
     #[test]
     fn remembering_replaces_the_same_file_and_keeps_the_newest() {
-        let saved = remember(
-            vec![entry("a", "video.mp4", 1.0)],
-            entry("b", "video.mp4", 1.0),
-        );
-        assert_eq!(saved, vec![entry("b", "video.mp4", 1.0)]);
+        let saved = remember(vec![entry(1, "video.mp4", 1.0)], entry(2, "video.mp4", 1.0));
+        assert_eq!(saved, vec![entry(2, "video.mp4", 1.0)]);
         let mut many = Vec::new();
         for n in 0..60 {
-            many = remember(many, entry(&n.to_string(), &format!("f{n}"), 1.0));
+            many = remember(many, entry(n, &format!("f{n}"), 1.0));
         }
         assert_eq!(many.len(), MAX_REMEMBERED);
-        assert_eq!(many[0].file_id, "10");
+        assert_eq!(many[0].file_id, id(10));
     }
 
     #[test]
     fn forgetting_removes_by_id() {
-        let saved = vec![entry("a", "x", 1.0), entry("b", "y", 1.0)];
-        assert_eq!(forget(saved, "a"), vec![entry("b", "y", 1.0)]);
+        let saved = vec![entry(1, "x", 1.0), entry(2, "y", 1.0)];
+        assert_eq!(forget(saved, id(1)), vec![entry(2, "y", 1.0)]);
     }
 }

@@ -73,14 +73,17 @@ async fn admin_and_user() -> (TestApp, String, TestApp, String) {
 
 /// Changes an account as the command line does.
 async fn make(app: &TestApp, email: &str, change: Change) {
-    let user = users::find_by_email(&app.db, email).await.unwrap().unwrap();
+    let user = users::find_by_email(&app.db, &app::validate::email(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     users::change(&app.db, user.id, change, &Actor::system())
         .await
         .unwrap();
 }
 
 async fn user_id(app: &TestApp, email: &str) -> String {
-    users::find_by_email(&app.db, email)
+    users::find_by_email(&app.db, &app::validate::email(email).unwrap())
         .await
         .unwrap()
         .unwrap()
@@ -504,8 +507,8 @@ async fn aborting_all_of_a_users_uploads_goes_past_one_being_completed() {
     let target = user_id(&user, &user_email).await;
     let (_, held) = user.start("held.bin", 1000, "").await;
     let (_, free) = user.start("free.bin", 1000, "").await;
-    let held = files::parse_id(&id(&held)).unwrap();
-    let free = files::parse_id(&id(&free)).unwrap();
+    let held = uuid::Uuid::parse_str(&id(&held)).unwrap();
+    let free = uuid::Uuid::parse_str(&id(&free)).unwrap();
     // Its completion holds the lease.
     let (_, lease) = files::claim(&admin.db, held, std::time::Duration::from_secs(3600))
         .await
@@ -606,10 +609,12 @@ async fn deleting_a_user_removes_their_objects_then_their_rows_step_by_step() {
         .await
         .unwrap();
     assert_eq!(rows, 0);
-    assert!(users::find_by_email(&admin.db, &user_email)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        users::find_by_email(&admin.db, &app::validate::email(&user_email).unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
         user.sign_in(&user_email, "correct horse battery staple")
             .await

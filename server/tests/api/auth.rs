@@ -287,7 +287,10 @@ async fn sign_in_rate_limit_per_account_stops_guessing_even_the_right_password()
 
 /// Makes `change` to the account `email` as the command line would.
 pub async fn change(app: &crate::helpers::TestApp, email: &str, change: Change) {
-    let user = users::find_by_email(&app.db, email).await.unwrap().unwrap();
+    let user = users::find_by_email(&app.db, &app::validate::email(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     users::change(&app.db, user.id, change, &Actor::system())
         .await
         .unwrap();

@@ -169,7 +169,7 @@ async fn a_completion_that_lost_its_lease_while_listing_assembles_nothing() {
     let (app, proxy) = patient_app_behind_proxy().await;
     let bytes = test_bytes(8 * MIB, 91);
     let file_id = sent(&app, "slow.bin", &bytes).await;
-    let uuid = files::parse_id(&file_id).unwrap();
+    let uuid = uuid::Uuid::parse_str(&file_id).unwrap();
 
     proxy.fail(is_list_parts, Fault::Hold);
     let takeover = proxy.while_held(async {
@@ -210,7 +210,7 @@ async fn digests_for_a_file_deleted_meanwhile_are_not_recorded_and_say_so() {
     let (status, started) = app.start("gone.bin", 1000, "").await;
     assert_eq!(status, 200, "{started}");
     let file_id = id(&started);
-    let uuid = files::parse_id(&file_id).unwrap();
+    let uuid = uuid::Uuid::parse_str(&file_id).unwrap();
     let (status, body) = app.json("/api/delete_file", &[("file_id", &file_id)]).await;
     assert_eq!(status, 200, "{body}");
 
@@ -330,7 +330,7 @@ async fn the_sweeper_leaves_a_file_whose_completion_is_in_progress() {
     app.signed_up_user().await;
     let bytes = test_bytes(6 * MIB, 92);
     let file_id = sent(&app, "busy.bin", &bytes).await;
-    let uuid = files::parse_id(&file_id).unwrap();
+    let uuid = uuid::Uuid::parse_str(&file_id).unwrap();
     // A completion holds the lease (as complete_upload does while S3 assembles).
     let (_, lease) = files::claim(&app.db, uuid, HOUR).await.unwrap().unwrap();
 

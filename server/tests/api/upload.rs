@@ -245,7 +245,7 @@ async fn complete_with_a_missing_part_names_it_and_can_finish_later() {
 async fn a_part_sent_several_times_counts_once() {
     let app = app().await;
     let (email, _) = app.signed_up_user().await;
-    let user = users::find_by_email(&app.db, &email)
+    let user = users::find_by_email(&app.db, &app::validate::email(&email).unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -313,7 +313,7 @@ async fn a_part_sent_several_times_counts_once() {
     );
 
     // What completion hands to S3 (SeaweedFS takes duplicates; AWS refuses them).
-    let row = files::find(&app.db, files::parse_id(&file_id).unwrap())
+    let row = files::find(&app.db, uuid::Uuid::parse_str(&file_id).unwrap())
         .await
         .unwrap();
     let (parts, _) = uploads::landed(&app.state, &row, &upload_id).await.unwrap();

@@ -19,7 +19,7 @@ use crate::{
     },
     model::{
         admin::{AdminFile, AdminFilePage, Deleted, FileFilter, FileSort},
-        FileStatus,
+        FileId, FileStatus,
     },
 };
 
@@ -185,12 +185,16 @@ async fn owner_id(db: &PgPool, email: &str) -> Result<Option<Uuid>, Error> {
 }
 
 /// Any user's file, or NotFound.
-async fn find(db: &PgPool, id: &str) -> Result<FileRow, Error> {
-    files::find(db, files::parse_id(id)?).await
+async fn find(db: &PgPool, id: FileId) -> Result<FileRow, Error> {
+    files::find(db, id.0).await
 }
 
 /// A short-lived URL that downloads any complete file under its name.
-pub async fn download_url(state: &AppState, admin: &Admin, file_id: &str) -> Result<String, Error> {
+pub async fn download_url(
+    state: &AppState,
+    admin: &Admin,
+    file_id: FileId,
+) -> Result<String, Error> {
     let file = find(&state.db, file_id).await?;
     let url = file_actions::presign_download(state, &file).await?;
     admin
@@ -210,7 +214,7 @@ pub async fn download_url(state: &AppState, admin: &Admin, file_id: &str) -> Res
 pub async fn delete(
     state: &AppState,
     admin: &Admin,
-    file_ids: &[String],
+    file_ids: &[FileId],
 ) -> Result<Deleted, Error> {
     if file_ids.is_empty() || file_ids.len() > MAX_BULK {
         return Err(Error::invalid(
@@ -218,10 +222,7 @@ pub async fn delete(
             format!("Name 1 to {MAX_BULK} files."),
         ));
     }
-    let ids = file_ids
-        .iter()
-        .map(|id| files::parse_id(id))
-        .collect::<Result<Vec<_>, _>>()?;
+    let ids: Vec<Uuid> = file_ids.iter().map(|id| id.0).collect();
     let found = files::find_many(&state.db, &ids).await?;
     let mut deleted = Deleted { files: 0, bytes: 0 };
     for file in found {
@@ -234,7 +235,7 @@ pub async fn delete(
 }
 
 /// Cancels any user's upload in progress: S3 drops its parts, the quota is freed.
-pub async fn abort(state: &AppState, admin: &Admin, file_id: &str) -> Result<(), Error> {
+pub async fn abort(state: &AppState, admin: &Admin, file_id: FileId) -> Result<(), Error> {
     let file = find(&state.db, file_id).await?;
     if file.status != FileStatus::Uploading {
         return Err(Error::invalid(

@@ -14,7 +14,10 @@ use crate::{
         state::AppState,
         uploads, Error,
     },
-    model::admin::{AdminUpload, AdminUploadPage, LandedParts},
+    model::{
+        admin::{AdminUpload, AdminUploadPage, LandedParts},
+        FileId, UserId,
+    },
 };
 
 #[derive(sqlx::FromRow)]
@@ -84,7 +87,7 @@ fn upload_view(row: UploadRow, now: OffsetDateTime, ttl: std::time::Duration) ->
     let left = (time::Duration::try_from(ttl).unwrap_or(time::Duration::MAX) - age)
         .max(time::Duration::ZERO);
     AdminUpload {
-        owner_id: row.file.owner_id.to_string(),
+        owner_id: UserId(row.file.owner_id),
         file: row.file.view(),
         owner_email: row.owner_email,
         signed_parts: u32::try_from(row.signed_parts).unwrap_or(0),
@@ -94,9 +97,12 @@ fn upload_view(row: UploadRow, now: OffsetDateTime, ttl: std::time::Duration) ->
 }
 
 /// What S3 holds of one upload in progress (ListParts), each part once.
-pub async fn landed(state: &AppState, _admin: &Admin, file_id: &str) -> Result<LandedParts, Error> {
-    let file =
-        crate::backend::files::find(&state.db, crate::backend::files::parse_id(file_id)?).await?;
+pub async fn landed(
+    state: &AppState,
+    _admin: &Admin,
+    file_id: FileId,
+) -> Result<LandedParts, Error> {
+    let file = crate::backend::files::find(&state.db, file_id.0).await?;
     let parts = match (&file.s3_upload_id, file.status) {
         (Some(upload_id), crate::model::FileStatus::Uploading) => {
             uploads::landed(state, &file, upload_id)
@@ -122,8 +128,8 @@ pub async fn landed(state: &AppState, _admin: &Admin, file_id: &str) -> Result<L
 }
 
 /// Aborts every upload in progress of the user `user_id`; how many this call aborted.
-pub async fn abort_all(state: &AppState, admin: &Admin, user_id: &str) -> Result<u64, Error> {
-    let owner_id = super::users::parse_id(user_id)?;
+pub async fn abort_all(state: &AppState, admin: &Admin, user_id: UserId) -> Result<u64, Error> {
+    let owner_id = user_id.0;
     let owner = super::users::get(state, admin, owner_id).await?;
     let ids = sqlx::query_scalar!(
         "select file_id from file where owner_id = $1 and status = 'uploading'",

@@ -20,7 +20,7 @@ use crate::{
     },
     model::{
         admin::{AdminUser, AdminUserPage, UserDeletion},
-        Role,
+        Role, UserId,
     },
     validate,
 };
@@ -49,7 +49,7 @@ impl AdminUserRow {
     fn view(self) -> AdminUser {
         let bytes = |n: i64| u64::try_from(n).unwrap_or(0);
         AdminUser {
-            id: self.id.to_string(),
+            id: UserId(self.id),
             email: self.email,
             role: Role::from_db(&self.role),
             complete_files: bytes(self.complete_files),
@@ -118,16 +118,11 @@ pub async fn get(state: &AppState, _admin: &Admin, id: Uuid) -> Result<AdminUser
     row.map(AdminUserRow::view).ok_or(Error::NotFound)
 }
 
-/// An account id from the browser: malformed is NotFound, like unknown.
-pub fn parse_id(id: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(id.trim()).map_err(|_| Error::NotFound)
-}
-
 /// Sets the quota from a size such as `500GB` or `2TiB`.
 pub async fn set_quota(
     state: &AppState,
     admin: &Admin,
-    id: &str,
+    id: UserId,
     quota: &str,
 ) -> Result<AdminUser, Error> {
     let bytes = validate::size(quota)
@@ -140,7 +135,7 @@ pub async fn set_quota(
 pub async fn set_role(
     state: &AppState,
     admin: &Admin,
-    id: &str,
+    id: UserId,
     role: Role,
 ) -> Result<AdminUser, Error> {
     apply(state, admin, id, Change::Role(role)).await
@@ -150,7 +145,7 @@ pub async fn set_role(
 pub async fn set_disabled(
     state: &AppState,
     admin: &Admin,
-    id: &str,
+    id: UserId,
     disabled: bool,
 ) -> Result<AdminUser, Error> {
     apply(state, admin, id, Change::Disabled(disabled)).await
@@ -159,10 +154,10 @@ pub async fn set_disabled(
 async fn apply(
     state: &AppState,
     admin: &Admin,
-    id: &str,
+    id: UserId,
     change: Change,
 ) -> Result<AdminUser, Error> {
-    let id = parse_id(id)?;
+    let id = id.0;
     users::change(&state.db, id, change, &admin.actor()).await?;
     get(state, admin, id).await
 }
@@ -172,8 +167,12 @@ async fn apply(
 /// and then their rows; the step that finds no file left removes the account. Calling it
 /// again after an interruption carries on; an admin cannot delete themselves, and the last
 /// admin cannot be deleted.
-pub async fn delete_step(state: &AppState, admin: &Admin, id: &str) -> Result<UserDeletion, Error> {
-    let id = parse_id(id)?;
+pub async fn delete_step(
+    state: &AppState,
+    admin: &Admin,
+    id: UserId,
+) -> Result<UserDeletion, Error> {
+    let id = id.0;
     if id == admin.user().id {
         return Err(Error::invalid(
             "user",

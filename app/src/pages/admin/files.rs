@@ -21,7 +21,7 @@ use crate::{
     format::bytes,
     model::{
         admin::{AdminFile, FileFilter},
-        FileStatus, Integrity,
+        FileId, FileStatus, Integrity,
     },
 };
 
@@ -49,7 +49,7 @@ pub fn FilesPage() -> impl IntoView {
             let _ = window().location().set_href(&url);
         }
     });
-    let selected = RwSignal::new(BTreeMap::<String, u64>::new());
+    let selected = RwSignal::new(BTreeMap::<FileId, u64>::new());
     Effect::new(move || {
         // A new page or a finished action starts with nothing selected.
         page.track();
@@ -89,7 +89,7 @@ struct Actions {
     abort: ServerAction<AdminAbortUpload>,
     download: ServerAction<AdminDownloadUrl>,
     /// Selected files and their sizes.
-    selected: RwSignal<BTreeMap<String, u64>>,
+    selected: RwSignal<BTreeMap<FileId, u64>>,
 }
 
 /// The filter form's fields.
@@ -167,9 +167,9 @@ fn ActionErrors(actions: Actions) -> impl IntoView {
 fn BulkDelete(actions: Actions) -> impl IntoView {
     let count = move || actions.selected.with(|s| s.len());
     let on_click = move |_| {
-        let (ids, total): (Vec<String>, u64) = actions
+        let (ids, total): (Vec<FileId>, u64) = actions
             .selected
-            .with(|s| (s.keys().cloned().collect(), s.values().sum()));
+            .with(|s| (s.keys().copied().collect(), s.values().sum()));
         let question = format!(
             "Delete {} files ({})? Their bytes are removed from the storage. This cannot be undone.",
             ids.len(),
@@ -195,23 +195,14 @@ fn FileRow(file: AdminFile, actions: Actions) -> impl IntoView {
         owner_email,
         completed_at,
     } = file;
-    let (id, name, size, status) = (
-        file.id.clone(),
-        file.name.clone(),
-        file.size_bytes,
-        file.status,
-    );
-    let checked = {
-        let id = id.clone();
-        move || actions.selected.with(|s| s.contains_key(&id))
-    };
+    let (id, name, size, status) = (file.id, file.name.clone(), file.size_bytes, file.status);
+    let checked = move || actions.selected.with(|s| s.contains_key(&id));
     let on_check = {
-        let id = id.clone();
         move |event: leptos::ev::Event| {
             let on = event_target_checked(&event);
             actions.selected.update(|s| {
                 if on {
-                    s.insert(id.clone(), size);
+                    s.insert(id, size);
                 } else {
                     s.remove(&id);
                 }
@@ -250,33 +241,28 @@ fn FileRow(file: AdminFile, actions: Actions) -> impl IntoView {
 /// Download (complete files), abort (uploads), delete.
 #[component]
 fn RowActions(
-    id: String,
+    id: FileId,
     name: String,
     size: u64,
     status: FileStatus,
     actions: Actions,
 ) -> impl IntoView {
     let on_delete = {
-        let (id, name) = (id.clone(), name.clone());
+        let name = name.clone();
         move |_| {
             let question = format!("Delete {name} ({})? This cannot be undone.", bytes(size));
             if window().confirm_with_message(&question).unwrap_or(false) {
-                actions.delete.dispatch(AdminDeleteFiles {
-                    file_ids: vec![id.clone()],
-                });
+                actions
+                    .delete
+                    .dispatch(AdminDeleteFiles { file_ids: vec![id] });
             }
         }
     };
-    let (abort_id, download_id) = (id.clone(), id);
     let on_abort = move |_| {
-        actions.abort.dispatch(AdminAbortUpload {
-            file_id: abort_id.clone(),
-        });
+        actions.abort.dispatch(AdminAbortUpload { file_id: id });
     };
     let on_download = move |_| {
-        actions.download.dispatch(AdminDownloadUrl {
-            file_id: download_id.clone(),
-        });
+        actions.download.dispatch(AdminDownloadUrl { file_id: id });
     };
     view! {
         {(status == FileStatus::Complete).then(|| view! {

@@ -16,7 +16,7 @@ use crate::{
         },
     },
     format::{bytes, duration},
-    model::admin::AdminUpload,
+    model::{admin::AdminUpload, FileId, UserId},
 };
 
 #[derive(Clone, Copy)]
@@ -95,7 +95,7 @@ fn UploadRow(upload: AdminUpload, actions: Actions) -> impl IntoView {
     } = upload;
     let name = file.name.clone();
     let landed = ServerAction::<AdminLandedParts>::new();
-    let (check_id, abort_id) = (file.id.clone(), file.id.clone());
+    let file_id = file.id;
     let parts = move || match landed.value().get() {
         Some(Ok(held)) => format!(
             "{} of {} in S3 ({})",
@@ -120,12 +120,12 @@ fn UploadRow(upload: AdminUpload, actions: Actions) -> impl IntoView {
                     class="link"
                     aria-label=format!("Check S3 for {name}")
                     on:click=move |_| {
-                        landed.dispatch(AdminLandedParts { file_id: check_id.clone() });
+                        landed.dispatch(AdminLandedParts { file_id });
                     }
                 >
                     "Check S3"
                 </button>
-                <AbortButtons file_id=abort_id name=name.clone() owner_id owner_email=owner_email.clone() actions/>
+                <AbortButtons file_id name=name.clone() owner_id owner_email=owner_email.clone() actions/>
             </td>
         </tr>
     }
@@ -134,9 +134,9 @@ fn UploadRow(upload: AdminUpload, actions: Actions) -> impl IntoView {
 /// Abort this upload, or every upload of its owner (after a confirmation).
 #[component]
 fn AbortButtons(
-    file_id: String,
+    file_id: FileId,
     name: String,
-    owner_id: String,
+    owner_id: UserId,
     owner_email: String,
     actions: Actions,
 ) -> impl IntoView {
@@ -145,9 +145,9 @@ fn AbortButtons(
         move |_| {
             let question = format!("Abort every upload in progress of {email}?");
             if window().confirm_with_message(&question).unwrap_or(false) {
-                actions.abort_all.dispatch(AdminAbortUserUploads {
-                    user_id: owner_id.clone(),
-                });
+                actions
+                    .abort_all
+                    .dispatch(AdminAbortUserUploads { user_id: owner_id });
             }
         }
     };
@@ -157,7 +157,7 @@ fn AbortButtons(
             class="link danger"
             aria-label=format!("Abort {name}")
             on:click=move |_| {
-                actions.abort.dispatch(AdminAbortUpload { file_id: file_id.clone() });
+                actions.abort.dispatch(AdminAbortUpload { file_id });
             }
         >
             "Abort"

@@ -18,7 +18,7 @@ use crate::{
     },
     error::AppError,
     format::bytes,
-    model::{admin::AdminUser, Role},
+    model::{admin::AdminUser, Role, UserId},
 };
 
 #[derive(Clone, Copy)]
@@ -133,14 +133,12 @@ fn UserActions(user: AdminUser, actions: Actions) -> impl IntoView {
         Role::User => (Role::Admin, "Promote"),
     };
     let disable_label = if disabled { "Enable" } else { "Disable" };
-    let (role_id, disable_id) = (id.clone(), id.clone());
     let quota = RwSignal::new(String::new());
     let on_quota = {
-        let id = id.clone();
         move |event: leptos::ev::SubmitEvent| {
             event.prevent_default();
             actions.quota.dispatch(AdminSetQuota {
-                user_id: id.clone(),
+                user_id: id,
                 quota: quota.get_untracked(),
             });
         }
@@ -161,7 +159,7 @@ fn UserActions(user: AdminUser, actions: Actions) -> impl IntoView {
             class="link"
             aria-label=format!("{role_label} {email}")
             on:click=move |_| {
-                actions.role.dispatch(AdminSetRole { user_id: role_id.clone(), role: other_role });
+                actions.role.dispatch(AdminSetRole { user_id: id, role: other_role });
             }
         >
             {role_label}
@@ -171,7 +169,7 @@ fn UserActions(user: AdminUser, actions: Actions) -> impl IntoView {
             class="link"
             aria-label=format!("{disable_label} {email}")
             on:click=move |_| {
-                actions.disabled.dispatch(AdminSetDisabled { user_id: disable_id.clone(), disabled: !disabled });
+                actions.disabled.dispatch(AdminSetDisabled { user_id: id, disabled: !disabled });
             }
         >
             {disable_label}
@@ -182,7 +180,7 @@ fn UserActions(user: AdminUser, actions: Actions) -> impl IntoView {
 
 /// Deletes the account and its files, a step at a time, showing how far it got.
 #[component]
-fn DeleteUser(id: String, email: String, actions: Actions) -> impl IntoView {
+fn DeleteUser(id: UserId, email: String, actions: Actions) -> impl IntoView {
     let progress = RwSignal::new(None::<String>);
     let failed = RwSignal::new(None::<AppError>);
     let on_click = {
@@ -195,12 +193,12 @@ fn DeleteUser(id: String, email: String, actions: Actions) -> impl IntoView {
             if !window().confirm_with_message(&question).unwrap_or(false) {
                 return;
             }
-            let (id, email) = (id.clone(), email.clone());
+            let email = email.clone();
             spawn_local(async move {
                 failed.set(None);
                 let mut removed = 0;
                 loop {
-                    match admin_delete_user(id.clone()).await {
+                    match admin_delete_user(id).await {
                         Ok(step) => {
                             removed += step.removed_files;
                             progress.set(Some(format!(
