@@ -6,7 +6,6 @@ use std::collections::HashSet;
 
 use app::{
     backend::{
-        audit::Actor,
         files, lease, uploads,
         users::{self, Change},
     },
@@ -65,21 +64,10 @@ impl TestApp {
 async fn admin_and_user() -> (TestApp, String, TestApp, String) {
     let admin = app().await;
     let (admin_email, _) = admin.signed_up_user().await;
-    make(&admin, &admin_email, Change::Role(Role::Admin)).await;
+    crate::auth::change(&admin, &admin_email, Change::Role(Role::Admin)).await;
     let user = admin.other_browser();
     let (user_email, _) = user.signed_up_user().await;
     (admin, admin_email, user, user_email)
-}
-
-/// Changes an account as the command line does.
-async fn make(app: &TestApp, email: &str, change: Change) {
-    let user = users::find_by_email(&app.db, &app::validate::email(email).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    users::change(&app.db, user.id, change, &Actor::system())
-        .await
-        .unwrap();
 }
 
 async fn user_id(app: &TestApp, email: &str) -> String {
@@ -871,7 +859,7 @@ async fn the_overview_counts_what_is_there() {
 async fn deletes_that_the_storage_refuses_change_nothing_and_can_be_retried() {
     let (admin, proxy) = crate::resilience::app_behind_proxy().await;
     let (admin_email, _) = admin.signed_up_user().await;
-    make(&admin, &admin_email, Change::Role(Role::Admin)).await;
+    crate::auth::change(&admin, &admin_email, Change::Role(Role::Admin)).await;
     let user = admin.other_browser();
     let (user_email, _) = user.signed_up_user().await;
     let bytes = test_bytes(3000, 8);
