@@ -168,16 +168,39 @@ impl FromServerFnError for AppError {
     /// after the function has answered).
     fn ser(&self) -> Bytes {
         #[cfg(feature = "ssr")]
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(
-                axum::http::StatusCode::from_u16(self.status())
-                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
-            );
-        }
+        self.set_answer_status();
         <JsonEncoding as Encodes<Self>>::encode(self).unwrap_or_else(|error| {
             let unencodable = Self::unexpected(format!("encoding an error: {error}"));
             <JsonEncoding as Encodes<Self>>::encode(&unencodable).unwrap_or_default()
         })
+    }
+}
+
+/// The status of a server function's error answer, on the server.
+#[cfg(feature = "ssr")]
+impl AppError {
+    /// Sets the answer's status to `status()`, unless the answer is a redirect: a plain form
+    /// post (no JavaScript: it accepts HTML and names its page) is sent back to its page with
+    /// the error in the URL, and keeps its 302.
+    fn set_answer_status(&self) {
+        use axum::http::{header, request::Parts, StatusCode};
+        use leptos::prelude::use_context;
+        let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+            return;
+        };
+        let redirected = use_context::<Parts>().is_some_and(|request| {
+            let accepts_html = request
+                .headers
+                .get(header::ACCEPT)
+                .and_then(|accept| accept.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"));
+            accepts_html && request.headers.contains_key(header::REFERER)
+        });
+        if !redirected {
+            response.set_status(
+                StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
     }
 }
 

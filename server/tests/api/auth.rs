@@ -422,6 +422,38 @@ async fn account_page_sends_strangers_to_sign_in_and_back() {
 }
 
 #[tokio::test]
+async fn a_failed_plain_form_post_is_sent_back_to_its_page_and_a_scripted_one_gets_its_status() {
+    let app = spawn_app().await;
+    let (email, _) = app.signed_up_user().await;
+    let form = [
+        ("email", email.as_str()),
+        ("password", "not the right password"),
+    ];
+    // Without JavaScript the browser posts the form itself: the answer sends it back to the
+    // page it came from, with the error in the URL, whatever the error's own status.
+    let page = app.url("/signin");
+    let plain = app
+        .client
+        .post(app.url("/api/sign_in"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("referer", &page)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 302);
+    let location = plain.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with(&page) && location.contains("__err="),
+        "{location}"
+    );
+    // The same failure from the page's script answers with its own status.
+    let scripted = app.call("/api/sign_in", &form).await;
+    assert_eq!(scripted.status(), 401);
+    assert!(!scripted.headers().contains_key("location"));
+}
+
+#[tokio::test]
 async fn sign_in_redirects_only_to_local_paths() {
     let app = spawn_app().await;
     let (email, password) = app.signed_up_user().await;
