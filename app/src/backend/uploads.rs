@@ -242,40 +242,12 @@ pub async fn sign_parts(
         ));
     };
     if file.part_checksums {
-        let digests: BTreeMap<u32, PartSums> = requested
-            .iter()
-            .filter_map(|(&number, sums)| Some((number, (*sums)?)))
-            .collect();
-        // Gone since it was read: deleted by its owner, an admin or the sweeper.
-        let Some(clashes) = files::record_digests(&state.db, file.id, &digests).await? else {
-            return Err(Error::NotFound);
-        };
-        if let Some(part) = clashes.first() {
-            return Err(Error::invalid(
-                "parts",
-                format!(
-                    "Part {part} was signed before with another checksum: the file has \
-                     changed since this upload began. Start it again."
-                ),
-            ));
-        }
+        record_part_digests(state, &file, &requested).await?;
     }
-    let ttl = state.config.url_ttl;
     let mut signed = Vec::with_capacity(requested.len());
     for (&number, sums) in &requested {
         let (start, end) = plan.range(file.size_bytes as u64, number);
-        let sha256 = sums.map(|sums| checksum::encode(&sums.sha256));
-        let md5 = sums
-            .and_then(|sums| sums.md5)
-            .map(|md5| checksum::encode_md5(&md5));
-        // Uploads begun before checksums existed carry on without them.
-        let digest = match (file.integrity, &sha256, &md5) {
-            (Integrity::Sha256, Some(sha256), _) if file.part_checksums => {
-                SignedDigest::Sha256(sha256)
-            }
-            (Integrity::Md5, _, Some(md5)) => SignedDigest::Md5(md5),
-            _ => SignedDigest::None,
-        };
+        let digest = signed_digest(&file, sums.as_ref());
         let part = state
             .storage
             .presign_part(
@@ -283,8 +255,8 @@ pub async fn sign_parts(
                 upload_id,
                 number as i32,
                 end - start,
-                digest,
-                ttl,
+                digest.as_signed(),
+                state.config.url_ttl,
             )
             .await?;
         let left = part
@@ -302,6 +274,64 @@ pub async fn sign_parts(
         });
     }
     Ok(signed)
+}
+
+/// Records the digests the parts are about to be signed with. A part keeps the first it was
+/// given: another digest for a part means the file changed since its upload began.
+async fn record_part_digests(
+    state: &AppState,
+    file: &FileRow,
+    requested: &BTreeMap<u32, Option<PartSums>>,
+) -> Result<(), Error> {
+    let digests: BTreeMap<u32, PartSums> = requested
+        .iter()
+        .filter_map(|(&number, sums)| Some((number, (*sums)?)))
+        .collect();
+    // Gone since it was read: deleted by its owner, an admin or the sweeper.
+    let Some(clashes) = files::record_digests(&state.db, file.id, &digests).await? else {
+        return Err(Error::NotFound);
+    };
+    match clashes.first() {
+        Some(part) => Err(Error::invalid(
+            "parts",
+            format!(
+                "Part {part} was signed before with another checksum: the file has changed \
+                 since this upload began. Start it again."
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The digest a part's URL signs, encoded as its header carries it.
+enum PartDigestHeader {
+    Sha256(String),
+    Md5(String),
+    None,
+}
+
+impl PartDigestHeader {
+    fn as_signed(&self) -> SignedDigest<'_> {
+        match self {
+            Self::Sha256(sha256) => SignedDigest::Sha256(sha256),
+            Self::Md5(md5) => SignedDigest::Md5(md5),
+            Self::None => SignedDigest::None,
+        }
+    }
+}
+
+/// What the file's `Integrity` asks a part's URL to sign, of the part's digests. Uploads
+/// begun before checksums existed carry on without them.
+fn signed_digest(file: &FileRow, sums: Option<&PartSums>) -> PartDigestHeader {
+    match (file.integrity, sums) {
+        (Integrity::Sha256, Some(sums)) if file.part_checksums => {
+            PartDigestHeader::Sha256(checksum::encode(&sums.sha256))
+        }
+        (Integrity::Md5, Some(PartSums { md5: Some(md5), .. })) => {
+            PartDigestHeader::Md5(checksum::encode_md5(md5))
+        }
+        _ => PartDigestHeader::None,
+    }
 }
 
 fn millis(duration: Duration) -> u64 {
