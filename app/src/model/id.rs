@@ -7,20 +7,27 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-        #[serde(transparent)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(pub Uuid);
 
         impl $name {
             /// `text` as an id; anything that is not a UUID is the nil id, which no row has.
             pub fn read(text: &str) -> Self {
                 Self(Uuid::parse_str(text.trim()).unwrap_or(Uuid::nil()))
+            }
+        }
+
+        /// As text, the lower-case hyphenated form (written by hand: the browser bundle
+        /// carries no formatting machinery for it).
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.0.hyphenated().encode_lower(&mut Uuid::encode_buffer()))
             }
         }
 
@@ -32,7 +39,7 @@ macro_rules! uuid_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.fmt(f)
+                f.write_str(self.0.hyphenated().encode_lower(&mut Uuid::encode_buffer()))
             }
         }
 
