@@ -23,17 +23,18 @@ use crate::model::{FileId, FileStatus, FileView, Integrity};
 macro_rules! file_rows {
     ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
-            FileRow,
+            $crate::backend::files::FileRow,
             $before
                 + r#" file_id as id, owner_id, object_key, name, content_type, size_bytes,
-                      status as "status: FileStatus", s3_upload_id, part_size, part_count,
-                      failure_reason, created_at, checksum_sha256, part_checksums,
-                      integrity as "integrity: Integrity" "#
+                      status as "status: crate::model::FileStatus", s3_upload_id, part_size,
+                      part_count, failure_reason, created_at, checksum_sha256, part_checksums,
+                      integrity as "integrity: crate::model::Integrity" "#
                 + $after
             $(, $arg)*
         )
     };
 }
+pub(crate) use file_rows;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FileRow {

@@ -229,14 +229,9 @@ async fn begin_deletion(state: &AppState, admin: &Admin, id: Uuid) -> Result<Use
 }
 
 async fn files_of(db: &PgPool, owner: Uuid) -> Result<Vec<FileRow>, Error> {
-    sqlx::query_as!(
-        FileRow,
-        r#"select file_id as id, owner_id, object_key, name, content_type, size_bytes,
-                  status as "status: crate::model::FileStatus",
-                  s3_upload_id, part_size, part_count, failure_reason, created_at,
-                  checksum_sha256, part_checksums,
-                  integrity as "integrity: crate::model::Integrity"
-           from file where owner_id = $1 order by file_id limit $2"#,
+    files::file_rows!(
+        "select",
+        "from file where owner_id = $1 order by file_id limit $2",
         owner,
         DELETE_BATCH
     )
