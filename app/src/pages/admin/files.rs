@@ -197,17 +197,15 @@ fn FileRow(file: AdminFile, actions: Actions) -> impl IntoView {
     } = file;
     let (id, name, size, status) = (file.id, file.name.clone(), file.size_bytes, file.status);
     let checked = move || actions.selected.with(|s| s.contains_key(&id));
-    let on_check = {
-        move |event: leptos::ev::Event| {
-            let on = event_target_checked(&event);
-            actions.selected.update(|s| {
-                if on {
-                    s.insert(id, size);
-                } else {
-                    s.remove(&id);
-                }
-            });
-        }
+    let on_check = move |event: leptos::ev::Event| {
+        let on = event_target_checked(&event);
+        actions.selected.update(|s| {
+            if on {
+                s.insert(id, size);
+            } else {
+                s.remove(&id);
+            }
+        });
     };
     let checksum = file.checksum.clone().unwrap_or_default();
     let short = checksum

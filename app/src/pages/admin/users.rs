@@ -134,14 +134,12 @@ fn UserActions(user: AdminUser, actions: Actions) -> impl IntoView {
     };
     let disable_label = if disabled { "Enable" } else { "Disable" };
     let quota = RwSignal::new(String::new());
-    let on_quota = {
-        move |event: leptos::ev::SubmitEvent| {
-            event.prevent_default();
-            actions.quota.dispatch(AdminSetQuota {
-                user_id: id,
-                quota: quota.get_untracked(),
-            });
-        }
+    let on_quota = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        actions.quota.dispatch(AdminSetQuota {
+            user_id: id,
+            quota: quota.get_untracked(),
+        });
     };
     view! {
         <form class="inline-form" aria-label=format!("Quota of {email}") on:submit=on_quota>
