@@ -8,7 +8,7 @@ test("a new user signs up, signs out, signs in again and sees their email", asyn
   const email = newEmail();
 
   await auth.signUp(email);
-  await expect(page).toHaveURL("/");
+  await expect(page).toHaveURL("/upload");
   await auth.expectSignedInAs(email);
 
   await auth.signOut();
@@ -72,7 +72,7 @@ test.describe("without JavaScript", () => {
     const auth = new AuthPages(page, false);
     const email = newEmail();
     await auth.signUp(email, PASSWORD);
-    await expect(page).toHaveURL("/");
+    await expect(page).toHaveURL("/upload");
     await auth.expectSignedInAs(email);
 
     await auth.signOut();

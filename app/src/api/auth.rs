@@ -4,14 +4,16 @@ use leptos::prelude::*;
 
 use crate::{error::AppError, model::UserView};
 
-/// Creates an account and signs it in; then goes to `next` (a local path) or home.
+/// Creates an account and signs it in; then goes to `next` (a local path) or to Upload, what
+/// a new account is for.
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(
     email: String,
     password: String,
     next: Option<String>,
 ) -> Result<UserView, AppError> {
-    super::enter(next, async |state, ip| {
+    let next = next.filter(|next| !next.is_empty());
+    super::enter(next.or(Some("/upload".to_owned())), async |state, ip| {
         crate::backend::auth::sign_up(state, ip, &email, &password).await
     })
     .await

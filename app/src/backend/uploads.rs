@@ -866,15 +866,16 @@ pub async fn abort(state: &AppState, user: &User, file_id: FileId) -> Result<(),
             "This upload is complete; delete the file instead.",
         )),
         FileStatus::Uploading => {
-            abort_file(state, file.id).await?;
+            abort_file(state, file.id, None).await?;
             Ok(())
         }
     }
 }
 
-/// Aborts the uploading file `file_id` under its lease (which reads the row). True when this
-/// call aborted it (false: it had already ended, or is gone).
-pub async fn abort_file(state: &AppState, file_id: Uuid) -> Result<bool, Error> {
+/// Aborts the uploading file `file_id` under its lease (which reads the row), for the reason
+/// `why` its owner is shown (none: the owner cancelled it). True when this call aborted it
+/// (false: it had already ended, or is gone).
+pub async fn abort_file(state: &AppState, file_id: Uuid, why: Option<&str>) -> Result<bool, Error> {
     let Some((file, lease)) = files::claim(&state.db, file_id, lease::hold(state)).await? else {
         // Not claimed: someone holds the lease, or the file ended (or went) since the caller
         // read it. Only the first is worth trying again.
@@ -884,7 +885,7 @@ pub async fn abort_file(state: &AppState, file_id: Uuid) -> Result<bool, Error> 
             Err(error) => Err(error),
         };
     };
-    if !files::finish(&state.db, &file, lease, Ending::Aborted(None)).await? {
+    if !files::finish(&state.db, &file, lease, Ending::Aborted(why)).await? {
         return Ok(false);
     }
     state.metrics.upload_ended("aborted", file.size_bytes);

@@ -22,9 +22,11 @@ pub fn UploadRow(item: Item, queue: Queue) -> impl IntoView {
         ..
     } = item.clone();
     let percent_done = move || percent(sent_bytes.get(), size);
+    // Offline, a speed and a time left would be frozen figures: the row says why it waits.
+    let waiting_for_network = move || queue.offline.get() && phase.get() == Phase::Uploading;
     let numbers = move || {
         let mut text = format!("{} of {}", bytes(sent_bytes.get()), bytes(size));
-        if phase.get() == Phase::Uploading {
+        if phase.get() == Phase::Uploading && !waiting_for_network() {
             if let Some(speed) = speed.get() {
                 text.push_str(&format!(" · {}/s", bytes(speed as u64)));
             }
@@ -36,12 +38,15 @@ pub fn UploadRow(item: Item, queue: Queue) -> impl IntoView {
     };
     let state = move || match (phase.get(), error.get()) {
         (Phase::Failed, Some(reason)) => format!("Failed: {reason}"),
+        // Ended elsewhere: why ("You deleted this file.").
+        (Phase::Cancelled, Some(reason)) => reason,
+        (Phase::Uploading, _) if waiting_for_network() => "Waiting for the network".to_owned(),
         (Phase::Uploading, _) if resuming.get() => "Resuming".to_owned(),
         (phase, _) => phase.label().to_owned(),
     };
     view! {
         <li class="upload-row" aria-label=name.clone() data-phase=move || phase.get().label()>
-            <div class="upload-name">{name.clone()}</div>
+            <div class="upload-name" title=name.clone()>{name.clone()}</div>
             <progress max="100" value=percent_done aria-label=format!("{name} progress")>
                 {move || format!("{}%", percent_done())}
             </progress>
@@ -78,9 +83,24 @@ fn RowButtons(item: Item, queue: Queue) -> impl IntoView {
                 <RowButton label="Retry" item=for_retry.clone() queue action=Queue::retry/>
             </Show>
             <Show when=can_cancel>
-                <RowButton label="Cancel" item=for_cancel.clone() queue action=Queue::cancel/>
+                <RowButton label="Cancel" item=for_cancel.clone() queue action=cancel_asking/>
             </Show>
         </div>
+    }
+}
+
+/// Cancels a file; one partly sent asks first, as what was sent is dropped.
+fn cancel_asking(queue: &Queue, item: &Item) {
+    let sent = item.sent_bytes.get_untracked();
+    let question = format!(
+        "Cancel {}? The {} sent so far will be discarded.",
+        item.name,
+        bytes(sent)
+    );
+    let confirmed =
+        || web_sys::window().is_some_and(|w| w.confirm_with_message(&question).unwrap_or(false));
+    if sent == 0 || confirmed() {
+        queue.cancel(item);
     }
 }
 

@@ -8,9 +8,9 @@ use leptos_router::components::A;
 use crate::{
     api::files::get_file,
     components::{require_user::RequireUser, upload_row::UploadRow},
-    format::bytes,
+    format::{bytes, duration, percent},
     model::FileId,
-    upload::queue::{Item, Queue},
+    upload::queue::{notice, Item, Queue, Totals},
 };
 
 #[component]
@@ -37,6 +37,7 @@ fn Uploader() -> impl IntoView {
         <Unfinished queue/>
         <Show when=move || !queue.items.read().is_empty()>
             <h2>"Queue"</h2>
+            <BatchSummary queue/>
             <ul class="upload-queue" aria-label="Upload queue">
                 <For each=move || queue.items.get() key=|item: &Item| item.key let:item>
                     <UploadRow item queue/>
@@ -46,6 +47,63 @@ fn Uploader() -> impl IntoView {
                 <A href="/files">"See all your files"</A>
             </p>
         </Show>
+    }
+}
+
+/// The whole queue at a glance: files done, bytes, speed and time left; Clear finished, and
+/// the opt-in notification.
+#[component]
+fn BatchSummary(queue: Queue) -> impl IntoView {
+    let totals = Memo::new(move |_| queue.items.with(|items| Totals::of(items)));
+    let files = move || {
+        let t = totals.get();
+        let mut text = format!("{} of {} files done", t.done, t.files);
+        if t.failed > 0 {
+            text.push_str(&format!(" · {} failed", t.failed));
+        }
+        text
+    };
+    let numbers = move || {
+        let t = totals.get();
+        let mut text = format!("{} of {}", bytes(t.sent), bytes(t.bytes));
+        if t.running > 0 && !queue.offline.get() {
+            if let Some(speed) = t.speed {
+                text.push_str(&format!(" · {}/s", bytes(speed as u64)));
+            }
+            if let Some(eta) = t.eta() {
+                text.push_str(&format!(" · {} left", duration(eta)));
+            }
+        }
+        text
+    };
+    let finished = move || totals.get().files < queue.items.with(Vec::len) || totals.get().done > 0;
+    let on_notify = move |event: leptos::ev::Event| {
+        let on = event_target_checked(&event);
+        leptos::task::spawn_local(async move { queue.notify.set(notice::ask(on).await) });
+    };
+    view! {
+        <section class="batch" aria-label="All uploads">
+            <div class="batch-line">
+                <strong>{files}</strong>
+                <span class="upload-numbers">{numbers}</span>
+            </div>
+            <progress
+                max="100"
+                value=move || percent(totals.get().sent, totals.get().bytes)
+                aria-label="All uploads progress"
+            ></progress>
+            <div class="batch-line">
+                <label class="hint">
+                    <input type="checkbox" prop:checked=queue.notify on:change=on_notify/>
+                    " Notify me when the uploads finish or one fails"
+                </label>
+                <Show when=finished>
+                    <button type="button" class="button secondary" on:click=move |_| queue.clear_finished()>
+                        "Clear finished"
+                    </button>
+                </Show>
+            </div>
+        </section>
     }
 }
 

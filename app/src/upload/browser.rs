@@ -28,6 +28,7 @@ use super::{
     stop::Stop,
 };
 use crate::{
+    api::files::get_file,
     api::uploads::{
         abort_upload, complete_upload, report_refusal, sign_parts, start_upload, uploaded_parts,
     },
@@ -89,12 +90,25 @@ impl Drop for SlotGuard {
 pub struct StopSwitch {
     stop: Stop,
     requests: Rc<RefCell<Vec<XmlHttpRequest>>>,
+    /// Why the upload ended elsewhere (deleted, or cancelled by an administrator): nothing
+    /// is left on the server to cancel or resume.
+    ended: Rc<RefCell<Option<String>>>,
 }
 
 impl StopSwitch {
     pub fn cancel(&self) {
         self.stop.cancel();
         self.abort_requests();
+    }
+
+    /// Stops at once an upload that ended elsewhere, for the reason `words`.
+    pub fn end(&self, words: String) {
+        self.ended.borrow_mut().get_or_insert(words);
+        self.cancel();
+    }
+
+    fn ended(&self) -> Option<String> {
+        self.ended.borrow().clone()
     }
 
     pub fn pause(&self) {
@@ -592,6 +606,9 @@ pub enum Stopped {
     /// This upload cannot go on (the server ended it, or the file changed): a retry starts
     /// a new upload.
     Rejected(String),
+    /// The upload ended elsewhere (its file was deleted, or an administrator cancelled it),
+    /// for the reason given: nothing is left to retry.
+    Ended(String),
     /// The picked file is not the one this upload began with: the upload stays as it was,
     /// for the right file, and a retry starts a new upload for this one.
     NotThisFile(String),
@@ -630,6 +647,10 @@ pub async fn upload(
     let mut resent = 0;
     loop {
         let result = upload.send_missing_parts(check_held, parts_in_flight).await;
+        if let Some(words) = cancel.ended() {
+            remembered::forget(file_id);
+            return Err(Stopped::Ended(words));
+        }
         if cancel.is_paused() {
             return Err(Stopped::Paused);
         }
@@ -639,8 +660,9 @@ pub async fn upload(
             return Err(Stopped::Cancelled);
         }
         if let Err(stopped) = result {
+            let stopped = upload.ended_or(stopped).await;
             // An upload the server ended, or one the file no longer matches, cannot be resumed.
-            if matches!(stopped, Stopped::Rejected(_)) {
+            if matches!(stopped, Stopped::Rejected(_) | Stopped::Ended(_)) {
                 remembered::forget(file_id);
             }
             return Err(stopped);
@@ -664,10 +686,14 @@ pub async fn upload(
             // Failed for good on the server (the bytes were not the file): nothing to resume.
             Err(invalid @ AppError::Invalid(_)) => {
                 remembered::forget(file_id);
-                return Err(Stopped::Rejected(invalid.to_string()));
+                return Err(upload
+                    .ended_or(Stopped::Rejected(invalid.to_string()))
+                    .await);
             }
             // Anything else leaves it remembered, to try again.
-            Err(other) => return Err(Stopped::Failed(other.to_string())),
+            Err(other) => {
+                return Err(upload.ended_or(Stopped::Failed(other.to_string())).await);
+            }
         }
     }
 }
@@ -826,6 +852,35 @@ impl Upload<'_> {
         Ok((slice, end - start))
     }
 
+    /// Records the first failure of the parts; one that ended the upload elsewhere stops the
+    /// parts still in flight at once.
+    async fn fail(&self, failure: &RefCell<Option<Stopped>>, error: Stopped) {
+        if failure.borrow().is_some() {
+            return;
+        }
+        let error = self.ended_or(error).await;
+        if let Stopped::Ended(words) = &error {
+            self.cancel.end(words.clone());
+        }
+        failure.borrow_mut().get_or_insert(error);
+    }
+
+    /// `error`, or why the upload ended on the server when it did: a refused part or URL
+    /// may be the first sign that the file was deleted or the upload cancelled elsewhere.
+    async fn ended_or(&self, error: Stopped) -> Stopped {
+        if !matches!(error, Stopped::Failed(_) | Stopped::Rejected(_)) {
+            return error;
+        }
+        match get_file(self.saved.file_id).await {
+            Err(AppError::NotFound) => Stopped::Ended("This file was deleted.".to_owned()),
+            Ok(file) if file.status == FileStatus::Aborted => Stopped::Ended(
+                file.failure
+                    .unwrap_or_else(|| "Cancelled in another tab or window.".to_owned()),
+            ),
+            _ => error,
+        }
+    }
+
     async fn sign(&self, parts: Vec<PartDigest>) -> Result<Vec<Ready>, Stopped> {
         let digests: HashMap<u32, Sums> = parts
             .iter()
@@ -922,7 +977,7 @@ impl Upload<'_> {
                     }
                     Err(error) => {
                         sent.borrow_mut().remove(number);
-                        failure.borrow_mut().get_or_insert(error);
+                        self.fail(&failure, error).await;
                     }
                 }
             }
@@ -981,7 +1036,7 @@ impl Upload<'_> {
                 }
             };
             if let Err(error) = outcome {
-                failure.borrow_mut().get_or_insert(error);
+                self.fail(&failure, error).await;
                 break;
             }
         }

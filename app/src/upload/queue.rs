@@ -51,7 +51,8 @@ pub struct Item {
     pub resuming: RwSignal<bool>,
     pub phase: RwSignal<Phase>,
     pub error: RwSignal<Option<String>>,
-    /// Bytes sent so far (parts in flight included).
+    /// Bytes sent so far (parts in flight included): the most that was ever counted for
+    /// this upload, so the figure never goes back.
     pub sent_bytes: RwSignal<u64>,
     pub speed: RwSignal<Option<f64>>,
     pub eta: RwSignal<Option<f64>>,
@@ -72,6 +73,9 @@ pub struct Queue {
     pub resume_request: RwSignal<Option<FileView>>,
     /// Why files just picked were not queued (e.g. already in the queue).
     pub notice: RwSignal<Option<String>>,
+    /// The user asked to be notified (by the browser) when the queue finishes or a file
+    /// fails while the tab is hidden.
+    pub notify: RwSignal<bool>,
 }
 
 impl Queue {
@@ -85,6 +89,7 @@ impl Queue {
             completed: RwSignal::new(0),
             resume_request: RwSignal::new(None),
             notice: RwSignal::new(None),
+            notify: RwSignal::new(false),
         };
         engine::schedule(queue);
         queue
@@ -122,6 +127,24 @@ impl Queue {
         self.resume(item);
     }
 
+    /// The file `file_id` was deleted in this tab: its upload, if the queue holds it, stops
+    /// at once and says why.
+    pub fn deleted(&self, file_id: FileId) {
+        let item = self.item_for(file_id);
+        if let Some(item) = item.filter(|item| item.phase.get_untracked() != Phase::Done) {
+            engine::end(&item, "You deleted this file.");
+        }
+    }
+
+    /// Takes the files that are done or cancelled off the list.
+    pub fn clear_finished(&self) {
+        self.items.update(|items| {
+            items.retain(|item| {
+                !matches!(item.phase.get_untracked(), Phase::Done | Phase::Cancelled)
+            })
+        });
+    }
+
     /// The queue's item uploading the file `file_id`, if this tab runs it.
     pub fn item_for(&self, file_id: FileId) -> Option<Item> {
         self.items.with(|items| {
@@ -133,17 +156,68 @@ impl Queue {
     }
 }
 
+/// The queue as a whole: what the batch view and the tab's title show.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    /// Files in the batch (cancelled ones left out).
+    pub files: usize,
+    pub done: usize,
+    pub failed: usize,
+    /// Files waiting, uploading or verifying.
+    pub running: usize,
+    pub bytes: u64,
+    pub sent: u64,
+    /// Bytes per second of the files uploading, when each has one.
+    pub speed: Option<f64>,
+}
+
+impl Totals {
+    /// Sums `items` (tracked: the caller reruns as they change).
+    pub fn of(items: &[Item]) -> Self {
+        let mut totals = Self::default();
+        for item in items {
+            let phase = item.phase.get();
+            if phase == Phase::Cancelled {
+                continue;
+            }
+            totals.files += 1;
+            totals.done += usize::from(phase == Phase::Done);
+            totals.failed += usize::from(phase == Phase::Failed);
+            totals.running += usize::from(phase.is_active() || phase == Phase::Waiting);
+            totals.bytes += item.size;
+            totals.sent += item.sent_bytes.get().min(item.size);
+            if phase == Phase::Uploading {
+                if let Some(speed) = item.speed.get() {
+                    *totals.speed.get_or_insert(0.0) += speed;
+                }
+            }
+        }
+        totals
+    }
+
+    /// Seconds until the batch is sent at its speed.
+    pub fn eta(&self) -> Option<f64> {
+        let speed = self.speed.filter(|s| *s > 0.0)?;
+        Some(self.bytes.saturating_sub(self.sent) as f64 / speed)
+    }
+}
+
 impl Default for Queue {
     fn default() -> Self {
         Self::new()
     }
 }
 
-/// Shows one item's progress: bytes, and speed and time left from the meter.
+/// Shows one item's progress: bytes, and speed and time left from the meter. The figure shown
+/// never goes down: a part that fails or is paused mid-way is sent again, and the count passes
+/// the figure again before it moves on.
 pub fn show(item: &Item, meter: &Meter, done: u64) {
-    item.sent_bytes.set(done);
+    let shown = item.sent_bytes.get_untracked().max(done);
+    if shown != item.sent_bytes.get_untracked() {
+        item.sent_bytes.set(shown);
+    }
     item.speed.set(meter.speed());
-    item.eta.set(meter.eta(item.size.saturating_sub(done)));
+    item.eta.set(meter.eta(item.size.saturating_sub(shown)));
 }
 
 /// On the server, the queue has no engine: pages render its (empty) state, nothing uploads.
@@ -154,6 +228,7 @@ mod engine {
     pub fn schedule(_: Queue) {}
     pub fn add(_: Queue, _: &web_sys::FileList) {}
     pub fn cancel(_: &Item) {}
+    pub fn end(_: &Item, _: &str) {}
     pub fn pause(_: &Item) {}
     pub fn discard(_: Queue, _: &Saved) {}
     pub fn resume(_: &Item) {}
@@ -167,9 +242,9 @@ mod engine {
     use leptos::{prelude::*, task::spawn_local};
     use web_sys::{File, FileList};
 
-    use super::{show, Item, Phase, Queue};
+    use super::{notice, show, title, Item, Phase, Queue, Totals};
     use crate::{
-        model::FileId,
+        model::{FileId, FileView},
         upload::{
             browser::{self, remembered, Report, Slots, StopSwitch, Stopped},
             progress::{Meter, Throttle},
@@ -186,6 +261,9 @@ mod engine {
         /// The upload was picked up without this browser's record of the file (from My
         /// files): the parts S3 holds are checked against this file first.
         check_held: bool,
+        /// The upload asked for from My files, which this file was picked for: when the
+        /// file proves another one, the request stands for the right file.
+        requested: Option<FileView>,
     }
 
     thread_local! {
@@ -208,7 +286,7 @@ mod engine {
             let Some(file) = files.get(index) else {
                 continue;
             };
-            let (saved, check_held) = upload_to_resume(queue, &remembered, &file);
+            let (saved, requested) = upload_to_resume(queue, &remembered, &file);
             // One upload, one runner: a file whose upload the queue already runs (or holds
             // paused or failed) is not queued twice, or both would send the same parts and
             // the first to complete would fail the other.
@@ -227,7 +305,8 @@ mod engine {
                         file,
                         cancel: StopSwitch::default(),
                         saved,
-                        check_held,
+                        check_held: requested.is_some(),
+                        requested,
                     },
                 )
             });
@@ -261,8 +340,12 @@ mod engine {
 
     /// The unfinished upload `file` goes on with, if any: the one this browser remembers for
     /// it, or the one the user asked to resume from My files (whose parts are then checked
-    /// against this file: the second value).
-    fn upload_to_resume(queue: Queue, remembered: &[Saved], file: &File) -> (Option<Saved>, bool) {
+    /// against this file: the request is the second value).
+    fn upload_to_resume(
+        queue: Queue,
+        remembered: &[Saved],
+        file: &File,
+    ) -> (Option<Saved>, Option<FileView>) {
         let saved = resume::find(
             remembered,
             &file.name(),
@@ -273,22 +356,22 @@ mod engine {
         let Some(wanted) = requested
             .filter(|wanted| wanted.name == file.name() && wanted.size_bytes == file.size() as u64)
         else {
-            return (saved, false);
+            return (saved, None);
         };
         queue.resume_request.set(None);
         if saved.as_ref().is_some_and(|s| s.file_id == wanted.id) {
-            return (saved, false);
+            return (saved, None);
         }
         let requested = Saved {
             file_id: wanted.id,
-            name: wanted.name,
+            name: wanted.name.clone(),
             size: wanted.size_bytes,
             last_modified: file.last_modified(),
             part_size: wanted.part_size,
             part_count: wanted.part_count,
             integrity: wanted.integrity,
         };
-        (Some(requested), true)
+        (Some(requested), Some(wanted))
     }
 
     /// The item's signals belong to the queue, not to the page that added the file: they
@@ -334,6 +417,20 @@ mod engine {
         }
     }
 
+    /// Stops an upload that ended elsewhere, for the reason `why`: a running one at once (its
+    /// run settles it), one that waits or is paused here.
+    pub fn end(item: &Item, why: &str) {
+        with_entry(item.key, |entry| entry.cancel.end(why.to_owned()));
+        if !item.phase.get_untracked().is_active() {
+            if let Some(file_id) = item.file_id.get_untracked() {
+                remembered::forget(file_id);
+            }
+            item.error.set(Some(why.to_owned()));
+            item.phase.set(Phase::Cancelled);
+            ENTRIES.with(|e| e.borrow_mut().remove(&item.key));
+        }
+    }
+
     pub fn pause(item: &Item) {
         with_entry(item.key, |entry| entry.cancel.pause());
     }
@@ -362,6 +459,7 @@ mod engine {
     pub fn schedule(queue: Queue) {
         OWNER.with(|owner| *owner.borrow_mut() = Owner::current());
         watch_network(queue);
+        watch_batch(queue);
         // What this browser remembers changes as files start and finish.
         Effect::new(move || {
             for item in queue.items.get() {
@@ -387,21 +485,51 @@ mod engine {
         });
     }
 
-    /// Keeps `queue.offline` in step with the browser's `online` and `offline` events.
+    /// Keeps `queue.offline` in step with the browser's `online` and `offline` events, and
+    /// asks before the page is left or reloaded while files upload.
     fn watch_network(queue: Queue) {
-        use wasm_bindgen::{closure::Closure, JsCast};
         queue.offline.set(!browser::online());
+        for event in ["online", "offline"] {
+            listen(event, move |_| queue.offline.set(!browser::online()));
+        }
+        listen("beforeunload", move |event| {
+            let running = queue.items.with_untracked(|items| {
+                items.iter().any(|item| {
+                    let phase = item.phase.get_untracked();
+                    phase.is_active() || phase == Phase::Waiting
+                })
+            });
+            if running {
+                event.prevent_default();
+            }
+        });
+    }
+
+    /// Shows the batch's progress in the tab's title, and notifies the user who asked when
+    /// the queue finishes or a file fails while the tab is hidden.
+    fn watch_batch(queue: Queue) {
+        queue.notify.set(notice::wanted());
+        Effect::new(move |before: Option<Totals>| {
+            let totals = queue.items.with(|items| Totals::of(items));
+            title::show(&totals);
+            if let Some(before) = before {
+                if queue.notify.get_untracked() && notice::hidden() {
+                    notice::changes(&before, &totals);
+                }
+            }
+            totals
+        });
+    }
+
+    /// Calls `on_event` on the window's `event` for as long as the page lives.
+    fn listen(event: &str, on_event: impl FnMut(web_sys::Event) + 'static) {
+        use wasm_bindgen::{closure::Closure, JsCast};
         let Some(window) = web_sys::window() else {
             return;
         };
-        for event in ["online", "offline"] {
-            let update = Closure::<dyn FnMut()>::new(move || {
-                queue.offline.set(!browser::online());
-            });
-            let _ = window.add_event_listener_with_callback(event, update.as_ref().unchecked_ref());
-            // The listener lives as long as the page.
-            update.forget();
-        }
+        let listener = Closure::<dyn FnMut(web_sys::Event)>::new(on_event);
+        let _ = window.add_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
+        listener.forget();
     }
 
     #[derive(Default)]
@@ -500,23 +628,189 @@ mod engine {
                 item.phase.set(Phase::Cancelled);
                 false
             }
+            Err(Stopped::Ended(why)) => {
+                item.error.set(Some(why));
+                item.phase.set(Phase::Cancelled);
+                false
+            }
             Err(Stopped::Failed(error)) => {
                 item.error.set(Some(error));
                 item.phase.set(Phase::Failed);
                 true
             }
-            Err(Stopped::Rejected(error) | Stopped::NotThisFile(error)) => {
-                // This upload cannot go on with this file: a retry starts a new one, and
-                // Cancel leaves the upload alone.
-                with_entry(item.key, |entry| {
-                    entry.saved = None;
-                    entry.check_held = false;
-                });
-                item.file_id.set(None);
-                item.error.set(Some(error));
-                item.phase.set(Phase::Failed);
+            // This upload cannot go on with this file: a retry starts a new one, and Cancel
+            // leaves the upload alone.
+            Err(Stopped::Rejected(error)) => {
+                let _ = start_anew(item, error);
                 true
             }
+            // An upload asked for from My files still waits for its own file: picking it next
+            // attaches to it.
+            Err(Stopped::NotThisFile(error)) => {
+                if let Some(requested) = start_anew(item, error) {
+                    queue.resume_request.set(Some(requested));
+                }
+                true
+            }
+        }
+    }
+
+    /// Fails `item` for `error`, to be retried as a new upload; answers the upload asked for
+    /// from My files it was picked for, if any.
+    fn start_anew(item: &Item, error: String) -> Option<FileView> {
+        let requested = with_entry(item.key, |entry| {
+            entry.saved = None;
+            entry.check_held = false;
+            entry.requested.take()
+        });
+        item.file_id.set(None);
+        item.sent_bytes.set(0);
+        item.error.set(Some(error));
+        item.phase.set(Phase::Failed);
+        requested.flatten()
+    }
+}
+
+/// The tab's title carries the batch's progress ("42% · Upload — Haul") while files upload,
+/// whatever page of the app is open.
+#[cfg(feature = "hydrate")]
+mod title {
+    use super::Totals;
+    use crate::format::percent;
+
+    const SEPARATOR: &str = " · ";
+
+    pub fn show(totals: &Totals) {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let title = document.title();
+        // The page's own title, without the progress put before it earlier.
+        let page = match title.split_once(SEPARATOR) {
+            Some((progress, page)) if progress.ends_with('%') => page.to_owned(),
+            _ => title.clone(),
+        };
+        let wanted = if totals.running > 0 {
+            format!("{}%{SEPARATOR}{page}", percent(totals.sent, totals.bytes))
+        } else {
+            page
+        };
+        if wanted != title {
+            document.set_title(&wanted);
+        }
+    }
+}
+
+/// Browser notifications, for users who asked for them: the queue finished, or a file failed,
+/// while they were in another tab.
+pub mod notice {
+    use super::Totals;
+
+    #[cfg(feature = "hydrate")]
+    const KEY: &str = "haul.notify";
+
+    /// Whether the user asked for notifications (in this browser) and the browser allows them.
+    #[cfg(feature = "hydrate")]
+    pub fn wanted() -> bool {
+        let asked = web_sys::window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .and_then(|s| s.get_item(KEY).ok().flatten())
+            .is_some();
+        asked && web_sys::Notification::permission() == web_sys::NotificationPermission::Granted
+    }
+
+    /// Asks the browser for permission (on the user's click); answers whether it was given.
+    #[cfg(feature = "hydrate")]
+    pub async fn ask(on: bool) -> bool {
+        let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+        if !on {
+            if let Some(storage) = storage {
+                let _ = storage.remove_item(KEY);
+            }
+            return false;
+        }
+        if let Ok(promise) = web_sys::Notification::request_permission() {
+            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        }
+        let granted =
+            web_sys::Notification::permission() == web_sys::NotificationPermission::Granted;
+        if let (true, Some(storage)) = (granted, storage) {
+            let _ = storage.set_item(KEY, "1");
+        }
+        granted
+    }
+
+    #[cfg(not(feature = "hydrate"))]
+    pub async fn ask(_: bool) -> bool {
+        false
+    }
+
+    #[cfg(feature = "hydrate")]
+    pub fn hidden() -> bool {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| d.hidden())
+    }
+
+    /// What changed from `before` to `now` that is worth a notification, in words.
+    pub fn words(before: &Totals, now: &Totals) -> Option<(&'static str, String)> {
+        if now.failed > before.failed && now.running > 0 {
+            return Some((
+                "An upload failed",
+                "Open Haul to retry it; the other files go on.".to_owned(),
+            ));
+        }
+        if before.running == 0 || now.running > 0 {
+            return None;
+        }
+        let body = match now.failed {
+            0 => format!("{} of {} files uploaded.", now.done, now.files),
+            failed => format!(
+                "{} uploaded, {failed} failed: open Haul to retry.",
+                now.done
+            ),
+        };
+        Some(("Uploads finished", body))
+    }
+
+    #[cfg(feature = "hydrate")]
+    pub fn changes(before: &Totals, now: &Totals) {
+        if let Some((title, body)) = words(before, now) {
+            let options = web_sys::NotificationOptions::new();
+            options.set_body(&body);
+            let _ = web_sys::Notification::new_with_options(title, &options);
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn totals(files: usize, done: usize, failed: usize, running: usize) -> Totals {
+            Totals {
+                files,
+                done,
+                failed,
+                running,
+                ..Totals::default()
+            }
+        }
+
+        #[test]
+        fn the_end_of_the_queue_and_a_failure_are_told_and_nothing_else() {
+            let running = totals(3, 1, 0, 2);
+            assert_eq!(words(&totals(3, 0, 0, 3), &running), None);
+            let (title, body) = words(&running, &totals(3, 3, 0, 0)).unwrap();
+            assert_eq!(
+                (title, body.as_str()),
+                ("Uploads finished", "3 of 3 files uploaded.")
+            );
+            let (_, body) = words(&running, &totals(3, 2, 1, 0)).unwrap();
+            assert_eq!(body, "2 uploaded, 1 failed: open Haul to retry.");
+            let (title, _) = words(&running, &totals(3, 1, 1, 1)).unwrap();
+            assert_eq!(title, "An upload failed");
+            // Idle stays quiet.
+            assert_eq!(words(&totals(3, 3, 0, 0), &totals(3, 3, 0, 0)), None);
         }
     }
 }

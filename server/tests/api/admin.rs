@@ -534,7 +534,7 @@ async fn aborting_all_of_a_users_uploads_goes_past_one_being_completed() {
     assert_eq!((status, aborted), (200, json!(1)));
     assert_eq!(status_of(held).await, FileStatus::Aborted);
     // Ended since: nothing to abort, and nothing to try again.
-    assert!(!uploads::abort_file(&admin.state, held).await.unwrap());
+    assert!(!uploads::abort_file(&admin.state, held, None).await.unwrap());
     assert_no_violations(&admin).await;
 }
 

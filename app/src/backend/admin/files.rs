@@ -243,7 +243,7 @@ pub async fn abort(state: &AppState, admin: &Admin, file_id: FileId) -> Result<(
             "Only an upload in progress can be aborted.",
         ));
     }
-    if uploads::abort_file(state, file.id).await? {
+    if uploads::abort_file(state, file.id, Some(super::CANCELLED_BY_ADMIN)).await? {
         let detail = serde_json::json!({ "owner_id": file.owner_id, "name": file.name });
         admin
             .record(

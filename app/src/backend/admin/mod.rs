@@ -17,6 +17,9 @@ use super::{
 };
 use crate::model::Role;
 
+/// What the owner of an upload an admin cancelled is told, in the upload's row and in My files.
+pub const CANCELLED_BY_ADMIN: &str = "Cancelled by an administrator.";
+
 /// A signed-in, enabled admin, and the address they act from.
 #[derive(Debug, Clone)]
 pub struct Admin {

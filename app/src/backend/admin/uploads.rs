@@ -142,7 +142,7 @@ pub async fn abort_all(state: &AppState, admin: &Admin, user_id: UserId) -> Resu
     // the others, and those aborted are recorded either way.
     let (mut aborted, mut busy) = (0, 0);
     for id in ids {
-        match uploads::abort_file(state, id).await {
+        match uploads::abort_file(state, id, Some(super::CANCELLED_BY_ADMIN)).await {
             Ok(true) => aborted += 1,
             Ok(false) => {}
             Err(Error::Conflict(_)) => busy += 1,
