@@ -9,6 +9,7 @@ import {
   countStoredParts,
   FilesPage,
   isPartPut,
+  leaveUnfinished,
   makeFile,
   partNumber,
   routePartPuts,
@@ -388,23 +389,6 @@ test("URLs the storage calls expired before their time fail the file: the clocks
   expect(Math.max(...Object.values(refused))).toBe(3);
 });
 
-/** Starts uploading `paths` (12 MiB each: parts 1 to 3), lets only part 1 of each land and
- * leaves them unfinished, as another browser would find them. */
-async function leaveUnfinished(page: Page, paths: string[]) {
-  const upload = new UploadPage(page);
-  await upload.open();
-  // Only part 1 gets through; the others hang until the tab is left.
-  await page.route(isPartPut, async (route) => {
-    if (partNumber(route) === 1) await route.continue();
-  });
-  const stored = countStoredParts(page);
-  await upload.choose(paths);
-  await expect.poll(() => stored.count, { timeout: 30_000 }).toBe(paths.length);
-  // Another browser: nothing remembered here.
-  await page.evaluate(() => localStorage.clear());
-  await new FilesPage(page).open();
-  await page.unrouteAll({ behavior: "ignoreErrors" });
-}
 
 test("My files lists an unfinished upload with what landed; it resumes from the same file or is discarded", async ({
   page,

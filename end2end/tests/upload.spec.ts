@@ -208,8 +208,17 @@ test("cancelling an upload frees its place and keeps nothing", async ({ page }, 
   const cdp = await throttleUploads(page, 4 * MIB);
   await upload.choose([big]);
   await expect(upload.row("cancel.bin")).toHaveAttribute("data-phase", "Uploading");
+  // Partly sent: Cancel asks first, and the answer is yes.
+  await expect(upload.row("cancel.bin").locator(".upload-numbers")).not.toHaveText(/^0 B of/);
+  const questions: string[] = [];
+  page.once("dialog", (dialog) => {
+    questions.push(dialog.message());
+    void dialog.accept();
+  });
   await page.getByRole("button", { name: "Cancel cancel.bin" }).click();
   await expect(upload.row("cancel.bin")).toHaveAttribute("data-phase", "Cancelled");
+  expect(questions).toHaveLength(1);
+  expect(questions[0]).toContain("cancel.bin");
   await cdp.detach();
 
   const files = new FilesPage(page);

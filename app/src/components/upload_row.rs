@@ -54,7 +54,10 @@ pub fn UploadRow(item: Item, queue: Queue) -> impl IntoView {
             <div class="upload-state" class:failed=move || phase.get() == Phase::Failed role="status">
                 {state}
             </div>
-            <RowButtons item queue/>
+            <RowButtons item=item.clone() queue/>
+            <Show when=move || item.name_refused.get()>
+                <NewName item=item.clone() queue/>
+            </Show>
         </li>
     }
 }
@@ -86,6 +89,24 @@ fn RowButtons(item: Item, queue: Queue) -> impl IntoView {
                 <RowButton label="Cancel" item=for_cancel.clone() queue action=cancel_asking/>
             </Show>
         </div>
+    }
+}
+
+/// Another name for a file whose name the server refused; what was typed stays when the
+/// server refuses it too.
+#[component]
+fn NewName(item: Item, queue: Queue) -> impl IntoView {
+    let typed = RwSignal::new(item.name.clone());
+    let label = format!("New name for {}", item.name);
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        queue.rename(&item, typed.get_untracked());
+    };
+    view! {
+        <form class="upload-rename" on:submit=on_submit>
+            <input type="text" aria-label=label bind:value=typed/>
+            <button type="submit" class="button secondary">"Upload with this name"</button>
+        </form>
     }
 }
 

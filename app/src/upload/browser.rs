@@ -596,6 +596,12 @@ pub trait Report {
     fn held_checked(&self);
 }
 
+/// Where an upload starts: a new upload under this name, or one the server already has.
+pub enum Start {
+    New(String),
+    Resume(Saved),
+}
+
 /// How an upload that did not finish ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stopped {
@@ -606,6 +612,8 @@ pub enum Stopped {
     /// This upload cannot go on (the server ended it, or the file changed): a retry starts
     /// a new upload.
     Rejected(String),
+    /// The server refused the file's name (why): the file may go up under another.
+    NameRefused(String),
     /// The upload ended elsewhere (its file was deleted, or an administrator cancelled it),
     /// for the reason given: nothing is left to retry.
     Ended(String),
@@ -614,22 +622,22 @@ pub enum Stopped {
     NotThisFile(String),
 }
 
-/// Uploads `file` from start to verified completion; with `resume`, continues an upload the
-/// server already has, sending only the parts S3 does not hold yet. With `check_held`, the
+/// Uploads `file` from start to verified completion, as a new upload under the name given or
+/// (`Start::Resume`) continuing an upload the server already has, sending only the parts S3 does not hold yet. With `check_held`, the
 /// parts S3 holds are first hashed from this file and compared with the digests they were
 /// sent with: a different file of the same name and size is refused, never mixed in.
 pub async fn upload(
     file: &File,
-    resume: Option<Saved>,
+    start: Start,
     check_held: bool,
     parts_in_flight: usize,
     slots: &Slots,
     cancel: &StopSwitch,
     report: Rc<dyn Report>,
 ) -> Result<FileView, Stopped> {
-    let saved = match resume {
-        Some(saved) => saved,
-        None => match begin(file, cancel).await? {
+    let saved = match start {
+        Start::Resume(saved) => saved,
+        Start::New(name) => match begin(file, &name, cancel).await? {
             Begun::Complete(file) => return Ok(file),
             Begun::Open(saved) => saved,
         },
@@ -708,14 +716,19 @@ enum Begun {
 
 /// Starts a new upload of `file` on the server. Not retried (a lost answer would leave a
 /// second upload behind), but not tried in vain either: it waits for the network.
-async fn begin(file: &File, cancel: &StopSwitch) -> Result<Begun, Stopped> {
+async fn begin(file: &File, name: &str, cancel: &StopSwitch) -> Result<Begun, Stopped> {
     wait_online(cancel).await;
     if cancel.is_stopped() {
         return Err(stopped(cancel));
     }
-    let started = start_upload(file.name(), file.size() as u64, file.type_())
+    let started = start_upload(name.to_owned(), file.size() as u64, file.type_())
         .await
-        .map_err(|e| Stopped::Failed(e.to_string()))?;
+        .map_err(|error| match &error {
+            AppError::Invalid(fields) if fields.iter().any(|f| f.field == "name") => {
+                Stopped::NameRefused(error.to_string())
+            }
+            _ => Stopped::Failed(error.to_string()),
+        })?;
     if started.file.status == FileStatus::Complete {
         return Ok(Begun::Complete(started.file));
     }

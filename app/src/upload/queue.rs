@@ -51,6 +51,8 @@ pub struct Item {
     pub resuming: RwSignal<bool>,
     pub phase: RwSignal<Phase>,
     pub error: RwSignal<Option<String>>,
+    /// The server refused the name (`error` says why): another may be given in the row.
+    pub name_refused: RwSignal<bool>,
     /// Bytes sent so far (parts in flight included): the most that was ever counted for
     /// this upload, so the figure never goes back.
     pub sent_bytes: RwSignal<u64>,
@@ -118,6 +120,12 @@ impl Queue {
     /// Puts a paused file back in line; it goes on from the parts S3 holds.
     pub fn resume(&self, item: &Item) {
         engine::resume(item);
+    }
+
+    /// Uploads a file whose name the server refused under `name` instead.
+    pub fn rename(&self, item: &Item, name: String) {
+        engine::rename(item, name);
+        self.retry(item);
     }
 
     /// Tries a failed file again: from the parts S3 holds, or from the start when the server
@@ -232,6 +240,7 @@ mod engine {
     pub fn pause(_: &Item) {}
     pub fn discard(_: Queue, _: &Saved) {}
     pub fn resume(_: &Item) {}
+    pub fn rename(_: &Item, _: String) {}
 }
 
 /// In the browser: the files, their stop switches and the scheduler that starts uploads.
@@ -246,7 +255,7 @@ mod engine {
     use crate::{
         model::{FileId, FileView},
         upload::{
-            browser::{self, remembered, Report, Slots, StopSwitch, Stopped},
+            browser::{self, remembered, Report, Slots, Start, StopSwitch, Stopped},
             progress::{Meter, Throttle},
             resume::{self, Saved},
         },
@@ -258,6 +267,9 @@ mod engine {
         file: File,
         cancel: StopSwitch,
         saved: Option<Saved>,
+        /// The name a new upload of the file is given: the file's, or the one the user gave
+        /// after the server refused it.
+        name: String,
         /// The upload was picked up without this browser's record of the file (from My
         /// files): the parts S3 holds are checked against this file first.
         check_held: bool,
@@ -302,6 +314,7 @@ mod engine {
                 e.borrow_mut().insert(
                     key,
                     Entry {
+                        name: file.name(),
                         file,
                         cancel: StopSwitch::default(),
                         saved,
@@ -388,6 +401,7 @@ mod engine {
                 resuming: RwSignal::new(saved.is_some()),
                 phase: RwSignal::new(Phase::Waiting),
                 error: RwSignal::new(None),
+                name_refused: RwSignal::new(false),
                 sent_bytes: RwSignal::new(0),
                 speed: RwSignal::new(None),
                 eta: RwSignal::new(None),
@@ -433,6 +447,11 @@ mod engine {
 
     pub fn pause(item: &Item) {
         with_entry(item.key, |entry| entry.cancel.pause());
+    }
+
+    pub fn rename(item: &Item, name: String) {
+        with_entry(item.key, |entry| entry.name = name);
+        item.name_refused.set(false);
     }
 
     pub fn discard(queue: Queue, saved: &Saved) {
@@ -579,13 +598,12 @@ mod engine {
     }
 
     async fn run(queue: Queue, item: Item, parts_in_flight: usize) {
-        let Some((file, cancel, saved, check_held)) = with_entry(item.key, |e| {
-            (
-                e.file.clone(),
-                e.cancel.clone(),
-                e.saved.clone(),
-                e.check_held,
-            )
+        let Some((file, cancel, start, check_held)) = with_entry(item.key, |e| {
+            let start = match &e.saved {
+                Some(saved) => Start::Resume(saved.clone()),
+                None => Start::New(e.name.clone()),
+            };
+            (e.file.clone(), e.cancel.clone(), start, e.check_held)
         }) else {
             return;
         };
@@ -596,7 +614,7 @@ mod engine {
         let slots = SLOTS.with(Slots::clone);
         let result = browser::upload(
             &file,
-            saved,
+            start,
             check_held,
             parts_in_flight,
             &slots,
@@ -635,6 +653,12 @@ mod engine {
             }
             Err(Stopped::Failed(error)) => {
                 item.error.set(Some(error));
+                item.phase.set(Phase::Failed);
+                true
+            }
+            Err(Stopped::NameRefused(error)) => {
+                item.error.set(Some(error));
+                item.name_refused.set(true);
                 item.phase.set(Phase::Failed);
                 true
             }

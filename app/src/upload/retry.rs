@@ -240,7 +240,9 @@ impl Tries {
             }
             Answer::Forbidden => "The storage refused the upload (signature invalid).".to_owned(),
             Answer::Transient => "The storage kept answering with errors.".to_owned(),
-            Answer::Refused(status) => format!("The storage answered {status}."),
+            Answer::Refused(status) => {
+                format!("The storage refused part {number} (error {status}). Retry it later.")
+            }
             Answer::Unsupported(status) => format!(
                 "The storage refused part {number} ({status}): it does not take the upload as \
                  this server signs it."
