@@ -217,14 +217,18 @@ fn FileRow(file: AdminFile, actions: Actions) -> impl IntoView {
             <td>
                 <input type="checkbox" aria-label=format!("Select {name}") prop:checked=checked on:change=on_check/>
             </td>
-            <td>{owner_email}</td>
-            <td class="file-name">{name.clone()}</td>
-            <td>{bytes(size)}</td>
-            <td class="secondary">{file.content_type}</td>
-            <td>{status.label()}</td>
-            <td class="secondary">{when(&file.created_at)}</td>
-            <td class="secondary">{completed_at.as_deref().map(when)}</td>
-            <td class="secondary" title=format!("{checksum} ({})", file.integrity.label())>
+            <td class="email" data-label="Owner" title=owner_email.clone()>{owner_email.clone()}</td>
+            <td class="file-name" title=name.clone()>{name.clone()}</td>
+            <td data-label="Size">{bytes(size)}</td>
+            <td class="secondary" data-label="Type">{file.content_type}</td>
+            <td data-label="Status">{status.label()}</td>
+            <td class="secondary when" data-label="Created">{when(&file.created_at)}</td>
+            <td class="secondary when" data-label="Completed">{completed_at.as_deref().map(when)}</td>
+            <td
+                class="secondary"
+                data-label="Checksum"
+                title=format!("{checksum} ({})", file.integrity.label())
+            >
                 {short}
                 {(status == FileStatus::Complete && file.integrity != Integrity::Sha256)
                     .then(|| view! { <span class="integrity">{file.integrity.label()}</span> })}

@@ -105,13 +105,15 @@ fn UserRow(user: AdminUser, actions: Actions) -> impl IntoView {
     };
     view! {
         <tr aria-label=email.clone()>
-            <td>{email.clone()}</td>
-            <td>{user.role.as_str()}</td>
-            <td>{user.complete_files}</td>
-            <td>{usage}</td>
-            <td class="secondary">{when(&user.created_at)}</td>
-            <td class="secondary">{user.last_sign_in_at.as_deref().map(when)}</td>
-            <td>{disabled}</td>
+            <td class="email" title=email.clone()>{email.clone()}</td>
+            <td data-label="Role">{user.role.as_str()}</td>
+            <td data-label="Files">{user.complete_files}</td>
+            <td data-label="Used / reserved / quota">{usage}</td>
+            <td class="secondary when" data-label="Created">{when(&user.created_at)}</td>
+            <td class="secondary when" data-label="Last sign-in">
+                {user.last_sign_in_at.as_deref().map(when)}
+            </td>
+            <td data-label="Disabled">{disabled}</td>
             <td class="user-actions">
                 <UserActions user actions/>
             </td>
