@@ -111,7 +111,9 @@ fn page_link(path: &str, params: &[(&str, String)], cursor: &str) -> String {
 }
 
 /// The filter form: a GET to the list's own path, so the filters land in the URL. `children`
-/// are its fields; `clear` adds a link back to the unfiltered list.
+/// are its fields; `clear` adds a link back to the unfiltered list. Fields left empty stay
+/// out of the URL. The browser checks nothing itself (no bubbles): the server's message
+/// shows on the page.
 #[component]
 pub fn FilterForm(
     url: ListUrl,
@@ -120,8 +122,23 @@ pub fn FilterForm(
     #[prop(optional)] clear: bool,
     children: Children,
 ) -> impl IntoView {
+    let drop_empty: std::sync::Arc<dyn Fn(&web_sys::FormData)> =
+        std::sync::Arc::new(move |data: &web_sys::FormData| {
+            for name in url.names {
+                if data.get(name).as_string().is_some_and(|v| v.is_empty()) {
+                    data.delete(name);
+                }
+            }
+        });
     view! {
-        <Form method="GET" action=url.path attr:class="filters" attr:aria-label=label>
+        <Form
+            method="GET"
+            action=url.path
+            on_form_data=drop_empty
+            attr:class="filters"
+            attr:aria-label=label
+            attr:novalidate=true
+        >
             {children()}
             <button type="submit" class="button">"Filter"</button>
             {clear.then(|| view! { <A href=url.path>"Clear"</A> })}
