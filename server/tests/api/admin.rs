@@ -339,12 +339,19 @@ async fn malformed_filters_and_cursors_are_400_and_unknown_ids_404() {
         json!({ "from": "yesterday" }),
         json!({ "from": "2026-02-30" }),
         json!({ "from": "2026-03-02", "to": "2026-03-01" }),
-        json!({ "name": "ab" }),
         json!({ "sort": "random" }),
     ] {
         let (status, body) = admin.admin_files(filter.clone(), None).await;
         assert_eq!(status, 400, "{filter}: {body}");
     }
+    // A name too short is the form field's error, in the words the page shows next to it.
+    let (status, body) = admin.admin_files(json!({ "name": "ab" }), None).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.to_string()
+            .contains("Enter 3 characters or more to search names."),
+        "{body}"
+    );
     for cursor in [
         "garbage",
         "12_notauuid",

@@ -18,9 +18,10 @@ use crate::{
             ListTable,
         },
     },
+    error::AppError,
     format::bytes,
     model::{
-        admin::{AdminFile, FileFilter},
+        admin::{AdminFile, AdminFilePage, FileFilter},
         FileId, FileStatus, Integrity,
     },
 };
@@ -64,7 +65,7 @@ pub fn FilesPage() -> impl IntoView {
     view! {
         <Title text="Files — Admin — Haul"/>
         <h1>"Files"</h1>
-        <Filters url/>
+        <Filters url page/>
         <ActionErrors actions/>
         <BulkDelete actions/>
         {loaded(page, move |page| view! {
@@ -92,10 +93,16 @@ struct Actions {
     selected: RwSignal<BTreeMap<FileId, u64>>,
 }
 
-/// The filter form's fields.
+/// The filter form's fields. The server's word on a field (a name too short) shows under it.
 #[component]
-fn Filters(url: ListUrl) -> impl IntoView {
+fn Filters(url: ListUrl, page: Resource<Result<AdminFilePage, AppError>>) -> impl IntoView {
     let param = move |name: &'static str| move || url.param(name);
+    // Read under a Transition, as the page's table is: the server waits for the answer.
+    let name_error = move || {
+        page.get()
+            .and_then(Result::err)
+            .and_then(|error| error.field("name"))
+    };
     view! {
         <FilterForm url label="Filter files" clear=true>
             <label>
@@ -120,7 +127,10 @@ fn Filters(url: ListUrl) -> impl IntoView {
             </label>
             <label>
                 "Name contains "
-                <input type="search" name="name" minlength="3" prop:value=param("name")/>
+                <input type="search" name="name" aria-describedby="name-filter-error" prop:value=param("name")/>
+                <span class="field-error" id="name-filter-error">
+                    <Transition fallback=|| ()>{name_error}</Transition>
+                </span>
             </label>
             <label>
                 "From " <input type="date" name="from" prop:value=param("from")/>
@@ -130,7 +140,8 @@ fn Filters(url: ListUrl) -> impl IntoView {
             </label>
             <label>
                 "Sort "
-                <select name="sort" prop:value=param("sort")>
+                // "newest" when the URL names no sort: a value no option has would show none.
+                <select name="sort" prop:value=move || if url.param("sort") == "largest" { "largest" } else { "newest" }>
                     <option value="newest" selected=move || url.param("sort") != "largest">"Newest first"</option>
                     <option value="largest" selected=move || url.param("sort") == "largest">"Largest first"</option>
                 </select>
