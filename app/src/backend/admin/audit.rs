@@ -41,13 +41,17 @@ pub async fn list(
 ) -> Result<AuditPage, Error> {
     let range = DayRange::parse(&filter.from, &filter.to)?;
     let after = read_cursor(cursor, |c| c.parse::<i64>().ok())?;
-    // The file's row (while it exists) gives its name and owner to entries that name a file.
+    // The file's row (while it exists) gives its name and owner to entries that name a file;
+    // once it is gone, the owner's id the entry recorded (admin downloads and aborts) does.
     let mut query = QueryBuilder::<Postgres>::new(
         "select a.audit_event_id, a.created_at, a.actor_email, a.action, a.target_email,
                 a.target_file_id, a.ip, a.detail, f.name as file_name, o.email as file_owner
          from audit_event a
          left join file f on f.file_id = a.target_file_id
-         left join app_user o on o.app_user_id = f.owner_id
+         left join app_user o on o.app_user_id = coalesce(
+             f.owner_id,
+             case when a.detail->>'owner_id' ~ '^[0-9a-f-]{36}$'
+                  then (a.detail->>'owner_id')::uuid end)
          where true",
     );
     if !filter.actor.trim().is_empty() {
