@@ -1,20 +1,11 @@
-import { expect, test, type Browser } from "@playwright/test";
-import { userCommand } from "./fixtures/admin";
+import { expect, test } from "@playwright/test";
+import { adminPage } from "./fixtures/admin";
 import { AuthPages } from "./fixtures/auth";
 import { FilesPage, signUpWithFile } from "./fixtures/files";
 import { openHydrated, watchForErrors } from "./fixtures/pages";
 
 const MIB = 1024 * 1024;
 
-/** A page signed in as a fresh admin (made with `server user promote`), in its own browser context. */
-async function adminPage(browser: Browser) {
-  const page = await (await browser.newContext()).newPage();
-  const email = await new AuthPages(page).signUpFresh();
-  userCommand("promote", email);
-  await openHydrated(page, "/");
-  await expect(page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Admin" })).toBeVisible();
-  return { page, email };
-}
 
 test("an admin finds another user's file by the owner's email and deletes it; the owner's usage goes down", async ({
   page,
@@ -70,6 +61,8 @@ test("an admin changes a user's quota and disables them, who is signed out at on
   const admin = await adminPage(browser);
   await openHydrated(admin.page, `/admin/users?email=${encodeURIComponent(user)}`);
   const row = admin.page.getByRole("table", { name: "Users" }).getByRole("row", { name: user });
+  // Setting a quota and disabling ask first.
+  admin.page.on("dialog", (dialog) => dialog.accept());
   await row.getByLabel(`New quota for ${user}`).fill("2GiB");
   await row.getByRole("button", { name: "Set quota" }).click();
   await expect(row).toContainText("0 B / 0 B / 2.0 GiB");

@@ -7,8 +7,8 @@ use std::future::Future;
 
 use leptos::prelude::*;
 use leptos_router::{
-    components::{Form, A},
-    hooks::use_query_map,
+    components::A,
+    hooks::{use_navigate, use_query_map},
 };
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -111,9 +111,10 @@ fn page_link(path: &str, params: &[(&str, String)], cursor: &str) -> String {
 }
 
 /// The filter form: a GET to the list's own path, so the filters land in the URL. `children`
-/// are its fields; `clear` adds a link back to the unfiltered list. Fields left empty stay
-/// out of the URL. The browser checks nothing itself (no bubbles): the server's message
-/// shows on the page.
+/// are its fields; `clear` adds a link back to the unfiltered list. Once hydrated it goes to
+/// the URL itself (`ListUrl::link`): the fields left empty stay out of it, and an unfiltered
+/// list has no "?" either. The browser checks nothing itself (no bubbles): the server's
+/// message shows on the page.
 #[component]
 pub fn FilterForm(
     url: ListUrl,
@@ -122,27 +123,33 @@ pub fn FilterForm(
     #[prop(optional)] clear: bool,
     children: Children,
 ) -> impl IntoView {
-    let drop_empty: std::sync::Arc<dyn Fn(&web_sys::FormData)> =
-        std::sync::Arc::new(move |data: &web_sys::FormData| {
-            for name in url.names {
-                if data.get(name).as_string().is_some_and(|v| v.is_empty()) {
-                    data.delete(name);
-                }
-            }
-        });
+    let navigate = use_navigate();
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let form = event_target::<web_sys::HtmlFormElement>(&event);
+        let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+            return;
+        };
+        let params: Vec<(&str, String)> = url
+            .names
+            .iter()
+            .map(|name| (*name, data.get(name).as_string().unwrap_or_default()))
+            .collect();
+        navigate(&page_link(url.path, &params, ""), Default::default());
+    };
     view! {
-        <Form
+        <form
             method="GET"
             action=url.path
-            on_form_data=drop_empty
-            attr:class="filters"
-            attr:aria-label=label
-            attr:novalidate=true
+            class="filters"
+            aria-label=label
+            novalidate=true
+            on:submit=on_submit
         >
             {children()}
             <button type="submit" class="button">"Filter"</button>
             {clear.then(|| view! { <A href=url.path>"Clear"</A> })}
-        </Form>
+        </form>
     }
 }
 

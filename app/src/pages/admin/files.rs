@@ -125,13 +125,16 @@ fn Filters(url: ListUrl, page: Resource<Result<AdminFilePage, AppError>>) -> imp
                         .collect_view()}
                 </select>
             </label>
-            <label>
-                "Name contains "
-                <input type="search" name="name" aria-describedby="name-filter-error" prop:value=param("name")/>
+            // The error beside the label, not in it: it describes the field, not names it.
+            <div class="filter-field">
+                <label>
+                    "Name contains "
+                    <input type="search" name="name" aria-describedby="name-filter-error" prop:value=param("name")/>
+                </label>
                 <span class="field-error" id="name-filter-error">
                     <Transition fallback=|| ()>{name_error}</Transition>
                 </span>
-            </label>
+            </div>
             <label>
                 "From " <input type="date" name="from" prop:value=param("from")/>
             </label>
