@@ -50,6 +50,22 @@ test("filter URLs carry only the filters that were filled in", async ({ browser 
   }
 });
 
+test("without JavaScript, a filter URL with empty fields is sent on to the same list without them", async ({
+  browser,
+}) => {
+  const admin = await adminPage(browser);
+  // As a browser asks for a page.
+  const html = { Accept: "text/html" };
+  const response = await admin.page.request.get("/admin/files?owner=&status=&name=&from=&to=&sort=newest", {
+    maxRedirects: 0,
+    headers: html,
+  });
+  expect(response.status()).toBe(302);
+  expect(response.headers()["location"]).toBe("/admin/files?sort=newest");
+  const clean = await admin.page.request.get("/admin/audit?action=user.sign_up", { maxRedirects: 0, headers: html });
+  expect(clean.status()).toBe(200);
+});
+
 test("filters answer with the app's words next to the field, never a browser bubble", async ({ browser }) => {
   const admin = await adminPage(browser);
   const page = admin.page;

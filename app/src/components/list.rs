@@ -37,12 +37,25 @@ impl ListUrl {
                 .collect()
         });
         let cursor = Memo::new(move |_| query.read().get("cursor").unwrap_or_default());
-        Self {
+        let url = Self {
             path,
             names,
             values,
             cursor,
+        };
+        // A browser without JavaScript sends every field of the filter form, the empty ones
+        // too: the server sends it on to the same list without them.
+        #[cfg(feature = "ssr")]
+        if query.with_untracked(|query| {
+            names
+                .iter()
+                .chain(&["cursor"])
+                .any(|name| query.get_str(name) == Some(""))
+        }) {
+            let cursor = url.cursor.get_untracked();
+            leptos_axum::redirect(&url.link(&cursor));
         }
+        url
     }
 
     /// The filter parameter `name`, one of the names given to `new` ("" when absent).
