@@ -195,14 +195,6 @@ fn UserActions(user: AdminUser, actions: Actions) -> impl IntoView {
             }
         }
     };
-    let note = move || {
-        let (_, text, failed) = actions.note.get().filter(|(row, ..)| *row == id)?;
-        Some(if failed {
-            view! { <span class="field-error" role="alert">{text}</span> }.into_any()
-        } else {
-            view! { <span class="row-done" role="status">{text}</span> }.into_any()
-        })
-    };
     view! {
         <form class="inline-form" aria-label=format!("Quota of {email}") on:submit=on_quota>
             <input
@@ -234,7 +226,20 @@ fn UserActions(user: AdminUser, actions: Actions) -> impl IntoView {
             {disable_label}
         </button>
         <DeleteUser id email actions/>
-        {note}
+        <RowNote id actions/>
+    }
+}
+
+/// What the last change asked in this row did, or why it failed, next to its controls.
+#[component]
+fn RowNote(id: UserId, actions: Actions) -> impl IntoView {
+    move || {
+        let (_, text, failed) = actions.note.get().filter(|(row, ..)| *row == id)?;
+        Some(if failed {
+            view! { <span class="field-error" role="alert">{text}</span> }.into_any()
+        } else {
+            view! { <span class="row-done" role="status">{text}</span> }.into_any()
+        })
     }
 }
 
