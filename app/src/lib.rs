@@ -65,8 +65,11 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text="Haul"/>
         <Router>
+            // The first thing a keyboard reaches. `target` leaves it to the browser, which moves
+            // the focus to <main> (the router would only scroll).
+            <a class="skip-link" href="#main" target="_self">"Skip to content"</a>
             <SiteHeader/>
-            <main>
+            <main id="main" tabindex="-1">
                 <Routes fallback=pages::not_found::NotFound>
                     // Async rendering: the server resolves the signed-in user before it answers,
                     // so pages read right without JavaScript and can redirect with a 302.

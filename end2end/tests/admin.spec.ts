@@ -6,6 +6,7 @@ import { openHydrated, watchForErrors } from "./fixtures/pages";
 
 const MIB = 1024 * 1024;
 
+
 test("an admin finds another user's file by the owner's email and deletes it; the owner's usage goes down", async ({
   page,
   browser,
@@ -60,6 +61,8 @@ test("an admin changes a user's quota and disables them, who is signed out at on
   const admin = await adminPage(browser);
   await openHydrated(admin.page, `/admin/users?email=${encodeURIComponent(user)}`);
   const row = admin.page.getByRole("table", { name: "Users" }).getByRole("row", { name: user });
+  // Setting a quota and disabling ask first.
+  admin.page.on("dialog", (dialog) => dialog.accept());
   await row.getByLabel(`New quota for ${user}`).fill("2GiB");
   await row.getByRole("button", { name: "Set quota" }).click();
   await expect(row).toContainText("0 B / 0 B / 2.0 GiB");

@@ -32,7 +32,31 @@ pub fn shares(bars: &[Bar]) -> Vec<f64> {
         .collect()
 }
 
-/// Vertical bars, one per label in order (days, say).
+/// Where the dates under a column chart go: the first bar, two between, the last (indexes).
+fn axis_ticks(count: usize) -> Vec<usize> {
+    let last = count.saturating_sub(1);
+    let mut ticks: Vec<usize> = [0, last / 3, last * 2 / 3, last].to_vec();
+    ticks.dedup();
+    ticks.truncate(count);
+    ticks
+}
+
+/// "3 Nov" from "2026-11-03"; anything else as it is.
+pub fn short_day(day: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = day.get(5..7).and_then(|m| m.parse::<usize>().ok());
+    let date = day.get(8..10).and_then(|d| d.parse::<u32>().ok());
+    match (month.and_then(|m| MONTHS.get(m.wrapping_sub(1))), date) {
+        (Some(month), Some(date)) => format!("{date} {month}"),
+        _ => day.to_owned(),
+    }
+}
+
+/// Vertical bars, one per label in order (days, say), over an axis of dates and beside an
+/// axis of sizes. The labels are HTML around the drawing, so their text keeps its size
+/// however narrow the screen (the drawing stretches; text in it would shrink).
 #[component]
 pub fn ColumnChart(
     /// The chart's accessible name.
@@ -60,8 +84,21 @@ pub fn ColumnChart(
             }
         })
         .collect_view();
+    let top = bars.iter().map(|b| b.value).max().unwrap_or(0);
+    let middle = (HEIGHT / 2.0).to_string();
+    let dates = axis_ticks(bars.len())
+        .into_iter()
+        .filter_map(|i| bars.get(i))
+        .map(|bar| view! { <span>{short_day(&bar.label)}</span> })
+        .collect_view();
     view! {
-        <figure class="chart">
+        <figure class="chart column-chart">
+            // The axes repeat what the table of numbers says: hidden from screen readers.
+            <div class="y-axis" aria-hidden="true">
+                <span>{bytes(top)}</span>
+                <span>{bytes(top / 2)}</span>
+                <span>"0 B"</span>
+            </div>
             <svg
                 role="img"
                 viewBox=format!("0 0 {WIDTH} {HEIGHT}")
@@ -70,8 +107,18 @@ pub fn ColumnChart(
             >
                 <title>{title.clone()}</title>
                 <desc>{summary.clone()}</desc>
+                <line class="grid" x1="0" y1=middle.clone() x2=WIDTH.to_string() y2=middle></line>
                 {columns}
+                <line class="axis" x1="0" y1="0" x2="0" y2=HEIGHT.to_string()></line>
+                <line
+                    class="axis"
+                    x1="0"
+                    y1=HEIGHT.to_string()
+                    x2=WIDTH.to_string()
+                    y2=HEIGHT.to_string()
+                ></line>
             </svg>
+            <div class="x-axis" aria-hidden="true">{dates}</div>
             <figcaption>{summary}</figcaption>
             <NumbersTable title bars/>
         </figure>
@@ -157,6 +204,16 @@ mod tests {
     #[test]
     fn bars_are_shares_of_the_largest() {
         assert_eq!(shares(&[bar(5), bar(10), bar(0)]), [0.5, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn dates_under_the_chart_are_the_ends_and_two_between() {
+        assert_eq!(axis_ticks(30), [0, 9, 19, 29]);
+        assert_eq!(axis_ticks(2), [0, 1]);
+        assert_eq!(axis_ticks(1), [0]);
+        assert!(axis_ticks(0).is_empty());
+        assert_eq!(short_day("2026-11-03"), "3 Nov");
+        assert_eq!(short_day("today"), "today");
     }
 
     #[test]

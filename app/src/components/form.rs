@@ -30,7 +30,7 @@ pub fn form_error(
     path: &'static str,
 ) -> Signal<Option<AppError>> {
     let query = use_query_map();
-    Signal::derive(move || {
+    let error = Signal::derive(move || {
         if let Some(result) = last() {
             return result.err();
         }
@@ -39,7 +39,39 @@ pub fn form_error(
             .then(|| query.get("__err"))
             .flatten()
             .map(|err| ServerFnUrlError::<AppError>::decode_err(&err))
-    })
+    });
+    focus_on_failure(error);
+    error
+}
+
+/// Moves the focus to what went wrong when a submission fails, so a keyboard or screen reader
+/// lands on it: the first field marked invalid, else the form's error. Done on the next frame,
+/// once the page shows them.
+fn focus_on_failure(error: Signal<Option<AppError>>) {
+    Effect::new(move || {
+        if error.with(Option::is_some) {
+            #[cfg(feature = "hydrate")]
+            request_animation_frame(focus_first_error);
+        }
+    });
+}
+
+#[cfg(feature = "hydrate")]
+fn focus_first_error() {
+    use wasm_bindgen::JsCast;
+
+    let found = document()
+        .query_selector("main [aria-invalid='true'], main .form-error")
+        .ok()
+        .flatten()
+        .and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(element) = found {
+        // The form's error is a paragraph: focusable from a script only.
+        if element.tab_index() < 0 {
+            let _ = element.set_attribute("tabindex", "-1");
+        }
+        let _ = element.focus();
+    }
 }
 
 /// A labelled input with its hint and its error, wired for screen readers.

@@ -7,8 +7,8 @@ use std::future::Future;
 
 use leptos::prelude::*;
 use leptos_router::{
-    components::{Form, A},
-    hooks::use_query_map,
+    components::A,
+    hooks::{use_navigate, use_query_map},
 };
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -37,12 +37,25 @@ impl ListUrl {
                 .collect()
         });
         let cursor = Memo::new(move |_| query.read().get("cursor").unwrap_or_default());
-        Self {
+        let url = Self {
             path,
             names,
             values,
             cursor,
+        };
+        // A browser without JavaScript sends every field of the filter form, the empty ones
+        // too: the server sends it on to the same list without them.
+        #[cfg(feature = "ssr")]
+        if query.with_untracked(|query| {
+            names
+                .iter()
+                .chain(&["cursor"])
+                .any(|name| query.get_str(name) == Some(""))
+        }) {
+            let cursor = url.cursor.get_untracked();
+            leptos_axum::redirect(&url.link(&cursor));
         }
+        url
     }
 
     /// The filter parameter `name`, one of the names given to `new` ("" when absent).
@@ -111,7 +124,10 @@ fn page_link(path: &str, params: &[(&str, String)], cursor: &str) -> String {
 }
 
 /// The filter form: a GET to the list's own path, so the filters land in the URL. `children`
-/// are its fields; `clear` adds a link back to the unfiltered list.
+/// are its fields; `clear` adds a link back to the unfiltered list. Once hydrated it goes to
+/// the URL itself (`ListUrl::link`): the fields left empty stay out of it, and an unfiltered
+/// list has no "?" either. The browser checks nothing itself (no bubbles): the server's
+/// message shows on the page.
 #[component]
 pub fn FilterForm(
     url: ListUrl,
@@ -120,12 +136,33 @@ pub fn FilterForm(
     #[prop(optional)] clear: bool,
     children: Children,
 ) -> impl IntoView {
+    let navigate = use_navigate();
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let form = event_target::<web_sys::HtmlFormElement>(&event);
+        let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+            return;
+        };
+        let params: Vec<(&str, String)> = url
+            .names
+            .iter()
+            .map(|name| (*name, data.get(name).as_string().unwrap_or_default()))
+            .collect();
+        navigate(&page_link(url.path, &params, ""), Default::default());
+    };
     view! {
-        <Form method="GET" action=url.path attr:class="filters" attr:aria-label=label>
+        <form
+            method="GET"
+            action=url.path
+            class="filters"
+            aria-label=label
+            novalidate=true
+            on:submit=on_submit
+        >
             {children()}
             <button type="submit" class="button">"Filter"</button>
             {clear.then(|| view! { <A href=url.path>"Clear"</A> })}
-        </Form>
+        </form>
     }
 }
 

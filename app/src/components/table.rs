@@ -1,5 +1,6 @@
 //! The table of a list page: its column headings and a row per item, or a line saying there
-//! is nothing to list.
+//! is nothing to list. The table sits in a box of its own that scrolls sideways when the
+//! table is wider than the window, so the page itself never does.
 
 use leptos::prelude::*;
 
@@ -47,13 +48,21 @@ where
             view! { <th scope="col">{text}</th> }
         })
         .collect_view();
+    // Focusable, so a keyboard can scroll it too; named like its table.
     view! {
-        <table class=class aria-label=label>
-            <thead>
-                <tr>{headings}</tr>
-            </thead>
-            <tbody>{items.into_iter().map(row).collect_view()}</tbody>
-        </table>
+        <div
+            class="table-scroll"
+            role=label.map(|_| "region")
+            aria-label=label
+            tabindex="0"
+        >
+            <table class=class aria-label=label>
+                <thead>
+                    <tr>{headings}</tr>
+                </thead>
+                <tbody>{items.into_iter().map(row).collect_view()}</tbody>
+            </table>
+        </div>
     }
     .into_any()
 }

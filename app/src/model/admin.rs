@@ -199,11 +199,16 @@ pub struct AuditEntry {
     /// Who did it (None: the system, or the command line).
     pub actor: Option<String>,
     pub action: String,
-    /// The account it was done to.
+    /// The account it was done to (for a file, its owner).
     pub target: Option<String>,
+    /// The file's id.
     pub target_file: Option<String>,
+    /// The file's name, as it is now or as the entry recorded it.
+    pub file_name: Option<String>,
     pub ip: Option<String>,
-    /// The rest, as JSON text.
+    /// What happened, in words ("Quota changed from 100.0 GiB to 2.0 GiB.").
+    pub summary: String,
+    /// The rest, as JSON text (for scripts).
     pub detail: String,
 }
 

@@ -339,12 +339,19 @@ async fn malformed_filters_and_cursors_are_400_and_unknown_ids_404() {
         json!({ "from": "yesterday" }),
         json!({ "from": "2026-02-30" }),
         json!({ "from": "2026-03-02", "to": "2026-03-01" }),
-        json!({ "name": "ab" }),
         json!({ "sort": "random" }),
     ] {
         let (status, body) = admin.admin_files(filter.clone(), None).await;
         assert_eq!(status, 400, "{filter}: {body}");
     }
+    // A name too short is the form field's error, in the words the page shows next to it.
+    let (status, body) = admin.admin_files(json!({ "name": "ab" }), None).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.to_string()
+            .contains("Enter 3 characters or more to search names."),
+        "{body}"
+    );
     for cursor in [
         "garbage",
         "12_notauuid",
@@ -831,6 +838,77 @@ async fn the_audit_log_records_each_action_and_refuses_changes() {
             "{statement}: {error}"
         );
     }
+}
+
+/// The log reads as words: what happened, the file's name and, for a file, its owner's email;
+/// not JSON and ids (those stay in `detail` and `target_file` for scripts).
+#[tokio::test]
+async fn the_audit_log_says_what_happened_in_words() {
+    let (admin, admin_email, user, user_email) = admin_and_user().await;
+    let target = user_id(&user, &user_email).await;
+    let (status, _) = admin
+        .json(
+            "/api/admin/set_quota",
+            &[("user_id", &target), ("quota", "2GiB")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let file_id = user.upload_file("report.pdf", &test_bytes(3000, 8)).await;
+    let (status, _) = admin
+        .json("/api/admin/download_url", &[("file_id", &file_id)])
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = admin
+        .json_body("/api/admin/delete_files", json!({ "file_ids": [file_id] }))
+        .await;
+    assert_eq!(status, 200);
+
+    let (status, log) = admin
+        .json_body(
+            "/api/admin/audit",
+            json!({ "filter": { "actor": admin_email }, "cursor": null }),
+        )
+        .await;
+    assert_eq!(status, 200, "{log}");
+    let said: Vec<(&str, &str, &str, &str)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(3)
+        .map(|e| {
+            let text = |key: &str| e[key].as_str().unwrap_or("");
+            (
+                text("action"),
+                text("summary"),
+                text("file_name"),
+                text("target"),
+            )
+        })
+        .collect();
+    let user_email = user_email.as_str();
+    assert_eq!(
+        said[..2],
+        [
+            (
+                "file.delete",
+                "Deleted report.pdf (2.9 KiB).",
+                "report.pdf",
+                user_email
+            ),
+            (
+                "admin.file.download",
+                "Downloaded report.pdf.",
+                "report.pdf",
+                user_email
+            ),
+        ]
+    );
+    let (action, summary, _, account) = said[2];
+    assert_eq!((action, account), ("user.quota", user_email));
+    assert!(
+        summary.starts_with("Quota changed from ") && summary.ends_with(" to 2.0 GiB."),
+        "{summary}"
+    );
 }
 
 #[tokio::test]

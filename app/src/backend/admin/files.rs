@@ -60,9 +60,11 @@ fn check(filter: &FileFilter) -> Result<Checked, Error> {
         .as_ref()
         .is_some_and(|n| n.chars().count() < MIN_NAME_FILTER)
     {
-        return Err(Error::Malformed(format!(
-            "a name filter needs at least {MIN_NAME_FILTER} characters"
-        )));
+        // The filter form's field: the page shows this message next to it.
+        return Err(Error::invalid(
+            "name",
+            format!("Enter {MIN_NAME_FILTER} characters or more to search names."),
+        ));
     }
     Ok(Checked {
         owner: text(&filter.owner),

@@ -50,7 +50,7 @@ pub fn AuditPage() -> impl IntoView {
             <ListTable
                 items=page.entries
                 columns=&[Shown("When"), Shown("Who"), Shown("Action"), Shown("Account"),
-                    Shown("File"), Shown("From"), Shown("Detail")]
+                    Shown("File"), Shown("From"), Shown("What happened")]
                 row=|entry: AuditEntry| view! { <AuditRow entry/> }
                 class="admin-table"
                 label="Audit log"
@@ -63,15 +63,18 @@ pub fn AuditPage() -> impl IntoView {
 
 #[component]
 fn AuditRow(entry: AuditEntry) -> impl IntoView {
+    let actor = entry.actor.unwrap_or_else(|| "system".into());
     view! {
         <tr>
-            <td class="secondary">{when(&entry.at)}</td>
-            <td>{entry.actor.unwrap_or_else(|| "system".into())}</td>
-            <td>{entry.action}</td>
-            <td>{entry.target}</td>
-            <td class="secondary">{entry.target_file}</td>
-            <td class="secondary">{entry.ip}</td>
-            <td class="secondary detail">{entry.detail}</td>
+            <td class="secondary when" data-label="When">{when(&entry.at)}</td>
+            <td class="email" data-label="Who" title=actor.clone()>{actor.clone()}</td>
+            <td data-label="Action">{entry.action}</td>
+            <td class="email secondary" data-label="Account" title=entry.target.clone()>{entry.target.clone()}</td>
+            <td class="file-name secondary" data-label="File" title=entry.file_name.clone()>
+                {entry.file_name.clone()}
+            </td>
+            <td class="secondary" data-label="From">{entry.ip}</td>
+            <td class="detail" data-label="What happened">{entry.summary}</td>
         </tr>
     }
 }

@@ -18,9 +18,10 @@ use crate::{
             ListTable,
         },
     },
+    error::AppError,
     format::bytes,
     model::{
-        admin::{AdminFile, FileFilter},
+        admin::{AdminFile, AdminFilePage, FileFilter},
         FileId, FileStatus, Integrity,
     },
 };
@@ -64,7 +65,7 @@ pub fn FilesPage() -> impl IntoView {
     view! {
         <Title text="Files — Admin — Haul"/>
         <h1>"Files"</h1>
-        <Filters url/>
+        <Filters url page/>
         <ActionErrors actions/>
         <BulkDelete actions/>
         {loaded(page, move |page| view! {
@@ -92,10 +93,16 @@ struct Actions {
     selected: RwSignal<BTreeMap<FileId, u64>>,
 }
 
-/// The filter form's fields.
+/// The filter form's fields. The server's word on a field (a name too short) shows under it.
 #[component]
-fn Filters(url: ListUrl) -> impl IntoView {
+fn Filters(url: ListUrl, page: Resource<Result<AdminFilePage, AppError>>) -> impl IntoView {
     let param = move |name: &'static str| move || url.param(name);
+    // Read under a Transition, as the page's table is: the server waits for the answer.
+    let name_error = move || {
+        page.get()
+            .and_then(Result::err)
+            .and_then(|error| error.field("name"))
+    };
     view! {
         <FilterForm url label="Filter files" clear=true>
             <label>
@@ -118,10 +125,16 @@ fn Filters(url: ListUrl) -> impl IntoView {
                         .collect_view()}
                 </select>
             </label>
-            <label>
-                "Name contains "
-                <input type="search" name="name" minlength="3" prop:value=param("name")/>
-            </label>
+            // The error beside the label, not in it: it describes the field, not names it.
+            <div class="filter-field">
+                <label>
+                    "Name contains "
+                    <input type="search" name="name" aria-describedby="name-filter-error" prop:value=param("name")/>
+                </label>
+                <span class="field-error" id="name-filter-error">
+                    <Transition fallback=|| ()>{name_error}</Transition>
+                </span>
+            </div>
             <label>
                 "From " <input type="date" name="from" prop:value=param("from")/>
             </label>
@@ -130,7 +143,8 @@ fn Filters(url: ListUrl) -> impl IntoView {
             </label>
             <label>
                 "Sort "
-                <select name="sort" prop:value=param("sort")>
+                // "newest" when the URL names no sort: a value no option has would show none.
+                <select name="sort" prop:value=move || if url.param("sort") == "largest" { "largest" } else { "newest" }>
                     <option value="newest" selected=move || url.param("sort") != "largest">"Newest first"</option>
                     <option value="largest" selected=move || url.param("sort") == "largest">"Largest first"</option>
                 </select>
@@ -217,14 +231,18 @@ fn FileRow(file: AdminFile, actions: Actions) -> impl IntoView {
             <td>
                 <input type="checkbox" aria-label=format!("Select {name}") prop:checked=checked on:change=on_check/>
             </td>
-            <td>{owner_email}</td>
-            <td class="file-name">{name.clone()}</td>
-            <td>{bytes(size)}</td>
-            <td class="secondary">{file.content_type}</td>
-            <td>{status.label()}</td>
-            <td class="secondary">{when(&file.created_at)}</td>
-            <td class="secondary">{completed_at.as_deref().map(when)}</td>
-            <td class="secondary" title=format!("{checksum} ({})", file.integrity.label())>
+            <td class="email" data-label="Owner" title=owner_email.clone()>{owner_email.clone()}</td>
+            <td class="file-name" title=name.clone()>{name.clone()}</td>
+            <td data-label="Size">{bytes(size)}</td>
+            <td class="secondary" data-label="Type">{file.content_type}</td>
+            <td data-label="Status">{status.label()}</td>
+            <td class="secondary when" data-label="Created">{when(&file.created_at)}</td>
+            <td class="secondary when" data-label="Completed">{completed_at.as_deref().map(when)}</td>
+            <td
+                class="secondary"
+                data-label="Checksum"
+                title=format!("{checksum} ({})", file.integrity.label())
+            >
                 {short}
                 {(status == FileStatus::Complete && file.integrity != Integrity::Sha256)
                     .then(|| view! { <span class="integrity">{file.integrity.label()}</span> })}

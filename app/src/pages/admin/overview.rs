@@ -47,19 +47,22 @@ fn Totals(overview: Overview) -> impl IntoView {
     let (per_day_summary, per_day) = per_day_chart(&overview);
     let (top_summary, top) = top_users_chart(&overview);
     view! {
-        <dl class="totals" aria-label="Totals">
-            {figures
-                .into_iter()
-                .map(|(name, value)| {
-                    view! {
-                        <div>
-                            <dt>{name}</dt>
-                            <dd>{value}</dd>
-                        </div>
-                    }
-                })
-                .collect_view()}
-        </dl>
+        // Named by its section: a <dl> has no role that takes a name.
+        <section aria-label="Totals">
+            <dl class="totals">
+                {figures
+                    .into_iter()
+                    .map(|(name, value)| {
+                        view! {
+                            <div>
+                                <dt>{name}</dt>
+                                <dd>{value}</dd>
+                            </div>
+                        }
+                    })
+                    .collect_view()}
+            </dl>
+        </section>
         <h2>"Uploaded per day"</h2>
         <ColumnChart title="Bytes uploaded per day, last 30 days".into() summary=per_day_summary bars=per_day/>
         <h2>"Storage by user"</h2>

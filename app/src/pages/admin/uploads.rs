@@ -108,12 +108,12 @@ fn UploadRow(upload: AdminUpload, actions: Actions) -> impl IntoView {
     };
     view! {
         <tr aria-label=name.clone()>
-            <td>{owner_email.clone()}</td>
-            <td class="file-name">{name.clone()}</td>
-            <td>{bytes(file.size_bytes)}</td>
-            <td>{parts}</td>
-            <td>{duration(age_seconds as f64)}</td>
-            <td>{duration(seconds_left as f64)}</td>
+            <td class="email" data-label="Owner" title=owner_email.clone()>{owner_email.clone()}</td>
+            <td class="file-name" title=name.clone()>{name.clone()}</td>
+            <td data-label="Size">{bytes(file.size_bytes)}</td>
+            <td data-label="Parts">{parts}</td>
+            <td data-label="Age">{duration(age_seconds as f64)}</td>
+            <td data-label="Aborted in">{duration(seconds_left as f64)}</td>
             <td class="file-actions">
                 <button
                     type="button"
@@ -165,7 +165,7 @@ fn AbortButtons(
         <button
             type="button"
             class="link danger"
-            aria-label=format!("Abort all uploads of {owner_email}")
+            aria-label=format!("Abort all of this user: {owner_email}")
             on:click=on_abort_all
         >
             "Abort all of this user"

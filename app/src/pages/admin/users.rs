@@ -30,6 +30,32 @@ struct Actions {
     deleted: RwSignal<u32>,
     /// What the last deletion did.
     notice: RwSignal<Option<String>>,
+    /// The account whose row last asked for a quota, role or disabled change.
+    row: RwSignal<Option<UserId>>,
+    /// What that change did, said next to its controls: the account, the words, and whether
+    /// it failed.
+    note: RwSignal<Option<(UserId, String, bool)>>,
+}
+
+/// Says next to the row what `value` (an action's answer) did: `done` in words, or the error.
+fn say_done(
+    actions: Actions,
+    value: impl Get<Value = Option<Result<AdminUser, AppError>>> + Send + Sync + 'static,
+    done: fn(&AdminUser) -> String,
+) {
+    Effect::new(move || {
+        let note = match value.get() {
+            Some(Ok(user)) => Some((user.id, done(&user), false)),
+            Some(Err(error)) => actions.row.get_untracked().map(|row| {
+                let text = error.field("quota").unwrap_or_else(|| error.to_string());
+                (row, text, true)
+            }),
+            None => None,
+        };
+        if note.is_some() {
+            actions.note.set(note);
+        }
+    });
 }
 
 #[component]
@@ -41,7 +67,23 @@ pub fn UsersPage() -> impl IntoView {
         disabled: ServerAction::new(),
         deleted: RwSignal::new(0),
         notice: RwSignal::new(None),
+        row: RwSignal::new(None),
+        note: RwSignal::new(None),
     };
+    say_done(actions, actions.quota.value(), |user| {
+        format!("Quota set to {}.", bytes(user.quota_bytes))
+    });
+    say_done(actions, actions.role.value(), |user| {
+        format!("Role is now {}.", user.role.as_str())
+    });
+    say_done(actions, actions.disabled.value(), |user| {
+        if user.disabled {
+            "Disabled: signed out."
+        } else {
+            "Enabled."
+        }
+        .to_owned()
+    });
     let reload = move || {
         (
             actions.quota.version().get(),
@@ -55,12 +97,6 @@ pub fn UsersPage() -> impl IntoView {
         reload,
         |email, cursor| admin_users(Some(email), cursor),
     );
-    let error = move || {
-        let failed = |r: Option<Result<AdminUser, AppError>>| r.and_then(Result::err);
-        failed(actions.quota.value().get())
-            .or_else(|| failed(actions.role.value().get()))
-            .or_else(|| failed(actions.disabled.value().get()))
-    };
     view! {
         <Title text="Users — Admin — Haul"/>
         <h1>"Users"</h1>
@@ -69,7 +105,6 @@ pub fn UsersPage() -> impl IntoView {
                 "Email contains " <input type="search" name="email" prop:value=move || url.param("email")/>
             </label>
         </FilterForm>
-        {move || error().map(|error| view! { <ErrorView error/> })}
         {move || actions.notice.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
         {loaded(page, move |page| view! {
             <ListTable
@@ -105,13 +140,15 @@ fn UserRow(user: AdminUser, actions: Actions) -> impl IntoView {
     };
     view! {
         <tr aria-label=email.clone()>
-            <td>{email.clone()}</td>
-            <td>{user.role.as_str()}</td>
-            <td>{user.complete_files}</td>
-            <td>{usage}</td>
-            <td class="secondary">{when(&user.created_at)}</td>
-            <td class="secondary">{user.last_sign_in_at.as_deref().map(when)}</td>
-            <td>{disabled}</td>
+            <td class="email" title=email.clone()>{email.clone()}</td>
+            <td data-label="Role">{user.role.as_str()}</td>
+            <td data-label="Files">{user.complete_files}</td>
+            <td data-label="Used / reserved / quota">{usage}</td>
+            <td class="secondary when" data-label="Created">{when(&user.created_at)}</td>
+            <td class="secondary when" data-label="Last sign-in">
+                {user.last_sign_in_at.as_deref().map(when)}
+            </td>
+            <td data-label="Disabled">{disabled}</td>
             <td class="user-actions">
                 <UserActions user actions/>
             </td>
@@ -134,12 +171,29 @@ fn UserActions(user: AdminUser, actions: Actions) -> impl IntoView {
     };
     let disable_label = if disabled { "Enable" } else { "Disable" };
     let quota = RwSignal::new(String::new());
-    let on_quota = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        actions.quota.dispatch(AdminSetQuota {
-            user_id: id,
-            quota: quota.get_untracked(),
-        });
+    let on_quota = {
+        let email = email.clone();
+        move |event: leptos::ev::SubmitEvent| {
+            event.prevent_default();
+            let quota = quota.get_untracked();
+            if confirm(&format!("Set the quota of {email} to {quota}?")) {
+                actions.row.set(Some(id));
+                actions.quota.dispatch(AdminSetQuota { user_id: id, quota });
+            }
+        }
+    };
+    let on_disabled = {
+        let email = email.clone();
+        move |_| {
+            let question = format!("Disable {email}? They are signed out at once.");
+            if disabled || confirm(&question) {
+                actions.row.set(Some(id));
+                actions.disabled.dispatch(AdminSetDisabled {
+                    user_id: id,
+                    disabled: !disabled,
+                });
+            }
+        }
     };
     view! {
         <form class="inline-form" aria-label=format!("Quota of {email}") on:submit=on_quota>
@@ -157,6 +211,7 @@ fn UserActions(user: AdminUser, actions: Actions) -> impl IntoView {
             class="link"
             aria-label=format!("{role_label} {email}")
             on:click=move |_| {
+                actions.row.set(Some(id));
                 actions.role.dispatch(AdminSetRole { user_id: id, role: other_role });
             }
         >
@@ -166,13 +221,25 @@ fn UserActions(user: AdminUser, actions: Actions) -> impl IntoView {
             type="button"
             class="link"
             aria-label=format!("{disable_label} {email}")
-            on:click=move |_| {
-                actions.disabled.dispatch(AdminSetDisabled { user_id: id, disabled: !disabled });
-            }
+            on:click=on_disabled
         >
             {disable_label}
         </button>
         <DeleteUser id email actions/>
+        <RowNote id actions/>
+    }
+}
+
+/// What the last change asked in this row did, or why it failed, next to its controls.
+#[component]
+fn RowNote(id: UserId, actions: Actions) -> impl IntoView {
+    move || {
+        let (_, text, failed) = actions.note.get().filter(|(row, ..)| *row == id)?;
+        Some(if failed {
+            view! { <span class="field-error" role="alert">{text}</span> }.into_any()
+        } else {
+            view! { <span class="row-done" role="status">{text}</span> }.into_any()
+        })
     }
 }
 
@@ -188,7 +255,7 @@ fn DeleteUser(id: UserId, email: String, actions: Actions) -> impl IntoView {
                 "Delete {email} and all their files? Their bytes are removed from the storage. \
                  This cannot be undone."
             );
-            if !window().confirm_with_message(&question).unwrap_or(false) {
+            if !confirm(&question) {
                 return;
             }
             let email = email.clone();
@@ -227,4 +294,9 @@ fn DeleteUser(id: UserId, email: String, actions: Actions) -> impl IntoView {
         {move || progress.get().map(|text| view! { <span role="status">{text}</span> })}
         {move || failed.get().map(|error| view! { <ErrorView error/> })}
     }
+}
+
+/// Asks `question` in the browser's confirmation box; true when the admin says yes.
+fn confirm(question: &str) -> bool {
+    window().confirm_with_message(question).unwrap_or(false)
 }
