@@ -33,6 +33,9 @@ pub enum AppError {
     /// Wrong email or password (deliberately not saying which).
     #[error("Wrong email or password.")]
     InvalidCredentials,
+    /// The right password for a disabled account (a wrong one answers `InvalidCredentials`).
+    #[error("This account is disabled. Ask your Haul administrator to enable it again.")]
+    AccountDisabled,
     /// Too many attempts; `retry_after` is in seconds.
     #[error("Too many attempts. Try again in {retry_after} seconds.")]
     RateLimited { retry_after: u64 },
@@ -135,7 +138,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthorized | Self::InvalidCredentials => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::AccountDisabled => 403,
             Self::NotFound => 404,
             Self::Invalid(_) => 422,
             Self::PartsMissing { .. } | Self::Conflict(_) => 409,

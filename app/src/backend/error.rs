@@ -25,6 +25,10 @@ pub enum Error {
     /// Wrong email or password, or a disabled account (deliberately not saying which).
     #[error("wrong credentials")]
     WrongCredentials,
+    /// The right password for a disabled account: said only once the password has passed,
+    /// so it tells nothing to someone who does not know it.
+    #[error("account disabled")]
+    AccountDisabled,
     /// Too many attempts; `retry_after` is in seconds.
     #[error("rate limited for {retry_after} s")]
     RateLimited { retry_after: u64 },
@@ -158,6 +162,7 @@ impl From<Error> for AppError {
             Error::Invalid(problems) => Self::Invalid(problems),
             Error::Malformed(what) => Self::BadRequest(what),
             Error::WrongCredentials => Self::InvalidCredentials,
+            Error::AccountDisabled => Self::AccountDisabled,
             Error::RateLimited { retry_after } => Self::RateLimited { retry_after },
             Error::Conflict(message) => Self::Conflict(message),
             Error::PartsMissing { parts, part_count } => Self::PartsMissing { parts, part_count },
