@@ -53,6 +53,10 @@ pub enum AppError {
     /// nothing was changed, and the same call passes once that one is done. Not an outage.
     #[error("{0}")]
     Conflict(String),
+    /// Another of the caller's files has this name (as it stands there): nothing changed;
+    /// the same call with `anyway` renames.
+    #[error("A file named {0} exists.")]
+    NameTaken(String),
     /// Completion found these parts (of `part_count`; the first 100 missing) not in the
     /// storage. Nothing was changed: send them, then complete again. Unlike a wrong file
     /// (`Invalid`), the upload goes on.
@@ -141,7 +145,7 @@ impl AppError {
             Self::Forbidden | Self::AccountDisabled => 403,
             Self::NotFound => 404,
             Self::Invalid(_) => 422,
-            Self::PartsMissing { .. } | Self::Conflict(_) => 409,
+            Self::PartsMissing { .. } | Self::Conflict(_) | Self::NameTaken(_) => 409,
             Self::RateLimited { .. } => 429,
             Self::BadRequest(_) => 400,
             Self::Unreachable(_) | Self::Unavailable(_) => 503,

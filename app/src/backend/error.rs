@@ -36,6 +36,9 @@ pub enum Error {
     /// the same call may pass in a moment.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Another of the caller's files has this name (as it stands there): asked, not refused.
+    #[error("name taken by another file: {0}")]
+    NameTaken(String),
     /// Completion found these parts of `part_count` (the first 100 missing) not in the
     /// storage: nothing was changed, and they can still be sent.
     #[error("parts missing: {parts:?} of {part_count}")]
@@ -165,6 +168,7 @@ impl From<Error> for AppError {
             Error::AccountDisabled => Self::AccountDisabled,
             Error::RateLimited { retry_after } => Self::RateLimited { retry_after },
             Error::Conflict(message) => Self::Conflict(message),
+            Error::NameTaken(name) => Self::NameTaken(name),
             Error::PartsMissing { parts, part_count } => Self::PartsMissing { parts, part_count },
             Error::Quota { needed, free } => Self::invalid(
                 "size",
