@@ -187,7 +187,8 @@ pub struct FilePage {
     pub files: Vec<FileView>,
     /// Pass back to get the next page; None on the last one.
     pub next_cursor: Option<String>,
-    /// The files that match the search, on every page, and their declared sizes summed.
+    /// The complete files (those stored) that match the search, on every page, and their
+    /// sizes summed; uploads in progress and failed ones are listed but not counted.
     pub matching_files: u64,
     pub matching_bytes: u64,
     pub usage: UserView,

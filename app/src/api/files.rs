@@ -1,6 +1,5 @@
 //! Server functions for a user's files: list (searched and sorted), look up, find an earlier
-//! copy, download, rename, delete. Each checks
-//! the session and calls `backend::files`.
+//! copy, download, rename, delete. Each checks the session and calls `backend::files`.
 
 use leptos::prelude::*;
 
@@ -12,6 +11,7 @@ use crate::{
 /// The caller's files whose name contains `name` (ignoring case; empty or absent: all),
 /// sorted by `sort` (`newest`, the default, `oldest`, `name`, `name_desc`, `largest`,
 /// `smallest`), 50 a page; pass `next_cursor` back, with the same name and sort, for the next.
+/// With how many complete files match, and their size.
 #[server(endpoint = "list_files")]
 pub async fn list_files(
     cursor: Option<String>,

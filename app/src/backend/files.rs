@@ -698,24 +698,35 @@ pub async fn list(
     Ok((rows.into_iter().map(|row| row.file).collect(), next))
 }
 
-/// How many of the owner's listed files have a name containing `name` ("" for all), and
-/// their declared sizes summed.
+/// How many of the owner's complete files (the files they store) have a name containing
+/// `name` ("" for all), and their sizes summed. Without a search this is the account's own
+/// counters, kept by the statements that complete and delete files: one row, however many
+/// files, on every page of the list.
 pub async fn count_matching(db: &PgPool, owner: Uuid, name: &str) -> Result<(u64, u64), Error> {
-    let pattern = (!name.is_empty()).then(|| page::contains_pattern(name));
-    let totals = sqlx::query!(
-        r#"select count(*) as "files!", coalesce(sum(size_bytes), 0)::bigint as "bytes!"
-           from file
-           where owner_id = $1 and status in ('uploading', 'complete', 'failed')
-             and ($2::text is null or name ilike $2)"#,
-        owner,
-        pattern
-    )
-    .fetch_one(db)
-    .await
-    .context("counting files")?;
+    let (files, bytes) = if name.is_empty() {
+        let totals = sqlx::query!(
+            "select complete_files, used_bytes from app_user where app_user_id = $1",
+            owner
+        )
+        .fetch_one(db)
+        .await
+        .context("reading the owner's file counters")?;
+        (totals.complete_files, totals.used_bytes)
+    } else {
+        let totals = sqlx::query!(
+            r#"select count(*) as "files!", coalesce(sum(size_bytes), 0)::bigint as "bytes!"
+               from file where owner_id = $1 and status = 'complete' and name ilike $2"#,
+            owner,
+            page::contains_pattern(name)
+        )
+        .fetch_one(db)
+        .await
+        .context("counting matching files")?;
+        (totals.files, totals.bytes)
+    };
     Ok((
-        u64::try_from(totals.files).unwrap_or(0),
-        u64::try_from(totals.bytes).unwrap_or(0),
+        u64::try_from(files).unwrap_or(0),
+        u64::try_from(bytes).unwrap_or(0),
     ))
 }
 
