@@ -208,6 +208,9 @@ async function main() {
     ["admin overview", () => admin("admin/overview", new URLSearchParams())],
     ["admin uploads in progress", () => admin("admin/uploads", new URLSearchParams())],
     [`My files of the heaviest owner`, () => owner("list_files", new URLSearchParams())],
+    [`My files of the heaviest owner, by name`, () => owner("list_files", new URLSearchParams({ sort: "name" }))],
+    [`My files of the heaviest owner, smallest first`, () => owner("list_files", new URLSearchParams({ sort: "smallest" }))],
+    [`My files of the heaviest owner, name contains "report"`, () => owner("list_files", new URLSearchParams({ name: "report" }))],
     // Whole pages as a browser opens them: session, data and server rendering.
     ["page /admin (HTML)", () => admin.page("/admin")],
     ["page /admin/files (HTML)", () => admin.page("/admin/files")],

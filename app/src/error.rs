@@ -33,6 +33,9 @@ pub enum AppError {
     /// Wrong email or password (deliberately not saying which).
     #[error("Wrong email or password.")]
     InvalidCredentials,
+    /// The right password for a disabled account (a wrong one answers `InvalidCredentials`).
+    #[error("This account is disabled. Ask your Haul administrator to enable it again.")]
+    AccountDisabled,
     /// Too many attempts; `retry_after` is in seconds.
     #[error("Too many attempts. Try again in {retry_after} seconds.")]
     RateLimited { retry_after: u64 },
@@ -50,6 +53,10 @@ pub enum AppError {
     /// nothing was changed, and the same call passes once that one is done. Not an outage.
     #[error("{0}")]
     Conflict(String),
+    /// Another of the caller's files has this name (as it stands there): nothing changed;
+    /// the same call with `anyway` renames.
+    #[error("A file named {0} exists.")]
+    NameTaken(String),
     /// Completion found these parts (of `part_count`; the first 100 missing) not in the
     /// storage. Nothing was changed: send them, then complete again. Unlike a wrong file
     /// (`Invalid`), the upload goes on.
@@ -135,10 +142,10 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthorized | Self::InvalidCredentials => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::AccountDisabled => 403,
             Self::NotFound => 404,
             Self::Invalid(_) => 422,
-            Self::PartsMissing { .. } | Self::Conflict(_) => 409,
+            Self::PartsMissing { .. } | Self::Conflict(_) | Self::NameTaken(_) => 409,
             Self::RateLimited { .. } => 429,
             Self::BadRequest(_) => 400,
             Self::Unreachable(_) | Self::Unavailable(_) => 503,

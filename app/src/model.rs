@@ -180,11 +180,16 @@ pub struct UploadedPart {
     pub sha256: Option<String>,
 }
 
-/// One page of "My files", newest first, and the owner's storage use.
+/// One page of "My files" as searched and sorted, how many files match and their size, and
+/// the owner's storage use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilePage {
     pub files: Vec<FileView>,
     /// Pass back to get the next page; None on the last one.
     pub next_cursor: Option<String>,
+    /// The complete files (those stored) that match the search, on every page, and their
+    /// sizes summed; uploads in progress and failed ones are listed but not counted.
+    pub matching_files: u64,
+    pub matching_bytes: u64,
     pub usage: UserView,
 }

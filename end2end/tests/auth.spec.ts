@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { userCommand } from "./fixtures/admin";
 import { AuthPages, newEmail, PASSWORD } from "./fixtures/auth";
 import { openHydrated, watchForErrors } from "./fixtures/pages";
 
@@ -33,6 +34,27 @@ test("a wrong password shows an error on the form", async ({ page }) => {
 
   await auth.signIn(email, "not the right password");
   await expect(page.getByRole("alert").filter({ hasText: "Wrong email or password." })).toBeVisible();
+  await expect(page).toHaveURL(/\/signin/);
+  await auth.expectSignedOut();
+});
+
+test("a disabled account is told so on the sign-in form, but only with the right password", async ({ page }) => {
+  const auth = new AuthPages(page);
+  const email = await auth.signUpFresh();
+  await auth.signOut();
+  await auth.expectSignedOut();
+  userCommand("disable", email);
+
+  await auth.signIn(email, "not the right password");
+  await expect(page.getByRole("alert").filter({ hasText: "Wrong email or password." })).toBeVisible();
+  await expect(page.getByText("disabled")).toHaveCount(0);
+
+  await auth.fillSignIn(email);
+  await expect(
+    page.getByRole("alert").filter({
+      hasText: "This account is disabled. Ask your Haul administrator to enable it again.",
+    }),
+  ).toBeVisible();
   await expect(page).toHaveURL(/\/signin/);
   await auth.expectSignedOut();
 });

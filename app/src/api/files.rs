@@ -1,5 +1,5 @@
-//! Server functions for a user's files: list, look up, download, rename, delete. Each checks
-//! the session and calls `backend::files`.
+//! Server functions for a user's files: list (searched and sorted), look up, find an earlier
+//! copy, download, rename, delete. Each checks the session and calls `backend::files`.
 
 use leptos::prelude::*;
 
@@ -8,17 +8,40 @@ use crate::{
     model::{FileId, FilePage, FileView},
 };
 
-/// The caller's files, newest first, 50 a page; pass `next_cursor` back for the next page.
+/// The caller's files whose name contains `name` (ignoring case; empty or absent: all),
+/// sorted by `sort` (`newest`, the default, `oldest`, `name`, `name_desc`, `largest`,
+/// `smallest`), 50 a page; pass `next_cursor` back, with the same name and sort, for the next.
+/// With how many complete files match, and their size.
 #[server(endpoint = "list_files")]
-pub async fn list_files(cursor: Option<String>) -> Result<FilePage, AppError> {
+pub async fn list_files(
+    cursor: Option<String>,
+    name: Option<String>,
+    sort: Option<String>,
+) -> Result<FilePage, AppError> {
     let (state, user) = super::require_user().await?;
-    let (rows, next_cursor) =
-        crate::backend::files::list(&state.db, user.id, cursor.as_deref()).await?;
+    let query = crate::backend::files::ListQuery::parse(
+        name.as_deref().unwrap_or_default(),
+        sort.as_deref().unwrap_or_default(),
+    )?;
+    let files = crate::backend::files::list(&state.db, user.id, &query, cursor.as_deref());
+    let count = crate::backend::files::count_matching(&state.db, user.id, &query.name);
+    let ((rows, next_cursor), (matching_files, matching_bytes)) = futures::try_join!(files, count)?;
     Ok(FilePage {
         files: rows.iter().map(|row| row.view()).collect(),
         next_cursor,
+        matching_files,
+        matching_bytes,
         usage: user.view(),
     })
+}
+
+/// The caller's newest complete file with this name and size, if there is one: the upload
+/// page asks before sending a second copy.
+#[server(endpoint = "find_same_file")]
+pub async fn find_same_file(name: String, size: u64) -> Result<Option<FileView>, AppError> {
+    let (state, user) = super::require_user().await?;
+    let file = crate::backend::files::find_same(&state.db, user.id, &name, size).await?;
+    Ok(file.map(|file| file.view()))
 }
 
 /// One of the caller's files.
@@ -44,9 +67,15 @@ pub async fn delete_file(file_id: FileId) -> Result<(), AppError> {
     Ok(crate::backend::file_actions::delete(&state, &user, ip, file_id).await?)
 }
 
-/// Gives the file a new name (the bytes stay where they are).
+/// Gives the file a new name (the bytes stay where they are). When another of the caller's
+/// files has that name it answers `NameTaken` and changes nothing, unless `anyway` is true.
 #[server(endpoint = "rename_file")]
-pub async fn rename_file(file_id: FileId, name: String) -> Result<FileView, AppError> {
+pub async fn rename_file(
+    file_id: FileId,
+    name: String,
+    anyway: Option<bool>,
+) -> Result<FileView, AppError> {
     let (state, user) = super::require_user().await?;
-    Ok(crate::backend::file_actions::rename(&state, &user, file_id, &name).await?)
+    let anyway = anyway.unwrap_or(false);
+    Ok(crate::backend::file_actions::rename(&state, &user, file_id, &name, anyway).await?)
 }

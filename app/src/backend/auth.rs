@@ -130,8 +130,9 @@ pub async fn sign_up(
     Ok(user)
 }
 
-/// The user whose email and password these are. Unknown email, wrong password and disabled
-/// account all answer the same, after the same amount of work.
+/// The user whose email and password these are. Unknown email and wrong password (on any
+/// account, disabled or not) answer the same, after the same amount of work; only the right
+/// password for a disabled account is told that it is disabled.
 pub async fn sign_in(
     state: &AppState,
     ip: IpAddr,
@@ -168,6 +169,11 @@ pub async fn sign_in(
             users::seen(&state.db, &user, true).await?;
             audit_own(state, &user, "user.sign_in", ip).await?;
             Ok(user)
+        }
+        // Whoever knows the password may know the account is disabled, and whom to ask.
+        Some(user) if matches => {
+            failed_sign_in(state, Some(&user), normalised, ip).await?;
+            Err(Error::AccountDisabled)
         }
         // Failures stay counted against the account, so guessing one password from many IPs
         // stops too.

@@ -25,6 +25,10 @@ pub enum Error {
     /// Wrong email or password, or a disabled account (deliberately not saying which).
     #[error("wrong credentials")]
     WrongCredentials,
+    /// The right password for a disabled account: said only once the password has passed,
+    /// so it tells nothing to someone who does not know it.
+    #[error("account disabled")]
+    AccountDisabled,
     /// Too many attempts; `retry_after` is in seconds.
     #[error("rate limited for {retry_after} s")]
     RateLimited { retry_after: u64 },
@@ -32,6 +36,9 @@ pub enum Error {
     /// the same call may pass in a moment.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Another of the caller's files has this name (as it stands there): asked, not refused.
+    #[error("name taken by another file: {0}")]
+    NameTaken(String),
     /// Completion found these parts of `part_count` (the first 100 missing) not in the
     /// storage: nothing was changed, and they can still be sent.
     #[error("parts missing: {parts:?} of {part_count}")]
@@ -158,8 +165,10 @@ impl From<Error> for AppError {
             Error::Invalid(problems) => Self::Invalid(problems),
             Error::Malformed(what) => Self::BadRequest(what),
             Error::WrongCredentials => Self::InvalidCredentials,
+            Error::AccountDisabled => Self::AccountDisabled,
             Error::RateLimited { retry_after } => Self::RateLimited { retry_after },
             Error::Conflict(message) => Self::Conflict(message),
+            Error::NameTaken(name) => Self::NameTaken(name),
             Error::PartsMissing { parts, part_count } => Self::PartsMissing { parts, part_count },
             Error::Quota { needed, free } => Self::invalid(
                 "size",

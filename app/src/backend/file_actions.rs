@@ -42,15 +42,23 @@ pub async fn presign_download(state: &AppState, file: &FileRow) -> Result<String
     Ok(url)
 }
 
-/// Gives the caller's file a new name (the bytes stay where they are).
+/// Gives the caller's file a new name (the bytes stay where they are); unless `anyway`, not
+/// a name another of their files has.
 pub async fn rename(
     state: &AppState,
     user: &User,
     file_id: FileId,
     name: &str,
+    anyway: bool,
 ) -> Result<FileView, Error> {
     let name = crate::validate::file_name(name).map_err(|m| Error::invalid("name", m))?;
     let file = files::find_owned(&state.db, user.id, file_id).await?;
+    // A question for the owner, asked once; names stay free to repeat.
+    if !anyway {
+        if let Some(taken) = files::same_name(&state.db, user.id, file.id, &name).await? {
+            return Err(Error::NameTaken(taken));
+        }
+    }
     // Deleted since it was read: it answers as missing, not with the details of a file gone.
     if !files::set_name(&state.db, &file, &name).await? {
         return Err(Error::NotFound);

@@ -5,7 +5,7 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use crate::backend::error::Context;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use uuid::Uuid;
 
@@ -538,33 +538,244 @@ pub async fn set_name(db: &PgPool, file: &FileRow, name: &str) -> anyhow::Result
     Ok(renamed.rows_affected() == 1)
 }
 
-/// One page of the owner's files, newest first, after `cursor`.
+/// How "My files" is sorted; each sort pages by its own key (`page::Key` for a time or a
+/// size, `page::TextKey` for a name) with the id breaking ties, on an index of the owner's
+/// files in that order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListSort {
+    Newest,
+    Oldest,
+    /// A to Z, ignoring case ("apple" beside "Apple").
+    Name,
+    NameDesc,
+    Largest,
+    Smallest,
+}
+
+impl ListSort {
+    /// The sort a URL names ("" for the default, newest first); None for one that does not
+    /// exist.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text.trim() {
+            "" | "newest" => Self::Newest,
+            "oldest" => Self::Oldest,
+            "name" => Self::Name,
+            "name_desc" => Self::NameDesc,
+            "largest" => Self::Largest,
+            "smallest" => Self::Smallest,
+            _ => return None,
+        })
+    }
+
+    /// The key column and whether it runs downwards.
+    fn order(self) -> (&'static str, bool) {
+        match self {
+            Self::Newest => ("created_at", true),
+            Self::Oldest => ("created_at", false),
+            Self::Name => ("lower(name)", false),
+            Self::NameDesc => ("lower(name)", true),
+            Self::Largest => ("size_bytes", true),
+            Self::Smallest => ("size_bytes", false),
+        }
+    }
+}
+
+/// What the owner asks of their list: the files whose name contains `name` (ignoring case;
+/// "" for all), in `sort` order.
+pub struct ListQuery {
+    pub name: String,
+    pub sort: ListSort,
+}
+
+impl ListQuery {
+    /// The search and sort as a URL gives them: a sort that does not exist, or a NUL (which
+    /// no name holds, and PostgreSQL refuses in text), is malformed.
+    pub fn parse(name: &str, sort: &str) -> Result<Self, Error> {
+        let name = name.trim();
+        if name.contains('\0') {
+            return Err(Error::Malformed(
+                "a file name never holds a NUL character".into(),
+            ));
+        }
+        let sort = ListSort::parse(sort).ok_or_else(|| {
+            Error::Malformed(format!(
+                "unknown sort {sort:?}: newest, oldest, name, name_desc, largest or smallest"
+            ))
+        })?;
+        Ok(Self {
+            name: name.to_owned(),
+            sort,
+        })
+    }
+}
+
+/// Where a page starts: the last row's sort key, typed for its column, and its id.
+enum After {
+    Time(OffsetDateTime),
+    Size(i64),
+    Name(String),
+}
+
+fn read_after(sort: ListSort, cursor: Option<&str>) -> Result<Option<(After, Uuid)>, Error> {
+    Ok(match sort {
+        ListSort::Name | ListSort::NameDesc => page::read_cursor(cursor, page::TextKey::parse)?
+            .map(|key| (After::Name(key.key), key.id)),
+        ListSort::Largest | ListSort::Smallest => {
+            page::read_cursor(cursor, Key::parse)?.map(|key| (After::Size(key.key), key.id))
+        }
+        ListSort::Newest | ListSort::Oldest => match page::read_cursor(cursor, Key::parse)? {
+            Some(key) => Some((After::Time(key.time()?), key.id)),
+            None => None,
+        },
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    #[sqlx(flatten)]
+    file: FileRow,
+    /// `lower(name)` as PostgreSQL lower-cases it: the key of a name sort's cursor.
+    name_key: String,
+}
+
+/// The statuses "My files" lists: aborted files are gone for their owner.
+const LISTED: &str = "status in ('uploading', 'complete', 'failed')";
+
+/// One page of the owner's files that `query` asks for, after `cursor` (a cursor of another
+/// sort, or one the server never handed out, is malformed).
 pub async fn list(
     db: &PgPool,
     owner: Uuid,
+    query: &ListQuery,
     cursor: Option<&str>,
 ) -> Result<(Vec<FileRow>, Option<String>), Error> {
-    let (after_time, after_id) = match page::read_cursor(cursor, Key::parse)? {
-        Some(key) => (Some(key.time()?), Some(key.id)),
-        None => (None, None),
+    let after = read_after(query.sort, cursor)?;
+    let (column, down) = query.sort.order();
+    let mut sql = QueryBuilder::<Postgres>::new(
+        "select file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
+                s3_upload_id, part_size, part_count, failure_reason, created_at, checksum_sha256,
+                part_checksums, integrity, lower(name) as name_key
+         from file where owner_id = ",
+    );
+    sql.push_bind(owner).push(format!(" and {LISTED}"));
+    if !query.name.is_empty() {
+        sql.push(" and name ilike ")
+            .push_bind(page::contains_pattern(&query.name));
+    }
+    if let Some((after, id)) = after {
+        let before_or_after = if down { "<" } else { ">" };
+        sql.push(format!(" and ({column}, file_id) {before_or_after} ("));
+        match after {
+            After::Time(time) => sql.push_bind(time),
+            After::Size(size) => sql.push_bind(size),
+            After::Name(name) => sql.push_bind(name),
+        };
+        sql.push(", ").push_bind(id).push(")");
+    }
+    let direction = if down { "desc" } else { "asc" };
+    sql.push(format!(
+        " order by {column} {direction}, file_id {direction} limit "
+    ))
+    .push_bind(page::limit());
+    let mut rows: Vec<ListedRow> = sql
+        .build_query_as()
+        .fetch_all(db)
+        .await
+        .context("listing files")?;
+    let sort = query.sort;
+    let next = page::next_page(&mut rows, |last| {
+        let id = last.file.id;
+        match sort {
+            ListSort::Newest | ListSort::Oldest => Key::at(last.file.created_at, id).to_string(),
+            ListSort::Largest | ListSort::Smallest => {
+                Key::new(last.file.size_bytes, id).to_string()
+            }
+            ListSort::Name | ListSort::NameDesc => {
+                page::TextKey::new(&*last.name_key, id).to_string()
+            }
+        }
+    });
+    Ok((rows.into_iter().map(|row| row.file).collect(), next))
+}
+
+/// How many of the owner's complete files (the files they store) have a name containing
+/// `name` ("" for all), and their sizes summed. Without a search this is the account's own
+/// counters, kept by the statements that complete and delete files: one row, however many
+/// files, on every page of the list.
+pub async fn count_matching(db: &PgPool, owner: Uuid, name: &str) -> Result<(u64, u64), Error> {
+    let (files, bytes) = if name.is_empty() {
+        let totals = sqlx::query!(
+            "select complete_files, used_bytes from app_user where app_user_id = $1",
+            owner
+        )
+        .fetch_one(db)
+        .await
+        .context("reading the owner's file counters")?;
+        (totals.complete_files, totals.used_bytes)
+    } else {
+        let totals = sqlx::query!(
+            r#"select count(*) as "files!", coalesce(sum(size_bytes), 0)::bigint as "bytes!"
+               from file where owner_id = $1 and status = 'complete' and name ilike $2"#,
+            owner,
+            page::contains_pattern(name)
+        )
+        .fetch_one(db)
+        .await
+        .context("counting matching files")?;
+        (totals.files, totals.bytes)
     };
-    let mut rows = file_rows!(
+    Ok((
+        u64::try_from(files).unwrap_or(0),
+        u64::try_from(bytes).unwrap_or(0),
+    ))
+}
+
+/// Another of the owner's files (uploading or complete) with this name, ignoring case (on
+/// macOS and Windows the two would be one file once downloaded): its name as it stands. Only
+/// a question for the owner, never a rule: two renames at once may both pass.
+pub async fn same_name(
+    db: &PgPool,
+    owner: Uuid,
+    file_id: Uuid,
+    name: &str,
+) -> Result<Option<String>, Error> {
+    sqlx::query_scalar!(
+        "select name from file
+         where owner_id = $1 and lower(name) = lower($3) and file_id <> $2
+           and status in ('uploading', 'complete')
+         order by created_at desc limit 1",
+        owner,
+        file_id,
+        name
+    )
+    .fetch_optional(db)
+    .await
+    .context("looking for a file of the same name")
+}
+
+/// The owner's newest complete file with exactly this name and size: the same file uploaded
+/// before, most likely.
+pub async fn find_same(
+    db: &PgPool,
+    owner: Uuid,
+    name: &str,
+    size: u64,
+) -> Result<Option<FileRow>, Error> {
+    // A name no file can have (a NUL would be refused by PostgreSQL) matches none.
+    let (Ok(name), Ok(size)) = (crate::validate::file_name(name), i64::try_from(size)) else {
+        return Ok(None);
+    };
+    file_rows!(
         "select",
         "from file
-         where owner_id = $1 and status in ('uploading', 'complete', 'failed')
-           and ($2::timestamptz is null or (created_at, file_id) < ($2, $3))
-         order by created_at desc, file_id desc
-         limit $4",
+         where owner_id = $1 and lower(name) = lower($2) and name = $2 and size_bytes = $3
+           and status = 'complete'
+         order by created_at desc limit 1",
         owner,
-        after_time,
-        after_id,
-        page::limit()
+        &name,
+        size
     )
-    .fetch_all(db)
+    .fetch_optional(db)
     .await
-    .context("listing files")?;
-    let next = page::next_page(&mut rows, |last| {
-        Key::at(last.created_at, last.id).to_string()
-    });
-    Ok((rows, next))
+    .context("looking for the same file")
 }

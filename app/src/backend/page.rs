@@ -1,6 +1,7 @@
 //! Paging, the one way every list pages: a page is `PAGE_SIZE` rows fetched with one more
 //! (`limit()`), whose last row names where the next page starts (`next_page`). A cursor is
-//! the last row's sort key and id (`Key`), or a plain number (the audit log's entry id); one
+//! the last row's sort key and id (`Key` for a number or a time, `TextKey` for a name), or a
+//! plain number (the audit log's entry id); one
 //! the server never handed out is malformed. Filters share the day range and the
 //! contains-pattern.
 
@@ -52,6 +53,41 @@ impl Key {
 }
 
 impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}_{}", self.key, self.id)
+    }
+}
+
+/// Where a keyset page of a list sorted by text starts: the text key of the last row shown
+/// (a lower-cased name) and its id, as `KEY_ID` in a URL like `Key` (read from the right: the
+/// text may hold `_`, an id never does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextKey {
+    pub key: String,
+    pub id: Uuid,
+}
+
+impl TextKey {
+    /// Longer than any key the server hands out (a name of 255 characters, lower-cased).
+    const MAX_BYTES: usize = 2048;
+
+    pub fn new(key: impl Into<String>, id: Uuid) -> Self {
+        Self {
+            key: key.into(),
+            id,
+        }
+    }
+
+    pub fn parse(cursor: &str) -> Option<Self> {
+        let (key, id) = cursor.rsplit_once('_')?;
+        if key.len() > Self::MAX_BYTES || key.contains('\0') {
+            return None;
+        }
+        Some(Self::new(key, Uuid::parse_str(id).ok()?))
+    }
+}
+
+impl std::fmt::Display for TextKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}_{}", self.key, self.id)
     }
@@ -188,6 +224,19 @@ mod tests {
             time::Time::MIDNIGHT,
         );
         assert_eq!(Key::at(year_one, id).time().unwrap(), year_one);
+    }
+
+    #[test]
+    fn text_cursors_round_trip_whatever_the_text_holds() {
+        let id = Uuid::new_v4();
+        for text in ["", "report_2024_final.pdf", "a b/c?d&e=f", "été_ü"] {
+            let key = TextKey::new(text, id);
+            assert_eq!(TextKey::parse(&key.to_string()), Some(key), "{text:?}");
+        }
+        assert_eq!(TextKey::parse("garbage"), None);
+        assert_eq!(TextKey::parse(&format!("{id}_x")), None);
+        assert_eq!(TextKey::parse(&format!("a\0b_{id}")), None);
+        assert_eq!(TextKey::parse(&format!("{}_{id}", "a".repeat(5000))), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! "My files": the caller's files from PostgreSQL, newest first, a page at a time (the cursor
-//! in the URL), with download, rename and delete, and their storage use against the quota.
-//! Unfinished uploads show how much landed, with Resume and Discard; uploads this tab is
-//! running show live progress.
+//! "My files": the caller's files from PostgreSQL, searched by name and sorted (the search,
+//! the sort and the cursor in the URL), a page at a time, with how many match and their size;
+//! download, rename (in place) and delete, each saying what happened in its own row; and
+//! their storage use against the quota. Unfinished uploads show how much landed, with Resume
+//! and Discard; uploads this tab is running show live progress.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -14,15 +15,27 @@ use crate::{
     },
     components::{
         error_view::ErrorView,
-        list::{ListUrl, Pager},
+        list::{FilterForm, ListUrl, Pager},
         loaded::loaded,
         require_user::RequireUser,
         table::{Column::Shown, ListTable},
     },
+    error::AppError,
     format::{bytes, percent},
     model::{FileId, FilePage, FileStatus, FileView, UserView},
+    pages::admin::when,
     upload::queue::{Phase, Queue},
 };
+
+/// The sorts the list offers: the URL's `sort` and its words (the server knows the same).
+const SORTS: &[(&str, &str)] = &[
+    ("newest", "Newest first"),
+    ("oldest", "Oldest first"),
+    ("name", "Name, A to Z"),
+    ("name_desc", "Name, Z to A"),
+    ("largest", "Largest first"),
+    ("smallest", "Smallest first"),
+];
 
 #[component]
 pub fn FilesPage() -> impl IntoView {
@@ -34,91 +47,172 @@ pub fn FilesPage() -> impl IntoView {
 
 #[component]
 fn FileList() -> impl IntoView {
-    let url = ListUrl::new("/files", &[]);
-    let delete = ServerAction::<DeleteFile>::new();
-    let rename = ServerAction::<RenameFile>::new();
-    let download = ServerAction::<DownloadUrl>::new();
-    let discard = ServerAction::<AbortUpload>::new();
+    let url = ListUrl::new("/files", &["name", "sort"]);
     let queue = expect_context::<Queue>();
+    // Bumped by a row whose rename, delete or discard went through.
+    let changed = RwSignal::new(0_usize);
     // Read again when a file changes here, or an upload this tab runs completes.
-    let reload = move || {
-        (
-            delete.version().get(),
-            rename.version().get(),
-            discard.version().get(),
-            queue.completed.get(),
-        )
-    };
-    let page = url.resource(|| (), reload, |(), cursor| list_files(cursor));
-    // The URL comes back from the server; going there downloads (Content-Disposition).
-    Effect::new(move || {
-        if let Some(Ok(url)) = download.value().get() {
-            let _ = window().location().set_href(&url);
-        }
+    let reload = move || (changed.get(), queue.completed.get());
+    let filter = move || (url.param("name"), url.param("sort"));
+    let page = url.resource(filter, reload, |(name, sort), cursor| {
+        list_files(cursor, Some(name), Some(sort))
     });
-    let action_error = move || {
-        let failed = |e: Option<Result<_, crate::error::AppError>>| e.and_then(Result::err);
-        failed(delete.value().get().map(|r| r.map(|_| ())))
-            .or_else(|| failed(discard.value().get()))
-            .or_else(|| failed(rename.value().get().map(|r| r.map(|_| ()))))
-            .or_else(|| failed(download.value().get().map(|r| r.map(|_| ()))))
-    };
-    let actions = Actions {
-        delete,
-        rename,
-        download,
-        discard,
-        queue,
-    };
+    let shared = Shared { changed, queue };
     view! {
         <div class="page-title">
             <h1>"My files"</h1>
             <A href="/upload" attr:class="button">"Upload files"</A>
         </div>
-        {move || action_error().map(|error| view! { <ErrorView error/> })}
-        {loaded(page, move |page| view! { <Listing page url actions/> })}
+        <Search url/>
+        {loaded(page, move |page| view! { <Listing page url shared/> })}
     }
 }
 
+/// Search by name and sort: a GET, so both land in the URL (Back and reload keep them).
+#[component]
+fn Search(url: ListUrl) -> impl IntoView {
+    view! {
+        <FilterForm url label="Find files" clear=true>
+            <label>
+                "Name contains "
+                <input type="search" name="name" prop:value=move || url.param("name")/>
+            </label>
+            <label>
+                "Sort "
+                <select name="sort" prop:value=move || sort_of(&url)>
+                    {SORTS
+                        .iter()
+                        .map(|&(value, label)| {
+                            view! { <option value=value selected=move || sort_of(&url) == value>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+        </FilterForm>
+    }
+}
+
+/// The sort the URL asks for, the default named.
+fn sort_of(url: &ListUrl) -> String {
+    Some(url.param("sort"))
+        .filter(|sort| !sort.is_empty())
+        .unwrap_or_else(|| "newest".to_owned())
+}
+
+/// What every row shares: the signal that reloads the list, and this tab's uploads.
+#[derive(Clone, Copy)]
+struct Shared {
+    changed: RwSignal<usize>,
+    queue: Queue,
+}
+
+/// A row's own actions, so that what became of each is said in its row.
 #[derive(Clone, Copy)]
 struct Actions {
     delete: ServerAction<DeleteFile>,
     rename: ServerAction<RenameFile>,
     download: ServerAction<DownloadUrl>,
     discard: ServerAction<AbortUpload>,
+    /// The rename field is open.
+    editing: RwSignal<bool>,
     queue: Queue,
 }
 
-/// A page of files: the storage use, the files (or how to upload the first one), and links
-/// to older files and back to the newest.
+impl Actions {
+    fn new(shared: Shared) -> Self {
+        let actions = Self {
+            delete: ServerAction::new(),
+            rename: ServerAction::new(),
+            download: ServerAction::new(),
+            discard: ServerAction::new(),
+            editing: RwSignal::new(false),
+            queue: shared.queue,
+        };
+        Effect::new(move || {
+            let done = |r: Option<Result<_, AppError>>| matches!(r, Some(Ok(_)));
+            if done(actions.delete.value().get().map(|r| r.map(|_| ())))
+                || done(actions.rename.value().get().map(|r| r.map(|_| ())))
+                || done(actions.discard.value().get())
+            {
+                actions.editing.set(false);
+                shared.changed.update(|n| *n += 1);
+            }
+        });
+        // The URL comes back from the server; going there downloads (Content-Disposition).
+        Effect::new(move || {
+            if let Some(Ok(url)) = actions.download.value().get() {
+                let _ = window().location().set_href(&url);
+            }
+        });
+        actions
+    }
+
+    /// Forgets what the row's other actions said: a row says what its last action did.
+    fn starting(&self) {
+        self.delete.clear();
+        self.download.clear();
+        self.discard.clear();
+    }
+
+    /// The error of the row's last delete, download or discard.
+    fn error(&self) -> Option<AppError> {
+        let failed = |r: Option<Result<(), AppError>>| r.and_then(Result::err);
+        failed(self.delete.value().get())
+            .or_else(|| failed(self.discard.value().get()))
+            .or_else(|| failed(self.download.value().get().map(|r| r.map(|_| ()))))
+    }
+}
+
+/// A page of files: the storage use, how many files match and their size, the files (or how
+/// to upload the first one), and links to the next page and back to the first.
 #[component]
-fn Listing(page: FilePage, url: ListUrl, actions: Actions) -> impl IntoView {
+fn Listing(page: FilePage, url: ListUrl, shared: Shared) -> impl IntoView {
     let FilePage {
         files,
         next_cursor,
+        matching_files,
+        matching_bytes,
         usage,
     } = page;
+    // Read untracked, as the page is: the URL changes before the resource answers for it.
+    let (name, sort) = untrack(|| (url.param("name"), url.param("sort")));
+    let searching = !name.is_empty();
     let files = if files.is_empty() && url.on_first_page() {
-        view! {
-            <p class="empty">"No files yet. " <A href="/upload">"Upload your first file"</A> "."</p>
+        if searching {
+            view! { <p class="empty">"No files match."</p> }.into_any()
+        } else {
+            view! {
+                <p class="empty">"No files yet. " <A href="/upload">"Upload your first file"</A> "."</p>
+            }
+            .into_any()
         }
-        .into_any()
     } else {
         view! {
             <ListTable
                 items=files
-                columns=&[Shown("Name"), Shown("Size"), Shown("Type"), Shown("Uploaded"),
+                columns=&[Shown("Name"), Shown("Size"), Shown("Type"), Shown("Uploaded (UTC)"),
                     Shown("Status"), Shown("Checksum (SHA-256)"), Shown("Actions")]
-                row=move |file: FileView| view! { <FileRow file actions/> }
+                row=move |file: FileView| view! { <FileRow file shared/> }
                 class="files"
+                label="Files"
             />
         }
         .into_any()
     };
+    // Pages of the default sort run back in time; of the others, just on.
+    let (first_label, next_label) = match sort.as_str() {
+        "" | "newest" => ("Newest files", "Older files"),
+        _ => ("First page", "Next page"),
+    };
+    let count = match matching_files {
+        1 => "1 file".to_owned(),
+        n => format!("{n} files"),
+    };
     view! {
         <Usage usage/>
+        <p class="file-count" role="status">{format!("{count} · {}", bytes(matching_bytes))}</p>
         {files}
-        <Pager url next=next_cursor first_label="Newest files" next_label="Older files"/>
+        <Pager url next=next_cursor first_label next_label/>
     }
 }
 
@@ -154,7 +248,7 @@ fn Usage(usage: UserView) -> impl IntoView {
 }
 
 #[component]
-fn FileRow(file: FileView, actions: Actions) -> impl IntoView {
+fn FileRow(file: FileView, shared: Shared) -> impl IntoView {
     let FileView {
         id,
         name,
@@ -167,13 +261,17 @@ fn FileRow(file: FileView, actions: Actions) -> impl IntoView {
         integrity,
         ..
     } = file;
-    let date = created_at.get(..10).unwrap_or(&created_at).to_owned();
+    let actions = Actions::new(shared);
     view! {
         <tr aria-label=name.clone()>
-            <td class="file-name" data-label="Name">{name.clone()}</td>
+            <td class="file-name" data-label="Name">
+                <NameCell id name=name.clone() actions/>
+            </td>
             <td data-label="Size">{bytes(size_bytes)}</td>
             <td class="secondary" data-label="Type">{content_type}</td>
-            <td class="secondary" data-label="Uploaded">{date}</td>
+            <td class="secondary" data-label="Uploaded">
+                <time datetime=created_at.clone()>{when(&created_at)}</time>
+            </td>
             <td class="file-status" data-label="Status">
                 <StatusCell id size=size_bytes status failure actions/>
             </td>
@@ -185,8 +283,73 @@ fn FileRow(file: FileView, actions: Actions) -> impl IntoView {
             </td>
             <td class="file-actions">
                 <FileActions id name=name.clone() status actions/>
+                {move || actions.error().map(|error| view! { <ErrorView error/> })}
             </td>
         </tr>
+    }
+}
+
+/// The file's name (shortened with an ellipsis, whole on hover), or the field that renames
+/// it in place: Enter or Save renames, Escape or Cancel leaves it. A refused name stays in the
+/// field with the reason beside it; a name another file has asks first.
+#[component]
+fn NameCell(id: FileId, name: String, actions: Actions) -> impl IntoView {
+    let draft = RwSignal::new(name.clone());
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move || {
+        if let Some(input) = input.get() {
+            let _ = input.focus();
+            input.select();
+        }
+    });
+    let rename = actions.rename;
+    let save = move |anyway: bool| {
+        rename.dispatch(RenameFile {
+            file_id: id,
+            name: draft.get_untracked(),
+            anyway: Some(anyway),
+        });
+    };
+    let cancel = move || {
+        actions.editing.set(false);
+        rename.clear();
+    };
+    let label = format!("New name for {name}");
+    let field = move || {
+        view! {
+            <form class="rename" on:submit=move |ev| { ev.prevent_default(); save(false); }>
+                <input
+                    type="text"
+                    node_ref=input
+                    aria-label=label.clone()
+                    prop:value=draft
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:keydown=move |ev| if ev.key() == "Escape" { cancel() }
+                />
+                <button type="submit" class="link">"Save"</button>
+                <button type="button" class="link" on:click=move |_| cancel()>"Cancel"</button>
+            </form>
+            {move || match rename.value().get() {
+                Some(Err(taken @ AppError::NameTaken(_))) => view! {
+                    <p class="form-error" role="alert">
+                        {format!("{taken} Rename anyway?")} " "
+                        <button type="button" class="link" on:click=move |_| save(true)>"Rename anyway"</button>
+                    </p>
+                }
+                .into_any(),
+                Some(Err(error)) => view! { <ErrorView error/> }.into_any(),
+                _ => ().into_any(),
+            }}
+        }
+    };
+    move || {
+        if actions.editing.get() {
+            // Opened again: from the name as it stands, not what a refused try left.
+            draft.set(name.clone());
+            field().into_any()
+        } else {
+            view! { <span class="name" title=name.clone()>{name.clone()}</span> }.into_any()
+        }
     }
 }
 
@@ -216,27 +379,20 @@ fn StatusCell(
 #[component]
 fn FileActions(id: FileId, name: String, status: FileStatus, actions: Actions) -> impl IntoView {
     let on_download = move |_| {
+        actions.starting();
         actions.download.dispatch(DownloadUrl { file_id: id });
     };
-    let on_rename = {
-        let name = name.clone();
-        move |_| {
-            if let Ok(Some(new_name)) = window().prompt_with_message_and_default("New name", &name)
-            {
-                if new_name != name {
-                    actions.rename.dispatch(RenameFile {
-                        file_id: id,
-                        name: new_name,
-                    });
-                }
-            }
-        }
+    let on_rename = move |_| {
+        actions.starting();
+        actions.rename.clear();
+        actions.editing.set(true);
     };
     let on_delete = {
         let name = name.clone();
         move |_| {
             let question = format!("Delete {name}? This cannot be undone.");
             if window().confirm_with_message(&question).unwrap_or(false) {
+                actions.starting();
                 actions.delete.dispatch(DeleteFile { file_id: id });
             }
         }
@@ -321,6 +477,7 @@ fn UnfinishedActions(
             if window().confirm_with_message(&question).unwrap_or(false) {
                 #[cfg(feature = "hydrate")]
                 crate::upload::browser::remembered::forget(id);
+                actions.starting();
                 actions.discard.dispatch(AbortUpload { file_id: id });
             }
         }

@@ -392,6 +392,24 @@ mod tests {
         }
     }
 
+    /// Issue 23's examples: what Linux and macOS take is taken; "/", NUL and invisible
+    /// characters are refused in words that say which and where.
+    #[test]
+    fn issue_23_names() {
+        for ok in ["what?.txt", "a:b.txt", "résumé \"final\" <2>.pdf", "* | ?"] {
+            assert_eq!(file_name(ok).as_deref(), Ok(ok), "{ok:?}");
+        }
+        for (bad, words) in [
+            ("a/b", "File names cannot contain \"/\" (position 2)."),
+            ("a\u{0}b", "control characters (U+0000, a null character, at position 2)"),
+            ("a\u{200B}b", "invisible characters (U+200B, a zero-width space, at position 2)"),
+            ("\u{202E}txt.exe", "text-direction controls, which make a name read as something else (U+202E, a right-to-left override, at position 1)"),
+        ] {
+            let error = file_name(bad).unwrap_err();
+            assert!(error.contains(words), "{bad:?}: {error}");
+        }
+    }
+
     #[test]
     fn positions_count_characters_in_the_name_as_given() {
         assert!(file_name("  été\u{3164}.pdf")

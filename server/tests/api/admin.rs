@@ -705,7 +705,7 @@ async fn disabling_ends_the_session_at_once_and_enabling_lets_them_back() {
     assert_eq!(changed["disabled"], true);
     assert_eq!(user.me().await, None);
     let password = "correct horse battery staple";
-    assert_eq!(user.sign_in(&user_email, password).await.status(), 401);
+    assert_eq!(user.sign_in(&user_email, password).await.status(), 403);
     let (status, _) = admin
         .json(
             "/api/admin/set_disabled",
@@ -1000,7 +1000,7 @@ async fn an_account_half_deleted_cannot_be_enabled_and_a_retry_carries_on() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["Invalid"][0]["field"], "disabled");
     let password = "correct horse battery staple";
-    assert_eq!(user.sign_in(&user_email, password).await.status(), 401);
+    assert_eq!(user.sign_in(&user_email, password).await.status(), 403);
     // The next step picks up where the first stopped.
     let (status, step) = admin
         .json("/api/admin/delete_user", &[("user_id", &target)])

@@ -69,7 +69,7 @@ async fn disable_and_enable_from_the_command_line() {
     run_ok(&app.database_url, &["user", "disable", &email]).await;
     // Its session stops at once, and it cannot sign in.
     assert_eq!(app.me().await, None);
-    assert_eq!(app.sign_in(&email, &password).await.status(), 401);
+    assert_eq!(app.sign_in(&email, &password).await.status(), 403);
     run_ok(&app.database_url, &["user", "enable", &email]).await;
     assert_eq!(app.sign_in(&email, &password).await.status(), 200);
     let actions: Vec<String> = sqlx::query_scalar(

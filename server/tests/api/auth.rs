@@ -326,10 +326,46 @@ async fn a_disabled_user_is_signed_out_at_once_and_cannot_sign_in() {
 
     change(&app, &email, Change::Disabled(true)).await;
     assert_eq!(app.me().await, None);
-    assert_eq!(app.sign_in(&email, &password).await.status(), 401);
+    assert_eq!(app.sign_in(&email, &password).await.status(), 403);
+    assert_eq!(app.me().await, None);
 
     change(&app, &email, Change::Disabled(false)).await;
     assert_eq!(app.sign_in(&email, &password).await.status(), 200);
+}
+
+/// Issue 23: the right password for a disabled account is told so, and whom to ask; a wrong
+/// password for it answers exactly like any wrong password, so nothing is given away to
+/// someone who does not know the password.
+#[tokio::test]
+async fn a_disabled_account_is_told_why_only_after_the_right_password() {
+    let app = spawn_app().await;
+    let (email, password) = app.signed_up_user().await;
+    let (enabled, _) = app.other_browser().signed_up_user().await;
+    change(&app, &email, Change::Disabled(true)).await;
+
+    let answer = async |email: &str, password: &str| {
+        let response = app.sign_in(email, password).await;
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    let (status, body) = answer(&email, &password).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("This account is disabled. Ask your Haul administrator to enable it again."),
+        "{body}"
+    );
+    assert_eq!(app.me().await, None);
+
+    let disabled_wrong = answer(&email, "not the password").await;
+    let enabled_wrong = answer(&enabled, "not the password").await;
+    let unknown = answer("nobody@example.com", "not the password").await;
+    assert_eq!(disabled_wrong.0, 401, "{}", disabled_wrong.1);
+    assert_eq!(disabled_wrong, enabled_wrong);
+    assert_eq!(disabled_wrong, unknown);
+    assert!(
+        !disabled_wrong.1.contains("disabled"),
+        "{}",
+        disabled_wrong.1
+    );
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ mod connections;
 mod crash;
 mod credentials;
 mod fault;
+mod files_find;
 mod garage;
 mod health;
 mod helpers;
