@@ -344,6 +344,8 @@ async function openUploadPage(base) {
   if (!signedUp.ok()) throw new Error(`browser sign-up: ${signedUp.status()} ${await signedUp.text()}`);
 
   const page = await context.newPage();
+  // Each run uploads the same file again: the page asks before a second copy; yes.
+  page.on("dialog", (dialog) => dialog.accept());
   const pageErrors = [];
   page.on("pageerror", (error) => pageErrors.push(error.message));
   await page.goto(`${base}/upload`);

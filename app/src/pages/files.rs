@@ -397,6 +397,12 @@ fn FileActions(id: FileId, name: String, status: FileStatus, actions: Actions) -
             }
         }
     };
+    // A file deleted while this tab uploads it: the upload stops at once and says why.
+    Effect::new(move || {
+        if let Some(Ok(_)) = actions.delete.value().get() {
+            actions.queue.deleted(id);
+        }
+    });
     let unfinished = (status == FileStatus::Uploading).then(|| {
         // The upload of this file, when this tab is running it.
         let running = move || actions.queue.item_for(id);

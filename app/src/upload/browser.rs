@@ -28,11 +28,12 @@ use super::{
     stop::Stop,
 };
 use crate::{
-    api::files::get_file,
+    api::files::{find_same_file, get_file},
     api::uploads::{
         abort_upload, complete_upload, report_refusal, sign_parts, start_upload, uploaded_parts,
     },
     error::AppError,
+    format::bytes,
     model::{FileStatus, FileView, Integrity, PartDigest, SignedPart, UploadedPart},
     plan::Plan,
 };
@@ -721,6 +722,11 @@ async fn begin(file: &File, name: &str, cancel: &StopSwitch) -> Result<Begun, St
     if cancel.is_stopped() {
         return Err(stopped(cancel));
     }
+    if !second_copy_wanted(name, file.size() as u64).await {
+        return Err(Stopped::Ended(
+            "Not uploaded: the same file is already in your files.".to_owned(),
+        ));
+    }
     let started = start_upload(name.to_owned(), file.size() as u64, file.type_())
         .await
         .map_err(|error| match &error {
@@ -743,6 +749,20 @@ async fn begin(file: &File, name: &str, cancel: &StopSwitch) -> Result<Begun, St
     };
     remembered::remember(saved.clone());
     Ok(Begun::Open(saved))
+}
+
+/// False when the user has a complete file of this name and size and does not want a second
+/// copy. Asking is a courtesy: when the server cannot tell, the upload goes on.
+async fn second_copy_wanted(name: &str, size: u64) -> bool {
+    let Ok(Some(same)) = find_same_file(name.to_owned(), size).await else {
+        return true;
+    };
+    let question = format!(
+        "{} ({}) is already in your files. Upload a second copy?",
+        same.name,
+        bytes(same.size_bytes)
+    );
+    web_sys::window().is_some_and(|w| w.confirm_with_message(&question).unwrap_or(false))
 }
 
 /// A server call's error for the upload: a refusal ends it (a retry starts a new one);
