@@ -66,17 +66,8 @@ pub fn bytes(n: u64) -> String {
     if unit == 0 {
         format!("{n} B")
     } else {
-        format!("{} {}", tenths(value), UNITS[unit])
+        format!("{value:.1} {}", UNITS[unit])
     }
-}
-
-/// `value` with one decimal ("12.5", "-0.3"), by integer arithmetic: formatting a float
-/// would bring Rust's float printing (about 5 KB of the browser bundle) for one digit.
-pub fn tenths(value: f64) -> String {
-    let tenths = (value * 10.0).round() as i64;
-    let sign = if tenths < 0 { "-" } else { "" };
-    let tenths = tenths.unsigned_abs();
-    format!("{sign}{}.{}", tenths / 10, tenths % 10)
 }
 
 /// "2 h 05 min", "3 min 20 s", "45 s".
@@ -99,15 +90,6 @@ mod tests {
         assert_eq!(percent(999, 1000), 99);
         assert_eq!(percent(1000, 1000), 100);
         assert_eq!(percent(2000, 1000), 100);
-    }
-
-    #[test]
-    fn tenths_reads_like_one_decimal() {
-        assert_eq!(tenths(12.0), "12.0");
-        assert_eq!(tenths(1.25), "1.3");
-        assert_eq!(tenths(0.04), "0.0");
-        assert_eq!(tenths(-0.26), "-0.3");
-        assert_eq!(tenths(1023.96), "1024.0");
     }
 
     #[test]

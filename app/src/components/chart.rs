@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::format::{bytes, tenths};
+use crate::format::bytes;
 
 /// One bar: its label and its value (bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,10 +74,10 @@ pub fn ColumnChart(
             let height = (share * (HEIGHT - 2.0)).max(if bar.value > 0 { 1.0 } else { 0.0 });
             view! {
                 <rect
-                    x=tenths(i as f64 * step + 1.0)
-                    y=tenths(HEIGHT - height)
-                    width=tenths((step - 2.0).max(1.0))
-                    height=tenths(height)
+                    x=format!("{:.1}", i as f64 * step + 1.0)
+                    y=format!("{:.1}", HEIGHT - height)
+                    width=format!("{:.1}", (step - 2.0).max(1.0))
+                    height=format!("{height:.1}")
                 >
                     <title>{format!("{}: {}", bar.label, bytes(bar.value))}</title>
                 </rect>
@@ -101,7 +101,7 @@ pub fn ColumnChart(
             </div>
             <svg
                 role="img"
-                viewBox=format!("0 0 {} {}", tenths(WIDTH), tenths(HEIGHT))
+                viewBox=format!("0 0 {WIDTH} {HEIGHT}")
                 preserveAspectRatio="none"
                 aria-label=title.clone()
             >
@@ -138,14 +138,14 @@ pub fn RowChart(title: String, summary: String, bars: Vec<Bar>) -> impl IntoView
             let length = (share * (WIDTH - LABEL_WIDTH - 90.0)).max(1.0);
             view! {
                 <g>
-                    <text x="0" y=tenths(y + 16.0)>{bar.label.clone()}</text>
+                    <text x="0" y=format!("{:.1}", y + 16.0)>{bar.label.clone()}</text>
                     <rect
-                        x=tenths(LABEL_WIDTH)
-                        y=tenths(y + 4.0)
-                        width=tenths(length)
-                        height=tenths(ROW_HEIGHT - 8.0)
+                        x=format!("{LABEL_WIDTH}")
+                        y=format!("{:.1}", y + 4.0)
+                        width=format!("{length:.1}")
+                        height=format!("{:.1}", ROW_HEIGHT - 8.0)
                     ></rect>
-                    <text x=tenths(LABEL_WIDTH + length + 6.0) y=tenths(y + 16.0)>
+                    <text x=format!("{:.1}", LABEL_WIDTH + length + 6.0) y=format!("{:.1}", y + 16.0)>
                         {bytes(bar.value)}
                     </text>
                 </g>
@@ -154,7 +154,7 @@ pub fn RowChart(title: String, summary: String, bars: Vec<Bar>) -> impl IntoView
         .collect_view();
     view! {
         <figure class="chart">
-            <svg role="img" viewBox=format!("0 0 {} {}", tenths(WIDTH), tenths(height)) aria-label=title.clone()>
+            <svg role="img" viewBox=format!("0 0 {WIDTH} {height}") aria-label=title.clone()>
                 <title>{title.clone()}</title>
                 <desc>{summary.clone()}</desc>
                 {rows}
