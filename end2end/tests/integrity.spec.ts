@@ -69,14 +69,14 @@ test("an upload waits out a lost network and finishes by itself", async ({ page,
   await upload.choose([path]);
   await expect.poll(() => stored.count, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
   await context.setOffline(true);
-  await expect(page.getByText("Waiting for the network")).toBeVisible();
+  await expect(page.getByText("Waiting for the network… Uploads go on by themselves")).toBeVisible();
   // Ten seconds offline: longer than the retry budget would last if it were spent.
   await page.waitForTimeout(10_000);
   // Still going (sending, or waiting to have the file checked), not failed.
   await expect(upload.row("offline.bin")).toHaveAttribute("data-phase", /Uploading|Verifying/);
   await context.setOffline(false);
   await cdp.detach();
-  await expect(page.getByText("Waiting for the network")).toHaveCount(0);
+  await expect(page.getByText("Waiting for the network…")).toHaveCount(0);
   await upload.expectDone("offline.bin");
 
   const files = new FilesPage(page);

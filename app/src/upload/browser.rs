@@ -899,17 +899,21 @@ impl Upload<'_> {
     }
 
     /// `error`, or why the upload ended on the server when it did: a refused part or URL
-    /// may be the first sign that the file was deleted or the upload cancelled elsewhere.
+    /// may be the first sign that the file was deleted or the upload cancelled elsewhere. A
+    /// file deleted, or an upload an administrator cancelled, ends here for good; an upload
+    /// its owner cancelled in another tab can start anew (Retry).
     async fn ended_or(&self, error: Stopped) -> Stopped {
         if !matches!(error, Stopped::Failed(_) | Stopped::Rejected(_)) {
             return error;
         }
         match get_file(self.saved.file_id).await {
             Err(AppError::NotFound) => Stopped::Ended("This file was deleted.".to_owned()),
-            Ok(file) if file.status == FileStatus::Aborted => Stopped::Ended(
-                file.failure
-                    .unwrap_or_else(|| "Cancelled in another tab or window.".to_owned()),
-            ),
+            Ok(file) if file.status == FileStatus::Aborted => match file.failure {
+                Some(why) => Stopped::Ended(why),
+                None => Stopped::Rejected(
+                    "This upload was cancelled in another tab or window.".to_owned(),
+                ),
+            },
             _ => error,
         }
     }
