@@ -3,7 +3,9 @@
 # --release --frontend-only` does, without installing cargo-leptos (17 minutes on 2 cores):
 #   1. the frontend crate for wasm32 in the size-optimised wasm-release profile;
 #   2. wasm-bindgen (the CLI matches the crate exactly) writes the JS glue and the wasm;
-#   3. wasm-opt -Oz (npm binaryen: Debian's breaks hydration), cargo-leptos's flags;
+#   3. wasm-opt -Oz (npm binaryen: Debian's breaks hydration) with cargo-leptos's flags, after
+#      merging functions that differ only in constants (Leptos's generic views make many), twice,
+#      then until it shrinks no more: 5 KB less on the wire than plain -Oz, for a minute more;
 #   4. the stylesheet and public/ beside it;
 #   5. brotli and gzip copies under content-hashed names (scripts/precompress.mjs).
 # The new pkg/ replaces the old one whole, so a server never serves half of each.
@@ -34,7 +36,8 @@ rm -rf "$NEXT"
 mkdir -p "$NEXT"
 wasm-bindgen --target web --no-typescript --out-name "$NAME" --out-dir "$NEXT" "$WASM"
 mv "$NEXT/${NAME}_bg.wasm" "$NEXT/$NAME.wasm"
-"$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+"$WASM_OPT" --merge-similar-functions -Oz --merge-similar-functions -Oz --converge \
+  --enable-bulk-memory --enable-nontrapping-float-to-int \
   "$NEXT/$NAME.wasm" -o "$NEXT/$NAME.wasm"
 cp style/main.css "$NEXT/$NAME.css"
 node scripts/precompress.mjs "$NEXT"

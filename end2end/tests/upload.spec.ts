@@ -137,13 +137,17 @@ test("an upload interrupted by a reload resumes without sending its parts again"
 test("an upload can be paused and resumed", async ({ page }, testInfo) => {
   test.setTimeout(120_000);
   const { hash, upload, cdp, before } = await startSlowUpload(page, testInfo, "pause.bin", 1);
-  await page.getByRole("button", { name: "Pause pause.bin" }).click();
+  // By keyboard: the focus stays on the button, which now says Resume.
+  await page.getByRole("button", { name: "Pause pause.bin" }).focus();
+  await page.keyboard.press("Enter");
   await expect(upload.row("pause.bin")).toHaveAttribute("data-phase", "Paused");
+  await expect(page.getByRole("button", { name: "Resume pause.bin" })).toBeFocused();
   const stored = before.count;
   await cdp.detach();
 
   const after = countStoredParts(page);
-  await page.getByRole("button", { name: "Resume pause.bin" }).click();
+  await page.keyboard.press("Enter");
+  await expect(upload.row("pause.bin")).not.toHaveAttribute("data-phase", "Paused");
   await upload.expectDone("pause.bin");
   // Eight parts in all; those S3 held at the pause were not sent again.
   expect(stored).toBeGreaterThanOrEqual(1);

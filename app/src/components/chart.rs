@@ -57,11 +57,10 @@ pub fn short_day(day: &str) -> String {
 /// Vertical bars, one per label in order (days, say), over an axis of dates and beside an
 /// axis of sizes. The labels are HTML around the drawing, so their text keeps its size
 /// however narrow the screen (the drawing stretches; text in it would shrink).
-#[component]
-pub fn ColumnChart(
-    /// The chart's accessible name.
+pub fn column_chart(
+    // The chart's accessible name.
     title: String,
-    /// What it shows, in words (a screen reader reads it).
+    // What it shows, in words (a screen reader reads it).
     summary: String,
     bars: Vec<Bar>,
 ) -> impl IntoView {
@@ -120,14 +119,13 @@ pub fn ColumnChart(
             </svg>
             <div class="x-axis" aria-hidden="true">{dates}</div>
             <figcaption>{summary}</figcaption>
-            <NumbersTable title bars/>
+            {numbers_table(title, bars)}
         </figure>
     }
 }
 
 /// Horizontal bars with their labels (users, say), largest first as given.
-#[component]
-pub fn RowChart(title: String, summary: String, bars: Vec<Bar>) -> impl IntoView {
+pub fn row_chart(title: String, summary: String, bars: Vec<Bar>) -> impl IntoView {
     let height = ROW_HEIGHT * bars.len().max(1) as f64;
     let rows = bars
         .iter()
@@ -160,14 +158,13 @@ pub fn RowChart(title: String, summary: String, bars: Vec<Bar>) -> impl IntoView
                 {rows}
             </svg>
             <figcaption>{summary}</figcaption>
-            <NumbersTable title bars/>
+            {numbers_table(title, bars)}
         </figure>
     }
 }
 
 /// The chart's numbers as a table, folded away under the chart.
-#[component]
-fn NumbersTable(title: String, bars: Vec<Bar>) -> impl IntoView {
+fn numbers_table(title: String, bars: Vec<Bar>) -> impl IntoView {
     view! {
         <details>
             <summary>"Numbers"</summary>

@@ -5,7 +5,6 @@ use leptos::prelude::*;
 use crate::error::AppError;
 
 /// Shows `error` as an alert (its text is what a user may read: internals stay in the log).
-#[component]
-pub fn ErrorView(error: AppError) -> impl IntoView {
+pub fn error_view(error: AppError) -> impl IntoView {
     view! { <p class="form-error" role="alert">{error.to_string()}</p> }
 }

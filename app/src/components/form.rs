@@ -7,7 +7,7 @@ use leptos::{
 };
 use leptos_router::hooks::use_query_map;
 
-use super::error_view::ErrorView;
+use super::error_view::error_view;
 use crate::{error::AppError, model::UserView};
 
 /// What a sign-in or sign-up page needs of its action: the form's error, and the page to go
@@ -121,12 +121,11 @@ pub fn Field(
 
 /// A form-wide error (wrong credentials, too many attempts, server trouble); field errors
 /// show next to their fields instead.
-#[component]
-pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+pub fn form_alert(error: Signal<Option<AppError>>) -> impl IntoView {
     move || {
         error
             .get()
             .filter(|e| !matches!(e, AppError::Invalid(_)))
-            .map(|error| view! { <ErrorView error/> })
+            .map(error_view)
     }
 }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::error_view::ErrorView;
+use super::error_view::error_view;
 use crate::error::AppError;
 
 /// Shows what `resource` answered with `show`, or its error; the previous answer stays on
@@ -23,7 +23,7 @@ where
                     .get()
                     .map(move |result| match result {
                         Ok(value) => show(value).into_any(),
-                        Err(error) => view! { <ErrorView error/> }.into_any(),
+                        Err(error) => error_view(error).into_any(),
                     })
             }}
         </Transition>

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::{components::Redirect, hooks::use_location};
 
-use super::error_view::ErrorView;
+use super::error_view::error_view;
 use crate::model::UserView;
 
 /// Shows `children` to a signed-in user; sends anyone else to sign in, and back here after.
@@ -36,7 +36,7 @@ where
                         let next = crate::format::url_encode(&here);
                         view! { <Redirect path=format!("/signin?next={next}")/> }.into_any()
                     }
-                    Err(error) => view! { <ErrorView error/> }.into_any(),
+                    Err(error) => error_view(error).into_any(),
                 }
             })}
         </Transition>

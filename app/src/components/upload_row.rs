@@ -24,7 +24,7 @@ pub fn UploadRow(item: Item, queue: Queue) -> impl IntoView {
     let percent_done = move || percent(sent_bytes.get(), size);
     // Offline, a speed and a time left would be frozen figures: the row says why it waits.
     let waiting_for_network = move || queue.offline.get() && phase.get() == Phase::Uploading;
-    let numbers = move || {
+    let numbers = Signal::derive(move || {
         let mut text = format!("{} of {}", bytes(sent_bytes.get()), bytes(size));
         if phase.get() == Phase::Uploading && !waiting_for_network() {
             if let Some(speed) = speed.get() {
@@ -35,36 +35,36 @@ pub fn UploadRow(item: Item, queue: Queue) -> impl IntoView {
             }
         }
         text
-    };
-    let state = move || match (phase.get(), error.get()) {
+    });
+    let state = Signal::derive(move || match (phase.get(), error.get()) {
         (Phase::Failed, Some(reason)) => format!("Failed: {reason}"),
         // Ended elsewhere: why ("You deleted this file.").
         (Phase::Cancelled, Some(reason)) => reason,
         (Phase::Uploading, _) if waiting_for_network() => "Waiting for the network".to_owned(),
         (Phase::Uploading, _) if resuming.get() => "Resuming".to_owned(),
         (phase, _) => phase.label().to_owned(),
-    };
+    });
     view! {
         <li class="upload-row" aria-label=name.clone() data-phase=move || phase.get().label()>
             <div class="upload-name" title=name.clone()>{name.clone()}</div>
             <progress max="100" value=percent_done aria-label=format!("{name} progress")>
-                {move || format!("{}%", percent_done())}
+                {Signal::derive(move || format!("{}%", percent_done()))}
             </progress>
             <div class="upload-numbers">{numbers}</div>
             <div class="upload-state" class:failed=move || phase.get() == Phase::Failed role="status">
                 {state}
             </div>
-            <RowButtons item=item.clone() queue/>
+            {row_buttons(item.clone(), queue)}
             <Show when=move || item.name_refused.get()>
-                <NewName item=item.clone() queue/>
+                {new_name(item.clone(), queue)}
             </Show>
         </li>
     }
 }
 
-/// What can be done with the file in its phase: pause, resume, retry, cancel.
-#[component]
-fn RowButtons(item: Item, queue: Queue) -> impl IntoView {
+/// What can be done with the file in its phase: pause, resume or retry (one button, whose
+/// words follow the phase: focus stays on it through Pause and Resume), and cancel.
+fn row_buttons(item: Item, queue: Queue) -> impl IntoView {
     let phase = item.phase;
     let can_cancel = move || {
         matches!(
@@ -72,21 +72,39 @@ fn RowButtons(item: Item, queue: Queue) -> impl IntoView {
             Phase::Waiting | Phase::Uploading | Phase::Paused | Phase::Failed
         )
     };
-    let (for_pause, for_resume, for_retry, for_cancel) =
-        (item.clone(), item.clone(), item.clone(), item);
+    type Act = fn(&Queue, &Item);
+    let next = move || -> Option<(&'static str, Act)> {
+        match phase.get() {
+            Phase::Waiting | Phase::Uploading => Some(("Pause", Queue::pause)),
+            Phase::Paused => Some(("Resume", Queue::resume)),
+            Phase::Failed => Some(("Retry", Queue::retry)),
+            _ => None,
+        }
+    };
+    let label = move || next().map_or("", |(label, _)| label);
+    let (name, for_next) = (item.name.clone(), item.clone());
+    let on_next = move |_| {
+        if let Some((_, act)) = untrack(next) {
+            act(&queue, &for_next);
+        }
+    };
     view! {
         <div class="upload-buttons">
-            <Show when=move || phase.get() == Phase::Uploading>
-                <RowButton label="Pause" item=for_pause.clone() queue action=Queue::pause/>
-            </Show>
-            <Show when=move || phase.get() == Phase::Paused>
-                <RowButton label="Resume" item=for_resume.clone() queue action=Queue::resume/>
-            </Show>
-            <Show when=move || phase.get() == Phase::Failed>
-                <RowButton label="Retry" item=for_retry.clone() queue action=Queue::retry/>
+            <Show when=move || next().is_some()>
+                <button
+                    type="button"
+                    class="button secondary"
+                    aria-label={
+                        let name = name.clone();
+                        Signal::derive(move || format!("{} {name}", label()))
+                    }
+                    on:click=on_next.clone()
+                >
+                    {label}
+                </button>
             </Show>
             <Show when=can_cancel>
-                <RowButton label="Cancel" item=for_cancel.clone() queue action=cancel_asking/>
+                {row_button("Cancel", item.clone(), queue, cancel_asking)}
             </Show>
         </div>
     }
@@ -94,8 +112,7 @@ fn RowButtons(item: Item, queue: Queue) -> impl IntoView {
 
 /// Another name for a file whose name the server refused; what was typed stays when the
 /// server refuses it too.
-#[component]
-fn NewName(item: Item, queue: Queue) -> impl IntoView {
+fn new_name(item: Item, queue: Queue) -> impl IntoView {
     let typed = RwSignal::new(item.name.clone());
     let label = format!("New name for {}", item.name);
     let on_submit = move |event: leptos::ev::SubmitEvent| {
@@ -126,8 +143,7 @@ fn cancel_asking(queue: &Queue, item: &Item) {
 }
 
 /// A button acting on one queued file; its accessible name says which ("Pause big.iso").
-#[component]
-fn RowButton(
+fn row_button(
     label: &'static str,
     item: Item,
     queue: Queue,

@@ -14,7 +14,7 @@ use crate::{
         uploads::{uploaded_parts, AbortUpload},
     },
     components::{
-        error_view::ErrorView,
+        error_view::error_view,
         list::{FilterForm, ListUrl, Pager},
         loaded::loaded,
         require_user::RequireUser,
@@ -41,12 +41,11 @@ const SORTS: &[(&str, &str)] = &[
 pub fn FilesPage() -> impl IntoView {
     view! {
         <Title text="My files — Haul"/>
-        <RequireUser children=|_user| view! { <FileList/> }/>
+        <RequireUser children=|_user| file_list()/>
     }
 }
 
-#[component]
-fn FileList() -> impl IntoView {
+fn file_list() -> impl IntoView {
     let url = ListUrl::new("/files", &["name", "sort"]);
     let queue = expect_context::<Queue>();
     // Bumped by a row whose rename, delete or discard went through.
@@ -63,14 +62,13 @@ fn FileList() -> impl IntoView {
             <h1>"My files"</h1>
             <A href="/upload" attr:class="button">"Upload files"</A>
         </div>
-        <Search url/>
-        {loaded(page, move |page| view! { <Listing page url shared/> })}
+        {search(url)}
+        {loaded(page, move |page| listing(page, url, shared))}
     }
 }
 
 /// Search by name and sort: a GET, so both land in the URL (Back and reload keep them).
-#[component]
-fn Search(url: ListUrl) -> impl IntoView {
+fn search(url: ListUrl) -> impl IntoView {
     view! {
         <FilterForm url label="Find files" clear=true>
             <label>
@@ -165,8 +163,7 @@ impl Actions {
 
 /// A page of files: the storage use, how many files match and their size, the files (or how
 /// to upload the first one), and links to the next page and back to the first.
-#[component]
-fn Listing(page: FilePage, url: ListUrl, shared: Shared) -> impl IntoView {
+fn listing(page: FilePage, url: ListUrl, shared: Shared) -> impl IntoView {
     let FilePage {
         files,
         next_cursor,
@@ -209,15 +206,14 @@ fn Listing(page: FilePage, url: ListUrl, shared: Shared) -> impl IntoView {
         n => format!("{n} files"),
     };
     view! {
-        <Usage usage/>
+        {usage_view(usage)}
         <p class="file-count" role="status">{format!("{count} · {}", bytes(matching_bytes))}</p>
         {files}
         <Pager url next=next_cursor first_label next_label/>
     }
 }
 
-#[component]
-fn Usage(usage: UserView) -> impl IntoView {
+fn usage_view(usage: UserView) -> impl IntoView {
     let held = usage.used_bytes + usage.reserved_bytes;
     let text = if usage.reserved_bytes > 0 {
         format!(
@@ -265,7 +261,7 @@ fn FileRow(file: FileView, shared: Shared) -> impl IntoView {
     view! {
         <tr aria-label=name.clone()>
             <td class="file-name" data-label="Name">
-                <NameCell id name=name.clone() actions/>
+                {name_cell(id, name.clone(), actions)}
             </td>
             <td data-label="Size">{bytes(size_bytes)}</td>
             <td class="secondary" data-label="Type">{content_type}</td>
@@ -273,17 +269,17 @@ fn FileRow(file: FileView, shared: Shared) -> impl IntoView {
                 <time datetime=created_at.clone()>{when(&created_at)}</time>
             </td>
             <td class="file-status" data-label="Status">
-                <StatusCell id size=size_bytes status failure actions/>
+                {status_cell(id, size_bytes, status, failure, actions)}
             </td>
             <td class="secondary" data-label="Checksum">
-                {checksum.map(|checksum| view! { <Checksum checksum name=name.clone()/> })}
+                {checksum.map(|checksum| checksum_view(checksum, name.clone()))}
                 {(status == FileStatus::Complete).then(|| view! {
                     <span class="integrity" data-integrity=integrity.as_str()>{integrity.label()}</span>
                 })}
             </td>
             <td class="file-actions">
-                <FileActions id name=name.clone() status actions/>
-                {move || actions.error().map(|error| view! { <ErrorView error/> })}
+                {file_actions(id, name.clone(), status, actions)}
+                {move || actions.error().map(error_view)}
             </td>
         </tr>
     }
@@ -292,8 +288,7 @@ fn FileRow(file: FileView, shared: Shared) -> impl IntoView {
 /// The file's name (shortened with an ellipsis, whole on hover), or the field that renames
 /// it in place: Enter or Save renames, Escape or Cancel leaves it. A refused name stays in the
 /// field with the reason beside it; a name another file has asks first.
-#[component]
-fn NameCell(id: FileId, name: String, actions: Actions) -> impl IntoView {
+fn name_cell(id: FileId, name: String, actions: Actions) -> impl IntoView {
     let draft = RwSignal::new(name.clone());
     let input = NodeRef::<leptos::html::Input>::new();
     Effect::new(move || {
@@ -337,7 +332,7 @@ fn NameCell(id: FileId, name: String, actions: Actions) -> impl IntoView {
                     </p>
                 }
                 .into_any(),
-                Some(Err(error)) => view! { <ErrorView error/> }.into_any(),
+                Some(Err(error)) => error_view(error).into_any(),
                 _ => ().into_any(),
             }}
         }
@@ -355,8 +350,7 @@ fn NameCell(id: FileId, name: String, actions: Actions) -> impl IntoView {
 
 /// The file's state: live progress while this tab uploads it, what S3 holds of an upload
 /// left unfinished, the reason a file failed.
-#[component]
-fn StatusCell(
+fn status_cell(
     id: FileId,
     size: u64,
     status: FileStatus,
@@ -365,8 +359,8 @@ fn StatusCell(
 ) -> impl IntoView {
     let running = move || actions.queue.item_for(id);
     move || match (status, running()) {
-        (FileStatus::Uploading, Some(item)) => view! { <Live item/> }.into_any(),
-        (FileStatus::Uploading, None) => view! { <Landed id size/> }.into_any(),
+        (FileStatus::Uploading, Some(item)) => live(item).into_any(),
+        (FileStatus::Uploading, None) => landed(id, size).into_any(),
         (FileStatus::Failed, _) => {
             let reason = failure.clone().unwrap_or_else(|| "unknown reason".into());
             view! { <span class="failed">{format!("Failed: {reason}")}</span> }.into_any()
@@ -376,8 +370,7 @@ fn StatusCell(
 }
 
 /// Download, resume or discard, rename, delete.
-#[component]
-fn FileActions(id: FileId, name: String, status: FileStatus, actions: Actions) -> impl IntoView {
+fn file_actions(id: FileId, name: String, status: FileStatus, actions: Actions) -> impl IntoView {
     let on_download = move |_| {
         actions.starting();
         actions.download.dispatch(DownloadUrl { file_id: id });
@@ -407,7 +400,7 @@ fn FileActions(id: FileId, name: String, status: FileStatus, actions: Actions) -
         // The upload of this file, when this tab is running it.
         let running = move || actions.queue.item_for(id);
         let name = name.clone();
-        view! { <UnfinishedActions id name actions running/> }
+        unfinished_actions(id, name, actions, running)
     });
     let download_label = format!("Download {name}");
     view! {
@@ -427,25 +420,23 @@ fn FileActions(id: FileId, name: String, status: FileStatus, actions: Actions) -
 }
 
 /// Progress of an upload this tab is running, live.
-#[component]
-fn Live(item: crate::upload::queue::Item) -> impl IntoView {
+fn live(item: crate::upload::queue::Item) -> impl IntoView {
     let size = item.size;
     let done = move || percent(item.sent_bytes.get(), size);
     view! {
-        {move || match item.phase.get() {
+        {Signal::derive(move || match item.phase.get() {
             Phase::Done => "Complete".to_owned(),
             Phase::Failed => format!("Failed: {}", item.error.get().unwrap_or_default()),
             Phase::Uploading => format!("Uploading {}%", done()),
             phase => phase.label().to_owned(),
-        }}
+        })}
         <progress max="100" value=done aria-label=format!("{} progress", item.name)></progress>
     }
 }
 
 /// How much of an unfinished upload reached the storage (S3's list of parts), asked by the
 /// browser once the page is up: the page itself never waits for S3.
-#[component]
-fn Landed(id: FileId, size: u64) -> impl IntoView {
+fn landed(id: FileId, size: u64) -> impl IntoView {
     let landed = RwSignal::new(None::<u64>);
     Effect::new(move || {
         leptos::task::spawn_local(async move {
@@ -455,7 +446,9 @@ fn Landed(id: FileId, size: u64) -> impl IntoView {
             }
         });
     });
-    move || match landed.get() {
+    Signal::derive(move || match landed.get() {
+        // Parts on their way count once they land: "0 B uploaded" would read as nothing sent.
+        Some(0) => "Unfinished: no part has landed in the storage yet".to_owned(),
         Some(landed) => format!(
             "Unfinished: {} of {} uploaded ({}%)",
             bytes(landed),
@@ -463,13 +456,12 @@ fn Landed(id: FileId, size: u64) -> impl IntoView {
             percent(landed, size)
         ),
         None => "Unfinished".to_owned(),
-    }
+    })
 }
 
 /// Resume (pick the file again on the upload page) and Discard, for an unfinished upload
 /// that this tab is not running.
-#[component]
-fn UnfinishedActions(
+fn unfinished_actions(
     id: FileId,
     name: String,
     actions: Actions,
@@ -501,8 +493,7 @@ fn UnfinishedActions(
 }
 
 /// A checksum, shortened, with its full value on hover and a button that copies it.
-#[component]
-fn Checksum(checksum: String, name: String) -> impl IntoView {
+fn checksum_view(checksum: String, name: String) -> impl IntoView {
     let short = match checksum.split_once('-') {
         Some((digest, parts)) => format!("{}…-{parts}", digest.get(..10).unwrap_or(digest)),
         None => format!("{}…", checksum.get(..10).unwrap_or(&checksum)),

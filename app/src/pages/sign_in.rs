@@ -6,7 +6,7 @@ use leptos_router::components::A;
 
 use crate::{
     auth::Auth,
-    components::form::{account_form, Field, FormError},
+    components::form::{account_form, form_alert, Field},
 };
 
 #[component]
@@ -24,7 +24,7 @@ pub fn SignInPage() -> impl IntoView {
             // Our messages, next to each field, rather than the browser's own bubbles.
             <ActionForm action=action attr:novalidate=true>
                 <input type="hidden" name="next" value=next/>
-                <FormError error/>
+                {form_alert(error)}
                 <Field label="Email" name="email" kind="email" autocomplete="email" error/>
                 <Field label="Password" name="password" kind="password" autocomplete="current-password" error/>
                 <button type="submit" class="button">"Sign in"</button>

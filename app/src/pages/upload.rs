@@ -17,12 +17,11 @@ use crate::{
 pub fn UploadPage() -> impl IntoView {
     view! {
         <Title text="Upload — Haul"/>
-        <RequireUser children=|_user| view! { <Uploader/> }/>
+        <RequireUser children=|_user| uploader()/>
     }
 }
 
-#[component]
-fn Uploader() -> impl IntoView {
+fn uploader() -> impl IntoView {
     let queue = expect_context::<Queue>();
     view! {
         <h1>"Upload files"</h1>
@@ -31,13 +30,13 @@ fn Uploader() -> impl IntoView {
                 "Waiting for the network… Uploads go on by themselves when it is back."
             </p>
         </Show>
-        <ResumeRequest queue/>
-        <DropZone queue/>
-        <TransferSettings queue/>
-        <Unfinished queue/>
+        {resume_request(queue)}
+        {drop_zone(queue)}
+        {transfer_settings(queue)}
+        {unfinished(queue)}
         <Show when=move || !queue.items.read().is_empty()>
             <h2>"Queue"</h2>
-            <BatchSummary queue/>
+            {batch_summary(queue)}
             <ul class="upload-queue" aria-label="Upload queue">
                 <For each=move || queue.items.get() key=|item: &Item| item.key let:item>
                     <UploadRow item queue/>
@@ -52,18 +51,17 @@ fn Uploader() -> impl IntoView {
 
 /// The whole queue at a glance: files done, bytes, speed and time left; Clear finished, and
 /// the opt-in notification.
-#[component]
-fn BatchSummary(queue: Queue) -> impl IntoView {
+fn batch_summary(queue: Queue) -> impl IntoView {
     let totals = Memo::new(move |_| queue.items.with(|items| Totals::of(items)));
-    let files = move || {
+    let files = Signal::derive(move || {
         let t = totals.get();
         let mut text = format!("{} of {} files done", t.done, t.files);
         if t.failed > 0 {
             text.push_str(&format!(" · {} failed", t.failed));
         }
         text
-    };
-    let numbers = move || {
+    });
+    let numbers = Signal::derive(move || {
         let t = totals.get();
         let mut text = format!("{} of {}", bytes(t.sent), bytes(t.bytes));
         if t.running > 0 && !queue.offline.get() {
@@ -75,7 +73,7 @@ fn BatchSummary(queue: Queue) -> impl IntoView {
             }
         }
         text
-    };
+    });
     let finished = move || totals.get().files < queue.items.with(Vec::len) || totals.get().done > 0;
     let on_notify = move |event: leptos::ev::Event| {
         let on = event_target_checked(&event);
@@ -108,8 +106,7 @@ fn BatchSummary(queue: Queue) -> impl IntoView {
 }
 
 /// /upload?resume=<file id>, from My files: asks the user to pick that file again.
-#[component]
-fn ResumeRequest(queue: Queue) -> impl IntoView {
+fn resume_request(queue: Queue) -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let requested = Resource::new(
         move || query.with(|q| q.get("resume")),
@@ -143,8 +140,7 @@ fn ResumeRequest(queue: Queue) -> impl IntoView {
 }
 
 /// Where files are dropped or picked; each goes into the queue.
-#[component]
-fn DropZone(queue: Queue) -> impl IntoView {
+fn drop_zone(queue: Queue) -> impl IntoView {
     let dragging = RwSignal::new(false);
     let on_drop = move |event: leptos::ev::DragEvent| {
         event.prevent_default();
@@ -182,8 +178,7 @@ fn DropZone(queue: Queue) -> impl IntoView {
 }
 
 /// How many files go at once, and how many parts of each.
-#[component]
-fn TransferSettings(queue: Queue) -> impl IntoView {
+fn transfer_settings(queue: Queue) -> impl IntoView {
     let number = |signal: RwSignal<usize>| {
         move |event: leptos::ev::Event| {
             if let Ok(n) = event_target_value(&event).parse::<usize>() {
@@ -196,11 +191,11 @@ fn TransferSettings(queue: Queue) -> impl IntoView {
             <summary>"Transfer settings"</summary>
             <label>
                 "Files at once "
-                <input type="number" min="1" max="6" prop:value=move || queue.files_at_once.get().to_string() on:change=number(queue.files_at_once)/>
+                <input type="number" min="1" max="6" prop:value=Signal::derive(move || queue.files_at_once.get().to_string()) on:change=number(queue.files_at_once)/>
             </label>
             <label>
                 "Parts in flight per file "
-                <input type="number" min="1" max="6" prop:value=move || queue.parts_per_file.get().to_string() on:change=number(queue.parts_per_file)/>
+                <input type="number" min="1" max="6" prop:value=Signal::derive(move || queue.parts_per_file.get().to_string()) on:change=number(queue.parts_per_file)/>
             </label>
             <p class="hint">"At most 6 connections go to the storage at once, whatever the settings."</p>
         </details>
@@ -208,8 +203,7 @@ fn TransferSettings(queue: Queue) -> impl IntoView {
 }
 
 /// Uploads that a reload or a closed tab interrupted: picking the same file resumes it.
-#[component]
-fn Unfinished(queue: Queue) -> impl IntoView {
+fn unfinished(queue: Queue) -> impl IntoView {
     // Those not in the queue already.
     let waiting = move || {
         let queued = queue.items.get();

@@ -445,8 +445,12 @@ mod engine {
         }
     }
 
+    /// Pauses a running file (its run settles it), or holds one still waiting for its turn.
     pub fn pause(item: &Item) {
         with_entry(item.key, |entry| entry.cancel.pause());
+        if item.phase.get_untracked() == Phase::Waiting {
+            item.phase.set(Phase::Paused);
+        }
     }
 
     pub fn rename(item: &Item, name: String) {

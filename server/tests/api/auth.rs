@@ -349,8 +349,11 @@ async fn a_disabled_account_is_told_why_only_after_the_right_password() {
     };
     let (status, body) = answer(&email, &password).await;
     assert_eq!(status, 403, "{body}");
-    assert!(
-        body.contains("This account is disabled. Ask your Haul administrator to enable it again."),
+    // The answer names the error; the page shows its words.
+    let error: app::error::AppError = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        error.to_string(),
+        "This account is disabled. Ask your Haul administrator to enable it again.",
         "{body}"
     );
     assert_eq!(app.me().await, None);

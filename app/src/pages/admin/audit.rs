@@ -45,13 +45,13 @@ pub fn AuditPage() -> impl IntoView {
     view! {
         <Title text="Audit log — Admin — Haul"/>
         <h1>"Audit log"</h1>
-        <AuditFilters url/>
+        {audit_filters(url)}
         {loaded(page, move |page| view! {
             <ListTable
                 items=page.entries
                 columns=&[Shown("When"), Shown("Who"), Shown("Action"), Shown("Account"),
                     Shown("File"), Shown("From"), Shown("What happened")]
-                row=|entry: AuditEntry| view! { <AuditRow entry/> }
+                row=|entry: AuditEntry| audit_row(entry)
                 class="admin-table"
                 label="Audit log"
                 empty="Nothing recorded matches."
@@ -61,8 +61,7 @@ pub fn AuditPage() -> impl IntoView {
     }
 }
 
-#[component]
-fn AuditRow(entry: AuditEntry) -> impl IntoView {
+fn audit_row(entry: AuditEntry) -> impl IntoView {
     let actor = entry.actor.unwrap_or_else(|| "system".into());
     view! {
         <tr>
@@ -80,8 +79,7 @@ fn AuditRow(entry: AuditEntry) -> impl IntoView {
 }
 
 /// The filter form's fields.
-#[component]
-fn AuditFilters(url: ListUrl) -> impl IntoView {
+fn audit_filters(url: ListUrl) -> impl IntoView {
     let param = move |name: &'static str| move || url.param(name);
     view! {
         <FilterForm url label="Filter the log">

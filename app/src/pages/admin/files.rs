@@ -10,7 +10,7 @@ use super::when;
 use crate::{
     api::admin::{admin_files, AdminAbortUpload, AdminDeleteFiles, AdminDownloadUrl},
     components::{
-        error_view::ErrorView,
+        error_view::error_view,
         list::{FilterForm, ListUrl, Pager},
         loaded::loaded,
         table::{
@@ -65,9 +65,9 @@ pub fn FilesPage() -> impl IntoView {
     view! {
         <Title text="Files — Admin — Haul"/>
         <h1>"Files"</h1>
-        <Filters url page/>
-        <ActionErrors actions/>
-        <BulkDelete actions/>
+        {filters(url, page)}
+        {action_errors(actions)}
+        {bulk_delete(actions)}
         {loaded(page, move |page| view! {
             <ListTable
                 items=page.files
@@ -94,8 +94,7 @@ struct Actions {
 }
 
 /// The filter form's fields. The server's word on a field (a name too short) shows under it.
-#[component]
-fn Filters(url: ListUrl, page: Resource<Result<AdminFilePage, AppError>>) -> impl IntoView {
+fn filters(url: ListUrl, page: Resource<Result<AdminFilePage, AppError>>) -> impl IntoView {
     let param = move |name: &'static str| move || url.param(name);
     // Read under a Transition, as the page's table is: the server waits for the answer.
     let name_error = move || {
@@ -154,8 +153,7 @@ fn Filters(url: ListUrl, page: Resource<Result<AdminFilePage, AppError>>) -> imp
 }
 
 /// Errors of the last delete, abort or download.
-#[component]
-fn ActionErrors(actions: Actions) -> impl IntoView {
+fn action_errors(actions: Actions) -> impl IntoView {
     let error = move || {
         let failed = |r: Option<Result<_, crate::error::AppError>>| r.and_then(Result::err);
         failed(actions.delete.value().get().map(|r| r.map(|_| ())))
@@ -171,14 +169,13 @@ fn ActionErrors(actions: Actions) -> impl IntoView {
             .map(|d| format!("Deleted {} files ({}).", d.files, bytes(d.bytes)))
     };
     view! {
-        {move || error().map(|error| view! { <ErrorView error/> })}
+        {move || error().map(error_view)}
         {move || deleted().map(|text| view! { <p class="notice" role="status">{text}</p> })}
     }
 }
 
 /// Deletes the selected files, after a confirmation that says how many and how large.
-#[component]
-fn BulkDelete(actions: Actions) -> impl IntoView {
+fn bulk_delete(actions: Actions) -> impl IntoView {
     let count = move || actions.selected.with(|s| s.len());
     let on_click = move |_| {
         let (ids, total): (Vec<FileId>, u64) = actions
@@ -196,7 +193,7 @@ fn BulkDelete(actions: Actions) -> impl IntoView {
     view! {
         <p class="bulk">
             <button type="button" class="button danger" disabled=move || count() == 0 on:click=on_click>
-                {move || format!("Delete selected ({})", count())}
+                {Signal::derive(move || format!("Delete selected ({})", count()))}
             </button>
         </p>
     }
@@ -248,15 +245,14 @@ fn FileRow(file: AdminFile, actions: Actions) -> impl IntoView {
                     .then(|| view! { <span class="integrity">{file.integrity.label()}</span> })}
             </td>
             <td class="file-actions">
-                <RowActions id name=name.clone() size status actions/>
+                {row_actions(id, name.clone(), size, status, actions)}
             </td>
         </tr>
     }
 }
 
 /// Download (complete files), abort (uploads), delete.
-#[component]
-fn RowActions(
+fn row_actions(
     id: FileId,
     name: String,
     size: u64,

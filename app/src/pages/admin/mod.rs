@@ -35,7 +35,7 @@ fn AdminShell(children: ChildrenFn) -> impl IntoView {
                 }
                     .into_any()
             } else {
-                view! { <NotAllowed/> }.into_any()
+                not_allowed().into_any()
             }
         }/>
     }
@@ -73,8 +73,7 @@ pub fn Unknown() -> impl IntoView {
 }
 
 /// What a signed-in user who is not an admin sees under /admin.
-#[component]
-fn NotAllowed() -> impl IntoView {
+fn not_allowed() -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::FORBIDDEN);

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use crate::{
     api::admin::admin_overview,
     components::{
-        chart::{Bar, ColumnChart, RowChart},
+        chart::{column_chart, row_chart, Bar},
         loaded::loaded,
     },
     format::bytes,
@@ -19,12 +19,11 @@ pub fn OverviewPage() -> impl IntoView {
     view! {
         <Title text="Admin — Haul"/>
         <h1>"Overview"</h1>
-        {loaded(overview, |overview| view! { <Totals overview/> })}
+        {loaded(overview, totals)}
     }
 }
 
-#[component]
-fn Totals(overview: Overview) -> impl IntoView {
+fn totals(overview: Overview) -> impl IntoView {
     let figures = [
         ("Users", overview.users.to_string()),
         (
@@ -64,9 +63,9 @@ fn Totals(overview: Overview) -> impl IntoView {
             </dl>
         </section>
         <h2>"Uploaded per day"</h2>
-        <ColumnChart title="Bytes uploaded per day, last 30 days".into() summary=per_day_summary bars=per_day/>
+        {column_chart("Bytes uploaded per day, last 30 days".into(), per_day_summary, per_day)}
         <h2>"Storage by user"</h2>
-        <RowChart title="Storage by user, top 10".into() summary=top_summary bars=top/>
+        {row_chart("Storage by user, top 10".into(), top_summary, top)}
     }
 }
 

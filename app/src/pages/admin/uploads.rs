@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use crate::{
     api::admin::{admin_uploads, AdminAbortUpload, AdminAbortUserUploads, AdminLandedParts},
     components::{
-        error_view::ErrorView,
+        error_view::error_view,
         list::{FilterForm, ListUrl, Pager},
         loaded::loaded,
         table::{
@@ -66,7 +66,7 @@ pub fn UploadsPage() -> impl IntoView {
                 "Owner's email " <input type="email" name="owner" prop:value=move || url.param("owner")/>
             </label>
         </FilterForm>
-        {move || error().map(|error| view! { <ErrorView error/> })}
+        {move || error().map(error_view)}
         {move || aborted().map(|text| view! { <p class="notice" role="status">{text}</p> })}
         {loaded(page, move |page| view! {
             <ListTable
@@ -96,7 +96,7 @@ fn UploadRow(upload: AdminUpload, actions: Actions) -> impl IntoView {
     let name = file.name.clone();
     let landed = ServerAction::<AdminLandedParts>::new();
     let file_id = file.id;
-    let parts = move || match landed.value().get() {
+    let parts = Signal::derive(move || match landed.value().get() {
         Some(Ok(held)) => format!(
             "{} of {} in S3 ({})",
             held.landed_parts,
@@ -105,7 +105,7 @@ fn UploadRow(upload: AdminUpload, actions: Actions) -> impl IntoView {
         ),
         Some(Err(error)) => error.to_string(),
         None => format!("{signed_parts} of {} signed", file.part_count),
-    };
+    });
     view! {
         <tr aria-label=name.clone()>
             <td class="email" data-label="Owner" title=owner_email.clone()>{owner_email.clone()}</td>
@@ -125,15 +125,14 @@ fn UploadRow(upload: AdminUpload, actions: Actions) -> impl IntoView {
                 >
                     "Check S3"
                 </button>
-                <AbortButtons file_id name=name.clone() owner_id owner_email=owner_email.clone() actions/>
+                {abort_buttons(file_id, name.clone(), owner_id, owner_email.clone(), actions)}
             </td>
         </tr>
     }
 }
 
 /// Abort this upload, or every upload of its owner (after a confirmation).
-#[component]
-fn AbortButtons(
+fn abort_buttons(
     file_id: FileId,
     name: String,
     owner_id: UserId,

@@ -8,7 +8,7 @@ use super::when;
 use crate::{
     api::admin::{admin_delete_user, admin_users, AdminSetDisabled, AdminSetQuota, AdminSetRole},
     components::{
-        error_view::ErrorView,
+        error_view::error_view,
         list::{FilterForm, ListUrl, Pager},
         loaded::loaded,
         table::{
@@ -150,14 +150,13 @@ fn UserRow(user: AdminUser, actions: Actions) -> impl IntoView {
             </td>
             <td data-label="Disabled">{disabled}</td>
             <td class="user-actions">
-                <UserActions user actions/>
+                {user_actions(user, actions)}
             </td>
         </tr>
     }
 }
 
-#[component]
-fn UserActions(user: AdminUser, actions: Actions) -> impl IntoView {
+fn user_actions(user: AdminUser, actions: Actions) -> impl IntoView {
     let AdminUser {
         id,
         email,
@@ -225,14 +224,13 @@ fn UserActions(user: AdminUser, actions: Actions) -> impl IntoView {
         >
             {disable_label}
         </button>
-        <DeleteUser id email actions/>
-        <RowNote id actions/>
+        {delete_user(id, email, actions)}
+        {row_note(id, actions)}
     }
 }
 
 /// What the last change asked in this row did, or why it failed, next to its controls.
-#[component]
-fn RowNote(id: UserId, actions: Actions) -> impl IntoView {
+fn row_note(id: UserId, actions: Actions) -> impl IntoView {
     move || {
         let (_, text, failed) = actions.note.get().filter(|(row, ..)| *row == id)?;
         Some(if failed {
@@ -244,8 +242,7 @@ fn RowNote(id: UserId, actions: Actions) -> impl IntoView {
 }
 
 /// Deletes the account and its files, a step at a time, showing how far it got.
-#[component]
-fn DeleteUser(id: UserId, email: String, actions: Actions) -> impl IntoView {
+fn delete_user(id: UserId, email: String, actions: Actions) -> impl IntoView {
     let progress = RwSignal::new(None::<String>);
     let failed = RwSignal::new(None::<AppError>);
     let on_click = {
@@ -292,7 +289,7 @@ fn DeleteUser(id: UserId, email: String, actions: Actions) -> impl IntoView {
             "Delete"
         </button>
         {move || progress.get().map(|text| view! { <span role="status">{text}</span> })}
-        {move || failed.get().map(|error| view! { <ErrorView error/> })}
+        {move || failed.get().map(error_view)}
     }
 }
 
