@@ -73,30 +73,30 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=pages::not_found::NotFound>
                     // Async rendering: the server resolves the signed-in user before it answers,
                     // so pages read right without JavaScript and can redirect with a 302.
-                    <Route path=StaticSegment("") view=pages::home::HomePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("") view=pages::home::home_page ssr=SsrMode::Async/>
                     <Route
                         path=StaticSegment("signin")
-                        view=pages::sign_in::SignInPage
+                        view=pages::sign_in::sign_in_page
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=StaticSegment("signup")
-                        view=pages::sign_up::SignUpPage
+                        view=pages::sign_up::sign_up_page
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=StaticSegment("files")
-                        view=pages::files::FilesPage
+                        view=pages::files::files_page
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=StaticSegment("upload")
-                        view=pages::upload::UploadPage
+                        view=pages::upload::upload_page
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=StaticSegment("account")
-                        view=pages::account::AccountPage
+                        view=pages::account::account_page
                         ssr=SsrMode::Async
                     />
                     // Admins only: everyone else sees "Not allowed" (strangers sign in first).

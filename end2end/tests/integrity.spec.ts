@@ -1,8 +1,6 @@
 import { expect, type Page, test } from "@playwright/test";
-import { mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dirname } from "node:path";
 import { AuthPages } from "./fixtures/auth";
 import {
   corruptFirstPut,
@@ -12,6 +10,7 @@ import {
   leaveUnfinished,
   makeFile,
   partNumber,
+  resumeReportFromMyFiles,
   routePartPuts,
   sha256OfFile,
   signUpWithFile,
@@ -423,15 +422,7 @@ test("resuming with another file of the same name and size is refused, and the u
   page,
 }, testInfo) => {
   test.setTimeout(120_000);
-  const path = testInfo.outputPath("report.bin");
-  makeFile(path, 12 * MIB);
-  const impostor = testInfo.outputPath("elsewhere/report.bin");
-  mkdirSync(dirname(impostor), { recursive: true });
-  makeFile(impostor, 12 * MIB);
-  await new AuthPages(page).signUpFresh();
-  await leaveUnfinished(page, [path]);
-
-  await page.getByRole("link", { name: "Resume report.bin" }).click();
+  const { impostor } = await resumeReportFromMyFiles(page, testInfo);
   const upload = new UploadPage(page);
   const sent = countStoredParts(page);
   await upload.choose([impostor]);

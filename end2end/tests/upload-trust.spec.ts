@@ -1,13 +1,11 @@
 import { expect, test, type Locator, type Page } from "@playwright/test";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import { adminPage } from "./fixtures/admin";
 import { AuthPages, newEmail } from "./fixtures/auth";
 import {
   countStoredParts,
   FilesPage,
-  leaveUnfinished,
   makeFile,
+  resumeReportFromMyFiles,
   routePartPuts,
   signUpWithFile,
   throttleUploads,
@@ -81,6 +79,18 @@ async function holdStarts(page: Page): Promise<() => void> {
   return release;
 }
 
+
+/** Closes the page as a user leaving it would, dismissing any question asked; answers the
+ * types of the dialogs seen (filled as they come). */
+async function closeAsking(page: Page): Promise<string[]> {
+  const seen: string[] = [];
+  page.on("dialog", (dialog) => {
+    seen.push(dialog.type());
+    void dialog.dismiss();
+  });
+  await page.close({ runBeforeUnload: true });
+  return seen;
+}
 test("leaving the page while a file uploads asks first", async ({ page }, testInfo) => {
   test.setTimeout(120_000);
   const { path, upload } = await signUpWithFile(page, testInfo, "leaving.bin", 40 * MIB);
@@ -90,12 +100,7 @@ test("leaving the page while a file uploads asks first", async ({ page }, testIn
   // Chromium asks before unload only on a page the user has interacted with.
   await page.getByRole("heading", { name: "Queue", exact: true }).click();
 
-  const seen: string[] = [];
-  page.on("dialog", (dialog) => {
-    seen.push(dialog.type());
-    void dialog.dismiss();
-  });
-  await page.close({ runBeforeUnload: true });
+  const seen = await closeAsking(page);
   await expect.poll(() => seen).toContain("beforeunload");
   // Dismissed: the user stays, and the upload goes on.
   expect(page.isClosed()).toBe(false);
@@ -108,12 +113,7 @@ test("leaving the page with nothing uploading does not ask", async ({ page }, te
   await upload.expectDone("left.txt");
   await page.getByRole("heading", { name: "Queue", exact: true }).click();
 
-  const seen: string[] = [];
-  page.on("dialog", (dialog) => {
-    seen.push(dialog.type());
-    void dialog.dismiss();
-  });
-  await page.close({ runBeforeUnload: true });
+  const seen = await closeAsking(page);
   // A dialog, dismissed, would have kept the page open.
   await expect.poll(() => page.isClosed()).toBe(true);
   expect(seen).toEqual([]);
@@ -234,15 +234,7 @@ test("offline, the row says it waits for the network and shows no speed or time 
 
 test("resuming with the wrong file, then the right one, finishes the same upload", async ({ page }, testInfo) => {
   test.setTimeout(120_000);
-  const path = testInfo.outputPath("report.bin");
-  makeFile(path, 12 * MIB);
-  const impostor = testInfo.outputPath("elsewhere/report.bin");
-  mkdirSync(dirname(impostor), { recursive: true });
-  makeFile(impostor, 12 * MIB);
-  await new AuthPages(page).signUpFresh();
-  await leaveUnfinished(page, [path]);
-
-  await page.getByRole("link", { name: "Resume report.bin" }).click();
+  const { path, impostor } = await resumeReportFromMyFiles(page, testInfo);
   const request = page.getByText("To resume report.bin, choose the same file (12.0 MiB) again.");
   await expect(request).toBeVisible();
   const upload = new UploadPage(page);

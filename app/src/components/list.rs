@@ -1,7 +1,7 @@
 //! The frame of a paged list page (the admin lists, My files): its filters and cursor kept in
 //! the URL (`ListUrl`), the resource that reads the page the URL asks for
 //! (`ListUrl::resource`), the GET form that sets the filters (`FilterForm`), and the links to
-//! the next page and back to the first (`Pager`).
+//! the next page and back to the first (`pager`).
 
 use std::future::Future;
 
@@ -168,12 +168,11 @@ pub fn FilterForm(
 
 /// Links to the next page (`next` is its cursor, None on the last page) and back to the
 /// first (unless this is it), keeping the filters.
-#[component]
-pub fn Pager(
+pub fn pager(
     url: ListUrl,
     next: Option<String>,
-    #[prop(default = "First page")] first_label: &'static str,
-    #[prop(default = "Next page")] next_label: &'static str,
+    first_label: &'static str,
+    next_label: &'static str,
 ) -> impl IntoView {
     let first = (!url.on_first_page()).then(|| url.link(""));
     let next = next.map(|cursor| url.link(&cursor));

@@ -6,8 +6,7 @@ use leptos_meta::Title;
 use crate::{components::require_user::RequireUser, format::bytes, model::Role};
 
 /// The signed-in user's account: who they are and how much room they have.
-#[component]
-pub fn AccountPage() -> impl IntoView {
+pub fn account_page() -> impl IntoView {
     view! {
         <Title text="Your account — Haul"/>
         <RequireUser children=|user| {

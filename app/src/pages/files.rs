@@ -15,7 +15,7 @@ use crate::{
     },
     components::{
         error_view::error_view,
-        list::{FilterForm, ListUrl, Pager},
+        list::{pager, FilterForm, ListUrl},
         loaded::loaded,
         require_user::RequireUser,
         table::{Column::Shown, ListTable},
@@ -37,8 +37,7 @@ const SORTS: &[(&str, &str)] = &[
     ("smallest", "Smallest first"),
 ];
 
-#[component]
-pub fn FilesPage() -> impl IntoView {
+pub fn files_page() -> impl IntoView {
     view! {
         <Title text="My files — Haul"/>
         <RequireUser children=|_user| file_list()/>
@@ -209,7 +208,7 @@ fn listing(page: FilePage, url: ListUrl, shared: Shared) -> impl IntoView {
         {usage_view(usage)}
         <p class="file-count" role="status">{format!("{count} · {}", bytes(matching_bytes))}</p>
         {files}
-        <Pager url next=next_cursor first_label next_label/>
+        {pager(url, next_cursor, first_label, next_label)}
     }
 }
 

@@ -7,8 +7,7 @@ use leptos_router::components::A;
 use crate::auth::Auth;
 
 /// The landing page: what Haul is and what it does with a file.
-#[component]
-pub fn HomePage() -> impl IntoView {
+pub fn home_page() -> impl IntoView {
     view! {
         <Title text="Haul — heavy uploads straight to S3"/>
         <section class="hero">

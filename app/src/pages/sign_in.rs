@@ -9,8 +9,7 @@ use crate::{
     components::form::{account_form, form_alert, Field},
 };
 
-#[component]
-pub fn SignInPage() -> impl IntoView {
+pub fn sign_in_page() -> impl IntoView {
     let action = expect_context::<Auth>().sign_in;
     let (error, next) = account_form(action);
     let sign_up_link = move || match next.get() {

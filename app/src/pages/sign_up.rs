@@ -10,8 +10,7 @@ use crate::{
     validate::PASSWORD_RULE,
 };
 
-#[component]
-pub fn SignUpPage() -> impl IntoView {
+pub fn sign_up_page() -> impl IntoView {
     let action = expect_context::<Auth>().sign_up;
     let (error, next) = account_form(action);
     view! {

@@ -13,8 +13,7 @@ use crate::{
     upload::queue::{notice, Item, Queue, Totals},
 };
 
-#[component]
-pub fn UploadPage() -> impl IntoView {
+pub fn upload_page() -> impl IntoView {
     view! {
         <Title text="Upload — Haul"/>
         <RequireUser children=|_user| uploader()/>

@@ -8,7 +8,7 @@ use super::when;
 use crate::{
     api::admin::admin_audit,
     components::{
-        list::{FilterForm, ListUrl, Pager},
+        list::{pager, FilterForm, ListUrl},
         loaded::loaded,
         table::{Column::Shown, ListTable},
     },
@@ -32,8 +32,7 @@ const ACTIONS: &[&str] = &[
     "admin.upload.abort_all",
 ];
 
-#[component]
-pub fn AuditPage() -> impl IntoView {
+pub fn audit_page() -> impl IntoView {
     let url = ListUrl::new("/admin/audit", &["actor", "action", "from", "to"]);
     let filter = move || AuditFilter {
         actor: url.param("actor"),
@@ -56,7 +55,7 @@ pub fn AuditPage() -> impl IntoView {
                 label="Audit log"
                 empty="Nothing recorded matches."
             />
-            <Pager url next=page.next_cursor/>
+            {pager(url, page.next_cursor, "First page", "Next page")}
         })}
     }
 }

@@ -11,7 +11,7 @@ use crate::{
     api::admin::{admin_files, AdminAbortUpload, AdminDeleteFiles, AdminDownloadUrl},
     components::{
         error_view::error_view,
-        list::{FilterForm, ListUrl, Pager},
+        list::{pager, FilterForm, ListUrl},
         loaded::loaded,
         table::{
             Column::{Hidden, Shown},
@@ -26,8 +26,7 @@ use crate::{
     },
 };
 
-#[component]
-pub fn FilesPage() -> impl IntoView {
+pub fn files_page() -> impl IntoView {
     let url = ListUrl::new(
         "/admin/files",
         &["owner", "status", "name", "from", "to", "sort"],
@@ -79,7 +78,7 @@ pub fn FilesPage() -> impl IntoView {
                 label="Files"
                 empty="No files match."
             />
-            <Pager url next=page.next_cursor/>
+            {pager(url, page.next_cursor, "First page", "Next page")}
         })}
     }
 }

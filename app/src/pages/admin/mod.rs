@@ -43,27 +43,27 @@ fn AdminShell(children: ChildrenFn) -> impl IntoView {
 
 #[component]
 pub fn Overview() -> impl IntoView {
-    view! { <AdminShell><overview::OverviewPage/></AdminShell> }
+    view! { <AdminShell>{overview::overview_page()}</AdminShell> }
 }
 
 #[component]
 pub fn Files() -> impl IntoView {
-    view! { <AdminShell><files::FilesPage/></AdminShell> }
+    view! { <AdminShell>{files::files_page()}</AdminShell> }
 }
 
 #[component]
 pub fn Users() -> impl IntoView {
-    view! { <AdminShell><users::UsersPage/></AdminShell> }
+    view! { <AdminShell>{users::users_page()}</AdminShell> }
 }
 
 #[component]
 pub fn Uploads() -> impl IntoView {
-    view! { <AdminShell><uploads::UploadsPage/></AdminShell> }
+    view! { <AdminShell>{uploads::uploads_page()}</AdminShell> }
 }
 
 #[component]
 pub fn Audit() -> impl IntoView {
-    view! { <AdminShell><audit::AuditPage/></AdminShell> }
+    view! { <AdminShell>{audit::audit_page()}</AdminShell> }
 }
 
 /// An /admin page that does not exist: "Not allowed" for non-admins, "not found" for admins.

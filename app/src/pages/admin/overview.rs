@@ -13,8 +13,7 @@ use crate::{
     model::admin::Overview,
 };
 
-#[component]
-pub fn OverviewPage() -> impl IntoView {
+pub fn overview_page() -> impl IntoView {
     let overview = Resource::new(|| (), |_| admin_overview());
     view! {
         <Title text="Admin — Haul"/>

@@ -8,7 +8,7 @@ use crate::{
     api::admin::{admin_uploads, AdminAbortUpload, AdminAbortUserUploads, AdminLandedParts},
     components::{
         error_view::error_view,
-        list::{FilterForm, ListUrl, Pager},
+        list::{pager, FilterForm, ListUrl},
         loaded::loaded,
         table::{
             Column::{Hidden, Shown},
@@ -25,8 +25,7 @@ struct Actions {
     abort_all: ServerAction<AdminAbortUserUploads>,
 }
 
-#[component]
-pub fn UploadsPage() -> impl IntoView {
+pub fn uploads_page() -> impl IntoView {
     let url = ListUrl::new("/admin/uploads", &["owner"]);
     let actions = Actions {
         abort: ServerAction::new(),
@@ -78,7 +77,7 @@ pub fn UploadsPage() -> impl IntoView {
                 label="Uploads in progress"
                 empty="No uploads in progress."
             />
-            <Pager url next=page.next_cursor/>
+            {pager(url, page.next_cursor, "First page", "Next page")}
         })}
     }
 }

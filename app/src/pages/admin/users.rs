@@ -9,7 +9,7 @@ use crate::{
     api::admin::{admin_delete_user, admin_users, AdminSetDisabled, AdminSetQuota, AdminSetRole},
     components::{
         error_view::error_view,
-        list::{FilterForm, ListUrl, Pager},
+        list::{pager, FilterForm, ListUrl},
         loaded::loaded,
         table::{
             Column::{Hidden, Shown},
@@ -58,8 +58,7 @@ fn say_done(
     });
 }
 
-#[component]
-pub fn UsersPage() -> impl IntoView {
+pub fn users_page() -> impl IntoView {
     let url = ListUrl::new("/admin/users", &["email"]);
     let actions = Actions {
         quota: ServerAction::new(),
@@ -117,7 +116,7 @@ pub fn UsersPage() -> impl IntoView {
                 label="Users"
                 empty="No accounts match."
             />
-            <Pager url next=page.next_cursor/>
+            {pager(url, page.next_cursor, "First page", "Next page")}
         })}
     }
 }
