@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 
 pub mod admin;
 pub mod id;
+pub mod share;
 
-pub use id::{Email, FileId, UserId};
+pub use id::{Email, FileId, ShareId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -7,5 +7,6 @@ pub mod routes;
 pub mod security;
 pub mod serve;
 pub mod settings;
+pub mod share_pages;
 pub mod startup;
 pub mod storage_check;

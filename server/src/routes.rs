@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::security;
+use crate::{security, share_pages};
 use app::{backend::state::AppState, shell, App, StorageOrigin};
 use axum::{
     extract::{Request, State},
@@ -45,6 +45,8 @@ pub fn router(
         .route("/readyz", get(readyz))
         .route("/metrics", get(public_metrics))
         .nest_service("/pkg", bundle)
+        // Share links' pages: plain HTML, no bundle.
+        .merge(share_pages::routes())
         .leptos_routes_with_context(
             &state,
             routes,

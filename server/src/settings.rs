@@ -177,6 +177,11 @@ pub struct Settings {
     #[arg(long, env = "HAUL_UPLOAD_TTL", default_value = "24h", value_parser = parse_duration)]
     pub upload_ttl: Duration,
 
+    /// The longest a share link may last (a link lasts 7 days unless its maker says, never
+    /// longer than this).
+    #[arg(long, env = "HAUL_SHARE_MAX_TTL", default_value = "30d", value_parser = parse_positive_duration)]
+    pub share_max_ttl: Duration,
+
     /// How often the sweeper runs (one app server at a time): abandoned uploads, S3 multipart
     /// uploads no file knows of, and objects no file owns (older than HAUL_URL_TTL) go.
     #[arg(long, env = "HAUL_SWEEP_INTERVAL", default_value = "10m", value_parser = parse_duration)]

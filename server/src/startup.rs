@@ -453,6 +453,7 @@ fn domain_config(
         upload_ttl: settings.upload_ttl,
         lease: settings.lease,
         metrics_token: settings.metrics_token.clone().filter(|t| !t.is_empty()),
+        share_max_ttl: settings.share_max_ttl,
         integrity,
     }
 }

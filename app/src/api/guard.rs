@@ -84,7 +84,7 @@ pub async fn client_ip(state: &AppState) -> Result<IpAddr, AppError> {
 /// proxy wrote, never one before it, which the client may have. Some proxies add the port
 /// (`203.0.113.7:51234`, `[2001:db8::1]:443`); an entry that is no address at all gives None
 /// (the caller then counts the proxy's own address, one key for all such clients).
-pub(super) fn last_forwarded_for(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
+pub fn last_forwarded_for(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
     let last = headers.get_all("x-forwarded-for").iter().next_back()?;
     let entry = last.to_str().ok()?.rsplit(',').next()?.trim();
     entry.parse().ok().or_else(|| {

@@ -66,7 +66,7 @@ async fn dummy_hash() -> Result<String, Error> {
 }
 
 /// Counts one `action` attempt from `ip` against the per-IP limit.
-async fn limit_ip(state: &AppState, action: &str, ip: IpAddr) -> Result<(), Error> {
+pub(crate) async fn limit_ip(state: &AppState, action: &str, ip: IpAddr) -> Result<(), Error> {
     let key = format!("{action}:{}", ip_key(ip));
     let limit = state.config.rate_limit_per_ip;
     let counted = state.rate_limiter.hit(&state.db, &key, limit).await?;
@@ -90,7 +90,7 @@ pub(crate) fn ip_key(ip: IpAddr) -> String {
 }
 
 /// A refusal by a rate limit, counted by which limit.
-fn refused(state: &AppState, limit: &'static str, wait: Duration) -> Error {
+pub(crate) fn refused(state: &AppState, limit: &'static str, wait: Duration) -> Error {
     state
         .metrics
         .count("haul_rate_limited_total", &[("limit", limit)], 1);
@@ -213,7 +213,9 @@ async fn failed_sign_in(
 
 /// Waits for a free hashing slot: each argon2 run holds 19 MiB, so at most
 /// HAUL_HASH_CONCURRENCY run at once and a burst of sign-ins queues instead of eating memory.
-async fn hashing_turn(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, Error> {
+pub(crate) async fn hashing_turn(
+    state: &AppState,
+) -> Result<tokio::sync::SemaphorePermit<'_>, Error> {
     state
         .hashing
         .acquire()

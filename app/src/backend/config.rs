@@ -36,6 +36,8 @@ pub struct Config {
     /// /metrics answers requests with `Authorization: Bearer <token>`; None: not on the
     /// public address.
     pub metrics_token: Option<String>,
+    /// The longest a share link may last (HAUL_SHARE_MAX_TTL).
+    pub share_max_ttl: Duration,
     /// What the store checks each part against (HAUL_S3_CHECKSUM, resolved at start).
     pub integrity: crate::model::Integrity,
 }

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod page;
 pub mod rate_limit;
 pub mod session;
+pub mod shares;
 pub mod state;
 pub mod storage;
 pub mod sweeper;

@@ -59,6 +59,11 @@ uuid_id!(
     /// An account's id (`app_user.app_user_id`).
     UserId
 );
+uuid_id!(
+    /// A share link's id (`share_link.share_id`): names the link to its owner and admins;
+    /// visitors hold its token instead.
+    ShareId
+);
 
 /// An email address in the form accounts are kept under: trimmed, lower-case ASCII, checked
 /// (`validate::email` makes one, with a message for the user when it cannot).

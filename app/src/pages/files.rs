@@ -402,11 +402,17 @@ fn file_actions(id: FileId, name: String, status: FileStatus, actions: Actions) 
         unfinished_actions(id, name, actions, running)
     });
     let download_label = format!("Download {name}");
+    let share_label = format!("Share {name}");
+    let share_href = format!("/files/{id}/share");
     view! {
         <Show when=move || status == FileStatus::Complete>
             <button type="button" class="link" aria-label=download_label.clone() on:click=on_download>
                 "Download"
             </button>
+            // A page of the server's own (no bundle): the router must not take it.
+            <a class="link" href=share_href.clone() rel="external" aria-label=share_label.clone()>
+                "Share"
+            </a>
         </Show>
         {unfinished}
         <button type="button" class="link" aria-label=format!("Rename {name}") on:click=on_rename>

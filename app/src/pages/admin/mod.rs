@@ -28,6 +28,7 @@ fn AdminShell(children: ChildrenFn) -> impl IntoView {
                             <A href="/admin/files">"Files"</A>
                             <A href="/admin/users">"Users"</A>
                             <A href="/admin/uploads">"Uploads"</A>
+                            <a href="/admin/shares" rel="external">"Share links"</a>
                             <A href="/admin/audit">"Audit log"</A>
                         </nav>
                         {children.with_value(|children| children())}
