@@ -52,14 +52,14 @@ async fn all_pages(app: &TestApp, name: &str, sort: &str) -> Vec<(String, String
 }
 
 /// Starts an upload of `size` bytes named `name` (listed, as uploading); its id.
-async fn started(app: &TestApp, name: &str, size: usize) -> String {
+pub(crate) async fn started(app: &TestApp, name: &str, size: usize) -> String {
     let (status, started) = app.start(name, size, "").await;
     assert_eq!(status, 200, "{name}: {started}");
     id(&started)
 }
 
 /// Uploads `size` bytes as `name`, for real, and completes it; its id.
-async fn uploaded(app: &TestApp, name: &str, size: usize) -> String {
+pub(crate) async fn uploaded(app: &TestApp, name: &str, size: usize) -> String {
     let file_id = started(app, name, size).await;
     let bytes = crate::helpers::test_bytes(size, size as u64);
     app.upload_parts(&file_id, &bytes, 5 * MIB, None).await;

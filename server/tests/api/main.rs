@@ -21,6 +21,7 @@ mod integrity;
 mod metrics;
 mod pages;
 mod resilience;
+mod shares;
 mod storage;
 mod storage_check;
 mod sweeper;
