@@ -18,7 +18,8 @@ process.env.HAUL_E2E_MD5_PORT ??= freePort();
 process.env.HAUL_E2E_NONE_PORT ??= freePort();
 const port = process.env.HAUL_E2E_PORT;
 const baseURL = `http://127.0.0.1:${port}`;
-// A second server whose part URLs live 2 s (tests/expiry.spec.ts).
+// A second server whose part URLs live 2 s (tests/integrity.spec.ts) and whose share links
+// 3 s at most (tests/shares.spec.ts).
 const shortTtlPort = process.env.HAUL_E2E_SHORT_TTL_PORT;
 // A third whose uploads are checked by Content-MD5, as on stores that refuse S3's SHA-256
 // checksums (tests/checksum-modes.spec.ts).
@@ -58,7 +59,7 @@ export default defineConfig({
   ],
   webServer: [
     server(port, "", {}),
-    server(shortTtlPort, "-short-ttl", { HAUL_URL_TTL: "2s" }),
+    server(shortTtlPort, "-short-ttl", { HAUL_URL_TTL: "2s", HAUL_SHARE_MAX_TTL: "3s" }),
     server(md5Port, "-md5", { HAUL_S3_CHECKSUM: "md5" }),
     server(nonePort, "-none", { HAUL_S3_CHECKSUM: "none" }),
   ],
