@@ -94,6 +94,8 @@ pub fn App() -> impl IntoView {
                         view=pages::upload::upload_page
                         ssr=SsrMode::Async
                     />
+                    // A visitor of an upload request sends files here (server: request_pages).
+                    <Route path=path!("/r/:token/send") view=pages::upload::request_page ssr=SsrMode::Async/>
                     <Route
                         path=StaticSegment("account")
                         view=pages::account::account_page

@@ -4,9 +4,10 @@ use serde::{Deserialize, Serialize};
 
 pub mod admin;
 pub mod id;
+pub mod request;
 pub mod share;
 
-pub use id::{Email, FileId, ShareId, UserId};
+pub use id::{Email, FileId, RequestId, ShareId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -136,6 +137,12 @@ pub struct FileView {
     /// each part.
     #[serde(default)]
     pub integrity: Integrity,
+    /// Sent in through an upload request: the name the sender left (empty: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_from: Option<String>,
+    /// And their message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_message: Option<String>,
 }
 
 /// What `start_upload` answers: how to cut the file. Part URLs come from `sign_parts`. A

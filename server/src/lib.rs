@@ -2,7 +2,9 @@
 
 pub mod admin_cli;
 pub mod check_cli;
+pub mod html;
 pub mod local_stack;
+pub mod request_pages;
 pub mod routes;
 pub mod security;
 pub mod serve;

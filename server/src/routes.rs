@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{security, share_pages};
+use crate::{request_pages, security, share_pages};
 use app::{backend::state::AppState, shell, App, StorageOrigin};
 use axum::{
     extract::{Request, State},
@@ -45,8 +45,9 @@ pub fn router(
         .route("/readyz", get(readyz))
         .route("/metrics", get(public_metrics))
         .nest_service("/pkg", bundle)
-        // Share links' pages: plain HTML, no bundle.
+        // Share links' and upload requests' pages: plain HTML, no bundle.
         .merge(share_pages::routes())
+        .merge(request_pages::routes())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -60,6 +61,10 @@ pub fn router(
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_pages::guard_send_page,
+        ))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
             origin,

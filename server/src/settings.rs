@@ -182,6 +182,12 @@ pub struct Settings {
     #[arg(long, env = "HAUL_SHARE_MAX_TTL", default_value = "30d", value_parser = parse_positive_duration)]
     pub share_max_ttl: Duration,
 
+    /// Uploads a visitor of an upload request may start from one address per
+    /// HAUL_RATE_WINDOW (ten times as many through one request; fifty times as many calls that
+    /// sign parts).
+    #[arg(long, env = "HAUL_REQUEST_STARTS_PER_IP", default_value_t = 100)]
+    pub request_starts_per_ip: u32,
+
     /// How often the sweeper runs (one app server at a time): abandoned uploads, S3 multipart
     /// uploads no file knows of, and objects no file owns (older than HAUL_URL_TTL) go.
     #[arg(long, env = "HAUL_SWEEP_INTERVAL", default_value = "10m", value_parser = parse_duration)]

@@ -7,32 +7,32 @@
 //!   revokes them.
 //! - `/admin/shares`: every link, by owner, to revoke.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use app::{
     backend::{
         self,
         admin::Admin,
-        session,
         shares::{self, Closed, Shared},
         state::AppState,
         users::User,
     },
-    error::{AppError, FieldError},
+    error::FieldError,
     format,
     model::{share::ShareView, FileId, Integrity, ShareId},
 };
 use axum::{
     extract::{ConnectInfo, Path, Query, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
     Form, Router,
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::Deserialize;
-use time::{format_description::BorrowedFormatItem, macros::format_description, OffsetDateTime};
 use tower_sessions::Session;
+
+use crate::html::{client_ip, error_page, esc, input, page, signed_in, when, when_text};
 
 /// The routes, added to the app's router (before its pages).
 pub fn routes() -> Router<AppState> {
@@ -295,17 +295,6 @@ async fn admin_revoke(
     }
 }
 
-/// The signed-in user, or the answer that sends a stranger to sign in (and back to `here`).
-async fn signed_in(state: &AppState, session: &Session, here: &str) -> Result<User, Response> {
-    match session::user(state, session).await {
-        Ok(Some(user)) => Ok(user),
-        Ok(None) => {
-            Err(Redirect::to(&format!("/signin?next={}", format::url_encode(here))).into_response())
-        }
-        Err(error) => Err(error_page(state, None, error)),
-    }
-}
-
 async fn admin(
     state: &AppState,
     session: &Session,
@@ -317,102 +306,7 @@ async fn admin(
         .map_err(|error| error_page(state, Some(&user), error))
 }
 
-/// The client's address, as `api::client_ip` reads it for server functions.
-fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-    state
-        .config
-        .trust_proxy
-        .then(|| app::api::last_forwarded_for(headers))
-        .flatten()
-        .unwrap_or(peer.ip())
-}
-
 // ---- the pages ----
-
-const WHEN: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-
-fn when(time: OffsetDateTime) -> String {
-    time.format(WHEN).unwrap_or_default()
-}
-
-fn when_text(rfc3339: &str) -> String {
-    OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .map(when)
-        .unwrap_or_default()
-}
-
-/// Text for HTML: the five characters that could end it, escaped.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A whole page: the app's stylesheet, a header like the app's, `body` in `<main>`. No script
-/// may run, and forms may post here and, for a download, go on to the store.
-fn page(
-    state: &AppState,
-    status: StatusCode,
-    title: &str,
-    user: Option<&User>,
-    body: &str,
-) -> Response {
-    let options = &state.leptos_options;
-    let nav = match user {
-        Some(user) => {
-            let admin = if user.role == app::model::Role::Admin {
-                r#"<a href="/admin">Admin</a>"#
-            } else {
-                ""
-            };
-            format!(
-                r#"{admin}<a href="/upload">Upload</a><a href="/files">My files</a><a href="/account" class="user-email">{}</a>"#,
-                esc(&user.email)
-            )
-        }
-        None => String::new(),
-    };
-    let html = format!(
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" type="image/svg+xml" href="/favicon.svg">
-<link rel="stylesheet" href="/{pkg}/{css}.css">
-<meta name="robots" content="noindex">
-<title>{title} · Haul</title></head>
-<body><header class="site-header"><a href="/" class="brand">Haul</a><nav class="account-nav" aria-label="Account">{nav}</nav></header>
-<main id="main">{body}</main></body></html>"#,
-        pkg = options.site_pkg_dir,
-        css = options.output_name,
-        title = esc(title),
-    );
-    let policy = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' {}; \
-         base-uri 'none'; frame-ancestors 'none'",
-        state.config.storage_origin
-    );
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        html,
-    )
-        .into_response();
-    if let Ok(value) = HeaderValue::from_str(&policy) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    response
-}
 
 /// Unknown (404) and ended (410) links answer the same words: a token tells nothing more.
 fn closed_page(state: &AppState, closed: Closed) -> Response {
@@ -428,28 +322,6 @@ fn closed_page(state: &AppState, closed: Closed) -> Response {
         r#"<section class="share-card"><h1>This link is not available</h1>
 <p>It may have expired, been revoked, or reached its download limit, or the file was deleted. Ask the person who sent it for a new link.</p></section>"#,
     )
-}
-
-fn error_page(state: &AppState, user: Option<&User>, error: backend::Error) -> Response {
-    let error = AppError::from(error);
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let (title, words) = match error {
-        AppError::NotFound => (
-            "Not found".to_owned(),
-            "There is no such file or link here.".to_owned(),
-        ),
-        AppError::Forbidden => (
-            "Not allowed".to_owned(),
-            "Only administrators can see this page.".to_owned(),
-        ),
-        other => ("Something went wrong".to_owned(), other.to_string()),
-    };
-    let body = format!(
-        r#"<section class="share-card"><h1>{}</h1><p role="alert">{}</p></section>"#,
-        esc(&title),
-        esc(&words)
-    );
-    page(state, status, &title, user, &body)
 }
 
 fn password_page(
@@ -571,45 +443,6 @@ fn shell_quote(name: &str) -> String {
     format!("'{}'", name.replace('\'', r"'\''"))
 }
 
-fn field_error(problems: &[FieldError], field: &str) -> Option<String> {
-    problems
-        .iter()
-        .find(|p| p.field == field)
-        .map(|p| p.message.clone())
-}
-
-/// One labelled input of the link form, with its problem if it has one.
-fn input(
-    problems: &[FieldError],
-    name: &str,
-    label: &str,
-    kind: &str,
-    value: &str,
-    hint: &str,
-) -> String {
-    let problem = field_error(problems, name);
-    let invalid = if problem.is_some() {
-        format!(r#" aria-invalid="true" aria-describedby="{name}-error""#)
-    } else {
-        format!(r#" aria-describedby="{name}-hint""#)
-    };
-    let control = if kind == "textarea" {
-        format!(
-            r#"<textarea id="{name}" name="{name}" rows="3"{invalid}>{}</textarea>"#,
-            esc(value)
-        )
-    } else {
-        format!(
-            r#"<input id="{name}" name="{name}" type="{kind}" value="{}" autocomplete="off"{invalid}>"#,
-            esc(value)
-        )
-    };
-    format!(
-        r#"<div class="field"><label for="{name}">{label}</label>{control}<p class="hint" id="{name}-hint">{hint}</p><p class="field-error" id="{name}-error" role="alert">{}</p></div>"#,
-        esc(&problem.unwrap_or_default())
-    )
-}
-
 async fn owner_page(
     state: &AppState,
     user: &User,
@@ -636,7 +469,7 @@ async fn owner_page(
     });
     let default = shares::Request::default();
     let typed = typed.unwrap_or(&default);
-    let max = shares::span(state.config.share_max_ttl);
+    let max = app::backend::capability::span(state.config.share_max_ttl);
     let sender_default = user.email.split('@').next().unwrap_or_default();
     let form = if file.status == app::model::FileStatus::Complete {
         let general = problems
@@ -814,14 +647,6 @@ fn admin_page(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn text_cannot_end_its_element() {
-        assert_eq!(
-            esc(r#"<script>"a" & 'b'</script>"#),
-            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
-        );
-    }
 
     #[test]
     fn names_are_one_shell_word() {

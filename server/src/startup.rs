@@ -454,6 +454,7 @@ fn domain_config(
         lease: settings.lease,
         metrics_token: settings.metrics_token.clone().filter(|t| !t.is_empty()),
         share_max_ttl: settings.share_max_ttl,
+        request_starts_per_ip: settings.request_starts_per_ip,
         integrity,
     }
 }

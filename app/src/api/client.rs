@@ -13,6 +13,33 @@ use leptos::server_fn::{
 
 use crate::error::AppError;
 
+/// The header an upload request's page adds to the upload endpoints' calls: the request's
+/// token. With it they act for the request's visitor in this session, not for the user.
+pub const VIA_HEADER: &str = "haul-via";
+
+/// The upload request this page sends files to: the token of `/r/{token}/send`, read from
+/// the address the document was loaded at (the request page is always loaded whole, and
+/// leaving it loads the next page whole, so one document never mixes the two).
+#[cfg(feature = "hydrate")]
+pub fn via() -> Option<String> {
+    thread_local! {
+        static VIA: Option<String> = leptos::prelude::window()
+            .location()
+            .pathname()
+            .ok()
+            .and_then(|path| {
+                let token = path.strip_prefix("/r/")?.strip_suffix("/send")?;
+                Some(token.to_owned())
+            });
+    }
+    VIA.with(Clone::clone)
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn via() -> Option<String> {
+    None
+}
+
 /// `#[server(client = StatusAware)]`.
 pub struct StatusAware;
 
@@ -21,6 +48,9 @@ impl Client<AppError> for StatusAware {
     type Response = <BrowserClient as Client<AppError>>::Response;
 
     async fn send(request: Self::Request) -> Result<Self::Response, AppError> {
+        if let Some(token) = via() {
+            request.headers().set(VIA_HEADER, &token);
+        }
         let response = <BrowserClient as Client<AppError>>::send(request).await?;
         let status = ClientRes::<AppError>::status(&response);
         if !(400..=599).contains(&status) {

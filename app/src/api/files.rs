@@ -37,17 +37,22 @@ pub async fn list_files(
 
 /// The caller's newest complete file with this name and size, if there is one: the upload
 /// page asks before sending a second copy.
-#[server(endpoint = "find_same_file")]
+#[server(endpoint = "find_same_file", client = crate::api::client::StatusAware)]
 pub async fn find_same_file(name: String, size: u64) -> Result<Option<FileView>, AppError> {
-    let (state, user) = super::require_user().await?;
+    let (state, user, via) = super::require_uploader().await?;
+    // A question for the owner about their own files: a visitor sees none of them.
+    if via.is_some() {
+        return Ok(None);
+    }
     let file = crate::backend::files::find_same(&state.db, user.id, &name, size).await?;
     Ok(file.map(|file| file.view()))
 }
 
-/// One of the caller's files.
-#[server(endpoint = "get_file")]
+/// One of the caller's files (a visitor of an upload request: one of theirs).
+#[server(endpoint = "get_file", client = crate::api::client::StatusAware)]
 pub async fn get_file(file_id: FileId) -> Result<FileView, AppError> {
-    let (state, user) = super::require_user().await?;
+    let (state, user, via) = super::require_uploader().await?;
+    super::check_visitors_file(&state, via.as_ref(), file_id).await?;
     let file = crate::backend::files::find_owned(&state.db, user.id, file_id).await?;
     Ok(file.view())
 }

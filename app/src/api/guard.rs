@@ -38,6 +38,39 @@ pub async fn require_user() -> Result<(AppState, User), AppError> {
     }
 }
 
+/// Who an upload endpoint acts for: the signed-in user (None), or with `VIA_HEADER` the
+/// visitor of that upload request this session holds (`Some`), on the request owner's account.
+pub async fn require_uploader(
+) -> Result<(AppState, User, Option<backend::requests::Visitor>), AppError> {
+    let parts = leptos_axum::extract::<axum::http::request::Parts>()
+        .await
+        .map_err(|e| unexpected(anyhow::anyhow!("no request parts: {e}")))?;
+    let Some(token) = parts
+        .headers
+        .get(super::client::VIA_HEADER)
+        .and_then(|v| v.to_str().ok())
+    else {
+        let (state, user) = require_user().await?;
+        return Ok((state, user, None));
+    };
+    let state = state()?;
+    let (owner, visitor) = backend::requests::visitor(&state, &session().await?, token).await?;
+    Ok((state, owner, Some(visitor)))
+}
+
+/// For a visitor (`via`), NotFound unless `file_id` is one of theirs; the owner's own calls
+/// pass (they may act on any of their files).
+pub async fn check_visitors_file(
+    state: &AppState,
+    via: Option<&backend::requests::Visitor>,
+    file_id: crate::model::FileId,
+) -> Result<(), AppError> {
+    if let Some(visitor) = via {
+        backend::requests::visitors_file(&state.db, visitor, file_id).await?;
+    }
+    Ok(())
+}
+
 /// The signed-in admin, acting from this request's address; a signed-in user who is not one
 /// gets `Forbidden` (the backend's `Admin::check` decides).
 pub async fn require_admin() -> Result<(AppState, Admin), AppError> {

@@ -1,5 +1,7 @@
 //! Server functions of the upload protocol: start, sign parts, list what arrived, complete,
-//! abort. Each checks the session and calls `backend::uploads`. The browser calls them with
+//! abort. Each checks the session and calls `backend::uploads`: for the signed-in user, or
+//! (with the `haul-via` header of an upload request's page) for that request's visitor, who
+//! reaches only their own uploads. The browser calls them with
 //! `StatusAware`, which reads a proxy's error page by its status.
 
 use leptos::{prelude::*, server_fn::codec::Json};
@@ -19,8 +21,15 @@ pub async fn start_upload(
     content_type: String,
 ) -> Result<NewUpload, AppError> {
     let started = std::time::Instant::now();
-    let (state, user) = super::require_user().await?;
-    let answer = crate::backend::uploads::start(&state, &user, &name, size, &content_type).await;
+    let (state, user, via) = super::require_uploader().await?;
+    if let Some(visitor) = &via {
+        let ip = super::client_ip(&state).await?;
+        let per_ip = state.config.request_starts_per_ip;
+        crate::backend::requests::limit(&state, ip, visitor, "start", per_ip).await?;
+    }
+    let answer =
+        crate::backend::uploads::start(&state, &user, &name, size, &content_type, via.as_ref())
+            .await;
     super::timed(&state, "start_upload", started);
     Ok(answer?)
 }
@@ -34,7 +43,14 @@ pub async fn sign_parts(
     parts: Vec<PartDigest>,
 ) -> Result<Vec<SignedPart>, AppError> {
     let started = std::time::Instant::now();
-    let (state, user) = super::require_user().await?;
+    let (state, user, via) = super::require_uploader().await?;
+    if let Some(visitor) = &via {
+        let ip = super::client_ip(&state).await?;
+        // Signs come in batches of up to 100 parts, and again as URLs expire.
+        let per_ip = state.config.request_starts_per_ip.saturating_mul(50);
+        crate::backend::requests::limit(&state, ip, visitor, "sign", per_ip).await?;
+    }
+    super::check_visitors_file(&state, via.as_ref(), file_id).await?;
     let answer = crate::backend::uploads::sign_parts(&state, &user, file_id, &parts).await;
     super::timed(&state, "sign_parts", started);
     Ok(answer?)
@@ -43,7 +59,8 @@ pub async fn sign_parts(
 /// The parts S3 already holds: resume from here.
 #[server(endpoint = "uploaded_parts", client = StatusAware)]
 pub async fn uploaded_parts(file_id: FileId) -> Result<Vec<UploadedPart>, AppError> {
-    let (state, user) = super::require_user().await?;
+    let (state, user, via) = super::require_uploader().await?;
+    super::check_visitors_file(&state, via.as_ref(), file_id).await?;
     Ok(crate::backend::uploads::uploaded_parts(&state, &user, file_id).await?)
 }
 
@@ -52,7 +69,8 @@ pub async fn uploaded_parts(file_id: FileId) -> Result<Vec<UploadedPart>, AppErr
 #[server(endpoint = "complete_upload", client = StatusAware)]
 pub async fn complete_upload(file_id: FileId) -> Result<FileView, AppError> {
     let started = std::time::Instant::now();
-    let (state, user) = super::require_user().await?;
+    let (state, user, via) = super::require_uploader().await?;
+    super::check_visitors_file(&state, via.as_ref(), file_id).await?;
     let answer = crate::backend::uploads::complete(&state, &user, file_id).await;
     super::timed(&state, "complete_upload", started);
     Ok(answer?)
@@ -61,7 +79,8 @@ pub async fn complete_upload(file_id: FileId) -> Result<FileView, AppError> {
 /// Cancels an upload in progress and frees its quota.
 #[server(endpoint = "abort_upload", client = StatusAware)]
 pub async fn abort_upload(file_id: FileId) -> Result<(), AppError> {
-    let (state, user) = super::require_user().await?;
+    let (state, user, via) = super::require_uploader().await?;
+    super::check_visitors_file(&state, via.as_ref(), file_id).await?;
     Ok(crate::backend::uploads::abort(&state, &user, file_id).await?)
 }
 
@@ -75,6 +94,7 @@ pub async fn report_refusal(
     part_number: u32,
     refusal: String,
 ) -> Result<(), AppError> {
-    let (state, user) = super::require_user().await?;
+    let (state, user, via) = super::require_uploader().await?;
+    super::check_visitors_file(&state, via.as_ref(), file_id).await?;
     Ok(crate::backend::uploads::refused(&state, &user, file_id, part_number, &refusal).await?)
 }

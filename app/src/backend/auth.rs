@@ -90,7 +90,7 @@ pub(crate) fn ip_key(ip: IpAddr) -> String {
 }
 
 /// A refusal by a rate limit, counted by which limit.
-pub(crate) fn refused(state: &AppState, limit: &'static str, wait: Duration) -> Error {
+fn refused(state: &AppState, limit: &'static str, wait: Duration) -> Error {
     state
         .metrics
         .count("haul_rate_limited_total", &[("limit", limit)], 1);
@@ -101,6 +101,37 @@ fn rate_limited(wait: Duration) -> Error {
     Error::RateLimited {
         retry_after: wait.as_secs().max(1),
     }
+}
+
+/// Checks the password of a link (a share link, an upload request) whose stored hash is
+/// `hash` (None: it has none, any password passes). Guesses are counted like sign-ins:
+/// against the address and against the link (`link`, e.g. `share:<id>`); a right one gives
+/// its count back.
+pub async fn link_password(
+    state: &AppState,
+    ip: IpAddr,
+    link: &str,
+    hash: Option<String>,
+    password: &str,
+) -> Result<bool, Error> {
+    let Some(hash) = hash else {
+        return Ok(true);
+    };
+    limit_ip(state, "link-password", ip).await?;
+    let limit = state.config.rate_limit_per_account;
+    let counted = state
+        .rate_limiter
+        .hit(&state.db, &format!("link-password:{link}"), limit)
+        .await?
+        .map_err(|wait| refused(state, "link", wait))?;
+    let matches = {
+        let _turn = hashing_turn(state).await?;
+        verify_password(password.to_owned(), Some(PasswordHash(hash))).await?
+    };
+    if matches {
+        state.rate_limiter.refund(&state.db, &counted).await?;
+    }
+    Ok(matches)
 }
 
 /// Creates an account after checking the input; every problem is reported by field.

@@ -36,8 +36,11 @@ pub struct Config {
     /// /metrics answers requests with `Authorization: Bearer <token>`; None: not on the
     /// public address.
     pub metrics_token: Option<String>,
-    /// The longest a share link may last (HAUL_SHARE_MAX_TTL).
+    /// The longest a share link or an upload request may last (HAUL_SHARE_MAX_TTL).
     pub share_max_ttl: Duration,
+    /// Uploads a visitor of an upload request may start per address in `rate_window` (ten
+    /// times as many per request; fifty times as many part-signing calls).
+    pub request_starts_per_ip: u32,
     /// What the store checks each part against (HAUL_S3_CHECKSUM, resolved at start).
     pub integrity: crate::model::Integrity,
 }

@@ -28,7 +28,8 @@ macro_rules! file_rows {
                 + r#" file_id as id, owner_id, object_key, name, content_type, size_bytes,
                       status as "status: crate::model::FileStatus", s3_upload_id, part_size,
                       part_count, failure_reason, created_at, checksum_sha256, part_checksums,
-                      integrity as "integrity: crate::model::Integrity" "#
+                      integrity as "integrity: crate::model::Integrity", request_id, visitor_id,
+                      sender_name, sender_message "#
                 + $after
             $(, $arg)*
         )
@@ -56,6 +57,12 @@ pub struct FileRow {
     /// `Integrity::None`).
     pub part_checksums: bool,
     pub integrity: Integrity,
+    /// Sent in through this upload request, from this visitor's browser, with the name and
+    /// message they left (None: uploaded by the owner).
+    pub request_id: Option<Uuid>,
+    pub visitor_id: Option<Uuid>,
+    pub sender_name: Option<String>,
+    pub sender_message: Option<String>,
 }
 
 impl FileRow {
@@ -72,6 +79,10 @@ impl FileRow {
             part_size: u64::try_from(self.part_size).unwrap_or(0),
             part_count: u32::try_from(self.part_count).unwrap_or(0),
             integrity: self.integrity,
+            received_from: self
+                .request_id
+                .map(|_| self.sender_name.clone().unwrap_or_default()),
+            received_message: self.sender_message.clone().filter(|m| !m.is_empty()),
         }
     }
 }
@@ -121,6 +132,8 @@ pub struct NewFile<'a> {
     /// server wrote itself.
     pub complete: Option<&'a str>,
     pub integrity: Integrity,
+    /// Sent through an upload request (None: the owner's own upload).
+    pub from: Option<&'a super::requests::Visitor>,
 }
 
 /// Reserves `bytes` of the owner's quota, in one statement so that two uploads started at once
@@ -149,12 +162,13 @@ pub async fn insert(
     let row = file_rows!(
         "insert into file (file_id, owner_id, object_key, name, content_type, size_bytes,
                            s3_upload_id, part_size, part_count, status, completed_at,
-                           ended_at, checksum_sha256, part_checksums, integrity)
+                           ended_at, checksum_sha256, part_checksums, integrity,
+                           request_id, visitor_id, sender_name, sender_message)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
                  case when $10::text is null then 'uploading' else 'complete' end,
                  case when $10::text is null then null else now() end,
                  case when $10::text is null then null else now() end, $10,
-                 $11 <> 'none', $11)
+                 $11 <> 'none', $11, $12, $13, $14, $15)
          returning",
         "",
         file.id,
@@ -168,6 +182,10 @@ pub async fn insert(
         file.part_count,
         file.complete,
         file.integrity.as_str(),
+        file.from.map(|v| v.request_id),
+        file.from.map(|v| v.visitor_id),
+        file.from.map(|v| v.name.as_str()),
+        file.from.map(|v| v.message.as_str()),
     )
     .fetch_one(&mut **tx)
     .await

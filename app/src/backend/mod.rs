@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod capability;
 pub mod check;
 pub mod checksum;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod lease;
 pub mod metrics;
 pub mod page;
 pub mod rate_limit;
+pub mod requests;
 pub mod session;
 pub mod shares;
 pub mod state;

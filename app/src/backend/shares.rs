@@ -5,17 +5,16 @@
 
 use std::{net::IpAddr, time::Duration};
 
-use argon2::password_hash::rand_core::{OsRng, RngCore};
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use uuid::Uuid;
 
 use super::{
     audit::{self, Actor, Event},
-    auth, file_actions, files,
+    auth,
+    capability::{new_token, read_ttl, token_hash, well_formed},
+    file_actions, files,
     page::{self, Key},
     state::AppState,
     users::User,
@@ -65,7 +64,7 @@ impl Request {
         let ttl = check_field(
             &mut problems,
             "expires_in",
-            read_ttl(&self.expires_in, max_ttl),
+            read_ttl(&self.expires_in, max_ttl, DEFAULT_TTL),
         );
         let password = check_field(
             &mut problems,
@@ -119,47 +118,6 @@ fn field(name: &str, message: String) -> FieldError {
     }
 }
 
-/// A link's lifetime as typed: a number and a unit (`m`, `h`, `d`; none: days).
-fn read_ttl(text: &str, max: Duration) -> Result<Duration, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(DEFAULT_TTL.min(max));
-    }
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, "d"),
-    };
-    let seconds = match unit.trim() {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 24 * 3600,
-        _ => return Err("Write how long, such as 12h, 7d or 30d.".into()),
-    };
-    let ttl = number
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .map(|n| Duration::from_secs(n.saturating_mul(seconds)))
-        .ok_or_else(|| "Write how long, such as 12h, 7d or 30d.".to_owned())?;
-    if ttl > max {
-        return Err(format!("A link can last at most {}.", span(max)));
-    }
-    Ok(ttl)
-}
-
-/// A lifetime in words: `30 days`, `12 hours`, `90 seconds`.
-pub fn span(duration: Duration) -> String {
-    let s = duration.as_secs();
-    let (n, unit) = match s {
-        s if s >= 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
-        s if s >= 3600 && s % 3600 == 0 => (s / 3600, "hour"),
-        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
-        s => (s, "second"),
-    };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
-}
-
 fn read_limit(text: &str) -> Result<Option<i32>, String> {
     match text.trim() {
         "" => Ok(None),
@@ -173,27 +131,6 @@ fn read_limit(text: &str) -> Result<Option<i32>, String> {
                 format!("Write a number of downloads from 1 to {MAX_DOWNLOAD_LIMIT}, or leave it empty.")
             }),
     }
-}
-
-/// A new token (what the link carries) and the hash that is stored.
-fn new_token() -> (String, Vec<u8>) {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
-    let hash = token_hash(&token);
-    (token, hash)
-}
-
-fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
-
-/// A token of the right shape: 43 base64url characters. Anything else is unknown at once.
-fn well_formed(token: &str) -> bool {
-    token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A link as stored, with its file's name and its owner's email.
@@ -536,13 +473,6 @@ pub async fn check_password(
     share: &Shared,
     password: &str,
 ) -> Result<bool, Error> {
-    auth::limit_ip(state, "share-password", ip).await?;
-    let limit = state.config.rate_limit_per_account;
-    let counted = state
-        .rate_limiter
-        .hit(&state.db, &format!("share-password:{}", share.id), limit)
-        .await?
-        .map_err(|wait| auth::refused(state, "share", wait))?;
     let hash = sqlx::query_scalar!(
         "select password_hash from share_link where share_id = $1",
         share.id
@@ -551,17 +481,7 @@ pub async fn check_password(
     .await
     .context("loading a link's password")?
     .flatten();
-    let Some(hash) = hash else {
-        return Ok(true);
-    };
-    let matches = {
-        let _turn = auth::hashing_turn(state).await?;
-        auth::verify_password(password.to_owned(), Some(super::users::PasswordHash(hash))).await?
-    };
-    if matches {
-        state.rate_limiter.refund(&state.db, &counted).await?;
-    }
-    Ok(matches)
+    auth::link_password(state, ip, &format!("share:{}", share.id), hash, password).await
 }
 
 /// Counts one download of the link, if it still has one to give (and the visitor passed its
@@ -623,24 +543,6 @@ pub async fn download(
 mod tests {
     use super::*;
 
-    const MONTH: Duration = Duration::from_secs(30 * 24 * 3600);
-
-    #[test]
-    fn lifetimes_read_with_units_and_stay_under_the_most() {
-        assert_eq!(read_ttl("", MONTH), Ok(DEFAULT_TTL));
-        assert_eq!(
-            read_ttl("", Duration::from_secs(3)),
-            Ok(Duration::from_secs(3))
-        );
-        assert_eq!(read_ttl("12h", MONTH), Ok(Duration::from_secs(12 * 3600)));
-        assert_eq!(read_ttl("2", MONTH), Ok(Duration::from_secs(2 * 86_400)));
-        assert_eq!(read_ttl(" 30m ", MONTH), Ok(Duration::from_secs(1800)));
-        assert!(read_ttl("31d", MONTH).unwrap_err().contains("30 days"));
-        assert!(read_ttl("0d", MONTH).is_err());
-        assert!(read_ttl("soon", MONTH).is_err());
-        assert!(read_ttl("7w", MONTH).is_err());
-    }
-
     #[test]
     fn limits_are_counts_or_nothing() {
         assert_eq!(read_limit(""), Ok(None));
@@ -648,22 +550,5 @@ mod tests {
         assert!(read_limit("0").is_err());
         assert!(read_limit("-1").is_err());
         assert!(read_limit("lots").is_err());
-    }
-
-    #[test]
-    fn tokens_carry_256_bits_and_only_their_hash_is_kept() {
-        let (token, hash) = new_token();
-        assert!(well_formed(&token));
-        assert_eq!(hash, token_hash(&token));
-        assert_ne!(new_token().0, token);
-        assert!(!well_formed("short"));
-        assert!(!well_formed(&format!("{}=", &token[..42])));
-    }
-
-    #[test]
-    fn spans_read_in_the_largest_whole_unit() {
-        assert_eq!(span(MONTH), "30 days");
-        assert_eq!(span(Duration::from_secs(3600)), "1 hour");
-        assert_eq!(span(Duration::from_secs(90)), "90 seconds");
     }
 }

@@ -21,6 +21,7 @@ use super::{
     file_actions,
     files::{self, Ending, FileRow, NewFile, PartSums},
     lease::{self, Lease},
+    requests::{self, Visitor},
     state::AppState,
     storage::{one_per_part, ObjectHead, SignedDigest, StorageError, StoredPart},
     users::User,
@@ -92,17 +93,25 @@ fn declared(
 /// Checks the declaration, then opens the upload: S3 first, then one short transaction that
 /// reserves the quota and records the file (no database connection waits on S3). What S3
 /// started is undone when the file cannot be recorded.
+///
+/// `from`: sent in by a visitor of one of `user`'s upload requests, whose limits are checked
+/// in the same transaction (a full account then answers in the visitor's words).
 pub async fn start(
     state: &AppState,
     user: &User,
     name: &str,
     size: u64,
     content_type: &str,
+    from: Option<&Visitor>,
 ) -> Result<NewUpload, Error> {
     let declared = declared(&state.config, name, size, content_type)?;
+    let no_room = |user: &User| match from {
+        Some(_) => requests::owner_full(),
+        None => no_room(user, size),
+    };
     // A cheap look first, so a full account costs S3 nothing; the reservation decides.
     if !fits(user, declared.size_bytes) {
-        return Err(no_room(user, size));
+        return Err(no_room(user));
     }
     let id = Uuid::new_v4();
     let key = format!("u/{}/{id}", user.id);
@@ -121,6 +130,7 @@ pub async fn start(
         part_count: declared.plan.part_count as i32,
         complete: (size == 0).then_some(empty_checksum.as_str()),
         integrity,
+        from,
     };
     let recorded = record(state, &new).await;
     if !matches!(recorded, Ok(Some(_))) {
@@ -139,7 +149,7 @@ pub async fn start(
                 part_count: declared.plan.part_count,
             })
         }
-        None => Err(no_room(user, size)),
+        None => Err(no_room(user)),
     }
 }
 
@@ -181,6 +191,9 @@ async fn undo_in_storage(state: &AppState, key: &str, upload_id: Option<&str>, i
 /// Reserves the quota and inserts the row, in one transaction. None when it does not fit.
 async fn record(state: &AppState, new: &NewFile<'_>) -> Result<Option<FileRow>, Error> {
     let mut tx = state.db.begin().await?;
+    if let Some(visitor) = new.from {
+        requests::admit(&mut tx, visitor, new.size_bytes).await?;
+    }
     if !files::reserve(&mut tx, new.owner_id, new.size_bytes).await? {
         return Ok(None);
     }

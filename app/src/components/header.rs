@@ -24,6 +24,8 @@ pub fn SiteHeader() -> impl IntoView {
                                         {admin}
                                         <A href="/upload">"Upload"</A>
                                         <A href="/files">"My files"</A>
+                                        // The server's own page (no bundle): the router must not take it.
+                                        <a href="/requests" rel="external">"Requests"</a>
                                         <A href="/account" attr:class="user-email">{user.email}</A>
                                         <ActionForm action=auth.sign_out attr:class="inline-form">
                                             <button type="submit" class="button secondary">"Sign out"</button>

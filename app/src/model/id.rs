@@ -60,6 +60,10 @@ uuid_id!(
     UserId
 );
 uuid_id!(
+    /// An upload request's id (`upload_request.request_id`).
+    RequestId
+);
+uuid_id!(
     /// A share link's id (`share_link.share_id`): names the link to its owner and admins;
     /// visitors hold its token instead.
     ShareId

@@ -254,13 +254,28 @@ fn FileRow(file: FileView, shared: Shared) -> impl IntoView {
         failure,
         checksum,
         integrity,
+        received_from,
+        received_message,
         ..
     } = file;
     let actions = Actions::new(shared);
+    // Sent in through an upload request: by whom, and what they said.
+    let received = received_from.map(|from| {
+        let from = if from.is_empty() {
+            "someone".to_owned()
+        } else {
+            from
+        };
+        match received_message {
+            Some(message) => format!("Received from {from}: “{message}”"),
+            None => format!("Received from {from}"),
+        }
+    });
     view! {
         <tr aria-label=name.clone()>
             <td class="file-name" data-label="Name">
                 {name_cell(id, name.clone(), actions)}
+                {received.map(|words| view! { <span class="received">{words}</span> })}
             </td>
             <td data-label="Size">{bytes(size_bytes)}</td>
             <td class="secondary" data-label="Type">{content_type}</td>

@@ -16,20 +16,43 @@ use crate::{
 pub fn upload_page() -> impl IntoView {
     view! {
         <Title text="Upload — Haul"/>
-        <RequireUser children=|_user| uploader()/>
+        <RequireUser children=|_user| uploader(None)/>
     }
 }
 
-fn uploader() -> impl IntoView {
-    let queue = expect_context::<Queue>();
+/// /r/{token}/send: a visitor of an upload request sends files in, with the same engine. The
+/// server shows it only to a visitor who passed the request's gate (/r/{token}); their calls
+/// carry the request (`api::client::via`).
+pub fn request_page() -> impl IntoView {
+    let token = leptos_router::hooks::use_params_map()
+        .with_untracked(|p| p.get("token"))
+        .unwrap_or_default();
+    // Leaving loads the next page whole: its uploads are the user's, not this request's.
+    on_cleanup(|| {
+        #[cfg(feature = "hydrate")]
+        let _ = window().location().reload();
+    });
     view! {
-        <h1>"Upload files"</h1>
+        <Title text="Send files — Haul"/>
+        {uploader(Some(token))}
+    }
+}
+
+fn uploader(request: Option<String>) -> impl IntoView {
+    let queue = expect_context::<Queue>();
+    let owner = request.is_none();
+    let heading = if owner { "Upload files" } else { "Send files" };
+    view! {
+        <h1>{heading}</h1>
+        {request.map(|token| view! {
+            <p><a href=format!("/r/{token}") rel="external">"See the request and what you sent"</a></p>
+        })}
         <Show when=move || queue.offline.get()>
             <p class="notice" role="status">
                 "Waiting for the network… Uploads go on by themselves when it is back."
             </p>
         </Show>
-        {resume_request(queue)}
+        {owner.then(|| resume_request(queue))}
         {drop_zone(queue)}
         {transfer_settings(queue)}
         {unfinished(queue)}
@@ -41,9 +64,11 @@ fn uploader() -> impl IntoView {
                     <UploadRow item queue/>
                 </For>
             </ul>
-            <p>
-                <A href="/files">"See all your files"</A>
-            </p>
+            <Show when=move || owner>
+                <p>
+                    <A href="/files">"See all your files"</A>
+                </p>
+            </Show>
         </Show>
     }
 }

@@ -141,7 +141,15 @@ pub mod remembered {
         upload::resume::{self, Saved},
     };
 
-    const KEY: &str = "haul.unfinished-uploads";
+    /// The owner's uploads under one key; a visitor's of an upload request under that
+    /// request's (`…:<token>`): each page lists and resumes its own.
+    fn key() -> String {
+        let key = "haul.unfinished-uploads".to_owned();
+        match crate::api::client::via() {
+            Some(token) => key + ":" + &token,
+            None => key,
+        }
+    }
 
     fn storage() -> Option<web_sys::Storage> {
         web_sys::window()?.local_storage().ok()?
@@ -149,7 +157,7 @@ pub mod remembered {
 
     pub fn load() -> Vec<Saved> {
         storage()
-            .and_then(|s| s.get_item(KEY).ok().flatten())
+            .and_then(|s| s.get_item(&key()).ok().flatten())
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default()
     }
@@ -157,7 +165,7 @@ pub mod remembered {
     fn store(saved: &[Saved]) {
         if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(saved)) {
             // Storage full or disabled: the upload still works, it just cannot resume.
-            let _ = storage.set_item(KEY, &text);
+            let _ = storage.set_item(&key(), &text);
         }
     }
 
