@@ -672,7 +672,8 @@ pub async fn list(
     let mut sql = QueryBuilder::<Postgres>::new(
         "select file_id as id, owner_id, object_key, name, content_type, size_bytes, status,
                 s3_upload_id, part_size, part_count, failure_reason, created_at, checksum_sha256,
-                part_checksums, integrity, lower(name) as name_key
+                part_checksums, integrity, request_id, visitor_id, sender_name, sender_message,
+                lower(name) as name_key
          from file where owner_id = ",
     );
     sql.push_bind(owner).push(format!(" and {LISTED}"));

@@ -405,6 +405,27 @@ impl TestApp {
         }
     }
 
+    /// The same browser (its cookies), sending `name: value` with every request too.
+    pub fn with_header(&self, name: &'static str, value: &str) -> TestApp {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "origin",
+            self.origin.parse().expect("a valid origin header"),
+        );
+        headers.insert(name, value.parse().expect("a valid header value"));
+        let client = reqwest::Client::builder()
+            .cookie_provider(self.cookies.clone())
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("building the HTTP client");
+        let mut browser = self.other_browser();
+        browser.client = client;
+        browser.cookies = self.cookies.clone();
+        browser
+    }
+
     /// The S3 endpoint's origin as browsers see it.
     pub async fn storage_origin(&self) -> String {
         self.storage.browser_origin().await.unwrap()

@@ -20,6 +20,7 @@ mod helpers;
 mod integrity;
 mod metrics;
 mod pages;
+mod requests;
 mod resilience;
 mod shares;
 mod storage;

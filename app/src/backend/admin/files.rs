@@ -139,7 +139,8 @@ fn list_query(
     let mut query = QueryBuilder::<Postgres>::new(
         "select f.file_id as id, f.owner_id, f.object_key, f.name, f.content_type, f.size_bytes,
                 f.status, f.s3_upload_id, f.part_size, f.part_count, f.failure_reason,
-                f.created_at, f.checksum_sha256, f.part_checksums, f.integrity, f.completed_at,
+                f.created_at, f.checksum_sha256, f.part_checksums, f.integrity,
+                f.request_id, f.visitor_id, f.sender_name, f.sender_message, f.completed_at,
                 (select u.email from app_user u where u.app_user_id = f.owner_id) as owner_email
          from file f where true",
     );

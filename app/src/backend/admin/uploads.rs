@@ -40,7 +40,8 @@ pub async fn list(
     let mut query = QueryBuilder::<Postgres>::new(
         "select f.file_id as id, f.owner_id, f.object_key, f.name, f.content_type, f.size_bytes,
                 f.status, f.s3_upload_id, f.part_size, f.part_count, f.failure_reason,
-                f.created_at, f.checksum_sha256, f.part_checksums, f.integrity, u.email as owner_email,
+                f.created_at, f.checksum_sha256, f.part_checksums, f.integrity,
+                f.request_id, f.visitor_id, f.sender_name, f.sender_message, u.email as owner_email,
                 (select count(*) from file_part p where p.file_id = f.file_id) as signed_parts
          from file f join app_user u on u.app_user_id = f.owner_id
          where f.status = 'uploading'",
