@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod admin;
 pub mod id;
+pub mod notification;
 pub mod request;
 pub mod share;
 
@@ -41,6 +42,8 @@ pub struct UserView {
     pub quota_bytes: u64,
     pub used_bytes: u64,
     pub reserved_bytes: u64,
+    /// Notifications they have not read (the header's count).
+    pub unread: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -83,7 +83,7 @@ pub fn page(
                 ""
             };
             format!(
-                r#"{admin}<a href="/upload">Upload</a><a href="/files">My files</a><a href="/requests">Requests</a><a href="/account" class="user-email">{}</a>"#,
+                r#"{admin}<a href="/upload">Upload</a><a href="/files">My files</a><a href="/requests">Requests</a><a href="/notifications">Notifications</a><a href="/account" class="user-email">{}</a>"#,
                 esc(&user.email)
             )
         }
@@ -119,6 +119,30 @@ pub fn page(
             .insert(header::CONTENT_SECURITY_POLICY, value);
     }
     response
+}
+
+/// The admin pages' navigation, as the app draws it, with `current` (a path) marked.
+pub fn admin_nav(current: &str) -> String {
+    let links: String = [
+        ("/admin", "Overview"),
+        ("/admin/files", "Files"),
+        ("/admin/users", "Users"),
+        ("/admin/uploads", "Uploads"),
+        ("/admin/shares", "Share links"),
+        ("/admin/webhooks", "Webhooks"),
+        ("/admin/audit", "Audit log"),
+    ]
+    .iter()
+    .map(|(href, label)| {
+        let mark = if *href == current {
+            r#" aria-current="page""#
+        } else {
+            ""
+        };
+        format!(r#"<a href="{href}"{mark}>{label}</a>"#)
+    })
+    .collect();
+    format!(r#"<nav class="admin-nav" aria-label="Admin">{links}</nav>"#)
 }
 
 pub fn error_page(state: &AppState, user: Option<&User>, error: backend::Error) -> Response {

@@ -12,3 +12,4 @@ pub mod settings;
 pub mod share_pages;
 pub mod startup;
 pub mod storage_check;
+pub mod webhooks;

@@ -273,6 +273,29 @@ pub struct Settings {
     #[arg(long, env = "HAUL_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 
+    /// Every event (upload.completed, upload.failed, request.received, share.downloaded) is
+    /// also posted to this URL as JSON, signed with HAUL_WEBHOOK_SECRET. Off by default.
+    #[arg(long, env = "HAUL_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+
+    /// The secret HAUL_WEBHOOK_URL's deliveries are signed with (HMAC-SHA256; required with it).
+    #[arg(long, env = "HAUL_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
+    /// Let users' own webhooks reach addresses of this machine and its private networks
+    /// (refused by default: a user could otherwise make the server call inside your network).
+    #[arg(long, env = "HAUL_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+
+    /// The wait before a failed delivery is tried again; it doubles after each failure, up to
+    /// an hour.
+    #[arg(long, env = "HAUL_WEBHOOK_RETRY", default_value = "10s", value_parser = parse_positive_duration)]
+    pub webhook_retry: Duration,
+
+    /// How long after its event a delivery is retried before it is given up.
+    #[arg(long, env = "HAUL_WEBHOOK_RETRY_FOR", default_value = "1d", value_parser = parse_positive_duration)]
+    pub webhook_retry_for: Duration,
+
     /// Log format: `text` (for people) or `json` (one object a line, for log shippers).
     #[arg(long, env = "HAUL_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -300,6 +323,27 @@ impl Settings {
             bail!("HAUL_PUBLIC_ORIGIN must be an http(s) origin such as https://haul.example.com, not {url}");
         }
         Ok(url.origin().ascii_serialization())
+    }
+
+    /// HAUL_WEBHOOK_URL with its secret, checked: an http(s) URL, and a secret of at least 16
+    /// characters. Both unset: no site webhook.
+    pub fn site_webhook(&self) -> anyhow::Result<Option<(String, String)>> {
+        let url = self.webhook_url.as_deref().filter(|u| !u.trim().is_empty());
+        let secret = self.webhook_secret.as_deref().filter(|s| !s.is_empty());
+        match (url, secret) {
+            (None, _) => Ok(None),
+            (Some(_), None) => bail!(
+                "HAUL_WEBHOOK_URL is set but HAUL_WEBHOOK_SECRET is not: set a secret (16 \
+                 characters or more) for the receiver to check signatures with"
+            ),
+            (Some(_), Some(secret)) if secret.chars().count() < 16 => {
+                bail!("HAUL_WEBHOOK_SECRET is too short: use 16 characters or more")
+            }
+            (Some(url), Some(secret)) => {
+                check_http_url("HAUL_WEBHOOK_URL", url.trim())?;
+                Ok(Some((url.trim().to_owned(), secret.to_owned())))
+            }
+        }
     }
 
     /// Whether an S3 store was configured; otherwise the embedded one runs.

@@ -32,7 +32,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::html::{client_ip, error_page, esc, input, page, signed_in, when, when_text};
+use crate::html::{admin_nav, client_ip, error_page, esc, input, page, signed_in, when, when_text};
 
 /// The routes, added to the app's router (before its pages).
 pub fn routes() -> Router<AppState> {
@@ -629,11 +629,12 @@ fn admin_page(
         None => ("", String::new()),
     };
     let body = format!(
-        r#"<div class="admin"><nav class="admin-nav" aria-label="Admin"><a href="/admin">Overview</a><a href="/admin/files">Files</a><a href="/admin/users">Users</a><a href="/admin/uploads">Uploads</a><a href="/admin/shares" aria-current="page">Share links</a><a href="/admin/audit">Audit log</a></nav>
+        r#"<div class="admin">{nav}
 <h1>Share links</h1>
 <form method="get" class="filters"><div class="filter-field"><label for="owner">Owner's email contains</label><input id="owner" name="owner" value="{owner}" aria-describedby="owner-error"{invalid}><p class="field-error" id="owner-error" role="alert">{message}</p></div><button type="submit" class="button">Filter</button></form>
 {table}{next}</div>"#,
         owner = esc(owner),
+        nav = admin_nav("/admin/shares"),
     );
     page(
         state,

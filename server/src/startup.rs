@@ -44,6 +44,7 @@ pub struct Application {
     sessions: SessionManagerLayer<PostgresStore>,
     session_sweeper: JoinHandle<()>,
     upload_sweeper: JoinHandle<()>,
+    webhook_sender: JoinHandle<()>,
     stack: LocalStack,
     connections: serve::Limits,
     bodies: BodyLimits,
@@ -53,6 +54,7 @@ impl Application {
     /// Binds the port first (so a taken port fails before anything starts), then connects to
     /// or starts the database and the object store.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let site_webhook = settings.site_webhook()?;
         let listener = TcpListener::bind(settings.addr).await.with_context(|| {
             format!(
                 "cannot listen on {} (HAUL_ADDR): is the port already taken?",
@@ -80,7 +82,13 @@ impl Application {
             None
         };
         let integrity = integrity(settings.s3_checksum, probed.as_ref());
-        let config = domain_config(settings, origin, storage.browser_origin().await?, integrity);
+        let config = domain_config(
+            settings,
+            origin,
+            storage.browser_origin().await?,
+            integrity,
+            site_webhook,
+        );
         let (sessions, session_sweeper) = session_layer(&db, &config).await?;
         let state = AppState {
             leptos_options: {
@@ -103,6 +111,7 @@ impl Application {
             },
             settings.sweep_interval.max(Duration::from_secs(1)),
         );
+        let webhook_sender = crate::webhooks::spawn(state.clone());
         Ok(Self {
             listener,
             metrics_listener,
@@ -110,6 +119,7 @@ impl Application {
             sessions,
             session_sweeper,
             upload_sweeper,
+            webhook_sender,
             stack,
             connections: connection_limits(settings),
             bodies: settings.body_limits(),
@@ -144,6 +154,7 @@ impl Application {
             sessions,
             session_sweeper,
             upload_sweeper,
+            webhook_sender,
             mut stack,
             connections,
             bodies,
@@ -166,6 +177,7 @@ impl Application {
             .context("serving HTTP");
         session_sweeper.abort();
         upload_sweeper.abort();
+        webhook_sender.abort();
         if let Some(server) = metrics_server {
             server.abort();
         }
@@ -436,6 +448,7 @@ fn domain_config(
     public_origin: String,
     storage_origin: String,
     integrity: Integrity,
+    site_webhook: Option<(String, String)>,
 ) -> Config {
     Config {
         public_origin,
@@ -455,6 +468,11 @@ fn domain_config(
         metrics_token: settings.metrics_token.clone().filter(|t| !t.is_empty()),
         share_max_ttl: settings.share_max_ttl,
         request_starts_per_ip: settings.request_starts_per_ip,
+        webhook_url: site_webhook.as_ref().map(|(url, _)| url.clone()),
+        webhook_secret: site_webhook.map(|(_, secret)| secret),
+        webhook_allow_private: settings.webhook_allow_private,
+        webhook_retry: settings.webhook_retry,
+        webhook_retry_for: settings.webhook_retry_for,
         integrity,
     }
 }

@@ -44,7 +44,13 @@ pub async fn sign_out() -> Result<(), AppError> {
 #[server(endpoint = "me")]
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
     match super::require_user().await {
-        Ok((_, user)) => Ok(Some(user.view())),
+        Ok((state, user)) => {
+            let unread = crate::backend::notifications::unread(&state.db, user.id).await?;
+            Ok(Some(UserView {
+                unread,
+                ..user.view()
+            }))
+        }
         Err(AppError::Unauthorized) => Ok(None),
         Err(e) => Err(e),
     }

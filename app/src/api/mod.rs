@@ -9,6 +9,7 @@ pub mod admin;
 pub mod auth;
 pub mod client;
 pub mod files;
+pub mod notifications;
 pub mod requests;
 pub mod shares;
 pub mod uploads;

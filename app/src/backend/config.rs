@@ -41,6 +41,15 @@ pub struct Config {
     /// Uploads a visitor of an upload request may start per address in `rate_window` (ten
     /// times as many per request; fifty times as many part-signing calls).
     pub request_starts_per_ip: u32,
+    /// Every event is also posted here (HAUL_WEBHOOK_URL), signed with `webhook_secret`.
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+    /// Users' own webhooks may be addresses of this machine or its network.
+    pub webhook_allow_private: bool,
+    /// The wait after a delivery's first failure (doubled after each next one, at most an
+    /// hour), and how long after the event deliveries are retried.
+    pub webhook_retry: Duration,
+    pub webhook_retry_for: Duration,
     /// What the store checks each part against (HAUL_S3_CHECKSUM, resolved at start).
     pub integrity: crate::model::Integrity,
 }

@@ -280,6 +280,9 @@ pub async fn finish(
     if complete {
         count_upload(&mut tx, file.size_bytes).await?;
     }
+    if status != FileStatus::Aborted {
+        super::notifications::upload_ended(&mut tx, file, checksum, reason).await?;
+    }
     tx.commit().await?;
     Ok(true)
 }

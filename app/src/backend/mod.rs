@@ -13,6 +13,7 @@ pub mod file_actions;
 pub mod files;
 pub mod lease;
 pub mod metrics;
+pub mod notifications;
 pub mod page;
 pub mod rate_limit;
 pub mod requests;
@@ -23,5 +24,6 @@ pub mod storage;
 pub mod sweeper;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 
 pub use error::Error;

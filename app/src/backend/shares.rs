@@ -15,6 +15,7 @@ use super::{
     auth,
     capability::{new_token, read_ttl, token_hash, well_formed},
     file_actions, files,
+    notifications::{self, Kind},
     page::{self, Key},
     state::AppState,
     users::User,
@@ -534,6 +535,18 @@ pub async fn download(
         ..Actor::system()
     };
     audit::record(&mut *tx, &visitor, event).await?;
+    let data = json!({
+        "file": notifications::file_data(&file),
+        "share": { "id": counted.share_id, "downloads": counted.downloads },
+    });
+    notifications::emit(
+        &mut tx,
+        counted.owner_id,
+        Kind::ShareDownloaded,
+        Some(file.id),
+        data,
+    )
+    .await?;
     tx.commit().await?;
     state.metrics.count("haul_share_downloads_total", &[], 1);
     Ok(Ok(url))

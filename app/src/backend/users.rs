@@ -35,6 +35,7 @@ impl User {
             quota_bytes: bytes(self.quota_bytes),
             used_bytes: bytes(self.used_bytes),
             reserved_bytes: bytes(self.reserved_bytes),
+            unread: 0,
         }
     }
 }

@@ -26,6 +26,7 @@ pub fn SiteHeader() -> impl IntoView {
                                         <A href="/files">"My files"</A>
                                         // The server's own page (no bundle): the router must not take it.
                                         <a href="/requests" rel="external">"Requests"</a>
+                                        <a href="/notifications" rel="external">{notifications(user.unread)}</a>
                                         <A href="/account" attr:class="user-email">{user.email}</A>
                                         <ActionForm action=auth.sign_out attr:class="inline-form">
                                             <button type="submit" class="button secondary">"Sign out"</button>
@@ -45,5 +46,13 @@ pub fn SiteHeader() -> impl IntoView {
                 </Transition>
             </nav>
         </header>
+    }
+}
+
+/// The notifications link's words: with the unread count, if any.
+pub fn notifications(unread: u32) -> String {
+    match unread {
+        0 => "Notifications".to_owned(),
+        n => format!("Notifications ({n})"),
     }
 }

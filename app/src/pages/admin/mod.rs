@@ -29,6 +29,7 @@ fn AdminShell(children: ChildrenFn) -> impl IntoView {
                             <A href="/admin/users">"Users"</A>
                             <A href="/admin/uploads">"Uploads"</A>
                             <a href="/admin/shares" rel="external">"Share links"</a>
+                            <a href="/admin/webhooks" rel="external">"Webhooks"</a>
                             <A href="/admin/audit">"Audit log"</A>
                         </nav>
                         {children.with_value(|children| children())}
