@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use app::{
-    backend::{self, session, state::AppState, users::User},
+    backend::{self, admin::Admin, session, state::AppState, users::User},
     error::{AppError, FieldError},
     format,
 };
@@ -24,6 +24,19 @@ pub async fn signed_in(state: &AppState, session: &Session, here: &str) -> Resul
         }
         Err(error) => Err(error_page(state, None, error)),
     }
+}
+
+/// The signed-in administrator, or the answer for anyone else (sign in, or 403).
+pub async fn admin(
+    state: &AppState,
+    session: &Session,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    here: &str,
+) -> Result<Admin, Response> {
+    let user = signed_in(state, session, here).await?;
+    Admin::check(user.clone(), client_ip(state, headers, peer))
+        .map_err(|error| error_page(state, Some(&user), error))
 }
 
 /// The client's address, as `api::client_ip` reads it for server functions.

@@ -4,6 +4,7 @@ pub mod admin_cli;
 pub mod check_cli;
 pub mod html;
 pub mod local_stack;
+pub mod notification_pages;
 pub mod request_pages;
 pub mod routes;
 pub mod security;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{request_pages, security, share_pages};
+use crate::{notification_pages, request_pages, security, share_pages};
 use app::{backend::state::AppState, shell, App, StorageOrigin};
 use axum::{
     extract::{Request, State},
@@ -48,6 +48,7 @@ pub fn router(
         // Share links' and upload requests' pages: plain HTML, no bundle.
         .merge(share_pages::routes())
         .merge(request_pages::routes())
+        .merge(notification_pages::routes())
         .leptos_routes_with_context(
             &state,
             routes,

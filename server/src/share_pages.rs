@@ -32,7 +32,9 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::html::{admin_nav, client_ip, error_page, esc, input, page, signed_in, when, when_text};
+use crate::html::{
+    admin, admin_nav, client_ip, error_page, esc, input, page, signed_in, when, when_text,
+};
 
 /// The routes, added to the app's router (before its pages).
 pub fn routes() -> Router<AppState> {
@@ -261,7 +263,7 @@ async fn all_links(
     headers: HeaderMap,
     session: Session,
 ) -> Response {
-    let admin = match admin(&state, &session, &headers, peer).await {
+    let admin = match admin(&state, &session, &headers, peer, "/admin/shares").await {
         Ok(admin) => admin,
         Err(answer) => return answer,
     };
@@ -285,7 +287,7 @@ async fn admin_revoke(
     headers: HeaderMap,
     session: Session,
 ) -> Response {
-    let admin = match admin(&state, &session, &headers, peer).await {
+    let admin = match admin(&state, &session, &headers, peer, "/admin/shares").await {
         Ok(admin) => admin,
         Err(answer) => return answer,
     };
@@ -293,17 +295,6 @@ async fn admin_revoke(
         Ok(_) => Redirect::to("/admin/shares").into_response(),
         Err(error) => error_page(&state, Some(admin.user()), error),
     }
-}
-
-async fn admin(
-    state: &AppState,
-    session: &Session,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-) -> Result<Admin, Response> {
-    let user = signed_in(state, session, "/admin/shares").await?;
-    Admin::check(user.clone(), client_ip(state, headers, peer))
-        .map_err(|error| error_page(state, Some(&user), error))
 }
 
 // ---- the pages ----

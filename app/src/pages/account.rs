@@ -1,4 +1,4 @@
-//! The account page: who you are, your role and your storage.
+//! The account page: who you are, your role and your storage, and where your webhook is set.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,6 +24,10 @@ pub fn account_page() -> impl IntoView {
                     <dt>"Storage used"</dt>
                     <dd>{format!("{} of {}", bytes(user.used_bytes), bytes(user.quota_bytes))}</dd>
                 </dl>
+                <p>
+                    "Events about your files, and a webhook that receives them: "
+                    <a href="/notifications#webhook" rel="external">"Notifications and webhook"</a>
+                </p>
             }
         }/>
     }

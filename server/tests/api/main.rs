@@ -27,3 +27,4 @@ mod storage;
 mod storage_check;
 mod sweeper;
 mod upload;
+mod webhooks;
