@@ -54,7 +54,7 @@ async fn list(
         Ok(user) => user,
         Err(answer) => return answer,
     };
-    // A cursor that is not one of this user's events lists from the newest.
+    // A cursor that is not one of this user's events lists nothing (and is not an error).
     let before = query
         .before
         .as_deref()
@@ -67,11 +67,27 @@ async fn list(
         Ok(hook) => hook,
         Err(error) => return error_page(&state, Some(&user), error),
     };
-    // Shown once as new, then read: the header's count goes back to nothing.
-    if let Err(error) = notifications::mark_read(&state.db, user.id).await {
+    // Shown once as new, then read: what this page shows, not what arrived meanwhile.
+    let shown: Vec<Uuid> = events
+        .events
+        .iter()
+        .filter_map(|event| Uuid::parse_str(&event.id).ok())
+        .collect();
+    if let Err(error) = notifications::mark_read(&state.db, user.id, Some(&shown)).await {
         return error_page(&state, Some(&user), error);
     }
     notifications_page(&state, &user, &events, &hook, "", &[], StatusCode::OK)
+}
+
+/// How long deliveries are retried, in words ("1 day", "6 hours", "45 min 00 s").
+fn retried_for(state: &AppState) -> String {
+    let secs = state.config.webhook_retry_for.as_secs();
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match secs {
+        s if s >= 86_400 && s % 86_400 == 0 => plural(s / 86_400, "day"),
+        s if s >= 3_600 && s % 3_600 == 0 => plural(s / 3_600, "hour"),
+        s => app::format::duration(s as f64),
+    }
 }
 
 #[derive(Deserialize)]
@@ -189,13 +205,18 @@ fn notifications_page(
         r#"<section class="notifications-page"><h1>Notifications</h1>
 {list}{older}
 {webhook}</section>"#,
-        webhook = webhook_section(hook, typed, problems),
+        webhook = webhook_section(hook, typed, problems, &retried_for(state)),
     );
     page(state, status, "Notifications", Some(user), &body)
 }
 
 /// The user's webhook: what it is, the form to set or remove it, how a receiver verifies.
-fn webhook_section(hook: &WebhookView, typed: &str, problems: &[FieldError]) -> String {
+fn webhook_section(
+    hook: &WebhookView,
+    typed: &str,
+    problems: &[FieldError],
+    retried_for: &str,
+) -> String {
     let current = match (&hook.url, &hook.secret) {
         (Some(url), Some(secret)) => format!(
             r#"<dl class="facts"><dt>Sends to</dt><dd class="webhook-url">{url}</dd><dt>Signing secret</dt><dd><code class="webhook-secret">{secret}</code></dd></dl>
@@ -220,7 +241,7 @@ fn webhook_section(hook: &WebhookView, typed: &str, problems: &[FieldError]) -> 
     };
     format!(
         r#"<section id="webhook" class="webhook" aria-labelledby="webhook-title"><h2 id="webhook-title">Webhook</h2>
-<p>Haul can post every event about your files (<code>upload.completed</code>, <code>upload.failed</code>, <code>request.received</code>, <code>share.downloaded</code>) as JSON to a URL of yours. A receiver that is down gets it again later, for a day.</p>
+<p>Haul can post every event about your files (<code>upload.completed</code>, <code>upload.failed</code>, <code>request.received</code>, <code>share.downloaded</code>) as JSON to a URL of yours. A receiver that is down gets it again later, for {retried_for}.</p>
 {current}
 <form method="post" action="/notifications/webhook" class="share-form">
 <div class="field"><label for="url">Webhook URL</label>
@@ -234,6 +255,7 @@ fn webhook_section(hook: &WebhookView, typed: &str, problems: &[FieldError]) -> 
 ok = constant_time_equal("v1=" + expected, signature_header)</code></pre>
 <p>Answer with any 2xx within 10 seconds; anything else is retried.</p></details></section>"#,
         value = esc(value),
+        retried_for = esc(retried_for),
     )
 }
 

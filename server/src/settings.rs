@@ -326,12 +326,16 @@ impl Settings {
     }
 
     /// HAUL_WEBHOOK_URL with its secret, checked: an http(s) URL, and a secret of at least 16
-    /// characters. Both unset: no site webhook.
+    /// characters. Both unset: no site webhook; one without the other is a mistake.
     pub fn site_webhook(&self) -> anyhow::Result<Option<(String, String)>> {
         let url = self.webhook_url.as_deref().filter(|u| !u.trim().is_empty());
         let secret = self.webhook_secret.as_deref().filter(|s| !s.is_empty());
         match (url, secret) {
-            (None, _) => Ok(None),
+            (None, None) => Ok(None),
+            (None, Some(_)) => bail!(
+                "HAUL_WEBHOOK_SECRET is set but HAUL_WEBHOOK_URL is not: set the URL to post \
+                 events to, or unset the secret"
+            ),
             (Some(_), None) => bail!(
                 "HAUL_WEBHOOK_URL is set but HAUL_WEBHOOK_SECRET is not: set a secret (16 \
                  characters or more) for the receiver to check signatures with"

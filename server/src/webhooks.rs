@@ -134,15 +134,21 @@ async fn round(state: &AppState, clients: &Clients) -> Result<(), app::backend::
 }
 
 async fn send(state: &AppState, clients: &Clients, delivery: &Claimed) -> Outcome {
-    let (client, secret) = if delivery.target == "site" {
-        (&clients.site, state.config.webhook_secret.clone())
+    // The site's receiver as configured now (a restart may have changed URL and secret).
+    let (client, secret, url) = if delivery.target == "site" {
+        let url = state.config.webhook_url.as_deref().unwrap_or(&delivery.url);
+        (&clients.site, state.config.webhook_secret.clone(), url)
     } else {
-        (&clients.user, delivery.user_secret.clone())
+        (
+            &clients.user,
+            delivery.user_secret.clone(),
+            delivery.url.as_str(),
+        )
     };
     let Some(secret) = secret else {
         return Outcome::Failed(None, "The webhook was removed before it was sent.".into());
     };
-    if delivery.target != "site" && !clients.allow_private && private_literal(&delivery.url) {
+    if delivery.target != "site" && !clients.allow_private && private_literal(url) {
         return Outcome::Failed(
             None,
             "Not sent: the address is of this machine or its network.".into(),
@@ -150,7 +156,7 @@ async fn send(state: &AppState, clients: &Clients, delivery: &Claimed) -> Outcom
     }
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
     let answer = client
-        .post(&delivery.url)
+        .post(url)
         .header("content-type", "application/json")
         .header("haul-event", &delivery.kind)
         .header("haul-event-id", delivery.event_id.to_string())

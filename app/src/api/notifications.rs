@@ -26,7 +26,7 @@ pub async fn notifications(before: Option<String>) -> Result<NotificationPage, A
 #[server(endpoint = "read_notifications")]
 pub async fn read_notifications() -> Result<u64, AppError> {
     let (state, user) = super::require_user().await?;
-    Ok(crate::backend::notifications::mark_read(&state.db, user.id).await?)
+    Ok(crate::backend::notifications::mark_read(&state.db, user.id, None).await?)
 }
 
 /// The caller's own webhook: its URL and signing secret.

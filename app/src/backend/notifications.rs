@@ -169,11 +169,16 @@ pub async fn list(
     })
 }
 
-/// Marks every event of the user read; how many were unread.
-pub async fn mark_read(db: &PgPool, user: Uuid) -> Result<u64, Error> {
+/// Marks the user's listed events read: `only` these (what a page showed), or all; how many
+/// were unread.
+pub async fn mark_read(db: &PgPool, user: Uuid, only: Option<&[Uuid]>) -> Result<u64, Error> {
     let done = sqlx::query!(
-        "update event set read_at = now() where user_id = $1 and read_at is null",
-        user
+        "update event set read_at = now()
+         where user_id = $1 and read_at is null and kind = any($2)
+           and ($3::uuid[] is null or event_id = any($3))",
+        user,
+        LISTED as &[&str],
+        only as Option<&[Uuid]>
     )
     .execute(db)
     .await
@@ -230,6 +235,8 @@ pub async fn webhook(db: &PgPool, user: Uuid) -> Result<WebhookView, Error> {
 /// Sets (a URL) or removes (empty) the user's webhook. A new URL gets a new secret; the same
 /// URL keeps its secret. With `allow_private` false, an address of this machine or its
 /// network is refused (`webhooks` checks the resolved address again when it sends).
+/// Deliveries still due follow the change: to the new URL (signed with its secret), or, once
+/// removed, given up.
 pub async fn set_webhook(
     db: &PgPool,
     user: Uuid,
@@ -237,30 +244,44 @@ pub async fn set_webhook(
     allow_private: bool,
 ) -> Result<WebhookView, Error> {
     let url = url.trim();
-    if url.is_empty() {
-        sqlx::query!(
-            "update app_user set webhook_url = null, webhook_secret = null where app_user_id = $1",
-            user
-        )
-        .execute(db)
-        .await
-        .context("removing a webhook")?;
-        return webhook(db, user).await;
-    }
-    let parsed = check_url(url, allow_private).map_err(|message| Error::invalid("url", message))?;
+    let parsed = if url.is_empty() {
+        None
+    } else {
+        Some(check_url(url, allow_private).map_err(|message| Error::invalid("url", message))?)
+    };
+    let url = parsed.as_ref().map(url::Url::as_str);
     let secret = super::capability::new_token().0;
+    let mut tx = db.begin().await?;
     sqlx::query!(
-        "update app_user set webhook_secret = case when webhook_url = $2 and webhook_secret is not null
+        "update app_user set webhook_secret = case when $2::text is null then null
+                                                   when webhook_url = $2 and webhook_secret is not null
                                                    then webhook_secret else $3 end,
                              webhook_url = $2
          where app_user_id = $1",
         user,
-        parsed.as_str(),
+        url,
         secret
     )
-    .execute(db)
+    .execute(&mut *tx)
     .await
     .context("setting a webhook")?;
+    sqlx::query!(
+        "update webhook_delivery d
+         set url = coalesce($2, d.url),
+             gave_up_at = case when $2::text is null then now() end,
+             last_error = case when $2::text is null
+                               then 'The webhook was removed before this was delivered.'
+                               else d.last_error end
+         from event e
+         where e.event_id = d.event_id and e.user_id = $1 and d.target = 'user'
+           and d.delivered_at is null and d.gave_up_at is null",
+        user,
+        url
+    )
+    .execute(&mut *tx)
+    .await
+    .context("moving a webhook's due deliveries")?;
+    tx.commit().await?;
     webhook(db, user).await
 }
 

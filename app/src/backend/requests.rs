@@ -331,8 +331,9 @@ pub async fn of_owner(db: &PgPool, owner: Uuid) -> Result<Vec<RequestView>, Erro
     Ok(rows.iter().map(|row| row.view(now)).collect())
 }
 
-/// Closes one of the caller's requests: no upload can start through it any more (those on
-/// their way may finish). Closing a closed one answers the same.
+/// Closes one of the caller's requests: nothing more goes through it, at once (uploads on
+/// their way are refused their next part and wait in the owner's My files to be discarded,
+/// or for the sweeper). Closing a closed one answers the same.
 pub async fn close(
     db: &PgPool,
     owner: &User,

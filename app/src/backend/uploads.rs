@@ -198,6 +198,11 @@ async fn record(state: &AppState, new: &NewFile<'_>) -> Result<Option<FileRow>, 
         return Ok(None);
     }
     let row = files::insert(&mut tx, new).await?;
+    if row.status == FileStatus::Complete {
+        // A 0-byte file is complete as it starts: its event is written now.
+        let checksum = row.checksum_sha256.clone();
+        super::notifications::upload_ended(&mut tx, &row, checksum.as_deref(), None).await?;
+    }
     tx.commit().await?;
     Ok(Some(row))
 }

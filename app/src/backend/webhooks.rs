@@ -152,14 +152,17 @@ pub async fn record(
             .await
             .context("recording a delivery")?;
         }
+        // Given up meanwhile (its webhook removed): it stays given up, for its reason.
         Outcome::Failed(status, error) => {
             let wait = backoff(base, claimed.attempt);
             sqlx::query!(
-                "update webhook_delivery d set claimed_until = null, last_status = $2, last_error = $3,
+                "update webhook_delivery d set claimed_until = null, last_status = $2,
+                        last_error = case when d.gave_up_at is null then $3 else d.last_error end,
                         next_at = now() + make_interval(secs => $4),
-                        gave_up_at = case when e.created_at + make_interval(secs => $5)
-                                               < now() + make_interval(secs => $4)
-                                          then now() end
+                        gave_up_at = coalesce(d.gave_up_at,
+                                              case when e.created_at + make_interval(secs => $5)
+                                                        < now() + make_interval(secs => $4)
+                                                   then now() end)
                  from event e
                  where d.delivery_id = $1 and e.event_id = d.event_id",
                 claimed.id,

@@ -138,3 +138,38 @@ async fn no_key_pair_and_no_role_names_the_keys() {
     let output = run_server(&vars).await;
     assert_fails_naming(&output, "AWS_ACCESS_KEY_ID");
 }
+
+#[tokio::test]
+async fn a_site_webhook_without_its_other_half_or_with_a_weak_secret_names_the_setting() {
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (
+            &[("HAUL_WEBHOOK_URL", "https://hooks.example.com/haul")],
+            "HAUL_WEBHOOK_SECRET",
+        ),
+        (
+            &[("HAUL_WEBHOOK_SECRET", "a-long-enough-secret")],
+            "HAUL_WEBHOOK_URL",
+        ),
+        (
+            &[
+                ("HAUL_WEBHOOK_URL", "https://hooks.example.com/haul"),
+                ("HAUL_WEBHOOK_SECRET", "short"),
+            ],
+            "HAUL_WEBHOOK_SECRET",
+        ),
+        (
+            &[
+                ("HAUL_WEBHOOK_URL", "ftp://hooks.example.com/haul"),
+                ("HAUL_WEBHOOK_SECRET", "a-long-enough-secret"),
+            ],
+            "HAUL_WEBHOOK_URL",
+        ),
+    ];
+    for (vars, setting) in cases {
+        let output = run_server(vars).await;
+        assert_fails_naming(&output, setting);
+        // The secret is never printed.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("a-long-enough-secret"), "{stderr}");
+    }
+}

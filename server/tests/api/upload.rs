@@ -680,6 +680,14 @@ async fn a_zero_byte_file_completes_lists_and_downloads_empty() {
     assert_eq!(page["files"][0]["size_bytes"], 0);
     assert_eq!(app.object(&file_id).await, Vec::<u8>::new());
     assert_eq!(app.usage().await, (0, 0));
+    // Its completion is an event, once, as for any upload (webhooks get it).
+    let kinds: Vec<String> =
+        sqlx::query_scalar("select kind from event where file_id = $1::text::uuid")
+            .bind(&file_id)
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(kinds, ["upload.completed"]);
     // And it can be deleted like any file.
     assert_eq!(
         app.json("/api/delete_file", &[("file_id", &file_id)])

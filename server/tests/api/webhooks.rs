@@ -643,3 +643,67 @@ async fn every_notification_endpoint_checks_the_session_and_shows_only_the_calle
     let (status, bad) = app.json("/api/notifications", &[("before", "nope")]).await;
     assert_eq!(status, 422, "{bad}");
 }
+
+#[tokio::test]
+async fn deliveries_still_due_follow_a_changed_webhook_and_end_with_a_removed_one() {
+    let site = Receiver::start().await;
+    let app = spawn(&args(&site.url), &["--webhook-allow-private", "true"]).await;
+    let (email, _) = app.signed_up_user().await;
+    // The user's receiver is down at first.
+    let port = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let down = format!("http://{}/hook", port.local_addr().unwrap());
+    drop(port);
+    assert_eq!(app.json("/api/set_webhook", &[("url", &down)]).await.0, 200);
+    uploaded(&app, "first.bin", 10).await;
+    let (first, _) = events_of(&app, &email).await[0].clone();
+    let failed_to_user = |event: Uuid| {
+        let db = app.db.clone();
+        async move {
+            let attempts: Option<i32> = sqlx::query_scalar(
+                "select attempts from webhook_delivery where event_id = $1 and target = 'user'
+                   and last_error is not null",
+            )
+            .bind(event)
+            .fetch_optional(&db)
+            .await
+            .unwrap();
+            attempts.is_some()
+        }
+    };
+    until("the user's delivery failed once", || failed_to_user(first)).await;
+
+    // A new URL: the due delivery goes there, signed with the new secret.
+    let mine = Receiver::start().await;
+    let (status, hook) = app.json("/api/set_webhook", &[("url", &mine.url)]).await;
+    assert_eq!(status, 200, "{hook}");
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    until("the new receiver got the due event", || async {
+        !mine.of(&first.to_string()).is_empty()
+    })
+    .await;
+    assert!(mine.of(&first.to_string())[0].verifies_with(&secret));
+
+    // Back to a receiver that is down, then removed: the due delivery is given up, in words.
+    assert_eq!(app.json("/api/set_webhook", &[("url", &down)]).await.0, 200);
+    uploaded(&app, "second.bin", 10).await;
+    let (second, _) = events_of(&app, &email).await[1].clone();
+    until("the second delivery failed once", || failed_to_user(second)).await;
+    assert_eq!(app.json("/api/set_webhook", &[("url", "")]).await.0, 200);
+    let (gave_up, error): (Option<time::OffsetDateTime>, Option<String>) = sqlx::query_as(
+        "select gave_up_at, last_error from webhook_delivery where event_id = $1 and target = 'user'",
+    )
+    .bind(second)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(gave_up.is_some());
+    assert_eq!(
+        error.as_deref(),
+        Some("The webhook was removed before this was delivered.")
+    );
+    // The site's receiver got both, whatever the user did.
+    until("the site got both", || async {
+        !site.of(&first.to_string()).is_empty() && !site.of(&second.to_string()).is_empty()
+    })
+    .await;
+}
