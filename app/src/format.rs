@@ -46,6 +46,15 @@ pub fn content_disposition(name: &str) -> String {
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
+/// Text for HTML markup built as a string (`inner_html`): the characters that could end an
+/// element or a quoted attribute, escaped.
+pub fn esc(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// Whole percent done, 0 to 100; an empty file is 100 % once done.
 pub fn percent(done: u64, total: u64) -> u8 {
     if total == 0 {

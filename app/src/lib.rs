@@ -94,8 +94,9 @@ pub fn App() -> impl IntoView {
                         view=pages::upload::upload_page
                         ssr=SsrMode::Async
                     />
-                    // A visitor of an upload request sends files here (server: request_pages).
-                    <Route path=path!("/r/:token/send") view=pages::upload::request_page ssr=SsrMode::Async/>
+                    // A visitor of an upload request sends files here, at /r/{token}/send (server:
+                    // request_pages and routes.rs). A wildcard shares `/admin/*any`'s matching code.
+                    <Route path=path!("/r/*rest") view=pages::upload::request_page ssr=SsrMode::Async/>
                     <Route
                         path=StaticSegment("account")
                         view=pages::account::account_page

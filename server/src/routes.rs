@@ -13,7 +13,9 @@ use axum::{
     Json, Router,
 };
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{
+    generate_route_list_with_exclusions, render_app_async_with_context, LeptosRoutes,
+};
 use serde_json::json;
 use tower_http::{
     catch_panic::CatchPanicLayer, compression::CompressionLayer, services::ServeDir,
@@ -28,7 +30,9 @@ pub fn router(
     sessions: SessionManagerLayer<PostgresStore>,
     bodies: security::BodyLimits,
 ) -> Router {
-    let routes = generate_route_list(App);
+    // The app's `/r/*rest` route is served at `/r/{token}/send` only: under /r/ the server's
+    // own pages answer the rest, and the router takes no catch-all beside them.
+    let routes = generate_route_list_with_exclusions(App, Some(vec![SEND_PAGE_ROUTE.to_owned()]));
     let leptos_options = state.leptos_options.clone();
     // The bundle (wasm, JS, CSS), with Last-Modified and 304 answers to revalidation, sent
     // as the brotli or gzip copy made at build time (scripts/precompress.mjs) when there is
@@ -49,18 +53,10 @@ pub fn router(
         .merge(share_pages::routes())
         .merge(request_pages::routes())
         .merge(notification_pages::routes())
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let state = state.clone();
-                move || {
-                    provide_context(StorageOrigin(state.config.storage_origin.clone()));
-                    provide_context(state.clone());
-                }
-            },
-            move || shell(leptos_options.clone()),
-        )
+        .route("/r/{token}/send", get(send_page))
+        .leptos_routes_with_context(&state, routes, app_context(&state), move || {
+            shell(leptos_options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -85,6 +81,33 @@ pub fn router(
         .layer(middleware::from_fn(security::security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The Leptos route that `router` registers itself, as Axum writes it.
+const SEND_PAGE_ROUTE: &str = "/r/{*rest}";
+
+/// What the app's pages find in their context on the server.
+fn app_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    let state = state.clone();
+    move || {
+        provide_context(StorageOrigin(state.config.storage_origin.clone()));
+        provide_context(state.clone());
+    }
+}
+
+/// `/r/{token}/send`: the app's page for an upload request's visitor, rendered as
+/// `leptos_routes` renders the others (async, with the same context).
+async fn send_page(State(state): State<AppState>, request: Request) -> Response {
+    let options = state.leptos_options.clone();
+    let context = app_context(&state);
+    let render = render_app_async_with_context(
+        move || {
+            provide_context(leptos_router::Method::Get);
+            context();
+        },
+        move || shell(options.clone()),
+    );
+    render(request).await
 }
 
 /// The metrics alone, for `HAUL_METRICS_ADDR`: a private address (the token, when set, is

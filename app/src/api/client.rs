@@ -27,10 +27,7 @@ pub fn via() -> Option<String> {
             .location()
             .pathname()
             .ok()
-            .and_then(|path| {
-                let token = path.strip_prefix("/r/")?.strip_suffix("/send")?;
-                Some(token.to_owned())
-            });
+            .and_then(|path| send_page_token(&path));
     }
     VIA.with(Clone::clone)
 }
@@ -38,6 +35,12 @@ pub fn via() -> Option<String> {
 #[cfg(not(feature = "hydrate"))]
 pub fn via() -> Option<String> {
     None
+}
+
+/// The token of an upload request's sending page's path (`/r/{token}/send`).
+pub fn send_page_token(path: &str) -> Option<String> {
+    let token = path.strip_prefix("/r/")?.strip_suffix("/send")?;
+    (!token.is_empty() && !token.contains('/')).then(|| token.to_owned())
 }
 
 /// `#[server(client = StatusAware)]`.
@@ -79,5 +82,24 @@ impl Client<AppError> for StatusAware {
 
     fn spawn(future: impl std::future::Future<Output = ()> + Send + 'static) {
         <BrowserClient as Client<AppError>>::spawn(future)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::send_page_token;
+
+    #[test]
+    fn only_a_send_page_has_a_token() {
+        assert_eq!(send_page_token("/r/abc_-9/send").as_deref(), Some("abc_-9"));
+        for path in [
+            "/r/abc",
+            "/r//send",
+            "/r/a/b/send",
+            "/upload",
+            "/r/abc/send/x",
+        ] {
+            assert_eq!(send_page_token(path), None, "{path}");
+        }
     }
 }

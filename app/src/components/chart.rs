@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::format::bytes;
+use crate::format::{bytes, esc};
 
 /// One bar: its label and its value (bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,9 +54,17 @@ pub fn short_day(day: &str) -> String {
     }
 }
 
+/// A number for SVG, to a tenth.
+fn n(value: f64) -> String {
+    format!("{value:.1}")
+}
+
 /// Vertical bars, one per label in order (days, say), over an axis of dates and beside an
 /// axis of sizes. The labels are HTML around the drawing, so their text keeps its size
 /// however narrow the screen (the drawing stretches; text in it would shrink).
+///
+/// The charts are written as markup, not as views: nothing in them changes once drawn, and
+/// views of SVG elements cost the browser bundle their own rendering code (several KB).
 pub fn column_chart(
     // The chart's accessible name.
     title: String,
@@ -65,126 +73,92 @@ pub fn column_chart(
     bars: Vec<Bar>,
 ) -> impl IntoView {
     let step = WIDTH / bars.len().max(1) as f64;
-    let columns = bars
+    let columns: String = bars
         .iter()
         .zip(shares(&bars))
         .enumerate()
         .map(|(i, (bar, share))| {
             let height = (share * (HEIGHT - 2.0)).max(if bar.value > 0 { 1.0 } else { 0.0 });
-            view! {
-                <rect
-                    x=format!("{:.1}", i as f64 * step + 1.0)
-                    y=format!("{:.1}", HEIGHT - height)
-                    width=format!("{:.1}", (step - 2.0).max(1.0))
-                    height=format!("{height:.1}")
-                >
-                    <title>{format!("{}: {}", bar.label, bytes(bar.value))}</title>
-                </rect>
-            }
+            format!(
+                r#"<rect x="{}" y="{}" width="{}" height="{}"><title>{}: {}</title></rect>"#,
+                n(i as f64 * step + 1.0),
+                n(HEIGHT - height),
+                n((step - 2.0).max(1.0)),
+                n(height),
+                esc(&bar.label),
+                bytes(bar.value)
+            )
         })
-        .collect_view();
+        .collect();
     let top = bars.iter().map(|b| b.value).max().unwrap_or(0);
-    let middle = (HEIGHT / 2.0).to_string();
-    let dates = axis_ticks(bars.len())
+    let dates: String = axis_ticks(bars.len())
         .into_iter()
         .filter_map(|i| bars.get(i))
-        .map(|bar| view! { <span>{short_day(&bar.label)}</span> })
-        .collect_view();
-    view! {
-        <figure class="chart column-chart">
-            // The axes repeat what the table of numbers says: hidden from screen readers.
-            <div class="y-axis" aria-hidden="true">
-                <span>{bytes(top)}</span>
-                <span>{bytes(top / 2)}</span>
-                <span>"0 B"</span>
-            </div>
-            <svg
-                role="img"
-                viewBox=format!("0 0 {WIDTH} {HEIGHT}")
-                preserveAspectRatio="none"
-                aria-label=title.clone()
-            >
-                <title>{title.clone()}</title>
-                <desc>{summary.clone()}</desc>
-                <line class="grid" x1="0" y1=middle.clone() x2=WIDTH.to_string() y2=middle></line>
-                {columns}
-                <line class="axis" x1="0" y1="0" x2="0" y2=HEIGHT.to_string()></line>
-                <line
-                    class="axis"
-                    x1="0"
-                    y1=HEIGHT.to_string()
-                    x2=WIDTH.to_string()
-                    y2=HEIGHT.to_string()
-                ></line>
-            </svg>
-            <div class="x-axis" aria-hidden="true">{dates}</div>
-            <figcaption>{summary}</figcaption>
-            {numbers_table(title, bars)}
-        </figure>
-    }
+        .map(|bar| format!("<span>{}</span>", esc(&short_day(&bar.label))))
+        .collect();
+    let (w, h, middle) = (n(WIDTH), n(HEIGHT), n(HEIGHT / 2.0));
+    // The axes repeat what the table of numbers says: hidden from screen readers.
+    let html = format!(
+        r#"<div class="y-axis" aria-hidden="true"><span>{top}</span><span>{half}</span><span>0 B</span></div><svg role="img" viewBox="0 0 {w} {h}" preserveAspectRatio="none" aria-label="{title}"><title>{title}</title><desc>{summary}</desc><line class="grid" x1="0" y1="{middle}" x2="{w}" y2="{middle}"></line>{columns}<line class="axis" x1="0" y1="0" x2="0" y2="{h}"></line><line class="axis" x1="0" y1="{h}" x2="{w}" y2="{h}"></line></svg><div class="x-axis" aria-hidden="true">{dates}</div><figcaption>{summary}</figcaption>{table}"#,
+        top = bytes(top),
+        half = bytes(top / 2),
+        title = esc(&title),
+        summary = esc(&summary),
+        table = numbers_table(&title, &bars),
+    );
+    view! { <figure class="chart column-chart" inner_html=html></figure> }
 }
 
 /// Horizontal bars with their labels (users, say), largest first as given.
 pub fn row_chart(title: String, summary: String, bars: Vec<Bar>) -> impl IntoView {
     let height = ROW_HEIGHT * bars.len().max(1) as f64;
-    let rows = bars
+    let rows: String = bars
         .iter()
         .zip(shares(&bars))
         .enumerate()
         .map(|(i, (bar, share))| {
             let y = i as f64 * ROW_HEIGHT;
             let length = (share * (WIDTH - LABEL_WIDTH - 90.0)).max(1.0);
-            view! {
-                <g>
-                    <text x="0" y=format!("{:.1}", y + 16.0)>{bar.label.clone()}</text>
-                    <rect
-                        x=format!("{LABEL_WIDTH}")
-                        y=format!("{:.1}", y + 4.0)
-                        width=format!("{length:.1}")
-                        height=format!("{:.1}", ROW_HEIGHT - 8.0)
-                    ></rect>
-                    <text x=format!("{:.1}", LABEL_WIDTH + length + 6.0) y=format!("{:.1}", y + 16.0)>
-                        {bytes(bar.value)}
-                    </text>
-                </g>
-            }
+            format!(
+                r#"<g><text x="0" y="{text_y}">{label}</text><rect x="{x}" y="{}" width="{}" height="{}"></rect><text x="{}" y="{text_y}">{}</text></g>"#,
+                n(y + 4.0),
+                n(length),
+                n(ROW_HEIGHT - 8.0),
+                n(LABEL_WIDTH + length + 6.0),
+                bytes(bar.value),
+                text_y = n(y + 16.0),
+                label = esc(&bar.label),
+                x = n(LABEL_WIDTH),
+            )
         })
-        .collect_view();
-    view! {
-        <figure class="chart">
-            <svg role="img" viewBox=format!("0 0 {WIDTH} {height}") aria-label=title.clone()>
-                <title>{title.clone()}</title>
-                <desc>{summary.clone()}</desc>
-                {rows}
-            </svg>
-            <figcaption>{summary}</figcaption>
-            {numbers_table(title, bars)}
-        </figure>
-    }
+        .collect();
+    let html = format!(
+        r#"<svg role="img" viewBox="0 0 {w} {h}" aria-label="{title}"><title>{title}</title><desc>{summary}</desc>{rows}</svg><figcaption>{summary}</figcaption>{table}"#,
+        w = n(WIDTH),
+        h = n(height),
+        title = esc(&title),
+        summary = esc(&summary),
+        table = numbers_table(&title, &bars),
+    );
+    view! { <figure class="chart" inner_html=html></figure> }
 }
 
 /// The chart's numbers as a table, folded away under the chart.
-fn numbers_table(title: String, bars: Vec<Bar>) -> impl IntoView {
-    view! {
-        <details>
-            <summary>"Numbers"</summary>
-            <table aria-label=format!("{title}: numbers")>
-                <tbody>
-                    {bars
-                        .into_iter()
-                        .map(|bar| {
-                            view! {
-                                <tr>
-                                    <th scope="row">{bar.label}</th>
-                                    <td>{bytes(bar.value)}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </details>
-    }
+fn numbers_table(title: &str, bars: &[Bar]) -> String {
+    let rows: String = bars
+        .iter()
+        .map(|bar| {
+            format!(
+                r#"<tr><th scope="row">{}</th><td>{}</td></tr>"#,
+                esc(&bar.label),
+                bytes(bar.value)
+            )
+        })
+        .collect();
+    format!(
+        r#"<details><summary>Numbers</summary><table aria-label="{}: numbers"><tbody>{rows}</tbody></table></details>"#,
+        esc(title)
+    )
 }
 
 #[cfg(test)]
@@ -211,6 +185,22 @@ mod tests {
         assert!(axis_ticks(0).is_empty());
         assert_eq!(short_day("2026-11-03"), "3 Nov");
         assert_eq!(short_day("today"), "today");
+    }
+
+    #[test]
+    fn labels_are_escaped_in_the_markup() {
+        let html = numbers_table(
+            "a<b",
+            &[Bar {
+                label: "x\"&<y>".into(),
+                value: 1,
+            }],
+        );
+        assert!(html.contains(r#"aria-label="a&lt;b: numbers""#), "{html}");
+        assert!(
+            html.contains("<th scope=\"row\">x&quot;&amp;&lt;y&gt;</th>"),
+            "{html}"
+        );
     }
 
     #[test]

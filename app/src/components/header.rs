@@ -24,9 +24,9 @@ pub fn SiteHeader() -> impl IntoView {
                                         {admin}
                                         <A href="/upload">"Upload"</A>
                                         <A href="/files">"My files"</A>
-                                        // The server's own page (no bundle): the router must not take it.
-                                        <a href="/requests" rel="external">"Requests"</a>
-                                        <a href="/notifications" rel="external">{notifications(user.unread)}</a>
+                                        // The server's own pages (no bundle): the router must not take
+                                        // them. Markup in a box the layout ignores (display: contents).
+                                        <span class="nav-pages" inner_html=server_pages(user.unread)></span>
                                         <A href="/account" attr:class="user-email">{user.email}</A>
                                         <ActionForm action=auth.sign_out attr:class="inline-form">
                                             <button type="submit" class="button secondary">"Sign out"</button>
@@ -47,6 +47,14 @@ pub fn SiteHeader() -> impl IntoView {
             </nav>
         </header>
     }
+}
+
+/// The links to the server's own pages: upload requests, and notifications with the count.
+fn server_pages(unread: u32) -> String {
+    format!(
+        r#"<a href="/requests" rel="external">Requests</a><a href="/notifications" rel="external">{}</a>"#,
+        notifications(unread)
+    )
 }
 
 /// The notifications link's words: with the unread count, if any.

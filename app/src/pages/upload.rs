@@ -24,9 +24,20 @@ pub fn upload_page() -> impl IntoView {
 /// server shows it only to a visitor who passed the request's gate (/r/{token}); their calls
 /// carry the request (`api::client::via`).
 pub fn request_page() -> impl IntoView {
-    let token = leptos_router::hooks::use_params_map()
-        .with_untracked(|p| p.get("token"))
-        .unwrap_or_default();
+    // The token of the address (`/r/{token}/send`): the browser reads it as `api::client`
+    // does, the server from the request. The route is `/r/*rest` (see `App`): any other path
+    // under it is not found.
+    #[cfg(feature = "hydrate")]
+    let token = crate::api::client::via();
+    #[cfg(not(feature = "hydrate"))]
+    let token = crate::api::client::send_page_token(
+        &leptos_router::hooks::use_location()
+            .pathname
+            .get_untracked(),
+    );
+    let Some(token) = token else {
+        return view! { <crate::pages::not_found::NotFound/> }.into_any();
+    };
     // Leaving loads the next page whole: its uploads are the user's, not this request's.
     on_cleanup(|| {
         #[cfg(feature = "hydrate")]
@@ -36,6 +47,7 @@ pub fn request_page() -> impl IntoView {
         <Title text="Send files — Haul"/>
         {uploader(Some(token))}
     }
+    .into_any()
 }
 
 fn uploader(request: Option<String>) -> impl IntoView {
