@@ -193,6 +193,29 @@ async fn undelivered(app: &TestApp, event: Uuid) -> i64 {
     .unwrap()
 }
 
+/// The token of the link a `create_share` or `create_request` answered.
+fn token_after(made: &Value, prefix: &str) -> String {
+    let url = made["url"].as_str().unwrap();
+    url.rsplit_once(prefix).unwrap().1.to_owned()
+}
+
+/// A link to `file_id` made by its owner, and a download through it by a stranger.
+async fn downloaded_through_a_link(owner: &TestApp, file_id: &str) {
+    let (status, made) = owner
+        .json("/api/create_share", &[("file_id", file_id)])
+        .await;
+    assert_eq!(status, 200, "{made}");
+    let token = token_after(&made, "/s/");
+    let stranger = owner.other_browser();
+    let pressed = stranger
+        .client
+        .post(stranger.url(&format!("/s/{token}/download")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pressed.status(), 303);
+}
+
 #[tokio::test]
 async fn a_completed_upload_is_posted_signed_to_the_site_and_the_users_webhook() {
     let site = Receiver::start().await;
@@ -407,37 +430,13 @@ async fn received_files_and_share_downloads_are_listed_with_an_unread_count() {
     let (email, _) = app.signed_up_user().await;
     // A share link downloaded by a visitor.
     let file_id = uploaded(&app, "cut.mov", 2000).await;
-    let (status, made) = app
-        .json("/api/create_share", &[("file_id", file_id.as_str())])
-        .await;
-    assert_eq!(status, 200, "{made}");
-    let token = made["url"]
-        .as_str()
-        .unwrap()
-        .rsplit_once("/s/")
-        .unwrap()
-        .1
-        .to_owned();
-    let visitor = app.other_browser();
-    let pressed = visitor
-        .client
-        .post(visitor.url(&format!("/s/{token}/download")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(pressed.status(), 303);
+    downloaded_through_a_link(&app, &file_id).await;
     // A file sent in through a request, with the sender's words.
     let (status, request) = app
         .json("/api/create_request", &[("title", "Rushes")])
         .await;
     assert_eq!(status, 200, "{request}");
-    let request_token = request["url"]
-        .as_str()
-        .unwrap()
-        .rsplit_once("/r/")
-        .unwrap()
-        .1
-        .to_owned();
+    let request_token = token_after(&request, "/r/");
     let sender = app.other_browser();
     let gate = sender
         .client
@@ -598,23 +597,7 @@ async fn every_notification_endpoint_checks_the_session_and_shows_only_the_calle
         .await;
     assert_eq!(status, 200);
     let file_id = uploaded(&app, "a.bin", 10).await;
-    let (_, made) = app
-        .json("/api/create_share", &[("file_id", file_id.as_str())])
-        .await;
-    let token = made["url"]
-        .as_str()
-        .unwrap()
-        .rsplit_once("/s/")
-        .unwrap()
-        .1
-        .to_owned();
-    let pressed = stranger
-        .client
-        .post(stranger.url(&format!("/s/{token}/download")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(pressed.status(), 303);
+    downloaded_through_a_link(&app, &file_id).await;
     let (a_event, _) = events_of(&app, &email).await[1].clone();
 
     let b = app.other_browser();
