@@ -59,24 +59,41 @@ async fn list(
         .before
         .as_deref()
         .and_then(|b| Uuid::parse_str(b).ok());
-    let events = match notifications::list(&state.db, user.id, before).await {
-        Ok(events) => events,
-        Err(error) => return error_page(&state, Some(&user), error),
-    };
-    let hook = match notifications::webhook(&state.db, user.id).await {
-        Ok(hook) => hook,
-        Err(error) => return error_page(&state, Some(&user), error),
-    };
-    // Shown once as new, then read: what this page shows, not what arrived meanwhile.
-    let shown: Vec<Uuid> = events
-        .events
-        .iter()
-        .filter_map(|event| Uuid::parse_str(&event.id).ok())
-        .collect();
-    if let Err(error) = notifications::mark_read(&state.db, user.id, Some(&shown)).await {
-        return error_page(&state, Some(&user), error);
+    match shown(&state, &user, before, "", &[]).await {
+        Ok((events, page)) => {
+            // Shown once as new, then read: what this page shows, not what arrived meanwhile.
+            let ids: Vec<Uuid> = events
+                .events
+                .iter()
+                .filter_map(|event| Uuid::parse_str(&event.id).ok())
+                .collect();
+            match notifications::mark_read(&state.db, user.id, Some(&ids)).await {
+                Ok(_) => page,
+                Err(error) => error_page(&state, Some(&user), error),
+            }
+        }
+        Err(error) => error_page(&state, Some(&user), error),
     }
-    notifications_page(&state, &user, &events, &hook, "", &[], StatusCode::OK)
+}
+
+/// The page of `user`'s events `before` one, with their webhook's form (with what was `typed`
+/// and its `problems`, if refused), and the events it lists.
+async fn shown(
+    state: &AppState,
+    user: &User,
+    before: Option<Uuid>,
+    typed: &str,
+    problems: &[FieldError],
+) -> Result<(NotificationPage, Response), backend::Error> {
+    let events = notifications::list(&state.db, user.id, before).await?;
+    let hook = notifications::webhook(&state.db, user.id).await?;
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = notifications_page(state, user, &events, &hook, typed, problems, status);
+    Ok((events, page))
 }
 
 /// How long deliveries are retried, in words ("1 day", "6 hours", "45 min 00 s").
@@ -109,19 +126,9 @@ async fn set_webhook(
     match notifications::set_webhook(&state.db, user.id, &form.url, allow_private).await {
         Ok(_) => Redirect::to("/notifications#webhook").into_response(),
         Err(backend::Error::Invalid(problems)) => {
-            let listed = notifications::list(&state.db, user.id, None).await;
-            let hook = notifications::webhook(&state.db, user.id).await;
-            match (listed, hook) {
-                (Ok(events), Ok(hook)) => notifications_page(
-                    &state,
-                    &user,
-                    &events,
-                    &hook,
-                    &form.url,
-                    &problems,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                ),
-                (Err(error), _) | (_, Err(error)) => error_page(&state, Some(&user), error),
+            match shown(&state, &user, None, &form.url, &problems).await {
+                Ok((_, page)) => page,
+                Err(error) => error_page(&state, Some(&user), error),
             }
         }
         Err(error) => error_page(&state, Some(&user), error),

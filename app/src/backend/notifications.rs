@@ -50,7 +50,9 @@ pub fn file_data(file: &FileRow) -> Value {
     })
 }
 
-/// Records an event for `user`, inside the caller's transaction.
+/// Records an event for `user`, inside the caller's transaction. A kind the app does not list
+/// is born read: the unread index (and the count every page asks for) holds only what the
+/// user has still to see, however many uploads they complete.
 pub async fn emit(
     conn: &mut PgConnection,
     user: Uuid,
@@ -59,12 +61,14 @@ pub async fn emit(
     data: Value,
 ) -> Result<(), Error> {
     sqlx::query!(
-        "insert into event (event_id, user_id, kind, file_id, data) values ($1, $2, $3, $4, $5)",
+        "insert into event (event_id, user_id, kind, file_id, data, read_at)
+         values ($1, $2, $3, $4, $5, case when $6 then null else now() end)",
         Uuid::new_v4(),
         user,
         kind.as_str(),
         file,
-        data
+        data,
+        LISTED.contains(&kind.as_str())
     )
     .execute(conn)
     .await

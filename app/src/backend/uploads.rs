@@ -200,8 +200,8 @@ async fn record(state: &AppState, new: &NewFile<'_>) -> Result<Option<FileRow>, 
     let row = files::insert(&mut tx, new).await?;
     if row.status == FileStatus::Complete {
         // A 0-byte file is complete as it starts: its event is written now.
-        let checksum = row.checksum_sha256.clone();
-        super::notifications::upload_ended(&mut tx, &row, checksum.as_deref(), None).await?;
+        let checksum = row.checksum_sha256.as_deref();
+        super::notifications::upload_ended(&mut tx, &row, checksum, None).await?;
     }
     tx.commit().await?;
     Ok(Some(row))
