@@ -143,6 +143,7 @@ pub fn admin_nav(current: &str) -> String {
         ("/admin/uploads", "Uploads"),
         ("/admin/shares", "Share links"),
         ("/admin/webhooks", "Webhooks"),
+        ("/admin/tokens", "API tokens"),
         ("/admin/audit", "Audit log"),
     ]
     .iter()

@@ -13,4 +13,5 @@ pub mod settings;
 pub mod share_pages;
 pub mod startup;
 pub mod storage_check;
+pub mod token_pages;
 pub mod webhooks;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{notification_pages, request_pages, security, share_pages};
+use crate::{notification_pages, request_pages, security, share_pages, token_pages};
 use app::{backend::state::AppState, shell, App, StorageOrigin};
 use axum::{
     extract::{Request, State},
@@ -53,6 +53,7 @@ pub fn router(
         .merge(share_pages::routes())
         .merge(request_pages::routes())
         .merge(notification_pages::routes())
+        .merge(token_pages::routes())
         .route("/r/{token}/send", get(send_page))
         .leptos_routes_with_context(&state, routes, app_context(&state), move || {
             shell(leptos_options.clone())

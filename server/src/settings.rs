@@ -188,6 +188,11 @@ pub struct Settings {
     #[arg(long, env = "HAUL_REQUEST_STARTS_PER_IP", default_value_t = 100)]
     pub request_starts_per_ip: u32,
 
+    /// Requests one API token may make per HAUL_RATE_WINDOW (each counted in PostgreSQL, so
+    /// the limit holds across app servers). A 50 GB upload in 16 MiB parts is about 40 calls.
+    #[arg(long, env = "HAUL_TOKEN_REQUESTS", default_value_t = 20_000)]
+    pub token_requests: u32,
+
     /// How often the sweeper runs (one app server at a time): abandoned uploads, S3 multipart
     /// uploads no file knows of, and objects no file owns (older than HAUL_URL_TTL) go.
     #[arg(long, env = "HAUL_SWEEP_INTERVAL", default_value = "10m", value_parser = parse_duration)]

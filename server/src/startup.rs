@@ -468,6 +468,7 @@ fn domain_config(
         metrics_token: settings.metrics_token.clone().filter(|t| !t.is_empty()),
         share_max_ttl: settings.share_max_ttl,
         request_starts_per_ip: settings.request_starts_per_ip,
+        token_requests: settings.token_requests,
         webhook_url: site_webhook.as_ref().map(|(url, _)| url.clone()),
         webhook_secret: site_webhook.map(|(_, secret)| secret),
         webhook_allow_private: settings.webhook_allow_private,

@@ -28,9 +28,20 @@ pub async fn session() -> Result<Session, AppError> {
         .map_err(|e| unexpected(anyhow::anyhow!("no session layer: {e}")))
 }
 
-/// The signed-in user, or `Unauthorized`.
+/// The signed-in user, or `Unauthorized`. A request with `Authorization: Bearer haul_…` acts
+/// with that API token alone (its session, if any, is not read): the token's scope must
+/// open this endpoint, and a refusal says why in `WWW-Authenticate` (RFC 6750).
 pub async fn require_user() -> Result<(AppState, User), AppError> {
     let state = state()?;
+    let parts = request_parts().await?;
+    if let Some(token) = bearer(&parts.headers) {
+        let endpoint = parts.uri.path().strip_prefix("/api/").unwrap_or_default();
+        let ip = client_ip(&state).await?;
+        return match backend::tokens::authenticate(&state, token, endpoint, ip).await? {
+            Ok(user) => Ok((state, user)),
+            Err(refusal) => Err(refused(refusal)),
+        };
+    }
     let session = session().await?;
     match session::user(&state, &session).await? {
         Some(user) => Ok((state, user)),
@@ -38,13 +49,48 @@ pub async fn require_user() -> Result<(AppState, User), AppError> {
     }
 }
 
+async fn request_parts() -> Result<axum::http::request::Parts, AppError> {
+    leptos_axum::extract::<axum::http::request::Parts>()
+        .await
+        .map_err(|e| unexpected(anyhow::anyhow!("no request parts: {e}")))
+}
+
+/// The API token a request carries, if any: `Authorization: Bearer <token>`.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// A refused token's answer: 401 (or 403 for its scope, 429 for its rate) with the reason
+/// in `WWW-Authenticate`.
+fn refused(refusal: backend::tokens::Refusal) -> AppError {
+    use backend::tokens::Refusal;
+    let (error, words, answer) = match refusal {
+        Refusal::Invalid(words) => ("invalid_token", words, AppError::Unauthorized),
+        Refusal::Scope(words) => ("insufficient_scope", words, AppError::Forbidden),
+        Refusal::RateLimited(retry_after) => {
+            return AppError::RateLimited { retry_after };
+        }
+    };
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        let words = words.replace(['"', '\\'], "'");
+        let challenge = format!("Bearer error=\"{error}\", error_description=\"{words}\"");
+        if let Ok(value) = axum::http::HeaderValue::from_str(&challenge) {
+            response.insert_header(axum::http::header::WWW_AUTHENTICATE, value);
+        }
+    }
+    answer
+}
+
 /// Who an upload endpoint acts for: the signed-in user (None), or with `VIA_HEADER` the
 /// visitor of that upload request this session holds (`Some`), on the request owner's account.
 pub async fn require_uploader(
 ) -> Result<(AppState, User, Option<backend::requests::Visitor>), AppError> {
-    let parts = leptos_axum::extract::<axum::http::request::Parts>()
-        .await
-        .map_err(|e| unexpected(anyhow::anyhow!("no request parts: {e}")))?;
+    let parts = request_parts().await?;
     let Some(token) = parts
         .headers
         .get(super::client::VIA_HEADER)
@@ -98,9 +144,7 @@ pub async fn enter(
 /// The client's address: the peer, or with `trust_proxy` the address the proxy appended
 /// last to X-Forwarded-For (earlier entries are the client's to forge).
 pub async fn client_ip(state: &AppState) -> Result<IpAddr, AppError> {
-    let parts = leptos_axum::extract::<axum::http::request::Parts>()
-        .await
-        .map_err(|e| unexpected(anyhow::anyhow!("no request parts: {e}")))?;
+    let parts = request_parts().await?;
     if state.config.trust_proxy {
         if let Some(ip) = last_forwarded_for(&parts.headers) {
             return Ok(ip);

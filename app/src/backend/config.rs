@@ -41,6 +41,8 @@ pub struct Config {
     /// Uploads a visitor of an upload request may start per address in `rate_window` (ten
     /// times as many per request; fifty times as many part-signing calls).
     pub request_starts_per_ip: u32,
+    /// Requests one API token may make in `rate_window`.
+    pub token_requests: u32,
     /// Every event is also posted here (HAUL_WEBHOOK_URL), signed with `webhook_secret`.
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<String>,

@@ -22,6 +22,7 @@ pub mod shares;
 pub mod state;
 pub mod storage;
 pub mod sweeper;
+pub mod tokens;
 pub mod uploads;
 pub mod users;
 pub mod webhooks;

@@ -20,7 +20,7 @@ pub fn account_page() -> impl IntoView {
             };
             // Markup: it only shows (views would cost the bundle their rendering code).
             let facts = format!(
-                r#"<dl class="facts"><dt>Email</dt><dd>{}</dd><dt>Role</dt><dd>{role}</dd><dt>Storage used</dt><dd>{} of {}</dd></dl><p>Events about your files, and a webhook that receives them: <a href="/notifications#webhook" rel="external">Notifications and webhook</a></p>"#,
+                r#"<dl class="facts"><dt>Email</dt><dd>{}</dd><dt>Role</dt><dd>{role}</dd><dt>Storage used</dt><dd>{} of {}</dd></dl><p>Events about your files, and a webhook that receives them: <a href="/notifications#webhook" rel="external">Notifications and webhook</a></p><p>For scripts and the command line: <a href="/tokens" rel="external">API tokens</a></p>"#,
                 esc(&user.email),
                 bytes(user.used_bytes),
                 bytes(user.quota_bytes)

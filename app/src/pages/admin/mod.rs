@@ -30,6 +30,7 @@ fn AdminShell(children: ChildrenFn) -> impl IntoView {
                             <A href="/admin/uploads">"Uploads"</A>
                             <a href="/admin/shares" rel="external">"Share links"</a>
                             <a href="/admin/webhooks" rel="external">"Webhooks"</a>
+                            <a href="/admin/tokens" rel="external">"API tokens"</a>
                             <A href="/admin/audit">"Audit log"</A>
                         </nav>
                         {children.with_value(|children| children())}
