@@ -208,6 +208,10 @@ impl AppError {
                 StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             );
         }
+        // Scripts and the command line wait as long as the limit says.
+        if let Self::RateLimited { retry_after } = self {
+            response.insert_header(header::RETRY_AFTER, (*retry_after).into());
+        }
     }
 }
 

@@ -61,7 +61,7 @@ impl TestApp {
 }
 
 /// The app, an admin (signed in on `app`), and a user (signed in on the second browser).
-async fn admin_and_user() -> (TestApp, String, TestApp, String) {
+pub(crate) async fn admin_and_user() -> (TestApp, String, TestApp, String) {
     let admin = app().await;
     let (admin_email, _) = admin.signed_up_user().await;
     crate::auth::change(&admin, &admin_email, Change::Role(Role::Admin)).await;
@@ -70,7 +70,7 @@ async fn admin_and_user() -> (TestApp, String, TestApp, String) {
     (admin, admin_email, user, user_email)
 }
 
-async fn user_id(app: &TestApp, email: &str) -> String {
+pub(crate) async fn user_id(app: &TestApp, email: &str) -> String {
     users::find_by_email(&app.db, &app::validate::email(email).unwrap())
         .await
         .unwrap()

@@ -26,5 +26,6 @@ mod shares;
 mod storage;
 mod storage_check;
 mod sweeper;
+mod tokens;
 mod upload;
 mod webhooks;
