@@ -8,7 +8,7 @@ pub mod error;
 pub mod format;
 pub mod model;
 pub mod pages;
-pub mod plan;
+pub use transfer::plan;
 pub mod upload;
 pub mod validate;
 

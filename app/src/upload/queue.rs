@@ -7,7 +7,7 @@ use super::{progress::Meter, resume::Saved};
 use crate::model::{FileId, FileView};
 
 /// Browsers open at most 6 connections per origin over HTTP/1.1; more would only queue.
-pub const MAX_CONNECTIONS: usize = 6;
+pub use transfer::engine::MAX_CONNECTIONS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -573,7 +573,9 @@ mod engine {
             with_entry(self.item.key, |entry| entry.saved = Some(saved.clone()));
             self.item.file_id.set(Some(saved.file_id));
         }
+    }
 
+    impl transfer::engine::Report for Reporter {
         fn progress(&self, done: u64) {
             let at = browser::now();
             let mut shown = self.shown.borrow_mut();
