@@ -579,9 +579,9 @@ impl<P: Platform> Upload<'_, P> {
         match self.platform.remote(self.job.id).await {
             Remote::Deleted => Stopped::Ended("This file was deleted.".to_owned()),
             Remote::Aborted(Some(why)) => Stopped::Ended(why),
-            Remote::Aborted(None) => Stopped::Rejected(
-                "This upload was cancelled in another tab or window.".to_owned(),
-            ),
+            Remote::Aborted(None) => {
+                Stopped::Rejected("This upload was cancelled in another tab or window.".to_owned())
+            }
             Remote::Other => error,
         }
     }
@@ -627,7 +627,10 @@ impl<P: Platform> Upload<'_, P> {
         parts_in_flight: usize,
     ) -> Result<(), Stopped> {
         let id = self.job.id;
-        let held = match call(self.platform, self.cancel, || self.platform.uploaded_parts(id)).await
+        let held = match call(self.platform, self.cancel, || {
+            self.platform.uploaded_parts(id)
+        })
+        .await
         {
             Ok(held) => held,
             // Ended on the server: completed by an earlier call whose answer never came back,
@@ -863,10 +866,16 @@ impl<P: Platform> Upload<'_, P> {
         let (sent, report) = (sent.clone(), self.report.clone());
         let (status, text) = self
             .platform
-            .put(&ready.url, &ready.headers, part, self.cancel, move |loaded| {
-                sent.borrow_mut().set(number, loaded);
-                report.progress(sent.borrow().total());
-            })
+            .put(
+                &ready.url,
+                &ready.headers,
+                part,
+                self.cancel,
+                move |loaded| {
+                    sent.borrow_mut().set(number, loaded);
+                    report.progress(sent.borrow().total());
+                },
+            )
             .await;
         let words = refusal_words(status, &text);
         Ok((classify(status, &text), words))

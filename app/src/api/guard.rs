@@ -55,6 +55,25 @@ async fn request_parts() -> Result<axum::http::request::Parts, AppError> {
         .map_err(|e| unexpected(anyhow::anyhow!("no request parts: {e}")))
 }
 
+/// The part size a client asks for in `haul-part-size` (bytes), if any.
+pub async fn part_size_asked() -> Result<Option<u64>, AppError> {
+    let parts = request_parts().await?;
+    let Some(value) = parts.headers.get("haul-part-size") else {
+        return Ok(None);
+    };
+    match value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        Some(bytes) => Ok(Some(bytes)),
+        None => Err(AppError::Invalid(vec![crate::error::FieldError {
+            field: "part_size".to_owned(),
+            message: "haul-part-size must be a number of bytes.".to_owned(),
+        }])),
+    }
+}
+
 /// The API token a request carries, if any: `Authorization: Bearer <token>`.
 pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     let value = headers

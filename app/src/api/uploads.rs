@@ -13,7 +13,8 @@ use crate::{
 };
 
 /// Reserves quota and returns the plan: how the file is cut into parts, whose URLs come from
-/// `sign_parts`. A 0-byte file is complete at once.
+/// `sign_parts`. A 0-byte file is complete at once. A client may ask for parts of at least
+/// `haul-part-size: <bytes>` (5 MiB to 5 GiB; the server's HAUL_PART_SIZE is the least).
 #[server(endpoint = "start_upload", client = StatusAware)]
 pub async fn start_upload(
     name: String,
@@ -27,9 +28,17 @@ pub async fn start_upload(
         let per_ip = state.config.request_starts_per_ip;
         crate::backend::requests::limit(&state, ip, visitor, "start", per_ip).await?;
     }
-    let answer =
-        crate::backend::uploads::start(&state, &user, &name, size, &content_type, via.as_ref())
-            .await;
+    let part_size = super::part_size_asked().await?;
+    let answer = crate::backend::uploads::start(
+        &state,
+        &user,
+        &name,
+        size,
+        &content_type,
+        via.as_ref(),
+        part_size,
+    )
+    .await;
     super::timed(&state, "start_upload", started);
     Ok(answer?)
 }

@@ -28,12 +28,12 @@ use super::{
 };
 use crate::{
     backend::Error,
-    error::check_field,
+    error::{check_field, FieldError},
     format,
     model::{
         FileId, FileStatus, FileView, Integrity, NewUpload, PartDigest, SignedPart, UploadedPart,
     },
-    plan::{plan, Plan},
+    plan::{plan, Plan, S3_MAX_PART, S3_MIN_PART},
     validate,
 };
 
@@ -59,8 +59,18 @@ fn declared(
     name: &str,
     size: u64,
     content_type: &str,
+    part_size: Option<u64>,
 ) -> Result<Declared, Error> {
     let mut problems = Vec::new();
+    // A client may ask for larger parts than the server's (fewer requests and rows for a
+    // huge file), within S3's bounds.
+    if part_size.is_some_and(|asked| !(S3_MIN_PART..=S3_MAX_PART).contains(&asked)) {
+        problems.push(FieldError {
+            field: "part_size".to_owned(),
+            message: "A part must be 5 MiB to 5 GiB.".to_owned(),
+        });
+    }
+    let min_part_size = part_size.unwrap_or(0).max(config.part_size);
     let name = check_field(&mut problems, "name", validate::file_name(name));
     let content_type = check_field(
         &mut problems,
@@ -73,10 +83,12 @@ fn declared(
             format::bytes(config.max_file_size)
         ))
     } else {
-        plan(size, config.part_size)
+        plan(size, min_part_size)
     };
     let plan = check_field(&mut problems, "size", planned);
-    let (Some(name), Some(content_type), Some(plan)) = (name, content_type, plan) else {
+    let (Some(name), Some(content_type), Some(plan), true) =
+        (name, content_type, plan, problems.is_empty())
+    else {
         return Err(Error::Invalid(problems));
     };
     let size_bytes =
@@ -103,8 +115,9 @@ pub async fn start(
     size: u64,
     content_type: &str,
     from: Option<&Visitor>,
+    part_size: Option<u64>,
 ) -> Result<NewUpload, Error> {
-    let declared = declared(&state.config, name, size, content_type)?;
+    let declared = declared(&state.config, name, size, content_type, part_size)?;
     let no_room = |user: &User| match from {
         Some(_) => requests::owner_full(),
         None => no_room(user, size),

@@ -573,9 +573,7 @@ mod engine {
             with_entry(self.item.key, |entry| entry.saved = Some(saved.clone()));
             self.item.file_id.set(Some(saved.file_id));
         }
-    }
 
-    impl transfer::engine::Report for Reporter {
         fn progress(&self, done: u64) {
             let at = browser::now();
             let mut shown = self.shown.borrow_mut();
