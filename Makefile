@@ -23,7 +23,7 @@ tools:
 
 # For production: the optimised server (target/release/server) beside the bundle.
 release: tools site
-	cargo build --release -p server
+	cargo build --release -p server -p haul-cli
 
 test-tools:
 	@scripts/tools.sh test
@@ -39,12 +39,14 @@ fmt-check:
 	cargo fmt --all -- --check
 
 clippy:
-	cargo clippy -p server --all-targets -- -D warnings
+	cargo clippy -p server -p transfer -p haul-cli --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-# Unit tests and integration tests (real PostgreSQL and S3, started by the tests).
+# Unit tests and integration tests (real PostgreSQL and S3, started by the tests). The
+# server's tests run the `haul` binary, built first.
 cargo-tests:
-	cargo test -p app -p server
+	cargo build -p haul-cli
+	cargo test -p app -p server -p transfer -p haul-cli
 
 # The browser's own scripts, by node alone (public/md5.js against node's crypto, the hashing
 # worker in a vm context), and bench/plan.mjs's plan line on captured EXPLAIN output.

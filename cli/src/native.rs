@@ -57,6 +57,8 @@ pub struct Native<'a> {
     pub started: Instant,
     /// A store's refusal to tell the server about, once the upload has stopped.
     pub refusal: RefCell<Option<(Uuid, u32, String)>>,
+    /// Parts this run sent (stored), for the summary.
+    pub sent_parts: std::cell::Cell<u32>,
 }
 
 /// Reads `[start, start + len)` of `file` on a blocking thread.
@@ -134,6 +136,9 @@ impl Platform for Native<'_> {
         }
         let answer = self.put_once(url, headers, part, progress).await;
         stop.untrack(&Request);
+        if (200..300).contains(&answer.0) {
+            self.sent_parts.set(self.sent_parts.get() + 1);
+        }
         answer
     }
 

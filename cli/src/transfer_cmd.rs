@@ -127,23 +127,22 @@ pub async fn upload(api: &Api, paths: &[PathBuf], options: &Options) -> anyhow::
             let (bars, slots, worst) = (&bars, &slots, worst.clone());
             async move {
                 let outcome = match upload_one(api, &path, options, bars, slots).await {
-                    Ok(file) => {
+                    Ok((file, (sent, parts))) => {
                         if !options.quiet {
-                            let _ = bars.println(format!(
-                                "uploaded {}  {}  {}  {}",
-                                path.display(),
-                                size(file.size_bytes),
-                                file.id,
-                                file.checksum.as_deref().unwrap_or("(no checksum)")
-                            ));
+                            bars.suspend(|| {
+                                println!(
+                                    "uploaded {}  {}  {}  {}  ({sent} of {parts} parts sent now)",
+                                    path.display(),
+                                    size(file.size_bytes),
+                                    file.id,
+                                    file.checksum.as_deref().unwrap_or("(no checksum)")
+                                )
+                            });
                         }
                         Outcome::Done
                     }
                     Err((outcome, words)) => {
-                        let _ = bars.println(format!("haul: {}: {words}", path.display()));
-                        if bars.is_hidden() {
-                            eprintln!("haul: {}: {words}", path.display());
-                        }
+                        bars.suspend(|| eprintln!("haul: {}: {words}", path.display()));
                         outcome
                     }
                 };
@@ -162,7 +161,7 @@ async fn upload_one(
     options: &Options,
     bars: &MultiProgress,
     slots: &Slots,
-) -> Result<RemoteFile, (Outcome, String)> {
+) -> Result<(RemoteFile, (u32, u32)), (Outcome, String)> {
     let local = |e: std::io::Error| (Outcome::Usage, e.to_string());
     let meta = std::fs::metadata(path).map_err(local)?;
     let modified_ns = meta
@@ -183,6 +182,7 @@ async fn upload_one(
         integrity: String::new(),
         started: Instant::now(),
         refusal: Default::default(),
+        sent_parts: Default::default(),
     };
     let kept = state::unfinished()
         .into_iter()
@@ -208,7 +208,11 @@ async fn upload_one(
         }
         None => match begin(&native, &stop, path, &name, size, modified_ns, options).await {
             Ok(entry) => (entry, false),
-            Err((Outcome::Done, _)) => return complete_empty(api, &name, size).await,
+            Err((Outcome::Done, _)) => {
+                return complete_empty(api, &name, size)
+                    .await
+                    .map(|file| (file, (0, 1)));
+            }
             Err(other) => return Err(other),
         },
     };
@@ -247,7 +251,10 @@ async fn upload_one(
     if let Some((id, number, words)) = native.refusal.take() {
         let _ = api.report_refusal(id, number, &words).await;
     }
-    result.map_err(|stopped| sorted(api, stopped))
+    let sent = (native.sent_parts.get(), entry.part_count);
+    result
+        .map(|file| (file, sent))
+        .map_err(|stopped| sorted(api, stopped))
 }
 
 /// Starts the upload on the server and keeps it as unfinished. A 0-byte file is complete

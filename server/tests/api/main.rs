@@ -7,6 +7,7 @@ mod admin;
 mod admin_cli;
 mod auth;
 mod check;
+mod cli;
 mod cluster;
 mod config_errors;
 mod connections;
