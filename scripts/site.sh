@@ -45,7 +45,7 @@ rm -rf "$NEXT"
 mkdir -p "$NEXT"
 wasm-bindgen --target web --no-typescript --out-name "$NAME" --out-dir "$NEXT" "$WASM"
 mv "$NEXT/${NAME}_bg.wasm" "$NEXT/$NAME.wasm"
-"$WASM_OPT" --ignore-implicit-traps --merge-similar-functions -Oz --merge-similar-functions -Oz --converge \
+"$WASM_OPT" --ignore-implicit-traps --traps-never-happen --merge-similar-functions -Oz --merge-similar-functions -Oz --converge \
   --enable-bulk-memory --enable-nontrapping-float-to-int \
   "$NEXT/$NAME.wasm" -o "$NEXT/$NAME.wasm"
 cp style/main.css "$NEXT/$NAME.css"

@@ -8,7 +8,7 @@ pub mod error;
 pub mod format;
 pub mod model;
 pub mod pages;
-pub use transfer::plan;
+pub mod plan;
 pub mod upload;
 pub mod validate;
 

@@ -10,7 +10,9 @@ pub mod share;
 
 pub use id::{Email, FileId, RequestId, ShareId, UserId};
 /// The parts' wire types are the transfer core's (the browser and the command line share it).
-pub use transfer::wire::{PartDigest, SignedPart, UploadedPart};
+/// The parts' wire types, shared as source with the `transfer` crate (the `haul` command line).
+mod wire;
+pub use wire::{PartDigest, SignedPart, UploadedPart};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

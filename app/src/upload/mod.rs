@@ -1,10 +1,16 @@
-//! The browser upload engine. The transfer itself (hashing ahead, signing, sending with
-//! retries, completing, resuming) is the `transfer` crate's core, shared with the `haul`
-//! command line; here are the browser's own parts: the queue's state, what it remembers for
-//! resuming, and `browser`, the thin layer over XMLHttpRequest, File, Web Crypto, timers and
-//! the network's state. How a file is cut into parts is `crate::plan`, shared with the server.
+//! The browser upload engine. Its decisions (hashing ahead, retries, speed, stopping) are
+//! shared as source with the `transfer` crate (the `haul` command line's core), and plain Rust that `cargo test`
+//! runs natively; the queue's state and resume records are here; `browser` is the thin layer
+//! over XMLHttpRequest, File, Web Crypto and the network's state, with the send loop that
+//! `transfer::engine` generalises for the `haul` command line (the browser is not on it yet:
+//! see the README's bundle section). How a file is cut into parts is `crate::plan`, shared with
+//! the server.
 
-pub use transfer::{ahead, progress, retry, stop};
+// The transfer core's decisions, shared as source with the `transfer` crate.
+pub mod ahead;
+pub mod progress;
+pub mod retry;
+pub mod stop;
 
 pub mod queue;
 pub mod resume;

@@ -7,7 +7,7 @@ use super::{progress::Meter, resume::Saved};
 use crate::model::{FileId, FileView};
 
 /// Browsers open at most 6 connections per origin over HTTP/1.1; more would only queue.
-pub use transfer::engine::MAX_CONNECTIONS;
+pub const MAX_CONNECTIONS: usize = 6;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
