@@ -40,3 +40,8 @@ node "$ROOT/bench/plan-bench.mjs"
 if [[ "${HAUL_BENCH_WAN:-1}" != 0 ]]; then
   node "$ROOT/bench/wan.mjs"
 fi
+# The haul command line against curl and aws s3 cp (bench/cli-bench.mjs; `make bench` builds
+# target/release/haul).
+if [[ "${HAUL_BENCH_CLI:-1}" != 0 ]]; then
+  HAUL_BENCH_HAUL="$TARGET_DIR/release/haul" node "$ROOT/bench/cli-bench.mjs"
+fi
