@@ -6,6 +6,8 @@
 //   (the file split and each part hashed beforehand too): the ceiling of sending alone;
 // - `aws s3 cp` (awscli from PyPI) straight to the store's bucket with the store's keys,
 //   4 concurrent requests, 16 MiB parts.
+// Each round runs on a fresh server and store, with an untimed warm-up upload first; needs
+// about 4 times the file's size free in /tmp (the file, its parts, a round's store).
 // Each is timed by GNU time (wall, user and system seconds of the whole process tree). Prints
 // a table of the median and range of throughput and CPU seconds per GiB, and the ratios the
 // issue targets. Expects target/debug/server and target/debug/haul (`make bench-cli` builds
@@ -61,9 +63,33 @@ function timed(command, args, env = {}) {
 }
 
 async function main() {
+  const file = path.join(tmp, "bench.bin");
+  log(`writing ${SIZE_MIB} MiB of random bytes`);
+  makeRandomFile(file, SIZE_MIB * MIB);
+  // curl's parts: split and hashed once, before any clock.
+  const partsDir = path.join(tmp, "parts");
+  fs.mkdirSync(partsDir);
+  execFileSync("split", ["-b", String(PART_MIB * MIB), "-d", "-a", "5", file, path.join(partsDir, "part.")]);
+  const partFiles = fs.readdirSync(partsDir).sort().map((name) => path.join(partsDir, name));
+  const digests = partFiles.map((part) => createHash("sha256").update(fs.readFileSync(part)).digest("base64"));
+  const results = { haul: [], curl: [], aws: [] };
+  try {
+    // A fresh server and store each round: SeaweedFS keeps deleted objects' space until it
+    // is vacuumed, and the embedded store's volumes would run out after about 24 GiB.
+    for (let run = 0; run < RUNS; run++) {
+      await round({ run, file, partFiles, digests, results });
+    }
+    print(results, SIZE_MIB * MIB);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** One round on a fresh server: a warm-up, then each client once, in turn from `run`. */
+async function round({ run, file, partFiles, digests, results }) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const dataDir = path.join(tmp, "data");
+  const dataDir = path.join(tmp, `data-${run}`);
   const server = await startServer({
     bin: serverBin,
     port,
@@ -78,10 +104,10 @@ async function main() {
     },
   });
   try {
-    await bench(base, dataDir);
+    await bench({ base, dataDir, run, file, partFiles, digests, results });
   } finally {
     await stopServer(server);
-    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -108,10 +134,17 @@ async function account(base) {
 function api(base, token) {
   return async function post(endpoint, body) {
     const json = !(body instanceof URLSearchParams);
-    const res = await fetch(`${base}/api/${endpoint}`, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${token}`, ...(json ? { "Content-Type": "application/json" } : {}) },
-      body: json ? JSON.stringify(body) : body,
+    const send = () =>
+      fetch(`${base}/api/${endpoint}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, ...(json ? { "Content-Type": "application/json" } : {}) },
+        body: json ? JSON.stringify(body) : body,
+      });
+    // A kept-alive connection that sat idle through a timed upload may have been closed by the
+    // server as it was reused: once more, on a new one.
+    const res = await send().catch((error) => {
+      if (error.cause?.code !== "UND_ERR_SOCKET") throw error;
+      return send();
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`${endpoint}: ${res.status} ${text}`);
@@ -132,15 +165,12 @@ function storeKeys(dataDir) {
   throw new Error("no store credentials in the data dir");
 }
 
-async function bench(base, dataDir) {
+async function bench({ base, dataDir, run, file, partFiles, digests, results }) {
   const token = await account(base);
   const post = api(base, token);
-  const file = path.join(tmp, "bench.bin");
-  log(`writing ${SIZE_MIB} MiB of random bytes`);
-  makeRandomFile(file, SIZE_MIB * MIB);
   const sizeBytes = SIZE_MIB * MIB;
 
-  const config = path.join(tmp, "haul-config");
+  const config = path.join(tmp, `haul-config-${run}`);
   const login = spawnSync(haulBin, ["login", base], { input: `${token}\n`, env: { ...process.env, HAUL_CONFIG_DIR: config } });
   if (login.status !== 0) throw new Error(`haul login: ${login.stderr}`);
 
@@ -165,15 +195,8 @@ async function bench(base, dataDir) {
     AWS_SECRET_ACCESS_KEY: keys.secretKey,
   };
 
-  // curl's parts: split and hashed once, before any clock.
-  const partsDir = path.join(tmp, "parts");
-  fs.mkdirSync(partsDir);
-  execFileSync("split", ["-b", String(PART_MIB * MIB), "-d", "-a", "5", file, path.join(partsDir, "part.")]);
-  const partFiles = fs.readdirSync(partsDir).sort().map((name) => path.join(partsDir, name));
-  const digests = partFiles.map((part) => createHash("sha256").update(fs.readFileSync(part)).digest("base64"));
   execFileSync("sync");
 
-  const results = { haul: [], curl: [], aws: [] };
   const clients = {
     haul: async (run) => {
       const name = `haul-${run}.bin`;
@@ -215,17 +238,18 @@ async function bench(base, dataDir) {
       return result;
     },
   };
+  // SeaweedFS grows its volumes on the first large writes: an untimed upload pays for that, so
+  // the first timed run is not slower for it.
+  log("warming the store up (untimed)");
+  await clients.haul("warm-up");
   const order = ["haul", "curl", "aws"];
-  for (let run = 0; run < RUNS; run++) {
-    for (let i = 0; i < order.length; i++) {
-      const client = order[(run + i) % order.length];
-      execFileSync("sync");
-      const result = await clients[client](run);
-      log(`run ${run + 1}: ${client} ${result.seconds.toFixed(1)} s, ${result.cpu.toFixed(1)} CPU s`);
-      results[client].push(result);
-    }
+  for (let i = 0; i < order.length; i++) {
+    const client = order[(run + i) % order.length];
+    execFileSync("sync");
+    const result = await clients[client](run);
+    log(`run ${run + 1}: ${client} ${result.seconds.toFixed(1)} s, ${result.cpu.toFixed(1)} CPU s`);
+    results[client].push(result);
   }
-  print(results, sizeBytes);
 }
 
 function print(results, sizeBytes) {
