@@ -72,10 +72,10 @@ async fn create(
         expires_in: &typed.expires_in,
     };
     match tokens::create(&state.db, &user, ip, &new).await {
-        Ok((token, made)) => {
-            let created = Some((token.as_str(), &made));
-            let typed = Typed::default();
-            shown(&state, &user, created, &typed, &[], StatusCode::CREATED).await
+        Ok(token) => {
+            let created = Some((token.as_str(), typed.name.trim()));
+            let empty = Typed::default();
+            shown(&state, &user, created, &empty, &[], StatusCode::CREATED).await
         }
         Err(backend::Error::Invalid(problems)) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -97,11 +97,23 @@ async fn revoke(
         Err(answer) => return answer,
     };
     let actor = Actor::user(&user, Some(client_ip(&state, &headers, peer)));
-    // A malformed id is nobody's token: it answers like another user's.
-    let id = Uuid::parse_str(&id).unwrap_or(Uuid::nil());
-    match tokens::revoke(&state.db, Some(user.id), id, &actor).await {
-        Ok(()) => Redirect::to("/tokens").into_response(),
-        Err(error) => error_page(&state, Some(&user), error),
+    revoked(&state, &user, Some(user.id), &id, &actor, "/tokens").await
+}
+
+/// Revokes token `id` (`owner`'s, or with None anyone's) for `actor`, then back to `page`.
+/// A malformed id is nobody's token: it answers like another user's.
+async fn revoked(
+    state: &AppState,
+    user: &User,
+    owner: Option<Uuid>,
+    id: &str,
+    actor: &Actor,
+    page: &str,
+) -> Response {
+    let id = Uuid::parse_str(id).unwrap_or(Uuid::nil());
+    match tokens::revoke(&state.db, owner, id, actor).await {
+        Ok(()) => Redirect::to(page).into_response(),
+        Err(error) => error_page(state, Some(user), error),
     }
 }
 
@@ -148,11 +160,15 @@ async fn admin_revoke(
         Ok(admin) => admin,
         Err(answer) => return answer,
     };
-    let id = Uuid::parse_str(&id).unwrap_or(Uuid::nil());
-    match tokens::revoke(&state.db, None, id, &admin.actor()).await {
-        Ok(()) => Redirect::to("/admin/tokens").into_response(),
-        Err(error) => error_page(&state, Some(admin.user()), error),
-    }
+    revoked(
+        &state,
+        admin.user(),
+        None,
+        &id,
+        &admin.actor(),
+        "/admin/tokens",
+    )
+    .await
 }
 
 /// The user's page: the token just made (`created`, shown this once), their tokens, and the
@@ -160,7 +176,7 @@ async fn admin_revoke(
 async fn shown(
     state: &AppState,
     user: &User,
-    created: Option<(&str, &Token)>,
+    created: Option<(&str, &str)>,
     typed: &Typed,
     problems: &[FieldError],
     status: StatusCode,
@@ -169,13 +185,13 @@ async fn shown(
         Ok(rows) => rows,
         Err(error) => return error_page(state, Some(user), error),
     };
-    let fresh = created.map_or_else(String::new, |(token, made)| {
+    let fresh = created.map_or_else(String::new, |(token, name)| {
         format!(
             r#"<section class="share-card new-token" role="status"><h2>Token “{name}” made</h2>
 <p>Copy it now: it is shown only this once.</p>
 <p><code class="api-token">{token}</code></p>
 <p>With the command line: <code>haul login {origin}</code>, then paste it. With curl: <code>-H "Authorization: Bearer {token}"</code>.</p></section>"#,
-            name = esc(&made.name),
+            name = esc(name),
             token = esc(token),
             origin = esc(&state.config.public_origin),
         )

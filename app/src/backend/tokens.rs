@@ -19,10 +19,10 @@ use super::{
     auth,
     capability::{new_token, read_ttl, token_hash, well_formed},
     state::AppState,
-    users::User,
+    users::{User, UserRow},
     Error,
 };
-use crate::{backend::error::Context, model::Role};
+use crate::backend::error::Context;
 
 /// What every token starts with, so that it is recognised (by secret scanners too).
 pub const PREFIX: &str = "haul_";
@@ -125,13 +125,13 @@ pub struct NewToken<'a> {
     pub expires_in: &'a str,
 }
 
-/// Makes a token for `user`; answers it (shown once) with its row.
+/// Makes a token for `user`; answers it (shown once). Its row is in `list` from now on.
 pub async fn create(
     db: &PgPool,
     user: &User,
     ip: IpAddr,
     new: &NewToken<'_>,
-) -> Result<(String, Token), Error> {
+) -> Result<String, Error> {
     let name = new.name.trim();
     let mut problems = Vec::new();
     if name.is_empty() || name.chars().count() > 100 {
@@ -195,12 +195,7 @@ pub async fn create(
     }));
     audit::record(&mut *tx, &Actor::user(user, Some(ip)), event).await?;
     tx.commit().await?;
-    let made = list(db, Some(user.id))
-        .await?
-        .into_iter()
-        .find(|t| t.id == id)
-        .ok_or(Error::NotFound)?;
-    Ok((token, made))
+    Ok(token)
 }
 
 /// `user`'s tokens, newest first (None: every user's, for administrators; the newest 500).
@@ -396,16 +391,17 @@ pub async fn authenticate(
         }
         tx.commit().await?;
     }
-    Ok(Ok(User {
+    Ok(Ok(UserRow {
         id: found.user_id,
         email: found.email,
-        role: Role::from_db(&found.role),
+        role: found.role,
         quota_bytes: found.quota_bytes,
         used_bytes: found.used_bytes,
         reserved_bytes: found.reserved_bytes,
         disabled: found.disabled,
         last_seen_at: found.last_seen_at,
-    }))
+    }
+    .into()))
 }
 
 #[cfg(test)]

@@ -59,15 +59,15 @@ impl<'a> Event<'a> {
 }
 
 /// A user as stored; `role` is still text.
-struct UserRow {
-    id: Uuid,
-    email: String,
-    role: String,
-    quota_bytes: i64,
-    used_bytes: i64,
-    reserved_bytes: i64,
-    disabled: bool,
-    last_seen_at: Option<OffsetDateTime>,
+pub(crate) struct UserRow {
+    pub(crate) id: Uuid,
+    pub(crate) email: String,
+    pub(crate) role: String,
+    pub(crate) quota_bytes: i64,
+    pub(crate) used_bytes: i64,
+    pub(crate) reserved_bytes: i64,
+    pub(crate) disabled: bool,
+    pub(crate) last_seen_at: Option<OffsetDateTime>,
 }
 
 impl From<UserRow> for User {
