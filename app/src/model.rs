@@ -9,9 +9,9 @@ pub mod request;
 pub mod share;
 
 pub use id::{Email, FileId, RequestId, ShareId, UserId};
-/// The parts' wire types are the transfer core's (the browser and the command line share it).
-/// The parts' wire types, shared as source with the `transfer` crate (the `haul` command line).
-mod wire;
+/// The parts' wire types, shared as source with the `transfer` crate (the transfer core of the
+/// browser and of the `haul` command line).
+pub(crate) mod wire;
 pub use wire::{PartDigest, SignedPart, UploadedPart};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,7 +18,7 @@ use futures::{
     StreamExt,
 };
 
-use crate::{
+use super::{
     ahead::{Ahead, Step},
     plan::Plan,
     progress::Sent,

@@ -1,32 +1,29 @@
 //! The browser side of uploads: XMLHttpRequest (the only browser API with upload progress),
 //! `File.slice` (so memory stays flat whatever the size: the browser streams each slice from
-//! disk), Web Crypto (each part's SHA-256, computed off the main thread), timers and the
-//! network's state. The decisions come from `plan`, `ahead`, `retry` and `progress`.
+//! disk), a worker for each part's digests (Web Crypto, off the main thread), timers and the
+//! network's state, as the transfer core's `Platform`. The upload itself (hashing ahead,
+//! signing, sending with retries, completing, resuming) is the transfer core's (`engine`,
+//! shared as source with the `transfer` crate).
 
 use std::{
     cell::{Cell, RefCell},
-    collections::{HashMap, VecDeque},
+    collections::HashMap,
+    future::Future,
     rc::Rc,
 };
 
 use futures::{
-    channel::{mpsc, oneshot},
+    channel::oneshot,
     future::{self, Either},
-    StreamExt,
+    FutureExt, TryFutureExt,
 };
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{Blob, File, ProgressEvent, XmlHttpRequest};
 
-use super::{
-    ahead::{Ahead, Step},
-    progress::Sent,
-    queue::MAX_CONNECTIONS,
-    resume::Saved,
-    retry::{
-        classify, refusal_words, resend_missing, unsupported_failure, Answer, Next, Policy, Tries,
-    },
-    stop::Stop,
-};
+use super::engine::{self, Abort, CallError, Job, Platform, Remote, Sums};
+pub use super::engine::{Slots, Stopped};
+use super::resume::Saved;
+
 use crate::{
     api::files::{find_same_file, get_file},
     api::uploads::{
@@ -34,105 +31,21 @@ use crate::{
     },
     error::AppError,
     format::bytes,
-    model::{FileStatus, FileView, Integrity, PartDigest, SignedPart, UploadedPart},
-    plan::Plan,
+    model::{FileId, FileStatus, FileView, Integrity, PartDigest, SignedPart, UploadedPart},
 };
 
-/// Counts connections to S3 across every file in the queue.
-#[derive(Clone, Default)]
-pub struct Slots {
-    inner: Rc<RefCell<(usize, VecDeque<oneshot::Sender<()>>)>>,
-}
+/// An XMLHttpRequest in flight, which a pause or cancel aborts.
+#[derive(Clone, PartialEq)]
+pub struct Xhr(XmlHttpRequest);
 
-impl Slots {
-    /// Waits for a free connection; it is given back when the guard drops.
-    pub async fn take(&self) -> SlotGuard {
-        let waiter = {
-            let mut inner = self.inner.borrow_mut();
-            if inner.0 < MAX_CONNECTIONS {
-                inner.0 += 1;
-                None
-            } else {
-                let (send, receive) = oneshot::channel();
-                inner.1.push_back(send);
-                Some(receive)
-            }
-        };
-        if let Some(waiter) = waiter {
-            // A dropped sender only happens with the queue itself; go on then.
-            let _ = waiter.await;
-        }
-        SlotGuard {
-            slots: self.clone(),
-        }
+impl Abort for Xhr {
+    fn abort(&self) {
+        let _ = self.0.abort();
     }
 }
 
-pub struct SlotGuard {
-    slots: Slots,
-}
-
-impl Drop for SlotGuard {
-    fn drop(&mut self) {
-        let mut inner = self.slots.inner.borrow_mut();
-        // Hand the slot straight to the next waiter that is still there.
-        while let Some(next) = inner.1.pop_front() {
-            if next.send(()).is_ok() {
-                return;
-            }
-        }
-        inner.0 -= 1;
-    }
-}
-
-/// The switch that stops a file's upload, for a cancel or a pause: requests in flight are
-/// aborted and no new ones start. A pause keeps the upload on the server, to be resumed.
-#[derive(Clone, Default)]
-pub struct StopSwitch {
-    stop: Stop,
-    requests: Rc<RefCell<Vec<XmlHttpRequest>>>,
-    /// Why the upload ended elsewhere (deleted, or cancelled by an administrator): nothing
-    /// is left on the server to cancel or resume.
-    ended: Rc<RefCell<Option<String>>>,
-}
-
-impl StopSwitch {
-    pub fn cancel(&self) {
-        self.stop.cancel();
-        self.abort_requests();
-    }
-
-    /// Stops at once an upload that ended elsewhere, for the reason `words`.
-    pub fn end(&self, words: String) {
-        self.ended.borrow_mut().get_or_insert(words);
-        self.cancel();
-    }
-
-    fn ended(&self) -> Option<String> {
-        self.ended.borrow().clone()
-    }
-
-    pub fn pause(&self) {
-        if self.stop.pause() {
-            self.abort_requests();
-        }
-    }
-
-    fn abort_requests(&self) {
-        for request in self.requests.borrow_mut().drain(..) {
-            let _ = request.abort();
-        }
-    }
-
-    /// Paused or cancelled: nothing new starts.
-    pub fn is_stopped(&self) -> bool {
-        self.stop.is_stopped()
-    }
-
-    pub fn is_paused(&self) -> bool {
-        self.stop.is_paused()
-    }
-}
+/// The switch that stops a file's upload (`engine::StopSwitch`), over XHRs.
+pub type StopSwitch = engine::StopSwitch<Xhr>;
 
 /// The unfinished uploads this browser remembers (localStorage), for resuming after a reload.
 pub mod remembered {
@@ -186,7 +99,7 @@ async fn put(
     headers: &[(String, String)],
     body: &Blob,
     cancel: &StopSwitch,
-    on_progress: impl Fn(f64) + 'static,
+    on_progress: impl Fn(u64) + 'static,
 ) -> (u16, String) {
     let Ok(request) = XmlHttpRequest::new() else {
         return (0, String::new());
@@ -215,7 +128,7 @@ async fn put(
         Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
             heard.at.set(js_sys::Date::now());
             heard.all_sent.set(event.loaded() >= event.total());
-            on_progress(event.loaded())
+            on_progress(event.loaded() as u64)
         })
     };
     if let Ok(upload) = request.upload() {
@@ -223,15 +136,15 @@ async fn put(
     }
     request.set_onloadend(Some(finish.as_ref().unchecked_ref()));
     // Stopped while this part waited (for a connection, a URL): it is not sent.
-    if cancel.is_stopped() {
+    let tracked = Xhr(request.clone());
+    if !cancel.track(&tracked) {
         return (0, String::new());
     }
-    cancel.requests.borrow_mut().push(request.clone());
     let sent = request.send_with_opt_blob(Some(body));
     if sent.is_ok() {
         end_or_stall(&request, finished, &heard).await;
     }
-    cancel.requests.borrow_mut().retain(|r| r != &request);
+    cancel.untrack(&tracked);
     // Keep the callbacks alive until the request is over.
     drop((finish, progress));
     if sent.is_err() {
@@ -313,32 +226,6 @@ pub fn now() -> f64 {
 /// Whether the browser believes it has a network.
 pub fn online() -> bool {
     web_sys::window().is_none_or(|w| w.navigator().on_line())
-}
-
-/// Returns once the browser is online again (at once when it is), or the upload is stopped.
-/// Time spent here burns no retries.
-async fn wait_online(cancel: &StopSwitch) {
-    while !online() && !cancel.is_stopped() {
-        sleep(250).await;
-    }
-}
-
-/// A part's digests as its upload's `Integrity` wants them (base64): the SHA-256, and the MD5
-/// for `Md5`; none for `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Sums {
-    sha256: String,
-    md5: Option<String>,
-}
-
-impl Sums {
-    fn signed(&self, part_number: u32) -> PartDigest {
-        PartDigest {
-            part_number,
-            sha256: self.sha256.clone(),
-            md5: self.md5.clone(),
-        }
-    }
 }
 
 /// The digests of `blob` that `integrity` asks for, by a worker (`/hash-worker.js`; Web Crypto
@@ -591,18 +478,10 @@ impl Hasher {
     }
 }
 
-/// How an upload is going, for the queue's row.
-pub trait Report {
-    /// The upload exists on the server (it can be paused, resumed, cancelled there).
+/// How an upload is going, for the queue's row: the core's reports, and when it exists on
+/// the server (it can be paused, resumed, cancelled there).
+pub trait Report: engine::Report {
     fn started(&self, saved: &Saved);
-    /// Bytes that reached S3 so far (including parts in flight).
-    fn progress(&self, done: u64);
-    /// Every byte is in S3; the server is checking the result.
-    fn verifying(&self);
-    /// Parts are being sent again: the server found them missing.
-    fn sending(&self);
-    /// The parts S3 held are this file's: a resume or retry need not check them again.
-    fn held_checked(&self);
 }
 
 /// Where an upload starts: a new upload under this name, or one the server already has.
@@ -611,30 +490,11 @@ pub enum Start {
     Resume(Saved),
 }
 
-/// How an upload that did not finish ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stopped {
-    Paused,
-    Cancelled,
-    /// It can be retried from the parts S3 holds.
-    Failed(String),
-    /// This upload cannot go on (the server ended it, or the file changed): a retry starts
-    /// a new upload.
-    Rejected(String),
-    /// The server refused the file's name (why): the file may go up under another.
-    NameRefused(String),
-    /// The upload ended elsewhere (its file was deleted, or an administrator cancelled it),
-    /// for the reason given: nothing is left to retry.
-    Ended(String),
-    /// The picked file is not the one this upload began with: the upload stays as it was,
-    /// for the right file, and a retry starts a new upload for this one.
-    NotThisFile(String),
-}
-
 /// Uploads `file` from start to verified completion, as a new upload under the name given or
-/// (`Start::Resume`) continuing an upload the server already has, sending only the parts S3 does not hold yet. With `check_held`, the
-/// parts S3 holds are first hashed from this file and compared with the digests they were
-/// sent with: a different file of the same name and size is refused, never mixed in.
+/// (`Start::Resume`) continuing an upload the server already has, sending only the parts S3
+/// does not hold yet. With `check_held`, the parts S3 holds are first hashed from this file
+/// and compared with the digests they were sent with: a different file of the same name and
+/// size is refused, never mixed in.
 pub async fn upload(
     file: &File,
     start: Start,
@@ -644,75 +504,36 @@ pub async fn upload(
     cancel: &StopSwitch,
     report: Rc<dyn Report>,
 ) -> Result<FileView, Stopped> {
+    let mut web = Web {
+        file,
+        integrity: Integrity::default(),
+    };
     let saved = match start {
         Start::Resume(saved) => saved,
-        Start::New(name) => match begin(file, &name, cancel).await? {
+        Start::New(name) => match engine::begin(&web, cancel, begin(file, &name)).await? {
             Begun::Complete(file) => return Ok(file),
             Begun::Open(saved) => saved,
         },
     };
     report.started(&saved);
-    let file_id = saved.file_id;
-    let upload = Upload {
-        file,
-        saved: &saved,
-        cancel,
-        slots,
-        report: report.clone(),
+    web.integrity = saved.integrity;
+    let job = Job {
+        id: saved.file_id,
+        size: file.size() as u64,
+        part_size: saved.part_size,
+        part_count: saved.part_count,
+        hashes: saved.integrity.hashes(),
     };
-    let mut check_held = check_held;
-    let mut resent = 0;
-    loop {
-        let result = upload.send_missing_parts(check_held, parts_in_flight).await;
-        if let Some(words) = cancel.ended() {
-            remembered::forget(file_id);
-            return Err(Stopped::Ended(words));
-        }
-        if cancel.is_paused() {
-            return Err(Stopped::Paused);
-        }
-        if cancel.is_stopped() {
-            let _ = abort_upload(file_id).await;
-            remembered::forget(file_id);
-            return Err(Stopped::Cancelled);
-        }
-        if let Err(stopped) = result {
-            let stopped = upload.ended_or(stopped).await;
-            // An upload the server ended, or one the file no longer matches, cannot be resumed.
-            if matches!(stopped, Stopped::Rejected(_) | Stopped::Ended(_)) {
-                remembered::forget(file_id);
-            }
-            return Err(stopped);
-        }
-        // What S3 held was checked once; a later round only sends.
-        check_held = false;
-        report.verifying();
-        match upload.complete().await {
-            Ok(file) => {
-                remembered::forget(file_id);
-                return Ok(file);
-            }
-            // S3 does not hold parts whose PUTs were answered as stored (something on the way
-            // answered for S3, or S3 lost them): they are sent again from S3's own list, and
-            // the upload completed again; not forever.
-            Err(missing @ AppError::PartsMissing { .. }) => {
-                resend_missing(resent, &missing.to_string()).map_err(Stopped::Failed)?;
-                resent += 1;
-                report.sending();
-            }
-            // Failed for good on the server (the bytes were not the file): nothing to resume.
-            Err(invalid @ AppError::Invalid(_)) => {
-                remembered::forget(file_id);
-                return Err(upload
-                    .ended_or(Stopped::Rejected(invalid.to_string()))
-                    .await);
-            }
-            // Anything else leaves it remembered, to try again.
-            Err(other) => {
-                return Err(upload.ended_or(Stopped::Failed(other.to_string())).await);
-            }
-        }
-    }
+    engine::upload(
+        &web,
+        job,
+        check_held,
+        parts_in_flight,
+        slots,
+        cancel,
+        report,
+    )
+    .await
 }
 
 /// What starting an upload gave.
@@ -723,13 +544,8 @@ enum Begun {
     Open(Saved),
 }
 
-/// Starts a new upload of `file` on the server. Not retried (a lost answer would leave a
-/// second upload behind), but not tried in vain either: it waits for the network.
-async fn begin(file: &File, name: &str, cancel: &StopSwitch) -> Result<Begun, Stopped> {
-    wait_online(cancel).await;
-    if cancel.is_stopped() {
-        return Err(stopped(cancel));
-    }
+/// Starts a new upload of `file` on the server (once online: `engine::begin`).
+async fn begin(file: &File, name: &str) -> Result<Begun, Stopped> {
     if !second_copy_wanted(name, file.size() as u64).await {
         return Err(Stopped::Ended(
             "Not uploaded: the same file is already in your files.".to_owned(),
@@ -773,469 +589,110 @@ async fn second_copy_wanted(name: &str, size: u64) -> bool {
     web_sys::window().is_some_and(|w| w.confirm_with_message(&question).unwrap_or(false))
 }
 
-/// A server call's error for the upload: a refusal ends it (a retry starts a new one);
-/// anything else may pass later.
-fn ended_or_failed(error: &AppError) -> Stopped {
+/// A server function's error, as the transfer core sorts them.
+fn sorted(error: AppError) -> CallError {
+    let words = error.to_string();
     match error {
-        AppError::Invalid(_) | AppError::NotFound => Stopped::Rejected(error.to_string()),
-        other => Stopped::Failed(other.to_string()),
+        AppError::Unavailable(_) | AppError::Unreachable(_) | AppError::Conflict(_) => {
+            CallError::Transient(words)
+        }
+        AppError::Invalid(_) => CallError::Refused(words),
+        AppError::NotFound => CallError::NotFound(words),
+        AppError::PartsMissing { .. } => CallError::PartsMissing(words),
+        _ => CallError::Failed(words),
     }
 }
 
-/// How a stopped upload ended: paused, or cancelled.
-fn stopped(cancel: &StopSwitch) -> Stopped {
-    if cancel.is_paused() {
-        Stopped::Paused
-    } else {
-        Stopped::Cancelled
-    }
-}
-
-/// Calls the server, again after a pause while the browser is offline, the server cannot be
-/// reached, the storage is briefly unavailable or the file is busy with another request (a
-/// completion running elsewhere: 409). Offline time burns no retries.
-async fn call<T, F, Fut>(cancel: &StopSwitch, mut request: F) -> Result<T, AppError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, AppError>>,
-{
-    let policy = Policy::default();
-    let mut attempt = 0;
-    loop {
-        wait_online(cancel).await;
-        let answer = request().await;
-        let transient = matches!(
-            answer,
-            Err(AppError::Unavailable(_) | AppError::Unreachable(_) | AppError::Conflict(_))
-        );
-        if !transient || cancel.is_stopped() {
-            return answer;
-        }
-        if !online() {
-            continue;
-        }
-        attempt += 1;
-        match policy.next(Answer::Transient, attempt, 0, false, js_sys::Math::random()) {
-            Next::RetryAfter(ms) => sleep(ms).await,
-            _ => return answer,
-        }
-    }
-}
-
-/// A URL ready for one part, and when it stops working (ms, this browser's clock, measured
-/// from before the request: never later than the real expiry).
-struct Ready {
-    number: u32,
-    sums: Sums,
-    url: String,
-    headers: Vec<(String, String)>,
-    expires_at: f64,
-    lifetime: f64,
-}
-
-impl Ready {
-    fn new(part: SignedPart, sums: Sums, asked_at: f64) -> Self {
-        Self {
-            number: part.part_number,
-            sums,
-            url: part.url,
-            headers: part.headers,
-            expires_at: asked_at + part.expires_in_ms as f64,
-            lifetime: part.lifetime_ms as f64,
-        }
-    }
-
-    /// Too close to its expiry to be sent: half its lifetime must be left, so that a slow
-    /// start (a proxy, a congested link) still reaches S3 in time.
-    fn stale(&self, now: f64) -> bool {
-        self.expires_at - now < self.lifetime / 2.0
-    }
-
-    /// What a failed PUT with this URL means: some stores answer an expired URL without
-    /// CORS headers, so the page sees no answer at all.
-    fn explain(&self, answer: Answer, now: f64) -> Answer {
-        if answer == Answer::Network && self.expires_at <= now {
-            Answer::Expired
-        } else {
-            answer
-        }
-    }
-
-    /// S3's answer came back before this URL's expiry (on this browser's clock, counted from
-    /// before it was asked for, so never later than the real one): if S3 called it expired,
-    /// its clock runs ahead of the server's, and no new URL will do better. An answer that
-    /// came later proves nothing: the request may have been held on the way.
-    fn answered_early(&self, answered_at: f64) -> bool {
-        answered_at < self.expires_at
-    }
-}
-
-/// One file's upload in progress.
-struct Upload<'a> {
+/// The browser as the transfer core's platform, for one file.
+struct Web<'a> {
     file: &'a File,
-    saved: &'a Saved,
-    cancel: &'a StopSwitch,
-    slots: &'a Slots,
-    report: Rc<dyn Report>,
+    /// What the store checks each part against: the digests a part needs.
+    integrity: Integrity,
 }
 
-impl Upload<'_> {
-    fn slice(&self, number: u32) -> Result<(Blob, u64), Stopped> {
-        let (start, end) = Plan {
-            part_size: self.saved.part_size,
-            part_count: self.saved.part_count,
-        }
-        .range(self.file.size() as u64, number);
-        let slice = self
-            .file
+impl Platform for Web<'_> {
+    type Id = FileId;
+    type Part = Blob;
+    type Request = Xhr;
+    type File = FileView;
+
+    fn now(&self) -> f64 {
+        js_sys::Date::now()
+    }
+
+    fn random(&self) -> f64 {
+        js_sys::Math::random()
+    }
+
+    // The browser's own futures, passed on as they are (no wrapper of their own each: every
+    // `async` layer is code in the bundle).
+    fn sleep(&self, ms: u32) -> impl Future<Output = ()> {
+        sleep(ms)
+    }
+
+    fn online(&self) -> bool {
+        online()
+    }
+
+    fn part(&self, start: u64, end: u64) -> Result<Blob, Stopped> {
+        self.file
             .slice_with_f64_and_f64(start as f64, end as f64)
-            .map_err(|_| Stopped::Failed("The browser could not read the file.".to_owned()))?;
-        Ok((slice, end - start))
+            .map_err(|_| Stopped::Failed("The browser could not read the file.".to_owned()))
     }
 
-    /// Records the first failure of the parts; one that ended the upload elsewhere stops the
-    /// parts still in flight at once.
-    async fn fail(&self, failure: &RefCell<Option<Stopped>>, error: Stopped) {
-        if failure.borrow().is_some() {
-            return;
-        }
-        let error = self.ended_or(error).await;
-        if let Stopped::Ended(words) = &error {
-            self.cancel.end(words.clone());
-        }
-        failure.borrow_mut().get_or_insert(error);
+    fn digests(&self, part: &Blob) -> impl Future<Output = Result<Sums, String>> {
+        digests(part, self.integrity)
     }
 
-    /// `error`, or why the upload ended on the server when it did: a refused part or URL
-    /// may be the first sign that the file was deleted or the upload cancelled elsewhere. A
-    /// file deleted, or an upload an administrator cancelled, ends here for good; an upload
-    /// its owner cancelled in another tab can start anew (Retry).
-    async fn ended_or(&self, error: Stopped) -> Stopped {
-        if !matches!(error, Stopped::Failed(_) | Stopped::Rejected(_)) {
-            return error;
-        }
-        match get_file(self.saved.file_id).await {
-            Err(AppError::NotFound) => Stopped::Ended("This file was deleted.".to_owned()),
-            Ok(file) if file.status == FileStatus::Aborted => match file.failure {
-                Some(why) => Stopped::Ended(why),
-                None => Stopped::Rejected(
-                    "This upload was cancelled in another tab or window.".to_owned(),
-                ),
-            },
-            _ => error,
-        }
-    }
-
-    async fn sign(&self, parts: Vec<PartDigest>) -> Result<Vec<Ready>, Stopped> {
-        let digests: HashMap<u32, Sums> = parts
-            .iter()
-            .map(|p| {
-                let sums = Sums {
-                    sha256: p.sha256.clone(),
-                    md5: p.md5.clone(),
-                };
-                (p.part_number, sums)
-            })
-            .collect();
-        let asked_at = js_sys::Date::now();
-        let file_id = self.saved.file_id;
-        let signed = call(self.cancel, || sign_parts(file_id, parts.clone()))
-            .await
-            .map_err(|e| ended_or_failed(&e))?;
-        Ok(signed
-            .into_iter()
-            .filter_map(|part| {
-                let sums = digests.get(&part.part_number)?.clone();
-                Some(Ready::new(part, sums, asked_at))
-            })
-            .collect())
-    }
-
-    async fn complete(&self) -> Result<FileView, AppError> {
-        let file_id = self.saved.file_id;
-        call(self.cancel, || complete_upload(file_id)).await
-    }
-
-    /// Sends what S3 does not hold yet (it is the truth: parts it holds are not sent again),
-    /// after checking, with `check_held`, that the parts it holds are this file's. A file
-    /// that is not this upload's leaves the upload as it was, for the right file.
-    async fn send_missing_parts(
+    fn put(
         &self,
-        check_held: bool,
-        parts_in_flight: usize,
-    ) -> Result<(), Stopped> {
-        let file_id = self.saved.file_id;
-        let held = match call(self.cancel, || uploaded_parts(file_id)).await {
-            Ok(held) => held,
-            // Ended on the server: completed by an earlier call whose answer never came back,
-            // or failed, or cancelled elsewhere. There is nothing to send, and completion
-            // answers an ended file as it is: complete, or why it ended.
-            Err(AppError::Invalid(_)) => return Ok(()),
-            Err(error) => return Err(ended_or_failed(&error)),
-        };
-        if check_held {
-            self.check_held(&held).await?;
-            self.report.held_checked();
-        }
-        self.send_parts(&held, parts_in_flight).await
+        url: &str,
+        headers: &[(String, String)],
+        part: &Blob,
+        stop: &StopSwitch,
+        progress: impl Fn(u64) + 'static,
+    ) -> impl Future<Output = (u16, String)> {
+        put(url, headers, part, stop, progress)
     }
 
-    /// Sends the parts S3 does not hold yet: one task hashes ahead and signs in batches
-    /// (`ahead`), `parts_in_flight` senders send what is ready.
-    async fn send_parts(
+    fn sign_parts(
         &self,
-        held: &[UploadedPart],
-        parts_in_flight: usize,
-    ) -> Result<(), Stopped> {
-        let sent = Rc::new(RefCell::new(Sent::held(
-            held.iter().map(|p| (p.part_number, p.size)),
-        )));
-        let todo: Vec<u32> = (1..=self.saved.part_count)
-            .filter(|&n| !sent.borrow().contains(n))
-            .collect();
-        self.report.progress(sent.borrow().total());
-        let in_flight = parts_in_flight.clamp(1, MAX_CONNECTIONS);
-        let scheduler = Rc::new(RefCell::new(Ahead::new(todo, in_flight)));
-        let failure: Rc<RefCell<Option<Stopped>>> = Rc::default();
-        let (ready_tx, ready_rx) = mpsc::unbounded::<Ready>();
-        let (wake_tx, wake_rx) = mpsc::unbounded::<()>();
+        id: FileId,
+        parts: Vec<PartDigest>,
+    ) -> impl Future<Output = Result<Vec<SignedPart>, CallError>> {
+        sign_parts(id, parts).map_err(sorted)
+    }
 
-        let hasher = self.hash_ahead(scheduler.clone(), ready_tx, wake_rx, failure.clone());
-        let senders = ready_rx.for_each_concurrent(in_flight, |ready| {
-            let (sent, failure, scheduler, wake) = (
-                sent.clone(),
-                failure.clone(),
-                scheduler.clone(),
-                wake_tx.clone(),
-            );
-            async move {
-                scheduler.borrow_mut().taken();
-                let _ = wake.unbounded_send(());
-                if failure.borrow().is_some() || self.cancel.is_stopped() {
-                    return;
-                }
-                let number = ready.number;
-                match self.send_part(ready, &sent).await {
-                    Ok(size) => {
-                        sent.borrow_mut().set(number, size);
-                        self.report.progress(sent.borrow().total());
-                    }
-                    Err(error) => {
-                        sent.borrow_mut().remove(number);
-                        self.fail(&failure, error).await;
-                    }
-                }
-            }
+    fn uploaded_parts(
+        &self,
+        id: FileId,
+    ) -> impl Future<Output = Result<Vec<UploadedPart>, CallError>> {
+        uploaded_parts(id).map_err(sorted)
+    }
+
+    fn complete(&self, id: FileId) -> impl Future<Output = Result<FileView, CallError>> {
+        complete_upload(id).map_err(sorted)
+    }
+
+    fn abort(&self, id: FileId) -> impl Future<Output = Result<(), CallError>> {
+        abort_upload(id).map_err(sorted)
+    }
+
+    fn remote(&self, id: FileId) -> impl Future<Output = Remote> {
+        get_file(id).map(|file| match file {
+            Err(AppError::NotFound) => Remote::Deleted,
+            Ok(file) if file.status == FileStatus::Aborted => Remote::Aborted(file.failure),
+            _ => Remote::Other,
+        })
+    }
+
+    fn report_refusal(&self, id: FileId, number: u32, words: String) {
+        leptos::task::spawn_local(async move {
+            let _ = report_refusal(id, number, words).await;
         });
-        futures::join!(hasher, senders);
-        match failure.take() {
-            Some(error) => Err(error),
-            None if self.cancel.is_stopped() => Err(stopped(self.cancel)),
-            None => Ok(()),
-        }
     }
 
-    /// Hashes parts in order and signs them in batches, never more than the scheduler's
-    /// limit ahead of the senders. Closing `ready` ends the senders.
-    async fn hash_ahead(
-        &self,
-        scheduler: Rc<RefCell<Ahead>>,
-        ready: mpsc::UnboundedSender<Ready>,
-        mut wake: mpsc::UnboundedReceiver<()>,
-        failure: Rc<RefCell<Option<Stopped>>>,
-    ) {
-        let mut hashed: HashMap<u32, Sums> = HashMap::new();
-        let integrity = self.saved.integrity;
-        loop {
-            if failure.borrow().is_some() || self.cancel.is_stopped() {
-                break;
-            }
-            let step = scheduler.borrow_mut().step();
-            let outcome = match step {
-                Step::Done => break,
-                Step::Wait => {
-                    wake.next().await;
-                    Ok(())
-                }
-                Step::Hash(number) => match self.slice(number) {
-                    Ok((slice, _)) => digests(&slice, integrity)
-                        .await
-                        .map(|sums| {
-                            hashed.insert(number, sums);
-                            scheduler.borrow_mut().hashed(number);
-                        })
-                        .map_err(Stopped::Failed),
-                    Err(error) => Err(error),
-                },
-                Step::Sign(numbers) => {
-                    let parts = numbers
-                        .iter()
-                        .filter_map(|n| Some(hashed.remove(n)?.signed(*n)))
-                        .collect();
-                    self.sign(parts).await.map(|signed| {
-                        scheduler.borrow_mut().signed(signed.len());
-                        for part in signed {
-                            let _ = ready.unbounded_send(part);
-                        }
-                    })
-                }
-            };
-            if let Err(error) = outcome {
-                self.fail(&failure, error).await;
-                break;
-            }
-        }
-        ready.close_channel();
-    }
-
-    /// The parts S3 holds must be this file's: each is hashed again and compared with the
-    /// digest it was signed with.
-    async fn check_held(&self, held: &[UploadedPart]) -> Result<(), Stopped> {
-        // Without digests there is nothing to compare.
-        if !self.saved.integrity.hashes() {
-            return Ok(());
-        }
-        for part in held {
-            if self.cancel.is_stopped() {
-                return Err(stopped(self.cancel));
-            }
-            let (slice, _) = self.slice(part.part_number)?;
-            let digest = digests(&slice, self.saved.integrity)
-                .await
-                .map_err(Stopped::Failed)?
-                .sha256;
-            if part.sha256.as_deref().is_some_and(|held| held != digest) {
-                return Err(Stopped::NotThisFile(format!(
-                    "This is not the file this upload began with: part {} differs. Pick the \
-                     same file, or discard the unfinished upload.",
-                    part.part_number
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends one part until it lands: backs off on transient errors, waits out a lost
-    /// network without counting it, signs again a URL that is about to expire or has, and
-    /// re-reads a part that S3 says arrived changed. Returns the part's size.
-    async fn send_part(&self, first: Ready, sent: &Rc<RefCell<Sent>>) -> Result<u64, Stopped> {
-        let policy = Policy::default();
-        let number = first.number;
-        let (slice, size) = self.slice(number)?;
-        let mut ready = first;
-        let mut tries = Tries::default();
-        loop {
-            if self.cancel.is_stopped() {
-                return Err(stopped(self.cancel));
-            }
-            wait_online(self.cancel).await;
-            let (answer, words) = self.put_part(&mut ready, &slice, sent).await?;
-            if answer == Answer::Stored {
-                return Ok(size);
-            }
-            sent.borrow_mut().set(number, 0);
-            if self.cancel.is_stopped() {
-                return Err(stopped(self.cancel));
-            }
-            // Lost while offline: not the URL's fault nor the part's; wait, then go on.
-            if answer == Answer::Network && !online() {
-                continue;
-            }
-            let now = js_sys::Date::now();
-            let answer = ready.explain(answer, now);
-            tries.count(answer, ready.answered_early(now));
-            let next = policy.next(
-                answer,
-                tries.attempt,
-                tries.resigns,
-                tries.hopeless(),
-                js_sys::Math::random(),
-            );
-            match next {
-                Next::RetryAfter(ms) => sleep(ms).await,
-                Next::Resign => {
-                    if answer == Answer::Forbidden {
-                        tries.resigns += 1;
-                    }
-                    ready = self.resign(&ready).await?;
-                }
-                Next::Rehash => {
-                    let again = digests(&slice, self.saved.integrity)
-                        .await
-                        .map_err(Stopped::Failed)?;
-                    if again != ready.sums {
-                        // The parts already sent hold the old contents: start over.
-                        return Err(Stopped::Rejected(format!(
-                            "The file changed on disk while it was uploading (part {number})."
-                        )));
-                    }
-                }
-                Next::Fail => return Err(self.failed(answer, number, &tries, &words)),
-            }
-        }
-    }
-
-    /// One PUT of the part, on a connection slot, with a URL that is not about to expire;
-    /// its progress goes into `sent`. Answers what came back.
-    async fn put_part(
-        &self,
-        ready: &mut Ready,
-        slice: &Blob,
-        sent: &Rc<RefCell<Sent>>,
-    ) -> Result<(Answer, String), Stopped> {
-        let _slot = self.slots.take().await;
-        // Paused or cancelled while waiting for a connection: the connection goes to others.
-        if self.cancel.is_stopped() {
-            return Err(stopped(self.cancel));
-        }
-        if ready.stale(js_sys::Date::now()) {
-            *ready = self.resign(ready).await?;
-        }
-        let number = ready.number;
-        let (sent, report) = (sent.clone(), self.report.clone());
-        let (status, text) = put(
-            &ready.url,
-            &ready.headers,
-            slice,
-            self.cancel,
-            move |loaded| {
-                sent.borrow_mut().set(number, loaded as u64);
-                report.progress(sent.borrow().total());
-            },
-        )
-        .await;
-        let words = refusal_words(status, &text);
-        Ok((classify(status, &text), words))
-    }
-
-    /// Part `number` failed for good after `answer` (the store's `words`). A store that does
-    /// not take the PUT as the server signs it ends the upload: its words are the upload's
-    /// failure at once (before anything the server answers once it is told can overtake
-    /// them), and the server is told in the background, which fails the file with the same
-    /// words and logs them. Nothing is retried.
-    fn failed(&self, answer: Answer, number: u32, tries: &Tries, words: &str) -> Stopped {
-        match answer {
-            Answer::Unsupported(_) => {
-                let (file_id, refusal) = (self.saved.file_id, words.to_owned());
-                leptos::task::spawn_local(async move {
-                    let _ = report_refusal(file_id, number, refusal).await;
-                });
-                remembered::forget(self.saved.file_id);
-                Stopped::Rejected(unsupported_failure(number, words))
-            }
-            Answer::Refused(_) => {
-                Stopped::Failed(format!("The storage refused part {number}: {words}."))
-            }
-            _ => Stopped::Failed(tries.failure(answer, number)),
-        }
-    }
-
-    async fn resign(&self, ready: &Ready) -> Result<Ready, Stopped> {
-        let part = ready.sums.signed(ready.number);
-        self.sign(vec![part])
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| Stopped::Failed("The server signed no URL.".to_owned()))
+    fn forget(&self, id: FileId) {
+        remembered::forget(id);
     }
 }

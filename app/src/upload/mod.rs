@@ -12,6 +12,14 @@ pub mod progress;
 pub mod retry;
 pub mod stop;
 
+// The names the transfer core's `engine` reaches as `super::…` (its crate's root there).
+#[cfg(feature = "hydrate")]
+use crate::{model::wire, plan};
+/// The transfer core's upload, shared as source with the `transfer` crate.
+#[cfg(feature = "hydrate")]
+#[path = "../../../transfer/src/engine.rs"]
+pub mod engine;
+
 pub mod queue;
 pub mod resume;
 

@@ -573,7 +573,9 @@ mod engine {
             with_entry(self.item.key, |entry| entry.saved = Some(saved.clone()));
             self.item.file_id.set(Some(saved.file_id));
         }
+    }
 
+    impl crate::upload::engine::Report for Reporter {
         fn progress(&self, done: u64) {
             let at = browser::now();
             let mut shown = self.shown.borrow_mut();
