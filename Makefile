@@ -9,7 +9,7 @@ export PATH := $(TOOLS_DIR)/seaweedfs/bin:$(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 # needed to build). After changing a query or a migration: `make sqlx-prepare DATABASE_URL=…`.
 export SQLX_OFFLINE ?= true
 
-.PHONY: release run test tools test-tools site fmt-check clippy cargo-tests js-tests e2e bench bench-cli bench-admin bench-compare sqlx-prepare
+.PHONY: release run test tools test-tools site fmt-check clippy cargo-tests js-tests e2e bench bench-cli bench-admin bench-load bench-compare sqlx-prepare
 
 run: tools site
 	cargo build -p server
@@ -39,7 +39,7 @@ fmt-check:
 	cargo fmt --all -- --check
 
 clippy:
-	cargo clippy -p server -p transfer -p haul-cli --all-targets -- -D warnings
+	cargo clippy -p server -p transfer -p haul-cli -p haul-load --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 # Unit tests and integration tests (real PostgreSQL and S3, started by the tests). The
@@ -75,6 +75,13 @@ bench-cli: tools
 bench-admin: tools
 	cargo build -p server
 	scripts/bench-admin.sh
+
+# Control-plane capacity: simulated uploaders against a release server and its PostgreSQL,
+# ramped (HAUL_LOAD_STEPS=100,500,…, HAUL_LOAD_SECONDS a step, HAUL_LOAD_RUNS runs;
+# HAUL_LOAD_SERVERS=2 for two app servers on one database). Not part of `make test`.
+bench-load: tools
+	cargo build --release -p server -p haul-load
+	HAUL_BENCH_SERVER=$(TARGET_DIR)/release/server HAUL_BENCH_LOAD=$(TARGET_DIR)/release/haul-load node bench/load-bench.mjs
 
 # The same benchmark for commit REV and the working tree, alternately (RUNS each, default 5).
 bench-compare: test-tools

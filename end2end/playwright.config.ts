@@ -3,11 +3,22 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
-// Free ports per run, chosen once: workers inherit them through the environment.
+// Free ports per run, chosen once: workers inherit them through the environment. They come
+// from below the kernel's ephemeral range (ip_local_port_range, 32768 and up), where ports
+// given out for "any free port" are: the servers start one after another, and each one's
+// embedded stores take such ports meanwhile, which could otherwise be a later server's.
 function freePort(): string {
   return execFileSync(process.execPath, [
     "-e",
-    "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})",
+    `const net = require("net");
+     const low = Number(require("fs").readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\\s+/)[0]);
+     const tryPort = (left) => {
+       const port = 10000 + Math.floor(Math.random() * (low - 10000));
+       const s = net.createServer();
+       s.once("error", () => (left > 0 ? tryPort(left - 1) : process.exit(1)));
+       s.listen(port, "127.0.0.1", () => { console.log(port); s.close(); });
+     };
+     tryPort(200);`,
   ])
     .toString()
     .trim();

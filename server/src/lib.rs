@@ -1,6 +1,7 @@
 //! The Haul server: settings, the embedded local stack, the router and the process around them.
 
 pub mod admin_cli;
+pub mod admission;
 pub mod check_cli;
 pub mod html;
 pub mod local_stack;

@@ -44,6 +44,11 @@ pub fn router(
     .precompressed_br()
     .precompressed_gzip();
     let origin = state.config.public_origin.clone();
+    let admission = crate::admission::Admission::new(
+        state.config.api_concurrency,
+        state.config.api_wait,
+        state.metrics.clone(),
+    );
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -72,6 +77,12 @@ pub fn router(
         // Pages, JSON and the bundle (wasm, JS, CSS) go out compressed to browsers that take
         // brotli or gzip; file bytes never pass through here.
         .layer(CompressionLayer::new())
+        // Past capacity an API call is answered 503 at once, before its session or any
+        // database work (a body is read first: a slow client holds no slot meanwhile).
+        .layer(middleware::from_fn_with_state(
+            admission,
+            crate::admission::admit,
+        ))
         .layer(middleware::from_fn_with_state(
             bodies,
             security::read_body_within,

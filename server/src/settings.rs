@@ -193,6 +193,21 @@ pub struct Settings {
     #[arg(long, env = "HAUL_TOKEN_REQUESTS", default_value_t = 20_000)]
     pub token_requests: u32,
 
+    /// API calls this server runs at once. Past it, a call waits up to HAUL_API_WAIT for a
+    /// slot, then is answered 503 with Retry-After (the browser and `haul` retry it) instead of
+    /// queueing for a database connection until it times out.
+    #[arg(long, env = "HAUL_API_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_concurrency: u32,
+
+    /// How long an API call past HAUL_API_CONCURRENCY waits for a slot before the 503.
+    #[arg(long, env = "HAUL_API_WAIT", default_value = "500ms", value_parser = parse_duration)]
+    pub api_wait: Duration,
+
+    /// Connections to PostgreSQL this server keeps at most (each is a backend process there;
+    /// all servers together must stay under the database's max_connections).
+    #[arg(long, env = "HAUL_DB_POOL", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub db_pool: u32,
+
     /// How often the sweeper runs (one app server at a time): abandoned uploads, S3 multipart
     /// uploads no file knows of, and objects no file owns (older than HAUL_URL_TTL) go.
     #[arg(long, env = "HAUL_SWEEP_INTERVAL", default_value = "10m", value_parser = parse_duration)]
@@ -464,11 +479,11 @@ fn parse_part_size(input: &str) -> Result<u64, String> {
     Ok(size)
 }
 
-/// `90`, `90s`, `15m`, `12h`, `7d`.
+/// `90`, `90s`, `15m`, `12h`, `7d`, `500ms`.
 /// `parse_duration`, refusing zero (a timeout of nothing would close every connection).
 fn parse_positive_duration(input: &str) -> Result<Duration, String> {
     match parse_duration(input)? {
-        Duration::ZERO => Err("must be at least 1s".into()),
+        Duration::ZERO => Err("must be more than zero".into()),
         duration => Ok(duration),
     }
 }
@@ -482,20 +497,21 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
     let number: u64 = number
         .parse()
         .map_err(|_| format!("{input:?} is not a duration such as 15m, 12h or 7d"))?;
-    let seconds = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
+    let millis = match unit {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
         other => {
             return Err(format!(
-                "unknown duration unit {other:?} (use s, m, h or d)"
+                "unknown duration unit {other:?} (use ms, s, m, h or d)"
             ))
         }
     };
     number
-        .checked_mul(seconds)
-        .map(Duration::from_secs)
+        .checked_mul(millis)
+        .map(Duration::from_millis)
         .ok_or_else(|| format!("{input:?} is out of range"))
 }
 
@@ -514,6 +530,7 @@ mod tests {
     fn durations_take_units() {
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(
             parse_duration("7d").unwrap(),
             Duration::from_secs(7 * 86_400)

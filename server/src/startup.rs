@@ -284,7 +284,7 @@ pub async fn connect_database(
         }
     };
     PgPoolOptions::new()
-        .max_connections(20)
+        .max_connections(settings.db_pool)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await
@@ -475,6 +475,8 @@ fn domain_config(
         webhook_retry: settings.webhook_retry,
         webhook_retry_for: settings.webhook_retry_for,
         integrity,
+        api_concurrency: settings.api_concurrency as usize,
+        api_wait: settings.api_wait,
     }
 }
 

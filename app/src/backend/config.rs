@@ -54,6 +54,10 @@ pub struct Config {
     pub webhook_retry_for: Duration,
     /// What the store checks each part against (HAUL_S3_CHECKSUM, resolved at start).
     pub integrity: crate::model::Integrity,
+    /// API calls one app server runs at once; past it a call waits up to `api_wait` for a
+    /// slot, then is answered 503 with Retry-After (HAUL_API_CONCURRENCY, HAUL_API_WAIT).
+    pub api_concurrency: usize,
+    pub api_wait: Duration,
 }
 
 impl Config {

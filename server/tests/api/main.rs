@@ -20,6 +20,7 @@ mod health;
 mod helpers;
 mod integrity;
 mod metrics;
+mod overload;
 mod pages;
 mod requests;
 mod resilience;
