@@ -130,10 +130,10 @@ function seed(adminEmail) {
                  count(*) filter (where status = 'complete') as files
           from file group by owner_id) c
     where c.owner_id = u.app_user_id;
-    insert into upload_day (day, files, bytes)
-    select (completed_at at time zone 'utc')::date, count(*), sum(size_bytes)
-    from file where status = 'complete' group by 1
-    on conflict (day) do update set files = excluded.files, bytes = excluded.bytes;
+    delete from upload_day;
+    insert into upload_day (day, slot, files, bytes)
+    select (completed_at at time zone 'utc')::date, 0, count(*), sum(size_bytes)
+    from file where status = 'complete' group by 1;
   `);
   // What autovacuum does to a table that has lived a while: statistics, and the visibility
   // map that lets counts read indexes only. A freshly bulk-loaded table has neither.

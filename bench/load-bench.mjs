@@ -28,8 +28,8 @@ import { cpuOf, processesBelow } from "./procfs.mjs";
 import { median, spread } from "./runs.mjs";
 
 const RUNS = Number(process.env.HAUL_LOAD_RUNS ?? 3);
-const STEPS = (process.env.HAUL_LOAD_STEPS ?? "100,500,1000,2000,4000").split(",").map(Number);
-const SECONDS = Number(process.env.HAUL_LOAD_SECONDS ?? 20);
+const STEPS = (process.env.HAUL_LOAD_STEPS ?? "25,50,100,400,1000,2000").split(",").map(Number);
+const SECONDS = Number(process.env.HAUL_LOAD_SECONDS ?? 15);
 const SERVERS = Number(process.env.HAUL_LOAD_SERVERS ?? 1);
 const ACCOUNTS = Math.max(...STEPS);
 const BOUND_MS = 250;
@@ -99,7 +99,7 @@ async function run(index) {
       HAUL_RATE_LIMIT_PER_IP: "100000000",
       HAUL_RATE_LIMIT_PER_ACCOUNT: "100000000",
       HAUL_PART_SIZE: "5MiB",
-      HAUL_DEFAULT_QUOTA: "1PiB",
+      HAUL_DEFAULT_QUOTA: "1000TiB",
       HAUL_MAX_CONNECTIONS: "15000",
     };
     // pg_stat_statements counts the statements; it loads only at PostgreSQL's start: set, then
@@ -156,6 +156,7 @@ async function run(index) {
       [
         "--url", urls.join(","), "--password", PASSWORD, "--steps", STEPS.join(","),
         "--seconds", String(SECONDS), "--large-bytes", String(4 * 1024 ** 3),
+        "--large", process.env.HAUL_LOAD_LARGE ?? "0.1",
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
@@ -169,9 +170,9 @@ async function run(index) {
         log(`run ${index + 1}: ${ACCOUNTS} sign-ins in ${report.seconds.toFixed(1)} s`);
         results.signIn = report;
       } else if (mark === "STEP_START") {
-        before = { cpu: cpu(servers), statements: statements(dataDir) };
+        before = { cpu: { ...cpu(servers), client: cpuOf([load.pid], load.pid, true) }, statements: statements(dataDir) };
       } else if (mark === "STEP_END") {
-        const after = { cpu: cpu(servers), statements: statements(dataDir) };
+        const after = { cpu: { ...cpu(servers), client: cpuOf([load.pid], load.pid, true) }, statements: statements(dataDir) };
         const report = JSON.parse(rest.join(" "));
         report.cpu = Object.fromEntries(Object.keys(after.cpu).map((k) => [k, after.cpu[k] - before.cpu[k]]));
         report.statements = after.statements - before.statements;
@@ -181,6 +182,16 @@ async function run(index) {
     }
     const code = await exited;
     if (code !== 0) throw new Error(`haul-load exited with ${code}`);
+    // What the statements were, over the whole run (sign-ins included): the most called.
+    const started = results.reduce((sum, r) => sum + r.started, 0);
+    results.topStatements = psql(
+      dataDir,
+      `select calls, round(total_exec_time::numeric, 0), left(regexp_replace(query, '\\s+', ' ', 'g'), 110)
+       from pg_stat_statements where query not like '%pg_stat_statements%' order by calls desc limit 14`,
+    )
+      .split("\n")
+      .map((line) => line.split("|"))
+      .map(([calls, ms, query]) => `${(Number(calls) / Math.max(1, started)).toFixed(2).padStart(6)} per upload, ${ms.padStart(6)} ms in all: ${query}`);
     return results;
   } finally {
     for (const server of servers.reverse()) await stopServer(server);
@@ -214,12 +225,13 @@ for (const [s, uploaders] of STEPS.entries()) {
   }
   console.log(`uploads completed/s ${show(at.map((r) => r.completed_per_s), n0)}, signed URLs/s ${show(at.map((r) => r.signed_per_s), n0)}`);
   console.log(
-    `CPU s per 1 000 uploads: server ${show(per1000("server"), n1)}, PostgreSQL ${show(per1000("postgres"), n1)}, store ${show(per1000("store"), n1)}; SQL statements per upload ${show(at.map((r) => r.statements / Math.max(1, r.started)), n1)}`,
+    `CPU s per 1 000 uploads: server ${show(per1000("server"), n1)}, PostgreSQL ${show(per1000("postgres"), n1)}, store ${show(per1000("store"), n1)}, the load generator ${show(per1000("client"), n1)}; SQL statements per upload ${show(at.map((r) => r.statements / Math.max(1, r.started)), n1)}`,
   );
   const errors = {};
   for (const r of at) for (const [k, v] of Object.entries(r.errors)) errors[k] = [...(errors[k] ?? []), v];
   console.log(`errors: ${Object.keys(errors).length ? Object.entries(errors).map(([k, v]) => `${k} ${median(v)}`).join(", ") : "none"}`);
 }
+console.log(`\nThe statements PostgreSQL ran most (run 1, whole run):\n${runs[0].topStatements.join("\n")}`);
 const p99 = (r, name) => r.endpoints[name]?.p99_ms ?? 0;
 const saturated = STEPS.findIndex((_, s) =>
   median(runs.map((r) => Math.max(p99(r[s], "sign_parts"), p99(r[s], "complete_upload")))) > BOUND_MS,

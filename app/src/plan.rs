@@ -38,11 +38,25 @@ impl Plan {
     }
 }
 
-/// `min_part_size` (the HAUL_PART_SIZE setting) or larger, so the file fits in 10 000 parts.
+/// Parts a large file is cut into, about: past `PARTS_AIMED` parts of `min_part_size`, the parts
+/// grow with the file (up to `GROWN_PART_MAX`), so a 50 GiB upload signs and records about a
+/// thousand parts rather than 3 200. Each part is a URL signed, a digest row written and a
+/// PUT, so fewer parts are less work for the server and the database, and fewer requests.
+/// What a larger part costs is bounded by `GROWN_PART_MAX`: a failed part sends that much
+/// again, and the browser holds the part being hashed twice (its buffer and Web Crypto's copy).
+pub const PARTS_AIMED: u64 = 1024;
+/// The largest part the growth gives: 64 MiB is 5 s to send again at 100 Mbit/s, and 128 MiB
+/// of the browser's memory while it is hashed. Past 64 GiB the parts stay this size until
+/// S3's 10 000 parts make them grow again (625 GiB).
+pub const GROWN_PART_MAX: u64 = 64 * MIB;
+
+/// `min_part_size` (the HAUL_PART_SIZE setting) or larger: about `PARTS_AIMED` parts up to
+/// `GROWN_PART_MAX` each, and always few enough for S3 (10 000 parts).
 pub fn plan(size: u64, min_part_size: u64) -> Result<Plan, String> {
     let min_part_size = min_part_size.clamp(S3_MIN_PART, S3_MAX_PART);
+    let grown = size.div_ceil(PARTS_AIMED).min(GROWN_PART_MAX);
     let needed = size.div_ceil(S3_MAX_PARTS);
-    let part_size = min_part_size.max(needed).div_ceil(MIB) * MIB;
+    let part_size = min_part_size.max(grown).max(needed).div_ceil(MIB) * MIB;
     if part_size > S3_MAX_PART {
         return Err(format!(
             "A file can be at most {} GiB in S3 (10 000 parts of 5 GiB).",
@@ -123,11 +137,34 @@ mod tests {
     }
 
     #[test]
-    fn fifty_gib_fits_in_ten_thousand_parts() {
+    fn up_to_sixteen_gib_the_parts_keep_the_set_size() {
+        let plan = plan(16 * GIB, DEFAULT_PART_SIZE).unwrap();
+        assert_eq!((plan.part_size, plan.part_count), (DEFAULT_PART_SIZE, 1024));
+    }
+
+    #[test]
+    fn fifty_gib_goes_in_about_a_thousand_larger_parts() {
         let size = 50 * GIB;
         let plan = plan(size, DEFAULT_PART_SIZE).unwrap();
-        assert_eq!(plan.part_count, 3200);
+        assert_eq!((plan.part_size, plan.part_count), (50 * MIB, 1024));
         check_s3_bounds(size, plan);
+        // 50 GB as a user counts it: 47 MiB parts.
+        let plan = super::plan(50_000_000_000, DEFAULT_PART_SIZE).unwrap();
+        assert_eq!((plan.part_size, plan.part_count), (47 * MIB, 1015));
+    }
+
+    #[test]
+    fn grown_parts_stop_at_64_mib_until_s3s_limit_makes_them_grow() {
+        let plan100 = plan(100 * GIB, DEFAULT_PART_SIZE).unwrap();
+        assert_eq!((plan100.part_size, plan100.part_count), (64 * MIB, 1600));
+        let plan1t = plan(TIB, DEFAULT_PART_SIZE).unwrap();
+        assert_eq!(plan1t.part_size, 105 * MIB);
+        check_s3_bounds(TIB, plan1t);
+    }
+
+    #[test]
+    fn a_larger_set_part_size_is_kept() {
+        assert_eq!(plan(50 * GIB, 128 * MIB).unwrap().part_size, 128 * MIB);
     }
 
     #[test]

@@ -200,7 +200,7 @@ pub async fn insert(
         .execute(&mut **tx)
         .await
         .context("counting a complete file")?;
-        count_upload(tx, row.size_bytes).await?;
+        count_upload(tx, row.id, row.size_bytes).await?;
     }
     Ok(row)
 }
@@ -278,7 +278,7 @@ pub async fn finish(
     let complete = status == FileStatus::Complete;
     settle_quota(&mut tx, file, complete).await?;
     if complete {
-        count_upload(&mut tx, file.size_bytes).await?;
+        count_upload(&mut tx, file.id, file.size_bytes).await?;
     }
     if status != FileStatus::Aborted {
         super::notifications::upload_ended(&mut tx, file, checksum, reason).await?;
@@ -317,13 +317,25 @@ async fn settle_quota(
     Ok(())
 }
 
-/// Adds a completed file to today's row of the upload rollup (the overview's chart).
-async fn count_upload(tx: &mut Transaction<'_, Postgres>, bytes: i64) -> Result<(), Error> {
+/// Rows of the upload rollup per day: completions at once add to different rows, rather than
+/// queue for one row's lock (held until each commits).
+const UPLOAD_DAY_SLOTS: u16 = 16;
+
+/// Adds a completed file to one of today's rows of the upload rollup (the overview's chart),
+/// the one its id picks.
+async fn count_upload(
+    tx: &mut Transaction<'_, Postgres>,
+    file_id: Uuid,
+    bytes: i64,
+) -> Result<(), Error> {
+    let slot = (file_id.as_u128() % u128::from(UPLOAD_DAY_SLOTS)) as i16;
     sqlx::query!(
-        "insert into upload_day (day, files, bytes) values ((now() at time zone 'utc')::date, 1, $1)
-         on conflict (day) do update set files = upload_day.files + 1,
-                                         bytes = upload_day.bytes + excluded.bytes",
-        bytes
+        "insert into upload_day (day, slot, files, bytes)
+         values ((now() at time zone 'utc')::date, $2, 1, $1)
+         on conflict (day, slot) do update set files = upload_day.files + 1,
+                                               bytes = upload_day.bytes + excluded.bytes",
+        bytes,
+        slot
     )
     .execute(&mut **tx)
     .await

@@ -99,7 +99,8 @@ async fn uploaded_per_day(state: &AppState) -> Result<Vec<DayTotal>, Error> {
     let today = OffsetDateTime::now_utc().date();
     let first = today - Duration::days(CHART_DAYS - 1);
     let rows = sqlx::query!(
-        "select day, files, bytes from upload_day where day >= $1 order by day",
+        r#"select day, sum(files)::int8 as "files!", sum(bytes)::int8 as "bytes!"
+           from upload_day where day >= $1 group by day order by day"#,
         first
     )
     .fetch_all(&state.db)
