@@ -114,7 +114,7 @@ async function run(index) {
       // The second server uses the first one's database (its socket) and store (its endpoint,
       // as the first server logs it, and its key pair, from the store's identities file).
       const logged = fs.readFileSync(path.join(tmp, "server-0.log"), "utf8").replace(/\x1b\[[0-9;]*m/g, "");
-      const endpoint = /embedded S3 store ready.*?endpoint=(http:\/\/127\.0\.0\.1:\d+)/.exec(logged)?.[1];
+      const endpoint = /embedded S3 store ready.*?endpoint="?(http:\/\/127\.0\.0\.1:\d+)/.exec(logged)?.[1];
       if (!endpoint) throw new Error("the first server's log does not name its S3 endpoint");
       const identities = execFileSync("find", [dataDir, "-name", "identities.json"], { encoding: "utf8" }).trim().split("\n")[0];
       const [credentials] = JSON.parse(fs.readFileSync(identities, "utf8")).identities[0].credentials;
