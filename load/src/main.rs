@@ -336,10 +336,14 @@ struct Plan {
     large_part: tokio::sync::OnceCell<Payload>,
 }
 
-/// One small upload: start, sign its one part, PUT it, complete.
-async fn small_upload(plan: &Plan, session: &mut Session, stats: &mut Stats, n: u64) {
-    let name = format!("small-{n}.bin");
-    let size = plan.small.len.to_string();
+/// Starts an upload of `size` bytes named `name`, counted in `stats` once started.
+async fn start(
+    session: &mut Session,
+    stats: &mut Stats,
+    name: String,
+    size: u64,
+) -> Option<NewUpload> {
+    let size = size.to_string();
     let started = session
         .timed(stats, "start_upload", || {
             Body::Form(vec![
@@ -348,34 +352,54 @@ async fn small_upload(plan: &Plan, session: &mut Session, stats: &mut Stats, n: 
                 ("content_type", "application/octet-stream".to_owned()),
             ])
         })
-        .await;
-    let Some(id) = started
-        .and_then(|v| serde_json::from_value::<NewUpload>(v).ok())
-        .map(|u| u.file.id)
-    else {
-        return;
-    };
+        .await
+        .and_then(|v| serde_json::from_value::<NewUpload>(v).ok())?;
     stats.started += 1;
-    let sha256 = plan.small.sha256.clone();
+    Some(started)
+}
+
+/// Signs `parts` (their digests, as `digests` writes them) of upload `id`, counted in `stats`.
+async fn sign(
+    session: &mut Session,
+    stats: &mut Stats,
+    id: &str,
+    parts: Value,
+) -> Option<Vec<SignedPart>> {
     let signed = session
         .timed(stats, "sign_parts", || {
-            Body::Json(json!({ "file_id": id, "parts": digests(1..=1, &sha256) }))
+            Body::Json(json!({ "file_id": id, "parts": parts }))
         })
         .await
-        .and_then(|v| serde_json::from_value::<Vec<SignedPart>>(v).ok());
-    let Some(part) = signed.and_then(|mut parts| parts.pop()) else {
-        return;
-    };
-    stats.signed += 1;
-    if !session.put(stats, &part, &plan.small).await {
-        return;
-    }
-    if session
-        .timed(stats, "complete_upload", || {
-            Body::Form(vec![("file_id", id.clone())])
+        .and_then(|v| serde_json::from_value::<Vec<SignedPart>>(v).ok())?;
+    stats.signed += signed.len() as u64;
+    Some(signed)
+}
+
+/// Ends upload `id` with `endpoint` (`complete_upload` or `abort_upload`); true when it did.
+async fn end(session: &mut Session, stats: &mut Stats, endpoint: &'static str, id: &str) -> bool {
+    session
+        .timed(stats, endpoint, || {
+            Body::Form(vec![("file_id", id.to_owned())])
         })
         .await
         .is_some()
+}
+
+/// One small upload: start, sign its one part, PUT it, complete.
+async fn small_upload(plan: &Plan, session: &mut Session, stats: &mut Stats, n: u64) {
+    let Some(upload) = start(session, stats, format!("small-{n}.bin"), plan.small.len).await else {
+        return;
+    };
+    let id = upload.file.id;
+    let parts = digests(1..=1, &plan.small.sha256);
+    let Some(part) = sign(session, stats, &id, parts)
+        .await
+        .and_then(|mut parts| parts.pop())
+    else {
+        return;
+    };
+    if session.put(stats, &part, &plan.small).await
+        && end(session, stats, "complete_upload", &id).await
     {
         stats.completed += 1;
     }
@@ -384,20 +408,9 @@ async fn small_upload(plan: &Plan, session: &mut Session, stats: &mut Stats, n: 
 /// One large upload: start, sign parts in batches ahead, PUT the first, abort.
 async fn large_upload(plan: &Plan, session: &mut Session, stats: &mut Stats, n: u64) {
     let name = format!("large-{n}.bin");
-    let size = plan.args.large_bytes.to_string();
-    let started = session
-        .timed(stats, "start_upload", || {
-            Body::Form(vec![
-                ("name", name.clone()),
-                ("size", size.clone()),
-                ("content_type", "application/octet-stream".to_owned()),
-            ])
-        })
-        .await;
-    let Some(upload) = started.and_then(|v| serde_json::from_value::<NewUpload>(v).ok()) else {
+    let Some(upload) = start(session, stats, name, plan.args.large_bytes).await else {
         return;
     };
-    stats.started += 1;
     let id = upload.file.id;
     let Ok(first) = plan
         .large_part
@@ -415,31 +428,17 @@ async fn large_upload(plan: &Plan, session: &mut Session, stats: &mut Stats, n: 
     };
     for batch in 0..plan.args.large_batches {
         let from = batch * plan.args.batch + 1;
-        let numbers = from..=from + plan.args.batch - 1;
-        let parts = digests(numbers, &first.sha256);
-        let signed = session
-            .timed(stats, "sign_parts", || {
-                Body::Json(json!({ "file_id": id, "parts": parts }))
-            })
-            .await
-            .and_then(|v| serde_json::from_value::<Vec<SignedPart>>(v).ok());
-        let Some(signed) = signed else {
+        let parts = digests(from..=from + plan.args.batch - 1, &first.sha256);
+        let Some(signed) = sign(session, stats, &id, parts).await else {
             break;
         };
-        stats.signed += signed.len() as u64;
         if batch == 0 {
             if let Some(part) = signed.first() {
                 session.put(stats, part, first).await;
             }
         }
     }
-    if session
-        .timed(stats, "abort_upload", || {
-            Body::Form(vec![("file_id", id.clone())])
-        })
-        .await
-        .is_some()
-    {
+    if end(session, stats, "abort_upload", &id).await {
         stats.aborted += 1;
     }
 }
