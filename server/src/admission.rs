@@ -6,7 +6,7 @@
 //! never its upload. Pages, the bundle and health checks are not counted: they do not queue
 //! on the database the way the API does under load.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use app::backend::metrics::Metrics;
 use axum::{
@@ -23,14 +23,21 @@ pub struct Admission {
     permits: Arc<Semaphore>,
     wait: Duration,
     metrics: Metrics,
+    /// The server functions' paths: a shed call is counted under its endpoint only when it is
+    /// one of these (any other path would make a new series of the counter for each).
+    endpoints: Arc<HashSet<&'static str>>,
 }
 
 impl Admission {
     pub fn new(concurrency: usize, wait: Duration, metrics: Metrics) -> Self {
+        let endpoints = leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path)
+            .collect();
         Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             wait,
             metrics,
+            endpoints: Arc::new(endpoints),
         }
     }
 }
@@ -58,10 +65,14 @@ pub async fn admit(State(admission): State<Admission>, request: Request, next: N
             response
         }
         None => {
-            let endpoint = request.uri().path().trim_start_matches("/api/").to_owned();
+            let path = request.uri().path();
+            let endpoint = match admission.endpoints.contains(path) {
+                true => path.trim_start_matches("/api/"),
+                false => "other",
+            };
             admission
                 .metrics
-                .count("haul_requests_shed_total", &[("endpoint", &endpoint)], 1);
+                .count("haul_requests_shed_total", &[("endpoint", endpoint)], 1);
             busy()
         }
     }

@@ -53,6 +53,9 @@ async fn past_capacity_calls_are_shed_with_retry_after_and_every_upload_complete
                 .await,
             app.call("/api/uploaded_parts", &[("file_id", &files[2].0)])
                 .await,
+            // A path that is no endpoint: shed too, and counted as "other", not under a
+            // name of the caller's choosing.
+            app.call("/api/no_such_endpoint_7f3a", &[]).await,
         ];
         let mut shed = Vec::new();
         for response in calls {
@@ -101,4 +104,9 @@ async fn past_capacity_calls_are_shed_with_retry_after_and_every_upload_complete
         metrics.contains("haul_requests_shed_total{endpoint=\"list_files\"} 1"),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("haul_requests_shed_total{endpoint=\"other\"} 1"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("no_such_endpoint"), "{metrics}");
 }
