@@ -24,7 +24,7 @@ import path from "node:path";
 import readline from "node:readline";
 
 import { apiClient, freePort, startServer, stopServer } from "./common.mjs";
-import { cpuOf, processesBelow } from "./procfs.mjs";
+import { cpuOf, processesBelow, processUsage } from "./procfs.mjs";
 import { median, spread } from "./runs.mjs";
 
 const RUNS = Number(process.env.HAUL_LOAD_RUNS ?? 3);
@@ -75,7 +75,7 @@ function kinds(servers) {
 function cpu(servers) {
   const pids = kinds(servers);
   return {
-    server: servers.reduce((sum, s) => sum + cpuOf([s.pid], s.pid, true) - cpuOf([s.pid], s.pid, false), 0),
+    server: servers.reduce((sum, s) => sum + processUsage(s.pid).cpu, 0),
     postgres: cpuOf(pids.postgres, -1, true),
     store: cpuOf(pids.store, -1, true),
   };

@@ -163,7 +163,6 @@ impl Stats {
 /// Bytes to PUT and their base64 SHA-256, made once per size.
 struct Payload {
     bytes: bytes::Bytes,
-    len: u64,
     sha256: String,
 }
 
@@ -278,7 +277,7 @@ impl Session {
         }
         match request.send().await {
             Ok(response) if response.status().is_success() => {
-                stats.put_bytes += payload.len;
+                stats.put_bytes += payload.bytes.len() as u64;
                 true
             }
             Ok(response) => {
@@ -387,7 +386,14 @@ async fn end(session: &mut Session, stats: &mut Stats, endpoint: &'static str, i
 
 /// One small upload: start, sign its one part, PUT it, complete.
 async fn small_upload(plan: &Plan, session: &mut Session, stats: &mut Stats, n: u64) {
-    let Some(upload) = start(session, stats, format!("small-{n}.bin"), plan.small.len).await else {
+    let Some(upload) = start(
+        session,
+        stats,
+        format!("small-{n}.bin"),
+        plan.small.bytes.len() as u64,
+    )
+    .await
+    else {
         return;
     };
     let id = upload.file.id;
@@ -418,7 +424,6 @@ async fn large_upload(plan: &Plan, session: &mut Session, stats: &mut Stats, n: 
             let (bytes, sha256) = payload(upload.part_size)?;
             anyhow::Ok(Payload {
                 bytes: bytes::Bytes::from(bytes),
-                len: upload.part_size,
                 sha256,
             })
         })
@@ -478,7 +483,6 @@ async fn main() -> anyhow::Result<()> {
     let (small, sha256) = payload(args.small_bytes)?;
     let small = Payload {
         bytes: bytes::Bytes::from(small),
-        len: args.small_bytes,
         sha256,
     };
 
