@@ -61,14 +61,13 @@ e2e:
 # Chromium and playwright-core come with the test tools.
 bench: test-tools site
 	cargo build -p server
-	cargo build --release -p haul-cli
+	cargo build --release -p server -p haul-cli
 	scripts/bench.sh
 
 # The haul command line against curl and aws s3 cp: 4 GiB to the local store, 3 runs each
 # (HAUL_BENCH_CLI_MIB=…). Also the last part of `make bench` (HAUL_BENCH_CLI=0 skips it there).
 bench-cli: tools
-	cargo build -p server
-	cargo build --release -p haul-cli
+	cargo build --release -p server -p haul-cli
 	HAUL_BENCH_HAUL=$(TARGET_DIR)/release/haul node bench/cli-bench.mjs
 
 # Admin dashboard at scale: 10 000 users and 1 000 000 files seeded, p50/p99 of each query.

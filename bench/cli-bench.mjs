@@ -1,17 +1,24 @@
 // Command-line upload benchmark: the same file (HAUL_BENCH_CLI_MIB, default 4096 MiB of random
-// bytes) to the embedded local store by three clients, 3 runs each, taking turns run by run:
+// bytes) to the embedded local store by four clients, in HAUL_BENCH_CLI_RUNS rounds (default 4,
+// so that each client goes first once), taking turns round by round:
 // - `haul upload` (4 parts in flight, the server's 16 MiB parts: hashing, signing, sending,
 //   completing, all timed);
 // - curl PUTting the same parts in parallel (4 at a time) to URLs signed before the clock starts
 //   (the file split and each part hashed beforehand too): the ceiling of sending alone;
 // - `aws s3 cp` (awscli from PyPI) straight to the store's bucket with the store's keys,
-//   4 concurrent requests, 16 MiB parts.
-// Each round runs on a fresh server and store, with an untimed warm-up upload first; needs
-// about 4 times the file's size free in /tmp (the file, its parts, a round's store).
-// Each is timed by GNU time (wall, user and system seconds of the whole process tree). Prints
-// a table of the median and range of throughput and CPU seconds per GiB, and the ratios the
-// issue targets. Expects target/debug/server and target/debug/haul (`make bench-cli` builds
-// them); `aws` on PATH, else it is installed into HAUL_TOOLS_DIR/awscli.
+//   4 concurrent requests, 16 MiB parts: as it comes (a CRC32 per part, on awscli 1.45);
+// - the same with `--checksum-algorithm SHA256`: the store then checks a SHA-256 of each part,
+//   as it always does for haul.
+// Each round runs on a fresh server and store, with an untimed warm-up upload first; each
+// timed upload starts once the machine has been idle for a second, and the uploads are deleted
+// when the round ends. Needs about 6 times the file's size free in /tmp (the file, its parts,
+// a round's store).
+// Each is timed by GNU time (wall, user and system seconds of the whole process tree), and the
+// CPU the server, its PostgreSQL and its store used meanwhile is read from /proc: on one machine
+// the store's share decides the pace. Prints a table of the median and range of throughput and
+// CPU seconds per GiB, and the ratios the issue targets. Expects the optimised builds, as one
+// deploys them: target/release/server and target/release/haul (`make bench-cli` builds them);
+// `aws` on PATH, else it is installed into HAUL_TOOLS_DIR/awscli.
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -19,15 +26,18 @@ import fs from "node:fs";
 import path from "node:path";
 
 import { freePort, makeRandomFile, startServer, stopServer } from "./common.mjs";
+import { cpuOf, machineBusy, processesBelow } from "./procfs.mjs";
 import { median, spread } from "./runs.mjs";
 
 const MIB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.HAUL_BENCH_CLI_MIB ?? 4096);
-const RUNS = Number(process.env.HAUL_BENCH_CLI_RUNS ?? 3);
-const PARALLEL = 4;
+// As many rounds as clients: each goes first once (the first upload of a round runs slowest).
+const RUNS = Number(process.env.HAUL_BENCH_CLI_RUNS ?? 4);
+const PARALLEL = Number(process.env.HAUL_BENCH_CLI_PARALLEL ?? 4);
 const PART_MIB = 16;
+const CLIENTS = ["haul", "curl", "aws", "awsSha256"];
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.resolve("target");
-const serverBin = process.env.HAUL_BENCH_SERVER ?? path.join(targetDir, "debug/server");
+const serverBin = process.env.HAUL_BENCH_SERVER ?? path.join(targetDir, "release/server");
 const haulBin = process.env.HAUL_BENCH_HAUL ?? path.join(targetDir, "release/haul");
 const tmp = fs.mkdtempSync(path.join(process.env.HAUL_BENCH_TMP ?? "/tmp", "cli-bench-"));
 fs.chmodSync(tmp, 0o711);
@@ -62,6 +72,23 @@ function timed(command, args, env = {}) {
   return { seconds: wall, cpu: user + system };
 }
 
+/** CPU seconds used so far by the server, its PostgreSQL and its store. */
+function serverCpu(pid) {
+  return cpuOf(processesBelow(pid), pid, true);
+}
+
+/** Waits (up to a minute) until the machine has been nearly idle for a second: what the last
+ * upload left the store to do (writing back, freeing what was deleted) is not charged to the
+ * next client. */
+async function settle() {
+  for (let waited = 0; waited < 60; waited++) {
+    const busy = machineBusy();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (busy() < 0.1) return;
+  }
+  log("the machine stayed busy for a minute; timing anyway");
+}
+
 async function main() {
   const file = path.join(tmp, "bench.bin");
   log(`writing ${SIZE_MIB} MiB of random bytes`);
@@ -72,7 +99,7 @@ async function main() {
   execFileSync("split", ["-b", String(PART_MIB * MIB), "-d", "-a", "5", file, path.join(partsDir, "part.")]);
   const partFiles = fs.readdirSync(partsDir).sort().map((name) => path.join(partsDir, name));
   const digests = partFiles.map((part) => createHash("sha256").update(fs.readFileSync(part)).digest("base64"));
-  const results = { haul: [], curl: [], aws: [] };
+  const results = Object.fromEntries(CLIENTS.map((client) => [client, []]));
   try {
     // A fresh server and store each round: SeaweedFS keeps deleted objects' space until it
     // is vacuumed, and the embedded store's volumes would run out after about 24 GiB.
@@ -104,7 +131,7 @@ async function round({ run, file, partFiles, digests, results }) {
     },
   });
   try {
-    await bench({ base, dataDir, run, file, partFiles, digests, results });
+    await bench({ base, dataDir, serverPid: server.pid, run, file, partFiles, digests, results });
   } finally {
     await stopServer(server);
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -165,7 +192,7 @@ function storeKeys(dataDir) {
   throw new Error("no store credentials in the data dir");
 }
 
-async function bench({ base, dataDir, run, file, partFiles, digests, results }) {
+async function bench({ base, dataDir, serverPid, run, file, partFiles, digests, results }) {
   const token = await account(base);
   const post = api(base, token);
   const sizeBytes = SIZE_MIB * MIB;
@@ -197,6 +224,12 @@ async function bench({ base, dataDir, run, file, partFiles, digests, results }) 
 
   execFileSync("sync");
 
+  const awsCopy = async (run, name, flags) => {
+    const key = `s3://${bucket}/${name}-bench-${run}.bin`;
+    const result = timed(aws, ["--endpoint-url", endpoint, "s3", "cp", "--only-show-errors", ...flags, file, key], awsEnv);
+    result.remove = async () => timed(aws, ["--endpoint-url", endpoint, "s3", "rm", "--only-show-errors", key], awsEnv);
+    return result;
+  };
   const clients = {
     haul: async (run) => {
       const name = `haul-${run}.bin`;
@@ -206,7 +239,7 @@ async function bench({ base, dataDir, run, file, partFiles, digests, results }) 
       fs.rmSync(copy);
       const { files } = await post("list_files", new URLSearchParams({ name }));
       if (files[0]?.status !== "complete") throw new Error(`haul upload not complete: ${JSON.stringify(files[0])}`);
-      await post("delete_file", new URLSearchParams({ file_id: files[0].id }));
+      result.remove = () => post("delete_file", new URLSearchParams({ file_id: files[0].id }));
       return result;
     },
     curl: async (run) => {
@@ -227,29 +260,34 @@ async function bench({ base, dataDir, run, file, partFiles, digests, results }) 
       const result = timed("xargs", ["-a", list, "-P", String(PARALLEL), "-n", "1", "curl", "-K"]);
       const done = await post("complete_upload", new URLSearchParams({ file_id: started.file.id }));
       if (done.status !== "complete") throw new Error(`curl upload not complete: ${JSON.stringify(done)}`);
-      await post("delete_file", new URLSearchParams({ file_id: started.file.id }));
       for (const cfg of configs) fs.rmSync(cfg);
+      result.remove = () => post("delete_file", new URLSearchParams({ file_id: started.file.id }));
       return result;
     },
-    aws: async (run) => {
-      const key = `s3://${bucket}/aws-bench-${run}.bin`;
-      const result = timed(aws, ["--endpoint-url", endpoint, "s3", "cp", "--only-show-errors", file, key], awsEnv);
-      timed(aws, ["--endpoint-url", endpoint, "s3", "rm", "--only-show-errors", key], awsEnv);
-      return result;
-    },
+    aws: (run) => awsCopy(run, "aws", []),
+    // The checks haul always has the store make: a SHA-256 of each part, sent with it.
+    awsSha256: (run) => awsCopy(run, "aws-sha256", ["--checksum-algorithm", "SHA256"]),
   };
   // SeaweedFS grows its volumes on the first large writes: an untimed upload pays for that, so
   // the first timed run is not slower for it.
   log("warming the store up (untimed)");
-  await clients.haul("warm-up");
-  const order = ["haul", "curl", "aws"];
+  await (await clients.haul("warm-up")).remove();
+  // Each timed upload starts on a quiet machine, its bytes written out and nothing deleted
+  // meanwhile (the uploads are deleted once the round is over).
+  const order = CLIENTS;
+  const uploaded = [];
   for (let i = 0; i < order.length; i++) {
     const client = order[(run + i) % order.length];
     execFileSync("sync");
+    await settle();
+    const before = serverCpu(serverPid);
     const result = await clients[client](run);
-    log(`run ${run + 1}: ${client} ${result.seconds.toFixed(1)} s, ${result.cpu.toFixed(1)} CPU s`);
+    result.storeCpu = serverCpu(serverPid) - before;
+    log(`run ${run + 1}: ${client} ${result.seconds.toFixed(1)} s, ${result.cpu.toFixed(1)} CPU s, server and store ${result.storeCpu.toFixed(1)} CPU s`);
     results[client].push(result);
+    uploaded.push(result);
   }
+  for (const result of uploaded) await result.remove();
 }
 
 function print(results, sizeBytes) {
@@ -260,17 +298,22 @@ function print(results, sizeBytes) {
     haul: `haul upload (${PARALLEL} in flight)`,
     curl: `curl (${PARALLEL} parallel PUTs, pre-signed)`,
     aws: `aws s3 cp (${PARALLEL} concurrent)`,
+    awsSha256: `aws s3 cp --checksum-algorithm SHA256`,
   };
   console.log(`\nCommand-line upload of ${SIZE_MIB} MiB to the local store, ${PART_MIB} MiB parts, ${RUNS} runs each (median (min–max))`);
-  console.log(`${"client".padEnd(40)} ${"MiB/s".padEnd(24)} CPU s per GiB`);
-  for (const client of ["haul", "curl", "aws"]) {
+  const storePerGib = (r) => r.storeCpu / gib;
+  console.log(`${"client".padEnd(40)} ${"MiB/s".padEnd(24)} ${"CPU s per GiB".padEnd(24)} server and store CPU s per GiB`);
+  for (const client of CLIENTS) {
     const rows = results[client];
-    console.log(`${labels[client].padEnd(40)} ${spread(rows.map(mibs), (v) => v.toFixed(0)).padEnd(24)} ${spread(rows.map(perGib), (v) => v.toFixed(2))}`);
+    console.log(
+      `${labels[client].padEnd(40)} ${spread(rows.map(mibs), (v) => v.toFixed(0)).padEnd(24)} ${spread(rows.map(perGib), (v) => v.toFixed(2)).padEnd(24)} ${spread(rows.map(storePerGib), (v) => v.toFixed(2))}`,
+    );
   }
   const m = (client, f) => median(results[client].map(f));
   console.log(`haul / curl throughput: ${((m("haul", mibs) / m("curl", mibs)) * 100).toFixed(0)} % (target ≥ 95 %)`);
   console.log(`haul / aws s3 cp throughput: ${((m("haul", mibs) / m("aws", mibs)) * 100).toFixed(0)} % (target > 100 %)`);
   console.log(`haul / aws s3 cp CPU per GiB: ${((m("haul", perGib) / m("aws", perGib)) * 100).toFixed(0)} % (target < 100 %)`);
+  console.log(`haul / aws s3 cp with the same checks (SHA-256 per part): throughput ${((m("haul", mibs) / m("awsSha256", mibs)) * 100).toFixed(0)} %, CPU per GiB ${((m("haul", perGib) / m("awsSha256", perGib)) * 100).toFixed(0)} %`);
 }
 
 main().catch((error) => {

@@ -28,7 +28,12 @@ export function uploadBench(env, label) {
   });
 }
 
-export const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** The middle value; of an even number of values, the mean of the two in the middle. */
+export const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2;
+};
 
 /** "median (min–max)" of `values`, each shown by `show`. */
 export function spread(values, show) {
