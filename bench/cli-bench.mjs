@@ -268,8 +268,9 @@ async function bench({ base, dataDir, serverPid, run, file, partFiles, digests, 
     // The checks haul always has the store make: a SHA-256 of each part, sent with it.
     awsSha256: (run) => awsCopy(run, "aws-sha256", ["--checksum-algorithm", "SHA256"]),
   };
-  // SeaweedFS grows its volumes on the first large writes: an untimed upload pays for that, so
-  // the first timed run is not slower for it.
+  // SeaweedFS grows its volumes on the first large writes: an untimed upload pays for some of
+  // that. The first two timed uploads of a round still cost the store about a third more than
+  // the last two, whoever sends them: hence the turns, and as many rounds as clients.
   log("warming the store up (untimed)");
   await (await clients.haul("warm-up")).remove();
   // Each timed upload starts on a quiet machine, its bytes written out and nothing deleted
