@@ -65,7 +65,8 @@ bench: test-tools site
 	scripts/bench.sh
 
 # The haul command line against curl and aws s3 cp (as it comes, and checking SHA-256s): 4 GiB
-# to the local store, 4 runs each (HAUL_BENCH_CLI_MIB=…, HAUL_BENCH_CLI_RUNS=…). Also the last part of `make bench` (HAUL_BENCH_CLI=0 skips it there).
+# to the local store, 4 runs each (HAUL_BENCH_CLI_MIB=…, HAUL_BENCH_CLI_RUNS=…). Also the last
+# part of `make bench` (HAUL_BENCH_CLI=0 skips it there).
 bench-cli: tools
 	cargo build --release -p server -p haul-cli
 	HAUL_BENCH_HAUL=$(TARGET_DIR)/release/haul node bench/cli-bench.mjs
