@@ -275,10 +275,9 @@ async function bench({ base, dataDir, serverPid, run, file, partFiles, digests, 
   await (await clients.haul("warm-up")).remove();
   // Each timed upload starts on a quiet machine, its bytes written out and nothing deleted
   // meanwhile (the uploads are deleted once the round is over).
-  const order = CLIENTS;
   const uploaded = [];
-  for (let i = 0; i < order.length; i++) {
-    const client = order[(run + i) % order.length];
+  for (let i = 0; i < CLIENTS.length; i++) {
+    const client = CLIENTS[(run + i) % CLIENTS.length];
     execFileSync("sync");
     await settle();
     const before = serverCpu(serverPid);

@@ -66,9 +66,10 @@ pub async fn admit(State(admission): State<Admission>, request: Request, next: N
         }
         None => {
             let path = request.uri().path();
-            let endpoint = match admission.endpoints.contains(path) {
-                true => path.trim_start_matches("/api/"),
-                false => "other",
+            let endpoint = if admission.endpoints.contains(path) {
+                path.trim_start_matches("/api/")
+            } else {
+                "other"
             };
             admission
                 .metrics
