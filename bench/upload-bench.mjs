@@ -18,7 +18,8 @@
 // HAUL_BENCH_CHECKSUM (sha256, md5 or none; default sha256): the server's HAUL_S3_CHECKSUM,
 // what each part URL is signed for; curl hashes each part as the browser then does (SHA-256;
 // SHA-256 and MD5; nothing). The server runs with HAUL_S3_PROBE=false, so no run pays for the
-// storage probe at start.
+// storage probe at start. HAUL_BENCH_CONSOLE=FILE appends what the page and its workers log
+// to their consoles to FILE, each line after the time it came (ms).
 //
 // Exits 0 whatever the ratio (this is a measurement); non-zero only when something breaks.
 
@@ -348,6 +349,11 @@ async function openUploadPage(base) {
   page.on("dialog", (dialog) => dialog.accept());
   const pageErrors = [];
   page.on("pageerror", (error) => pageErrors.push(error.message));
+  if (process.env.HAUL_BENCH_CONSOLE) {
+    const out = (text) => fs.appendFileSync(process.env.HAUL_BENCH_CONSOLE, `${Date.now()} ${text}\n`);
+    page.on("console", (message) => out(`page ${message.text()}`));
+    page.on("worker", (worker) => worker.on("console", (message) => out(message.text())));
+  }
   await page.goto(`${base}/upload`);
   await page.waitForSelector('body[data-hydrated="true"]');
   await page.getByText("Transfer settings").click();

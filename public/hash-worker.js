@@ -10,7 +10,7 @@
 // off this thread), and MD5 runs here meanwhile, over the shared buffer as it is.
 //
 // Parts are read into one buffer, reused part after part, so hashing a file holds one part's
-// bytes whatever its size. (A fresh buffer per part, as `blob.arrayBuffer()` gives, is freed
+// bytes whatever its size (a read that stalls is given up and tried again: see `read`). (A fresh buffer per part, as `blob.arrayBuffer()` gives, is freed
 // only at the worker's next garbage collection: hundreds of MiB of read parts piled up
 // between collections.) Requests are answered one at a time, in order.
 
@@ -70,8 +70,30 @@ function base64(digest) {
   return btoa(binary);
 }
 
-/** The bytes of `blob`, read into the shared buffer (grown when too small). */
+/** The bytes of `blob`, read into the shared buffer (grown when too small). A read that
+ * stalls is given up and the part read again from its start on a fresh stream, up to
+ * `READ_TRIES` times; then once more as one `arrayBuffer()`, another path through the
+ * browser. */
 async function read(blob) {
+  for (let attempt = 0; attempt < READ_TRIES; attempt++) {
+    const bytes = await readOnce(blob);
+    if (bytes) return bytes;
+  }
+  return new Uint8Array(await blob.arrayBuffer());
+}
+
+// Chromium's blob streams now and then stop for good in the middle of a part: seen on 64 MiB
+// parts, in about one 4 GiB upload in three, after 32 MiB of the part had arrived, until the
+// page's one-minute watchdog replaced the worker. A read is given `READ_PATIENCE_MS` to bring
+// its `READ_CHUNK` (the slowest disk this still reads from is 0.4 MB/s); past that it is
+// cancelled and the part read again.
+const READ_CHUNK = 4 * 1024 * 1024;
+const READ_PATIENCE_MS = 10_000;
+const READ_TRIES = 3;
+
+/** One read of `blob` through its byte stream, or null when a read stalled (the shared buffer
+ * is then lost with the cancelled stream: a new one is made). */
+async function readOnce(blob) {
   let reader;
   try {
     reader = blob.stream().getReader({ mode: "byob" });
@@ -83,11 +105,25 @@ async function read(blob) {
   let filled = 0;
   while (filled < blob.size) {
     // Each read hands the buffer over and gives it back: keep the one it gives back. With
-    // `min`, one read fills the whole part: without it, a read ends with whatever the file's
-    // pipe holds (about 128 KiB), and the 130 reads of each part left the worker a promise and
-    // its results to collect apiece. A browser that ignores `min` goes round this loop.
+    // `min`, a read brings a whole chunk: without it, a read ends with whatever the file's
+    // pipe holds (about 128 KiB), and the 130 reads of each 16 MiB part left the worker a
+    // promise and its results to collect apiece. A browser that ignores `min` goes round
+    // this loop more often.
     const left = blob.size - filled;
-    const { value, done } = await reader.read(new Uint8Array(buffer, filled, left), { min: left });
+    const chunk = reader.read(new Uint8Array(buffer, filled, left), { min: Math.min(left, READ_CHUNK) });
+    let timer;
+    const stalled = new Promise((resolve) => {
+      timer = setTimeout(() => resolve(null), READ_PATIENCE_MS);
+    });
+    const result = await Promise.race([chunk, stalled]);
+    clearTimeout(timer);
+    if (result === null) {
+      chunk.catch(() => {});
+      reader.cancel().catch(() => {});
+      buffer = new ArrayBuffer(blob.size);
+      return null;
+    }
+    const { value, done } = result;
     if (done) break;
     buffer = value.buffer;
     filled += value.byteLength;

@@ -220,6 +220,48 @@ test("a hashing worker that stops answering is replaced after a minute and the f
   await files.expectDownload("stuck-hash.bin", hash);
 });
 
+test("a read of the file that stalls in the hashing worker is cancelled and read again, and the file finishes", async ({
+  page,
+}, testInfo) => {
+  const path = testInfo.outputPath("stalled-read.bin");
+  const hash = makeFile(path, 12 * MIB);
+  await new AuthPages(page).signUpFresh();
+  // The real worker, after a prelude: the second part's stream brings nothing, ever (what
+  // Chromium's blob streams sometimes do mid-part), and says when it is cancelled; the
+  // worker's 10 s patience runs in 1 s.
+  await page.route("**/hash-worker.js", async (route) => {
+    const real = await route.fetch();
+    const prelude = `
+      const realStream = Blob.prototype.stream;
+      let streams = 0;
+      Blob.prototype.stream = function () {
+        streams += 1;
+        if (streams !== 2) return realStream.call(this);
+        return new ReadableStream({
+          type: "bytes",
+          pull: () => new Promise(() => {}),
+          cancel: () => console.log("stalled stream cancelled"),
+        });
+      };
+      const realSetTimeout = self.setTimeout;
+      self.setTimeout = (callback, ms, ...rest) => realSetTimeout(callback, ms >= 10000 ? 1000 : ms, ...rest);
+    `;
+    await route.fulfill({ response: real, body: prelude + (await real.text()) });
+  });
+  const workers = countWorkers(page);
+  const said: string[] = [];
+  page.on("worker", (worker) => worker.on("console", (message) => said.push(message.text())));
+  const upload = new UploadPage(page);
+  await upload.open();
+  await upload.choose([path]);
+  await upload.expectDone("stalled-read.bin");
+  // The worker itself got over it: no one-minute wait for the page to replace it.
+  expect(said).toContain("stalled stream cancelled");
+  expect(workers.started).toBe(1);
+  const files = new FilesPage(page);
+  await files.expectDownload("stalled-read.bin", hash);
+});
+
 test("a fresh hashing worker takes over every 32 parts, and the file arrives whole", async ({ page }, testInfo) => {
   test.setTimeout(120_000);
   // 33 parts of 5 MiB: the first worker hashes 32, a second one the last.
