@@ -15,6 +15,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { apiClient as client, freePort, startServer, stopServer } from "./common.mjs";
 import { explainPrepared, planShape, serverStatement } from "./plan.mjs";
+import { median } from "./runs.mjs";
 
 const PASSWORD = "bench password, long enough";
 const TARGET_P99_MS = 50;
@@ -155,11 +156,6 @@ async function time(call) {
   }
   times.sort((a, b) => a - b);
   return { p50: percentile(times, 50), p99: percentile(times, 99) };
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 async function main() {

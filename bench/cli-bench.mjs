@@ -1,12 +1,13 @@
 // Command-line upload benchmark: the same file (HAUL_BENCH_CLI_MIB, default 4096 MiB of random
 // bytes) to the embedded local store by four clients, in HAUL_BENCH_CLI_RUNS rounds (default 4,
-// so that each client goes first once), taking turns round by round:
-// - `haul upload` (4 parts in flight, the server's 16 MiB parts: hashing, signing, sending,
-//   completing, all timed);
-// - curl PUTting the same parts in parallel (4 at a time) to URLs signed before the clock starts
-//   (the file split and each part hashed beforehand too): the ceiling of sending alone;
+// so that each client goes first once), taking turns round by round, each with
+// HAUL_BENCH_CLI_PARALLEL requests at once (default 4):
+// - `haul upload` (the server's 16 MiB parts: hashing, signing, sending, completing, all
+//   timed);
+// - curl PUTting the same parts in parallel to URLs signed before the clock starts (the file
+//   split and each part hashed beforehand too): the ceiling of sending alone;
 // - `aws s3 cp` (awscli from PyPI) straight to the store's bucket with the store's keys,
-//   4 concurrent requests, 16 MiB parts: as it comes (a CRC32 per part, on awscli 1.45);
+//   16 MiB parts: as it comes (a CRC32 per part, on awscli 1.45);
 // - the same with `--checksum-algorithm SHA256`: the store then checks a SHA-256 of each part,
 //   as it always does for haul.
 // Each round runs on a fresh server and store, with an untimed warm-up upload first; each
