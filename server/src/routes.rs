@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::{notification_pages, request_pages, security, share_pages, token_pages};
+use app::backend::session_store::Sessions;
 use app::{backend::state::AppState, shell, App, StorageOrigin};
 use axum::{
     extract::{Request, State},
@@ -22,12 +23,11 @@ use tower_http::{
     trace::TraceLayer,
 };
 use tower_sessions::SessionManagerLayer;
-use tower_sessions_sqlx_store::PostgresStore;
 
 /// The whole app, built the same way for the binary and for tests.
 pub fn router(
     state: AppState,
-    sessions: SessionManagerLayer<PostgresStore>,
+    sessions: SessionManagerLayer<Sessions>,
     bodies: security::BodyLimits,
 ) -> Router {
     // The app's `/r/*rest` route is served at `/r/{token}/send` only: under /r/ the server's

@@ -3,6 +3,7 @@
 use std::{future::Future, net::SocketAddr, str::FromStr, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use app::backend::session_store::Sessions;
 use app::backend::{
     config::Config,
     db,
@@ -22,7 +23,6 @@ use tokio::task::JoinHandle;
 use tower_sessions::{
     cookie::SameSite, session_store::ExpiredDeletion, Expiry, SessionManagerLayer,
 };
-use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{
     local_stack::{LocalPostgres, LocalS3, LocalStack},
@@ -41,7 +41,7 @@ pub struct Application {
     /// HAUL_METRICS_ADDR's listener, when set.
     metrics_listener: Option<TcpListener>,
     state: AppState,
-    sessions: SessionManagerLayer<PostgresStore>,
+    sessions: SessionManagerLayer<Sessions>,
     session_sweeper: JoinHandle<()>,
     upload_sweeper: JoinHandle<()>,
     webhook_sender: JoinHandle<()>,
@@ -207,28 +207,22 @@ fn connection_limits(settings: &Settings) -> serve::Limits {
     limits
 }
 
-/// Sessions in PostgreSQL (their own schema), with a task that deletes expired ones.
+/// Sessions in PostgreSQL (their own schema, migration 0014), with a task that deletes
+/// expired ones every minute.
 async fn session_layer(
     db: &PgPool,
     config: &Config,
-) -> anyhow::Result<(SessionManagerLayer<PostgresStore>, JoinHandle<()>)> {
-    let store = PostgresStore::new(db.clone())
-        .with_schema_name("tower_sessions")
-        .map_err(|e| anyhow::anyhow!("session schema name: {e}"))?
-        .with_table_name("session")
-        .map_err(|e| anyhow::anyhow!("session table name: {e}"))?;
-    store
-        .migrate()
-        .await
-        .context("creating the session table")?;
+) -> anyhow::Result<(SessionManagerLayer<Sessions>, JoinHandle<()>)> {
+    let store = Sessions::new(db.clone());
     let sweeper = tokio::spawn({
         let store = store.clone();
         async move {
-            if let Err(error) = store
-                .continuously_delete_expired(tokio::time::Duration::from_secs(60))
-                .await
-            {
-                tracing::error!(%error, "deleting expired sessions stopped");
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                if let Err(error) = store.delete_expired().await {
+                    tracing::warn!(%error, "deleting expired sessions failed; trying again in a minute");
+                }
             }
         }
     });

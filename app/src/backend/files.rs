@@ -358,26 +358,24 @@ pub async fn record_digests(
         .values()
         .map(|d| d.md5.map(|md5| md5.to_vec()))
         .collect();
-    let recorded = sqlx::query!(
-        "insert into file_part (file_id, part_number, sha256, md5)
-         select $1, n, d, m from unnest($2::int4[], $3::bytea[], $4::bytea[]) as t(n, d, m)
-         on conflict (file_id, part_number) do nothing",
-        file_id,
-        &numbers,
-        &sha256s,
-        &md5s as &[Option<Vec<u8>>]
-    )
-    .execute(db)
-    .await;
-    match recorded {
-        Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => return Ok(None),
-        recorded => recorded.context("recording part digests")?,
-    };
-    let clashes = sqlx::query_scalar!(
-        r#"select p.part_number as "n!" from file_part p
-           join unnest($2::int4[], $3::bytea[], $4::bytea[]) as t(n, d, m)
-             on p.part_number = t.n
-           where p.file_id = $1 and (p.sha256 <> t.d or p.md5 is distinct from t.m)
+    // One statement: a part seen before is not written again, unless its recorded digests
+    // differ; then it is "updated" to itself, which returns it (with the digests it has) and
+    // locks it. An insert racing another call's for the same part waits for that one to
+    // commit and then compares with what it wrote, so two calls never both sign one part
+    // with different digests.
+    let recorded = sqlx::query_scalar!(
+        r#"with given as (
+             select * from unnest($2::int4[], $3::bytea[], $4::bytea[]) as t(n, d, m)
+           ), written as (
+             insert into file_part (file_id, part_number, sha256, md5)
+             select $1, n, d, m from given
+             on conflict (file_id, part_number) do update set sha256 = file_part.sha256
+               where file_part.sha256 <> excluded.sha256
+                  or file_part.md5 is distinct from excluded.md5
+             returning part_number, sha256, md5
+           )
+           select w.part_number as "n!" from written w join given t on t.n = w.part_number
+           where w.sha256 <> t.d or w.md5 is distinct from t.m
            order by 1"#,
         file_id,
         &numbers,
@@ -385,8 +383,11 @@ pub async fn record_digests(
         &md5s as &[Option<Vec<u8>>]
     )
     .fetch_all(db)
-    .await
-    .context("comparing part digests")?;
+    .await;
+    let clashes = match recorded {
+        Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => return Ok(None),
+        recorded => recorded.context("recording part digests")?,
+    };
     Ok(Some(clashes.into_iter().map(|n| n as u32).collect()))
 }
 

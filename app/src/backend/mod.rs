@@ -18,6 +18,7 @@ pub mod page;
 pub mod rate_limit;
 pub mod requests;
 pub mod session;
+pub mod session_store;
 pub mod shares;
 pub mod state;
 pub mod storage;

@@ -1,6 +1,7 @@
 //! Who is signed in: the user id and sign-in time live in the session (tower-sessions,
-//! stored in PostgreSQL); the user row is read on every request, so disabling an account or
-//! changing a role takes effect at once.
+//! stored in PostgreSQL by `session_store`); the user row is read on every request, in the
+//! same statement as the session, so disabling an account or changing a role takes effect at
+//! once.
 
 use crate::backend::Error;
 use time::OffsetDateTime;
@@ -8,11 +9,12 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::{
+    session_store::STASHED_USER,
     state::AppState,
-    users::{self, User},
+    users::{self, User, UserRow},
 };
 
-const USER_ID: &str = "user_id";
+pub(crate) const USER_ID: &str = "user_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
 /// When the session was last written. The store's expiry (and the cookie's) only moves when the
 /// session is saved, and a session is saved only when it changes: touching this now and then
@@ -58,7 +60,19 @@ pub async fn user(state: &AppState, session: &Session) -> Result<Option<User>, E
         end(session).await?;
         return Ok(None);
     }
-    match users::find(&state.db, id).await? {
+    // Read with the session (`session_store`), unless the session named another user then.
+    let stashed = session
+        .get::<UserRow>(STASHED_USER)
+        .await
+        .ok()
+        .flatten()
+        .filter(|row| row.id == id)
+        .map(User::from);
+    let user = match stashed {
+        Some(user) => Some(user),
+        None => users::find(&state.db, id).await?,
+    };
+    match user {
         Some(user) if !user.disabled => {
             users::seen(&state.db, &user, false).await?;
             let seen_at = session.get::<i64>(SEEN_AT).await?.unwrap_or(signed_in_at);

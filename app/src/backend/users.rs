@@ -58,7 +58,9 @@ impl<'a> Event<'a> {
     }
 }
 
-/// A user as stored; `role` is still text.
+/// A user as stored; `role` is still text. A session carries it for the length of a request
+/// (`session_store`).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct UserRow {
     pub(crate) id: Uuid,
     pub(crate) email: String,

@@ -154,6 +154,67 @@ async fn after_sign_out_the_cookie_no_longer_works_and_the_session_is_gone() {
     assert_eq!(me_with(&app, &cookie).await, serde_json::Value::Null);
 }
 
+/// The session row names its user, so a call reads both in one statement; what the user row
+/// says (here the role and the quota) still shows at the very next call.
+#[tokio::test]
+async fn a_session_names_its_user_and_changes_to_the_user_show_at_the_next_call() {
+    let app = spawn_app().await;
+    let (email, _) = app.signed_up_user().await;
+    let user = users::find_by_email(&app.db, &app::validate::email(&email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let named: Vec<Option<uuid::Uuid>> =
+        sqlx::query_scalar("select user_id from tower_sessions.session")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(named, vec![Some(user.id)]);
+
+    let me = || async {
+        app.call("/api/me", &[])
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    };
+    assert_eq!(me().await["role"], "user");
+    change(&app, &email, Change::Role(app::model::Role::Admin)).await;
+    change(&app, &email, Change::Quota(12_345)).await;
+    let after = me().await;
+    assert_eq!(after["role"], "admin");
+    assert_eq!(after["quota_bytes"], 12_345);
+}
+
+/// A session written before sessions named their user (no `user_id`) is still signed in: its
+/// user is then read on its own.
+#[tokio::test]
+async fn a_session_that_names_no_user_still_finds_its_user() {
+    let app = spawn_app().await;
+    let (email, _) = app.signed_up_user().await;
+    sqlx::query("update tower_sessions.session set user_id = null")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(app.me().await, Some(email.clone()));
+
+    // And a session naming a user that is not its own is not believed: the record decides.
+    let other: uuid::Uuid = sqlx::query_scalar(
+        "insert into app_user (email, password_hash, quota_bytes) values ($1, 'none', 0)
+         returning app_user_id",
+    )
+    .bind(format!("{}@example.com", unique_name("other")))
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("update tower_sessions.session set user_id = $1")
+        .bind(other)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(app.me().await, Some(email));
+}
+
 #[tokio::test]
 async fn session_cookie_is_http_only_and_same_site_lax() {
     let app = spawn_app().await;
