@@ -205,6 +205,41 @@ pub async fn insert(
     Ok(row)
 }
 
+/// An owner's own upload (not through a request, not complete at once) starting: reserves
+/// its bytes and records it in one statement, no transaction, the reservation deciding as in
+/// `reserve`. None when it does not fit.
+pub async fn reserve_and_insert(db: &PgPool, file: &NewFile<'_>) -> Result<Option<FileRow>, Error> {
+    debug_assert!(file.from.is_none() && file.complete.is_none());
+    let row = file_rows!(
+        "with reserved as (
+           update app_user set reserved_bytes = reserved_bytes + $6
+           where app_user_id = $2 and used_bytes + reserved_bytes + $6 <= quota_bytes
+           returning app_user_id
+         )
+         insert into file (file_id, owner_id, object_key, name, content_type, size_bytes,
+                           s3_upload_id, part_size, part_count, status, part_checksums,
+                           integrity)
+         select $1, app_user_id, $3, $4, $5, $6, $7, $8, $9, 'uploading', $10 <> 'none', $10
+         from reserved
+         returning",
+        "",
+        file.id,
+        file.owner_id,
+        file.object_key,
+        file.name,
+        file.content_type,
+        file.size_bytes,
+        file.s3_upload_id,
+        file.part_size,
+        file.part_count,
+        file.integrity.as_str(),
+    )
+    .fetch_optional(db)
+    .await
+    .context("recording a new file")?;
+    Ok(row)
+}
+
 /// Takes the lease on an uploading file for `hold` (`lease::take`), with the row as it is
 /// under it. None when someone else holds it, or the file is no longer uploading.
 pub async fn claim(

@@ -201,8 +201,12 @@ async fn undo_in_storage(state: &AppState, key: &str, upload_id: Option<&str>, i
     }
 }
 
-/// Reserves the quota and inserts the row, in one transaction. None when it does not fit.
+/// Reserves the quota and inserts the row, in one statement for the owner's own upload, in
+/// one transaction otherwise. None when it does not fit.
 async fn record(state: &AppState, new: &NewFile<'_>) -> Result<Option<FileRow>, Error> {
+    if new.from.is_none() && new.complete.is_none() {
+        return files::reserve_and_insert(&state.db, new).await;
+    }
     let mut tx = state.db.begin().await?;
     if let Some(visitor) = new.from {
         requests::admit(&mut tx, visitor, new.size_bytes).await?;
