@@ -312,11 +312,13 @@ pub async fn finish(
         .context("dropping a finished file's part digests")?;
     let complete = status == FileStatus::Complete;
     settle_quota(&mut tx, file, complete).await?;
-    if complete {
-        count_upload(&mut tx, file.id, file.size_bytes).await?;
-    }
     if status != FileStatus::Aborted {
         super::notifications::upload_ended(&mut tx, file, checksum, reason).await?;
+    }
+    // Last: its row is shared with other completions (one of today's slots), and stays locked
+    // until the commit.
+    if complete {
+        count_upload(&mut tx, file.id, file.size_bytes).await?;
     }
     tx.commit().await?;
     Ok(true)
