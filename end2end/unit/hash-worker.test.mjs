@@ -136,7 +136,7 @@ test("a finished hasher refuses more", () => {
  * answer; `imports` lists importScripts calls; `failImports` makes them throw (as a load
  * refused by the network or a Content-Security-Policy does).
  */
-function startWorker() {
+function startWorker({ patienceMs } = {}) {
   const answers = [];
   const waiting = [];
   const imports = [];
@@ -144,6 +144,10 @@ function startWorker() {
   const global = vm.createContext({
     crypto: webcrypto,
     btoa,
+    // A worker's timers; `patienceMs` stands in for any wait of 10 s or more.
+    setTimeout: (callback, ms, ...rest) =>
+      setTimeout(callback, patienceMs !== undefined && ms >= 10_000 ? patienceMs : ms, ...rest),
+    clearTimeout,
     postMessage(message) {
       const next = waiting.shift();
       if (next) next(message);
@@ -227,6 +231,42 @@ test("worker: a blob without a byte stream is read whole, and hashed the same", 
   const blob = new Blob([bytes]);
   const answer = await worker.ask({ id: 7, blob, md5: true });
   assert.deepEqual({ ...answer }, { id: 7, sha256: sha256(bytes), md5: md5Base64(bytes) });
+});
+
+test("worker: a read that stalls is cancelled and the part read again on a fresh stream", async () => {
+  const worker = startWorker({ patienceMs: 50 });
+  const bytes = randomBytes(300_001);
+  const real = byteBlob(bytes);
+  let streams = 0;
+  let cancelled = 0;
+  const blob = {
+    size: bytes.length,
+    // The first stream gives 128 KiB, then nothing ever again.
+    stream() {
+      streams += 1;
+      if (streams > 1) return real.stream();
+      let given = false;
+      return new ReadableStream({
+        type: "bytes",
+        pull(controller) {
+          if (given) return new Promise(() => {});
+          given = true;
+          const request = controller.byobRequest;
+          const n = 128 * 1024;
+          new Uint8Array(request.view.buffer, request.view.byteOffset, n).set(bytes.subarray(0, n));
+          request.respond(n);
+        },
+        cancel() {
+          cancelled += 1;
+        },
+      });
+    },
+    arrayBuffer: () => assert.fail("a second stream suffices"),
+  };
+  const answer = await worker.ask({ id: 4, blob });
+  assert.deepEqual({ ...answer }, { id: 4, sha256: sha256(bytes) });
+  assert.equal(streams, 2);
+  assert.equal(cancelled, 1);
 });
 
 test("worker: errors keep their shape, and later requests are answered", async () => {
