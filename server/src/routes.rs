@@ -3,8 +3,10 @@
 use std::time::Duration;
 
 use crate::{notification_pages, request_pages, security, share_pages, token_pages};
-use app::backend::session_store::Sessions;
-use app::{backend::state::AppState, shell, App, StorageOrigin};
+use app::{
+    backend::{session_store::Sessions, state::AppState},
+    shell, App, StorageOrigin,
+};
 use axum::{
     extract::{Request, State},
     http::{header, HeaderMap, StatusCode},

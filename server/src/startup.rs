@@ -3,12 +3,12 @@
 use std::{future::Future, net::SocketAddr, str::FromStr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use app::backend::session_store::Sessions;
 use app::backend::{
     config::Config,
     db,
     metrics::Metrics,
     rate_limit::RateLimiter,
+    session_store::Sessions,
     state::AppState,
     storage::{S3Credentials, S3Settings, Storage},
     sweeper,
@@ -89,7 +89,7 @@ impl Application {
             integrity,
             site_webhook,
         );
-        let (sessions, session_sweeper) = session_layer(&db, &config).await?;
+        let (sessions, session_sweeper) = session_layer(&db, &config)?;
         let state = AppState {
             leptos_options: {
                 let options = leptos_options(listener.local_addr()?);
@@ -209,7 +209,7 @@ fn connection_limits(settings: &Settings) -> serve::Limits {
 
 /// Sessions in PostgreSQL (their own schema, migration 0014), with a task that deletes
 /// expired ones every minute.
-async fn session_layer(
+fn session_layer(
     db: &PgPool,
     config: &Config,
 ) -> anyhow::Result<(SessionManagerLayer<Sessions>, JoinHandle<()>)> {

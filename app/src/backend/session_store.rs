@@ -114,35 +114,19 @@ impl SessionStore for Sessions {
         };
         let mut record: Record = rmp_serde::from_slice(&row.data)
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        let user = match (
-            row.id,
-            row.email,
-            row.role,
-            row.quota_bytes,
-            row.used_bytes,
-            row.reserved_bytes,
-            row.disabled,
-        ) {
-            (
-                Some(id),
-                Some(email),
-                Some(role),
-                Some(quota_bytes),
-                Some(used_bytes),
-                Some(reserved_bytes),
-                Some(disabled),
-            ) => Some(UserRow {
-                id,
-                email,
-                role,
-                quota_bytes,
-                used_bytes,
-                reserved_bytes,
-                disabled,
+        // The user's columns are all there when the join found the user, all null otherwise.
+        let user = (|| {
+            Some(UserRow {
+                id: row.id?,
+                email: row.email?,
+                role: row.role?,
+                quota_bytes: row.quota_bytes?,
+                used_bytes: row.used_bytes?,
+                reserved_bytes: row.reserved_bytes?,
+                disabled: row.disabled?,
                 last_seen_at: row.last_seen_at,
-            }),
-            _ => None,
-        };
+            })
+        })();
         if let Some(user) = user {
             let value = serde_json::to_value(user)
                 .map_err(|e| session_store::Error::Encode(e.to_string()))?;
