@@ -17,6 +17,11 @@
 //
 // HAUL_LOAD_SERVERS=2 runs two app servers on one database and store, the uploaders split
 // between them (round robin by account), to show the app tier scales out.
+//
+// The large uploads (one in ten, HAUL_LOAD_LARGE): HAUL_LOAD_BATCH parts a sign_parts call
+// (default 6), HAUL_LOAD_LARGE_BATCHES calls an upload (default 4), and HAUL_LOAD_LARGE_PUT
+// (default true; false leaves the first part un-PUT, so the store does no work but create and
+// abort and what is measured is the signing).
 
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -157,6 +162,9 @@ async function run(index) {
         "--url", urls.join(","), "--password", PASSWORD, "--steps", STEPS.join(","),
         "--seconds", String(SECONDS), "--large-bytes", String(4 * 1024 ** 3),
         "--large", process.env.HAUL_LOAD_LARGE ?? "0.1",
+        "--batch", process.env.HAUL_LOAD_BATCH ?? "6",
+        "--large-batches", process.env.HAUL_LOAD_LARGE_BATCHES ?? "4",
+        "--large-put", process.env.HAUL_LOAD_LARGE_PUT ?? "true",
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );

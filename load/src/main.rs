@@ -59,6 +59,10 @@ struct Args {
     /// `sign_parts` calls per large upload before it is aborted.
     #[arg(long, default_value_t = 4)]
     large_batches: u32,
+    /// Whether a large upload PUTs its first part (false: it only signs, so the store does
+    /// no work but create and abort, and what is measured is the signing).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    large_put: bool,
     /// Sign-ins at once while the sessions are made (each is an argon2 check on the server).
     #[arg(long, default_value_t = 8)]
     sign_in_concurrency: usize,
@@ -411,7 +415,8 @@ async fn small_upload(plan: &Plan, session: &mut Session, stats: &mut Stats, n: 
     }
 }
 
-/// One large upload: start, sign parts in batches ahead, PUT the first, abort.
+/// One large upload: start, sign parts in batches ahead, PUT the first (unless
+/// `--large-put false`), abort.
 async fn large_upload(plan: &Plan, session: &mut Session, stats: &mut Stats, n: u64) {
     let name = format!("large-{n}.bin");
     let Some(upload) = start(session, stats, name, plan.args.large_bytes).await else {
@@ -437,7 +442,7 @@ async fn large_upload(plan: &Plan, session: &mut Session, stats: &mut Stats, n: 
         let Some(signed) = sign(session, stats, &id, parts).await else {
             break;
         };
-        if batch == 0 {
+        if batch == 0 && plan.args.large_put {
             if let Some(part) = signed.first() {
                 session.put(stats, part, first).await;
             }
