@@ -15,6 +15,7 @@ pub mod lease;
 pub mod metrics;
 pub mod notifications;
 pub mod page;
+pub mod part_signer;
 pub mod rate_limit;
 pub mod requests;
 pub mod session;

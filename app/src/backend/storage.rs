@@ -8,7 +8,10 @@ use std::{
 
 use anyhow::{bail, Context};
 
-use super::metrics::Metrics;
+use super::{
+    metrics::Metrics,
+    part_signer::{PartRequest, PartSigner, PROBE_KEY},
+};
 pub use crate::upload::retry::{is_digest_refusal, UNSUPPORTED};
 use aws_sdk_s3::{
     config::{
@@ -215,6 +218,8 @@ pub struct Storage {
     /// What `presigner` signs with.
     signing: Arc<SigningCredentials>,
     bucket: Arc<str>,
+    /// Signs part URLs without the SDK's request pipeline, once learnt.
+    part_signer: Arc<tokio::sync::OnceCell<Option<PartSigner>>>,
     timeouts: Timeouts,
     metrics: Metrics,
 }
@@ -266,6 +271,7 @@ impl Storage {
                 current: Default::default(),
             }),
             bucket: settings.bucket.as_str().into(),
+            part_signer: Default::default(),
             timeouts: settings.timeouts,
             metrics: Metrics::new(),
         }
@@ -440,9 +446,11 @@ impl Storage {
     /// It dies with the upload: once the upload is completed or aborted, S3 answers
     /// NoSuchUpload, so an old URL can never replace a finished object or leave bytes behind.
     ///
-    /// The SDK's presigner keeps explicitly set checksum fields as signed headers (it only
-    /// leaves out the checksum it would compute itself; see aws-sdk-rust#1103). The tests
-    /// check `X-Amz-SignedHeaders` and that S3 refuses wrong bytes and missing headers.
+    /// Signed by [`PartSigner`], which gives the SDK presigner's very URL (a unit test
+    /// compares them), and the presigner keeps explicitly set checksum fields as signed
+    /// headers (it only leaves out the checksum it would compute itself; see
+    /// aws-sdk-rust#1103). The tests check `X-Amz-SignedHeaders` and that S3 refuses wrong
+    /// bytes and missing headers.
     pub async fn presign_upload_part(
         &self,
         key: &str,
@@ -468,7 +476,6 @@ impl Storage {
         digest: SignedDigest<'_>,
         ttl: Duration,
     ) -> anyhow::Result<PresignedPart> {
-        let length = i64::try_from(content_length).context("content length out of range")?;
         let credentials = self.signing.get().await?;
         // X-Amz-Date counts whole seconds: sign from the start of this second, so the URL's
         // real expiry is known to the millisecond.
@@ -478,6 +485,60 @@ impl Storage {
             .unwrap_or_default();
         let signed_at = now - Duration::from_nanos(u64::from(since_epoch.subsec_nanos()));
         let lifetime = url_lifetime(ttl, signed_at, credentials.expiry());
+        let part = PartRequest {
+            key,
+            upload_id,
+            part_number,
+            content_length,
+            digest,
+        };
+        let (url, headers) = match self.part_signer(&credentials).await {
+            Some(signer) => signer.sign(&credentials, &part, signed_at, lifetime)?,
+            None => {
+                self.sdk_presign_part(credentials, &part, signed_at, lifetime)
+                    .await?
+            }
+        };
+        Ok(PresignedPart {
+            url,
+            headers,
+            expires_at: signed_at + lifetime,
+            lifetime,
+        })
+    }
+
+    /// What signs part URLs without the SDK's pipeline, learnt once from a probe URL the SDK
+    /// signs. None, and the SDK signs each part, when the probe has another shape, or for
+    /// this call when it cannot be signed (no credentials).
+    async fn part_signer(&self, credentials: &Credentials) -> Option<&PartSigner> {
+        let learnt = self
+            .part_signer
+            .get_or_try_init(|| async {
+                let probe = self
+                    .presigner
+                    .get_object()
+                    .bucket(self.bucket())
+                    .key(PROBE_KEY)
+                    .customize()
+                    .config_override(signed_by(credentials.clone()))
+                    .presigned(presigning(Duration::from_secs(60))?)
+                    .await
+                    .context("pre-signing a probe URL")?;
+                anyhow::Ok(PartSigner::from_probe(probe.uri()))
+            })
+            .await;
+        learnt.ok()?.as_ref()
+    }
+
+    /// A part URL as the SDK's presigner makes it: what [`PartSigner`] must match.
+    async fn sdk_presign_part(
+        &self,
+        credentials: Credentials,
+        part: &PartRequest<'_>,
+        signed_at: SystemTime,
+        lifetime: Duration,
+    ) -> anyhow::Result<(String, Vec<(String, String)>)> {
+        let length = i64::try_from(part.content_length).context("content length out of range")?;
         let config = PresigningConfig::builder()
             .start_time(signed_at)
             .expires_in(lifetime)
@@ -487,11 +548,11 @@ impl Storage {
             .presigner
             .upload_part()
             .bucket(self.bucket())
-            .key(key)
-            .upload_id(upload_id)
-            .part_number(part_number)
+            .key(part.key)
+            .upload_id(part.upload_id)
+            .part_number(part.part_number)
             .content_length(length);
-        let request = match digest {
+        let request = match part.digest {
             SignedDigest::None => request,
             // The checksum alone: `x-amz-sdk-checksum-algorithm`, which
             // `.checksum_algorithm()` would add, is for AWS SDKs only, and some stores (B2)
@@ -511,12 +572,7 @@ impl Storage {
             .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
             .map(|(name, value)| (name.to_owned(), value.to_owned()))
             .collect();
-        Ok(PresignedPart {
-            url: request.uri().to_owned(),
-            headers,
-            expires_at: signed_at + lifetime,
-            lifetime,
-        })
+        Ok((request.uri().to_owned(), headers))
     }
 
     /// A URL that downloads the object as an attachment named `disposition` describes.
@@ -1240,6 +1296,83 @@ mod tests {
             .and_then(|n| n.parse().ok())
             .unwrap();
         assert!((59..=60).contains(&expires), "{url}");
+    }
+
+    /// Part URLs signed without the SDK's pipeline are the SDK's own, byte for byte, wherever
+    /// the bucket is and whatever the key, the upload's id and the digest hold.
+    #[tokio::test]
+    async fn part_urls_are_the_sdks_byte_for_byte() {
+        let keys = |session_token: Option<&str>| S3Credentials::Static {
+            access_key_id: "AKIDEXAMPLE".to_owned(),
+            secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_owned(),
+            session_token: session_token.map(str::to_owned),
+        };
+        let aws = |bucket: &str| S3Settings {
+            endpoint: None,
+            region: "eu-west-3".to_owned(),
+            bucket: bucket.to_owned(),
+            path_style: false,
+            ..settings(keys(None))
+        };
+        let stores = [
+            // Path style at an endpoint (MinIO, SeaweedFS, Garage).
+            settings(keys(None)),
+            // Browsers sent elsewhere, with temporary credentials.
+            S3Settings {
+                public_endpoint: Some("https://uploads.example.com:8443".to_owned()),
+                ..settings(keys(Some("FwoGZXIvYXdzE+token/with=signs")))
+            },
+            // AWS itself: virtual-hosted, and a dotted bucket (path style over TLS).
+            aws("haul-uploads"),
+            aws("haul.uploads.example"),
+            // R2: its own host, the region "auto".
+            S3Settings {
+                endpoint: Some("https://0123abcd.r2.cloudflarestorage.com".to_owned()),
+                region: "auto".to_owned(),
+                path_style: false,
+                ..settings(keys(None))
+            },
+        ];
+        let sha256 = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=";
+        let md5 = "XUFAKrxLKna5cZ2REBfFkg==";
+        let digests = [
+            SignedDigest::None,
+            SignedDigest::Sha256(sha256),
+            SignedDigest::Md5(md5),
+        ];
+        let uploads = [
+            ("u/0b9f0a4e/5d1c2f7a", "2~xHnS0vQ.Kp_q-3"),
+            ("dir/a file+(1) é.bin", "VXBsb2Fk+/=%&?#id"),
+        ];
+        let signed_at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
+        let lifetime = Duration::from_secs(15 * 60);
+        for store in stores {
+            let storage = Storage::new(&store);
+            let credentials = storage.signing.get().await.unwrap();
+            let signer = storage
+                .part_signer(&credentials)
+                .await
+                .unwrap_or_else(|| panic!("no signer learnt for {store:?}"));
+            for digest in digests {
+                for (key, upload_id) in uploads {
+                    let part = PartRequest {
+                        key,
+                        upload_id,
+                        part_number: 10_000,
+                        content_length: 5 * 1024 * 1024 * 1024,
+                        digest,
+                    };
+                    let ours = signer
+                        .sign(&credentials, &part, signed_at, lifetime)
+                        .unwrap();
+                    let sdk = storage
+                        .sdk_presign_part(credentials.clone(), &part, signed_at, lifetime)
+                        .await
+                        .unwrap();
+                    assert_eq!(ours, sdk, "{store:?} {part:?}");
+                }
+            }
+        }
     }
 
     fn stored(number: i32, etag: &str, sha256: Option<&str>, at: Option<u64>) -> StoredPart {
