@@ -24,7 +24,7 @@ use aws_smithy_runtime_api::client::identity::Identity;
 
 use super::storage::SignedDigest;
 
-/// The key of the probe URL a [`PartSigner`] is learnt from.
+/// The key of the probe URL a [`PartSigner`] is learnt from (and the browsers' origin).
 pub const PROBE_KEY: &str = "haul-probe";
 
 /// What one part's URL signs.

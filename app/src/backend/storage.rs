@@ -427,16 +427,26 @@ impl Storage {
     /// The origin (scheme://host[:port]) that pre-signed URLs point browsers to; pages allow
     /// connections to it in their Content-Security-Policy. Pre-signing never contacts S3.
     pub async fn browser_origin(&self) -> anyhow::Result<String> {
+        let credentials = self.signing.get().await?;
+        let probe = self.probe_url(credentials).await?;
+        let url = url::Url::parse(&probe).context("parsing a pre-signed URL")?;
+        Ok(url.origin().ascii_serialization())
+    }
+
+    /// A GetObject of [`PROBE_KEY`] pre-signed by the SDK, as browsers would be sent: where
+    /// the bucket is and what a signature's scope is. Pre-signing never contacts S3.
+    async fn probe_url(&self, credentials: Credentials) -> anyhow::Result<String> {
         let probe = self
             .presigner
             .get_object()
             .bucket(self.bucket())
-            .key("probe")
+            .key(PROBE_KEY)
+            .customize()
+            .config_override(signed_by(credentials))
             .presigned(presigning(Duration::from_secs(60))?)
             .await
             .context("pre-signing a probe URL")?;
-        let url = url::Url::parse(probe.uri()).context("parsing a pre-signed URL")?;
-        Ok(url.origin().ascii_serialization())
+        Ok(probe.uri().to_owned())
     }
     /// A URL for one part of a multipart upload. Its exact length is signed: S3 refuses a
     /// longer or shorter body, so nobody can store more than the bytes reserved for the file.
@@ -514,17 +524,8 @@ impl Storage {
         let learnt = self
             .part_signer
             .get_or_try_init(|| async {
-                let probe = self
-                    .presigner
-                    .get_object()
-                    .bucket(self.bucket())
-                    .key(PROBE_KEY)
-                    .customize()
-                    .config_override(signed_by(credentials.clone()))
-                    .presigned(presigning(Duration::from_secs(60))?)
-                    .await
-                    .context("pre-signing a probe URL")?;
-                anyhow::Ok(PartSigner::from_probe(probe.uri()))
+                let probe = self.probe_url(credentials.clone()).await?;
+                anyhow::Ok(PartSigner::from_probe(&probe))
             })
             .await;
         learnt.ok()?.as_ref()
