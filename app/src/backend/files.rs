@@ -269,9 +269,11 @@ pub enum Ending<'a> {
 }
 
 /// Moves an uploading file to its `ending`, and its reserved bytes to used (complete) or back
-/// to free (failed, aborted), and ends the lease; its part digests are no longer needed. Only
-/// the lease holder's first call counts: a repeated call, or one whose lease ran out and was
-/// taken, changes nothing and returns false.
+/// to free (failed, aborted), and ends the lease; its part digests are no longer needed, its
+/// event (none for an abort) is recorded and a complete file is counted in the daily rollup.
+/// One statement: the file's, its owner's and the rollup's rows are each locked only while it
+/// runs, not across round trips. Only the lease holder's first call counts: a repeated call,
+/// or one whose lease ran out and was taken, changes nothing and returns false.
 pub async fn finish(
     db: &PgPool,
     file: &FileRow,
@@ -279,100 +281,96 @@ pub async fn finish(
     ending: Ending<'_>,
 ) -> Result<bool, Error> {
     let (status, reason, checksum) = match ending {
-        Ending::Complete(checksum) => (FileStatus::Complete, None, checksum),
-        Ending::Failed(reason) => (FileStatus::Failed, Some(reason), None),
-        Ending::Aborted(reason) => (FileStatus::Aborted, reason, None),
+        Ending::Complete(checksum) => ("complete", None, checksum),
+        Ending::Failed(reason) => ("failed", Some(reason), None),
+        Ending::Aborted(reason) => ("aborted", reason, None),
     };
-    let status_text = match status {
-        FileStatus::Complete => "complete",
-        FileStatus::Failed => "failed",
-        _ => "aborted",
+    let event = match ending {
+        Ending::Aborted(_) => None,
+        _ => Some(super::notifications::ended(db, file, checksum, reason).await?),
     };
-    let mut tx = db.begin().await?;
-    let moved = sqlx::query!(
-        "update file set status = $2, failure_reason = $3, lease_token = null, lease_until = null,
-                completed_at = case when $2 = 'complete' then now() else null end,
-                ended_at = now(), checksum_sha256 = $5
-         where file_id = $1 and status = 'uploading' and lease_token = $4",
+    let kind = event.as_ref().map(|(kind, _)| kind.as_str());
+    let listed = event
+        .as_ref()
+        .is_some_and(|(kind, _)| super::notifications::listed(*kind));
+    let data = event.map(|(_, data)| data);
+    let slot = day_slot(file.id);
+    let ended = sqlx::query!(
+        r#"with moved as (
+             update file set status = $2, failure_reason = $3, lease_token = null,
+                    lease_until = null,
+                    completed_at = case when $2 = 'complete' then now() else null end,
+                    ended_at = now(), checksum_sha256 = $5
+              where file_id = $1 and status = 'uploading' and lease_token = $4
+             returning owner_id, size_bytes
+           ), digests as (
+             delete from file_part where file_id = $1 and exists (select from moved)
+           ), owner as (
+             update app_user u
+                set reserved_bytes = u.reserved_bytes - m.size_bytes,
+                    used_bytes = u.used_bytes
+                      + case when $2 = 'complete' then m.size_bytes else 0 end,
+                    complete_files = u.complete_files + case when $2 = 'complete' then 1 else 0 end
+               from moved m
+              where u.app_user_id = m.owner_id
+             returning 1
+           ), told as (
+             insert into event (event_id, user_id, kind, file_id, data, read_at)
+             select $6, m.owner_id, $7, $1, $8, case when $9 then null else now() end
+               from moved m
+              where $7::text is not null
+           ), counted as (
+             insert into upload_day (day, slot, files, bytes)
+             select (now() at time zone 'utc')::date, $10, 1, m.size_bytes
+               from moved m
+              where $2 = 'complete'
+             on conflict (day, slot) do update set files = upload_day.files + 1,
+                                                   bytes = upload_day.bytes + excluded.bytes
+           )
+           select exists (select from moved) as "moved!", exists (select from owner) as "owner!""#,
         file.id,
-        status_text,
+        status,
         reason,
         lease.token(),
-        checksum
+        checksum,
+        Uuid::new_v4(),
+        kind,
+        data,
+        listed,
+        slot
     )
-    .execute(&mut *tx)
+    .fetch_one(db)
     .await
     .context("finishing a file")?;
-    if moved.rows_affected() == 0 {
-        return Ok(false);
-    }
-    sqlx::query!("delete from file_part where file_id = $1", file.id)
-        .execute(&mut *tx)
-        .await
-        .context("dropping a finished file's part digests")?;
-    let complete = status == FileStatus::Complete;
-    settle_quota(&mut tx, file, complete).await?;
-    if status != FileStatus::Aborted {
-        super::notifications::upload_ended(&mut tx, file, checksum, reason).await?;
-    }
-    // Last: its row is shared with other completions (one of today's slots), and stays locked
-    // until the commit.
-    if complete {
-        count_upload(&mut tx, file.id, file.size_bytes).await?;
-    }
-    tx.commit().await?;
-    Ok(true)
-}
-
-/// Moves an ended upload's reserved bytes to used (complete) or back to free, and counts a
-/// complete file.
-async fn settle_quota(
-    tx: &mut Transaction<'_, Postgres>,
-    file: &FileRow,
-    complete: bool,
-) -> Result<(), Error> {
-    let (used, files) = if complete {
-        (file.size_bytes, 1)
-    } else {
-        (0, 0)
-    };
-    let owner = sqlx::query!(
-        "update app_user set reserved_bytes = reserved_bytes - $2, used_bytes = used_bytes + $3,
-                             complete_files = complete_files + $4
-         where app_user_id = $1",
-        file.owner_id,
-        file.size_bytes,
-        used,
-        files
-    )
-    .execute(&mut **tx)
-    .await
-    .context("moving reserved bytes")?;
-    if owner.rows_affected() != 1 {
+    if ended.moved && !ended.owner {
+        // Its owner was deleted meanwhile (their files go with them): nothing to settle.
         return Err(anyhow::anyhow!("the file's owner is gone").into());
     }
-    Ok(())
+    Ok(ended.moved)
 }
 
 /// Rows of the upload rollup per day: completions at once add to different rows, rather than
-/// queue for one row's lock (held until each commits).
+/// queue for one row's lock.
 const UPLOAD_DAY_SLOTS: u16 = 16;
 
-/// Adds a completed file to one of today's rows of the upload rollup (the overview's chart),
-/// the one its id picks.
+/// The row of a day's rollup that a completed file adds to: the one its id picks.
+fn day_slot(file_id: Uuid) -> i16 {
+    (file_id.as_u128() % u128::from(UPLOAD_DAY_SLOTS)) as i16
+}
+
+/// Adds a completed file to its row of today's upload rollup (the overview's chart).
 async fn count_upload(
     tx: &mut Transaction<'_, Postgres>,
     file_id: Uuid,
     bytes: i64,
 ) -> Result<(), Error> {
-    let slot = (file_id.as_u128() % u128::from(UPLOAD_DAY_SLOTS)) as i16;
     sqlx::query!(
         "insert into upload_day (day, slot, files, bytes)
          values ((now() at time zone 'utc')::date, $2, 1, $1)
          on conflict (day, slot) do update set files = upload_day.files + 1,
                                                bytes = upload_day.bytes + excluded.bytes",
         bytes,
-        slot
+        day_slot(file_id)
     )
     .execute(&mut **tx)
     .await

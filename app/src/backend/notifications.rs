@@ -68,7 +68,7 @@ pub async fn emit(
         kind.as_str(),
         file,
         data,
-        LISTED.contains(&kind.as_str())
+        listed(kind)
     )
     .execute(conn)
     .await
@@ -76,14 +76,27 @@ pub async fn emit(
     Ok(())
 }
 
-/// The event of a file's upload ending (complete or failed), inside `finish`'s transaction.
-/// A file sent through a request is, for its owner, a file received.
+/// The event of a file's upload ending (complete or failed), recorded inside the caller's
+/// transaction.
 pub async fn upload_ended(
     conn: &mut PgConnection,
     file: &FileRow,
     checksum: Option<&str>,
     failure: Option<&str>,
 ) -> Result<(), Error> {
+    let (kind, data) = ended(&mut *conn, file, checksum, failure).await?;
+    emit(conn, file.owner_id, kind, Some(file.id), data).await
+}
+
+/// The kind and data of the event of a file's upload ending (complete or failed), for the
+/// caller to record. A file sent through a request is, for its owner, a file received: its
+/// request's title is read on `db`.
+pub async fn ended(
+    db: impl sqlx::PgExecutor<'_>,
+    file: &FileRow,
+    checksum: Option<&str>,
+    failure: Option<&str>,
+) -> Result<(Kind, Value), Error> {
     let mut data = json!({ "file": file_data(file) });
     data["file"]["checksum_sha256"] = json!(checksum);
     let kind = match (failure, file.request_id) {
@@ -96,7 +109,7 @@ pub async fn upload_ended(
                 "select title from upload_request where request_id = $1",
                 request_id
             )
-            .fetch_optional(&mut *conn)
+            .fetch_optional(db)
             .await
             .context("reading a request's title")?;
             data["request"] = json!({ "id": request_id, "title": title });
@@ -105,7 +118,12 @@ pub async fn upload_ended(
         }
         (None, None) => Kind::UploadCompleted,
     };
-    emit(conn, file.owner_id, kind, Some(file.id), data).await
+    Ok((kind, data))
+}
+
+/// Whether the app lists events of `kind` (a kind it does not list is born read).
+pub fn listed(kind: Kind) -> bool {
+    LISTED.contains(&kind.as_str())
 }
 
 /// How many listed events the user has not seen.
