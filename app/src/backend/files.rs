@@ -378,52 +378,113 @@ async fn count_upload(
     Ok(())
 }
 
-/// Records the digests parts are signed with: each part's SHA-256 and, for an
-/// `Integrity::Md5` file, its MD5. A part keeps the first digests it was given: returns the
-/// numbers of parts that already had others, or None when the file is gone (deleted since the
-/// caller read it).
-pub async fn record_digests(
+/// The digests a `sign_parts` call gives, as read before its file is known: a part each (the
+/// first time it is listed), with its SHA-256 and MD5 where they parse.
+pub struct GivenDigests {
+    pub numbers: Vec<i32>,
+    pub sha256s: Vec<Option<Vec<u8>>>,
+    pub md5s: Vec<Option<Vec<u8>>>,
+    /// Whether anything may be written: the call lists 1 to 100 parts, none twice with
+    /// another SHA-256.
+    pub writable: bool,
+    /// A part is listed twice with another MD5 (which only an `Integrity::Md5` file refuses).
+    pub md5s_differ: bool,
+}
+
+/// What signing parts needs of their file.
+pub struct SigningFile {
+    pub status: FileStatus,
+    pub object_key: String,
+    pub size_bytes: i64,
+    pub s3_upload_id: Option<String>,
+    pub part_size: i64,
+    pub part_count: i32,
+    pub part_checksums: bool,
+    pub integrity: Integrity,
+    /// Parts that had other digests recorded than those given.
+    pub clashes: Vec<u32>,
+}
+
+/// The owner's file, read, and the digests its parts are about to be signed with, recorded, in
+/// one statement; NotFound when the owner has no such file. They are recorded only when the
+/// call is one `sign_parts` accepts for this file (uploading, with part checksums and an upload
+/// id; every part in the file, with the digests its `integrity` asks for, and listed once or
+/// with the same ones): a refused call writes nothing.
+///
+/// A part keeps the first digests it was given: a part seen before is not written again, unless
+/// its recorded digests differ; then it is "updated" to itself, which returns it (and locks it)
+/// as a clash. An insert racing another call's for the same part waits for that one to commit
+/// and then compares with what it wrote, so two calls never both sign one part with different
+/// digests.
+pub async fn sign_target(
     db: &PgPool,
+    owner: Uuid,
     file_id: Uuid,
-    digests: &BTreeMap<u32, PartSums>,
-) -> Result<Option<Vec<u32>>, Error> {
-    let numbers: Vec<i32> = digests.keys().map(|&n| n as i32).collect();
-    let sha256s: Vec<Vec<u8>> = digests.values().map(|d| d.sha256.to_vec()).collect();
-    let md5s: Vec<Option<Vec<u8>>> = digests
-        .values()
-        .map(|d| d.md5.map(|md5| md5.to_vec()))
-        .collect();
-    // One statement: a part seen before is not written again, unless its recorded digests
-    // differ; then it is "updated" to itself, which returns it (with the digests it has) and
-    // locks it. An insert racing another call's for the same part waits for that one to
-    // commit and then compares with what it wrote, so two calls never both sign one part
-    // with different digests.
-    let recorded = sqlx::query_scalar!(
-        r#"with given as (
-             select * from unnest($2::int4[], $3::bytea[], $4::bytea[]) as t(n, d, m)
+    given: &GivenDigests,
+) -> Result<SigningFile, Error> {
+    let row = sqlx::query!(
+        r#"with f as (
+             select file_id, status, object_key, size_bytes, s3_upload_id, part_size, part_count,
+                    part_checksums, integrity
+               from file where file_id = $1 and owner_id = $2
+           ), given as (
+             select * from unnest($3::int4[], $4::bytea[], $5::bytea[]) as t(n, d, m)
+           ), fit as (
+             select f.file_id, f.integrity from f
+              where $6 and f.status = 'uploading' and f.part_checksums
+                and f.integrity <> 'none' and f.s3_upload_id is not null
+                and not ($7 and f.integrity = 'md5')
+                and not exists (
+                  select from given g
+                   where g.n < 1 or g.n > f.part_count or g.d is null
+                      or (f.integrity = 'md5' and g.m is null))
            ), written as (
              insert into file_part (file_id, part_number, sha256, md5)
-             select $1, n, d, m from given
+             select fit.file_id, g.n, g.d, case when fit.integrity = 'md5' then g.m end
+               from fit, given g
              on conflict (file_id, part_number) do update set sha256 = file_part.sha256
                where file_part.sha256 <> excluded.sha256
                   or file_part.md5 is distinct from excluded.md5
              returning part_number, sha256, md5
            )
-           select w.part_number as "n!" from written w join given t on t.n = w.part_number
-           where w.sha256 <> t.d or w.md5 is distinct from t.m
-           order by 1"#,
+           select f.status as "status: FileStatus", f.object_key, f.size_bytes, f.s3_upload_id,
+                  f.part_size, f.part_count, f.part_checksums,
+                  f.integrity as "integrity: Integrity",
+                  array(select w.part_number from written w join given g on g.n = w.part_number
+                         where w.sha256 <> g.d
+                            or w.md5 is distinct from
+                               (case when f.integrity = 'md5' then g.m end)
+                         order by 1) as "clashes!"
+             from f"#,
         file_id,
-        &numbers,
-        &sha256s,
-        &md5s as &[Option<Vec<u8>>]
+        owner,
+        &given.numbers,
+        &given.sha256s as &[Option<Vec<u8>>],
+        &given.md5s as &[Option<Vec<u8>>],
+        given.writable,
+        given.md5s_differ
     )
-    .fetch_all(db)
+    .fetch_optional(db)
     .await;
-    let clashes = match recorded {
-        Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => return Ok(None),
-        recorded => recorded.context("recording part digests")?,
+    let row = match row {
+        // Deleted by its owner, an admin or the sweeper as the digests went in.
+        Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+            return Err(Error::NotFound)
+        }
+        row => row.context("reading a file and recording part digests")?,
     };
-    Ok(Some(clashes.into_iter().map(|n| n as u32).collect()))
+    let row = row.ok_or(Error::NotFound)?;
+    Ok(SigningFile {
+        status: row.status,
+        object_key: row.object_key,
+        size_bytes: row.size_bytes,
+        s3_upload_id: row.s3_upload_id,
+        part_size: row.part_size,
+        part_count: row.part_count,
+        part_checksums: row.part_checksums,
+        integrity: row.integrity,
+        clashes: row.clashes.into_iter().map(|n| n as u32).collect(),
+    })
 }
 
 /// What a part is signed with: its SHA-256 and, for an `Integrity::Md5` file, its MD5.

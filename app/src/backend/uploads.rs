@@ -241,8 +241,14 @@ fn no_room(user: &User, size: u64) -> Error {
 /// The caller's file, still uploading.
 async fn uploading_file(state: &AppState, user: &User, file_id: FileId) -> Result<FileRow, Error> {
     let file = files::find_owned(&state.db, user.id, file_id).await?;
-    match file.status {
-        FileStatus::Uploading => Ok(file),
+    still_uploading(file.status)?;
+    Ok(file)
+}
+
+/// Ok for a file still uploading; else why it takes no more parts.
+fn still_uploading(status: FileStatus) -> Result<(), Error> {
+    match status {
+        FileStatus::Uploading => Ok(()),
         FileStatus::Complete => Err(Error::invalid("file", "This upload is already complete.")),
         FileStatus::Failed | FileStatus::Aborted => Err(Error::invalid(
             "file",
@@ -252,23 +258,29 @@ async fn uploading_file(state: &AppState, user: &User, file_id: FileId) -> Resul
 }
 
 fn file_plan(file: &FileRow) -> Plan {
+    plan_of(file.part_size, file.part_count)
+}
+
+fn plan_of(part_size: i64, part_count: i32) -> Plan {
     Plan {
-        part_size: file.part_size as u64,
-        part_count: u32::try_from(file.part_count).unwrap_or(0),
+        part_size: part_size as u64,
+        part_count: u32::try_from(part_count).unwrap_or(0),
     }
 }
 
 /// URLs for the parts in `parts`, each signing the part's exact length and the digest its
 /// file's `Integrity` asks for (SHA-256 or MD5). A part keeps the digests it was first signed
-/// with: S3 then holds exactly the recorded digests.
+/// with: S3 then holds exactly the recorded digests. The file is read and the digests recorded
+/// in one statement (`files::sign_target`), which writes nothing for a call refused here.
 pub async fn sign_parts(
     state: &AppState,
     user: &User,
     file_id: FileId,
     parts: &[PartDigest],
 ) -> Result<Vec<SignedPart>, Error> {
-    let file = uploading_file(state, user, file_id).await?;
-    let plan = file_plan(&file);
+    let file = files::sign_target(&state.db, user.id, file_id.0, &given_digests(parts)).await?;
+    still_uploading(file.status)?;
+    let plan = plan_of(file.part_size, file.part_count);
     let requested = requested_parts(parts, plan.part_count, file.integrity)?;
     let Some(upload_id) = &file.s3_upload_id else {
         return Err(Error::invalid(
@@ -276,13 +288,19 @@ pub async fn sign_parts(
             "This upload cannot take parts; start it again.",
         ));
     };
-    if file.part_checksums {
-        record_part_digests(state, &file, &requested).await?;
+    if let Some(part) = file.clashes.first() {
+        return Err(Error::invalid(
+            "parts",
+            format!(
+                "Part {part} was signed before with another checksum: the file has changed \
+                 since this upload began. Start it again."
+            ),
+        ));
     }
     let mut signed = Vec::with_capacity(requested.len());
     for (&number, sums) in &requested {
         let (start, end) = plan.range(file.size_bytes as u64, number);
-        let digest = signed_digest(&file, sums.as_ref());
+        let digest = signed_digest(file.integrity, file.part_checksums, sums.as_ref());
         let part = state
             .storage
             .presign_part(
@@ -311,30 +329,28 @@ pub async fn sign_parts(
     Ok(signed)
 }
 
-/// Records the digests the parts are about to be signed with. A part keeps the first it was
-/// given: another digest for a part means the file changed since its upload began.
-async fn record_part_digests(
-    state: &AppState,
-    file: &FileRow,
-    requested: &BTreeMap<u32, Option<PartSums>>,
-) -> Result<(), Error> {
-    let digests: BTreeMap<u32, PartSums> = requested
-        .iter()
-        .filter_map(|(&number, sums)| Some((number, (*sums)?)))
-        .collect();
-    // Gone since it was read: deleted by its owner, an admin or the sweeper.
-    let Some(clashes) = files::record_digests(&state.db, file.id, &digests).await? else {
-        return Err(Error::NotFound);
-    };
-    match clashes.first() {
-        Some(part) => Err(Error::invalid(
-            "parts",
-            format!(
-                "Part {part} was signed before with another checksum: the file has changed \
-                 since this upload began. Start it again."
-            ),
-        )),
-        None => Ok(()),
+/// The parts' digests as given, before their file is known (`files::sign_target` records them
+/// only if `requested_parts` will accept the call for that file): a part each, the first time
+/// it is listed, and whether a part is listed again with other digests.
+fn given_digests(parts: &[PartDigest]) -> files::GivenDigests {
+    let mut given: BTreeMap<u32, (Option<Digest>, Option<checksum::Md5>)> = BTreeMap::new();
+    let (mut sha256s_differ, mut md5s_differ) = (false, false);
+    for part in parts {
+        let sha256 = checksum::parse(&part.sha256);
+        let md5 = part.md5.as_deref().and_then(checksum::parse_md5);
+        let first = *given.entry(part.part_number).or_insert((sha256, md5));
+        sha256s_differ |= first.0 != sha256;
+        md5s_differ |= first.1 != md5;
+    }
+    files::GivenDigests {
+        numbers: given
+            .keys()
+            .map(|&n| i32::try_from(n).unwrap_or(i32::MAX))
+            .collect(),
+        sha256s: given.values().map(|(d, _)| d.map(|d| d.to_vec())).collect(),
+        md5s: given.values().map(|(_, m)| m.map(|m| m.to_vec())).collect(),
+        writable: (1..=MAX_PARTS_PER_SIGN).contains(&parts.len()) && !sha256s_differ,
+        md5s_differ,
     }
 }
 
@@ -357,9 +373,13 @@ impl PartDigestHeader {
 
 /// What the file's `Integrity` asks a part's URL to sign, of the part's digests. Uploads
 /// begun before checksums existed carry on without them.
-fn signed_digest(file: &FileRow, sums: Option<&PartSums>) -> PartDigestHeader {
-    match (file.integrity, sums) {
-        (Integrity::Sha256, Some(sums)) if file.part_checksums => {
+fn signed_digest(
+    integrity: Integrity,
+    part_checksums: bool,
+    sums: Option<&PartSums>,
+) -> PartDigestHeader {
+    match (integrity, sums) {
+        (Integrity::Sha256, Some(sums)) if part_checksums => {
             PartDigestHeader::Sha256(checksum::encode(&sums.sha256))
         }
         (Integrity::Md5, Some(PartSums { md5: Some(md5), .. })) => {

@@ -200,9 +200,10 @@ async fn a_completion_that_lost_its_lease_while_listing_assembles_nothing() {
     assert_no_violations(&app).await;
 }
 
-/// `sign_parts` reads the file, then records the digests. A delete in between (by its owner,
-/// an admin or the sweeper) leaves no file to record them for: that is told apart from a
-/// database error, so the call answers like a missing file (404) rather than a 500.
+/// `sign_parts` reads the file and records the digests in one statement. A file deleted before
+/// it (by its owner, an admin or the sweeper) is not found; one deleted as it runs breaks the
+/// digests' foreign key, which is told apart from a database error: either way the call
+/// answers like a missing file (404) rather than a 500, and records nothing.
 #[tokio::test]
 async fn digests_for_a_file_deleted_meanwhile_are_not_recorded_and_say_so() {
     let app = app().await;
@@ -211,16 +212,33 @@ async fn digests_for_a_file_deleted_meanwhile_are_not_recorded_and_say_so() {
     assert_eq!(status, 200, "{started}");
     let file_id = id(&started);
     let uuid = uuid::Uuid::parse_str(&file_id).unwrap();
+    let owner: uuid::Uuid = sqlx::query_scalar("select owner_id from file where file_id = $1")
+        .bind(uuid)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     let (status, body) = app.json("/api/delete_file", &[("file_id", &file_id)]).await;
     assert_eq!(status, 200, "{body}");
 
-    let sums = files::PartSums {
-        sha256: [7u8; 32],
-        md5: None,
+    let given = files::GivenDigests {
+        numbers: vec![1],
+        sha256s: vec![Some(vec![7u8; 32])],
+        md5s: vec![None],
+        writable: true,
+        md5s_differ: false,
     };
-    let digests = std::collections::BTreeMap::from([(1, sums)]);
-    let recorded = files::record_digests(&app.db, uuid, &digests).await;
-    assert_eq!(recorded.unwrap(), None);
+    let recorded = files::sign_target(&app.db, owner, uuid, &given).await;
+    assert!(
+        matches!(recorded, Err(app::backend::Error::NotFound)),
+        "{:?}",
+        recorded.err()
+    );
+    let left: i64 = sqlx::query_scalar("select count(*) from file_part where file_id = $1")
+        .bind(uuid)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
     assert_no_violations(&app).await;
 }
 

@@ -900,6 +900,43 @@ async fn forged_checksums_are_refused() {
     assert!(error.to_string().contains("changed"), "{error}");
 }
 
+/// The file is read and the digests recorded in one statement, before the call is checked
+/// against the file: a call refused for any of its parts must still record none of them.
+#[tokio::test]
+async fn a_refused_sign_records_no_digest_of_its_parts() {
+    let app = app().await;
+    app.signed_up_user().await;
+    let (_, started) = app.start("refused.bin", 11 * MIB, "").await;
+    let file_id = id(&started);
+    let (first, other) = (digest(b"first bytes"), digest(b"other bytes"));
+    let refused: [(&str, Vec<(i64, String)>); 3] = [
+        (
+            "a part past the file's last",
+            vec![(1, first.clone()), (4, first.clone())],
+        ),
+        (
+            "a part twice with two checksums",
+            vec![(2, first.clone()), (2, other.clone())],
+        ),
+        (
+            "a checksum that is no SHA-256",
+            vec![(3, first.clone()), (1, "not base64!".into())],
+        ),
+    ];
+    for (what, parts) in refused {
+        let (status, error) = app.sign_digests(&file_id, &parts).await;
+        assert_eq!(status, 422, "{what}: {error}");
+    }
+    // Had any part kept `first`, signing it with another checksum would be refused.
+    for number in 1..=3 {
+        let (status, error) = app.sign_digests(&file_id, &[(number, other.clone())]).await;
+        assert_eq!(status, 200, "part {number}: {error}");
+    }
+    let (status, error) = app.sign_digests(&file_id, &[(2, first)]).await;
+    assert_eq!(status, 422, "{error}");
+    assert!(error.to_string().contains("changed"), "{error}");
+}
+
 #[tokio::test]
 async fn parts_that_do_not_match_their_recorded_checksums_fail_the_file_with_the_reason() {
     let app = app().await;
