@@ -20,13 +20,18 @@ import {
 
 const MIB = 1024 * 1024;
 
-/** Holds the first PUT of each part back `ms` before it goes on to S3; the others go at once.
- * Answers how many PUTs each part had. */
-function holdFirstPuts(page: Page, ms: number): Promise<Record<number, number>> {
+/** Holds the first PUT of each part back until `hold()` resolves before it goes on to S3; the
+ * others go at once. Answers how many PUTs each part had. */
+function holdFirstPuts(page: Page, hold: () => Promise<unknown>): Promise<Record<number, number>> {
   return routePartPuts(page, async (route, _number, count) => {
-    if (count === 1) await new Promise((resolve) => setTimeout(resolve, ms));
+    if (count === 1) await hold();
     await route.continue().catch(() => {});
   });
+}
+
+/** Resolves after `ms` milliseconds. */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Counts the page's workers as they start and stop. */
@@ -394,7 +399,7 @@ test.describe("with part URLs that live 2 s", () => {
     const hash = makeFile(path, 22 * MIB);
     await new AuthPages(page).signUpFresh();
     // Each part's first PUT reaches S3 2.5 s after it was sent: its URL is over by then.
-    const sends = await holdFirstPuts(page, 2_500);
+    const sends = await holdFirstPuts(page, () => delay(2_500));
     const upload = new UploadPage(page);
     await upload.open();
     await upload.choose([path]);
@@ -488,7 +493,11 @@ test("My files shows the progress of an upload this tab runs, then Complete and 
   const path = testInfo.outputPath("live.bin");
   makeFile(path, 22 * MIB);
   await new AuthPages(page).signUpFresh();
-  await holdFirstPuts(page, 1_000);
+  // No part reaches S3 until My files has shown the upload under way: however slow the page
+  // is to open, the upload cannot end before it is seen running.
+  let open = () => {};
+  const seen = new Promise<void>((resolve) => (open = resolve));
+  await holdFirstPuts(page, () => seen);
   const upload = new UploadPage(page);
   await upload.open();
   await upload.choose([path]);
@@ -499,6 +508,7 @@ test("My files shows the progress of an upload this tab runs, then Complete and 
   const files = new FilesPage(page);
   await expect(files.row("live.bin")).toContainText(/Uploading \d+%/);
   await expect(page.getByRole("progressbar", { name: "live.bin progress" })).toBeVisible();
+  open();
   await expect(files.row("live.bin")).toContainText("Complete", { timeout: 60_000 });
   const checksum = files.row("live.bin").locator("code.checksum");
   await expect(checksum).toHaveAttribute("data-checksum", /^[A-Za-z0-9+/]{43}=-5$/);
