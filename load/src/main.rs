@@ -52,8 +52,8 @@ struct Args {
     /// A large file's declared size in bytes.
     #[arg(long, default_value_t = 4 << 30)]
     large_bytes: u64,
-    /// Parts signed per `sign_parts` call of a large upload (the browser signs as many as it
-    /// sends at once).
+    /// Parts signed per `sign_parts` call of a large upload (the browser and `haul` sign two
+    /// rounds of their parts in flight: 8 at their default of 4, 12 at their most).
     #[arg(long, default_value_t = 6)]
     batch: u32,
     /// `sign_parts` calls per large upload before it is aborted.

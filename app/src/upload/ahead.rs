@@ -46,7 +46,9 @@ impl Ahead {
             hashed: Vec::new(),
             ready: 0,
             limit: 3 * in_flight,
-            batch: in_flight,
+            // Two rounds of senders a call: half the sign_parts calls of one round a call, with
+            // the same read-ahead and URL age, and a round still ready while a call is answered.
+            batch: 2 * in_flight,
             low: in_flight.div_ceil(2),
         }
     }
@@ -184,11 +186,48 @@ mod tests {
     }
 
     #[test]
-    fn urls_are_signed_in_batches_not_one_by_one() {
+    fn urls_are_signed_two_rounds_of_senders_at_a_time() {
         let (steps, _) = run(400, 4);
-        let signs = steps.iter().filter(|s| matches!(s, Step::Sign(_))).count();
-        // 400 parts in batches of about four, a few smaller ones at the start and the end.
-        assert!(signs <= 110, "{signs} sign calls");
+        let batches: Vec<usize> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Sign(batch) => Some(batch.len()),
+                _ => None,
+            })
+            .collect();
+        // 400 parts in batches of eight, a few smaller ones at the start and the end.
+        assert!(batches.len() <= 55, "{} sign calls", batches.len());
+        let eights = batches.iter().filter(|&&n| n == 8).count();
+        assert!(eights >= 45, "{eights} batches of 8 in {batches:?}");
+        assert!(batches.iter().all(|&n| n <= 8), "{batches:?}");
+    }
+
+    #[test]
+    fn a_round_of_parts_is_still_ready_when_a_batch_is_signed() {
+        for in_flight in [1, 2, 4, 6] {
+            let parts = 300;
+            let mut ahead = Ahead::new(1..=parts, in_flight);
+            let mut signs = 0;
+            loop {
+                match ahead.step() {
+                    Step::Hash(n) => ahead.hashed(n),
+                    Step::Sign(batch) => {
+                        signs += batch.len();
+                        // Past the start, and before the last batch (which may be short).
+                        if signs > 3 * in_flight && !batch.contains(&parts) {
+                            assert!(
+                                ahead.ready >= in_flight,
+                                "{in_flight} in flight: {} ready when {batch:?} was signed",
+                                ahead.ready
+                            );
+                        }
+                        ahead.signed(batch.len());
+                    }
+                    Step::Wait => ahead.taken(),
+                    Step::Done => break,
+                }
+            }
+        }
     }
 
     #[test]
