@@ -107,6 +107,15 @@ mod tests {
     /// Runs the scheduler with senders that take a part whenever it waits, and returns the
     /// steps it took and the most parts it was ever ahead by.
     fn run(parts: u32, in_flight: usize) -> (Vec<Step>, usize) {
+        run_watching(parts, in_flight, |_, _| {})
+    }
+
+    /// `run`, showing `on_sign` the scheduler and each batch as it is about to be signed.
+    fn run_watching(
+        parts: u32,
+        in_flight: usize,
+        mut on_sign: impl FnMut(&Ahead, &[u32]),
+    ) -> (Vec<Step>, usize) {
         let mut ahead = Ahead::new(1..=parts, in_flight);
         let (mut steps, mut most) = (Vec::new(), 0);
         loop {
@@ -114,7 +123,10 @@ mod tests {
             steps.push(step.clone());
             match step {
                 Step::Hash(n) => ahead.hashed(n),
-                Step::Sign(batch) => ahead.signed(batch.len()),
+                Step::Sign(batch) => {
+                    on_sign(&ahead, &batch);
+                    ahead.signed(batch.len())
+                }
                 Step::Wait => ahead.taken(),
                 Step::Done => break,
             }
@@ -122,6 +134,17 @@ mod tests {
             assert!(steps.len() < 10_000, "no progress");
         }
         (steps, most)
+    }
+
+    /// The batches signed, in order.
+    fn batches(steps: &[Step]) -> Vec<Vec<u32>> {
+        steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Sign(batch) => Some(batch.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     #[test]
@@ -135,14 +158,7 @@ mod tests {
             })
             .collect();
         assert_eq!(hashed, (1..=50).collect::<Vec<_>>());
-        let mut signed: Vec<u32> = steps
-            .iter()
-            .filter_map(|s| match s {
-                Step::Sign(batch) => Some(batch.clone()),
-                _ => None,
-            })
-            .flatten()
-            .collect();
+        let mut signed: Vec<u32> = batches(&steps).into_iter().flatten().collect();
         signed.sort_unstable();
         assert_eq!(signed, (1..=50).collect::<Vec<_>>());
     }
@@ -188,45 +204,30 @@ mod tests {
     #[test]
     fn urls_are_signed_two_rounds_of_senders_at_a_time() {
         let (steps, _) = run(400, 4);
-        let batches: Vec<usize> = steps
-            .iter()
-            .filter_map(|s| match s {
-                Step::Sign(batch) => Some(batch.len()),
-                _ => None,
-            })
-            .collect();
+        let sizes: Vec<usize> = batches(&steps).iter().map(Vec::len).collect();
         // 400 parts in batches of eight, a few smaller ones at the start and the end.
-        assert!(batches.len() <= 55, "{} sign calls", batches.len());
-        let eights = batches.iter().filter(|&&n| n == 8).count();
-        assert!(eights >= 45, "{eights} batches of 8 in {batches:?}");
-        assert!(batches.iter().all(|&n| n <= 8), "{batches:?}");
+        assert!(sizes.len() <= 55, "{} sign calls", sizes.len());
+        let eights = sizes.iter().filter(|&&n| n == 8).count();
+        assert!(eights >= 45, "{eights} batches of 8 in {sizes:?}");
+        assert!(sizes.iter().all(|&n| n <= 8), "{sizes:?}");
     }
 
     #[test]
     fn a_round_of_parts_is_still_ready_when_a_batch_is_signed() {
         for in_flight in [1, 2, 4, 6] {
             let parts = 300;
-            let mut ahead = Ahead::new(1..=parts, in_flight);
             let mut signs = 0;
-            loop {
-                match ahead.step() {
-                    Step::Hash(n) => ahead.hashed(n),
-                    Step::Sign(batch) => {
-                        signs += batch.len();
-                        // Past the start, and before the last batch (which may be short).
-                        if signs > 3 * in_flight && !batch.contains(&parts) {
-                            assert!(
-                                ahead.ready >= in_flight,
-                                "{in_flight} in flight: {} ready when {batch:?} was signed",
-                                ahead.ready
-                            );
-                        }
-                        ahead.signed(batch.len());
-                    }
-                    Step::Wait => ahead.taken(),
-                    Step::Done => break,
+            run_watching(parts, in_flight, |ahead, batch| {
+                signs += batch.len();
+                // Past the start, and before the last batch (which may be short).
+                if signs > 3 * in_flight && !batch.contains(&parts) {
+                    assert!(
+                        ahead.ready >= in_flight,
+                        "{in_flight} in flight: {} ready when {batch:?} was signed",
+                        ahead.ready
+                    );
                 }
-            }
+            });
         }
     }
 
